@@ -1,0 +1,79 @@
+"""Which columns hold the text to tokenize: validated when given, inferred when not.
+
+Inference takes the first well-known pair present as string columns (``sentence1``/``sentence2``,
+``premise``/``hypothesis``, ``question``/``context``, ...), else the first well-known single
+column (``text``, ``sentence``, ...), else the first string column. Override with ``text_columns``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import DataError
+
+KNOWN_PAIRS = (("sentence1", "sentence2"), ("premise", "hypothesis"), ("question", "context"),
+               ("question", "sentence"), ("question1", "question2"), ("query", "passage"),
+               ("text_a", "text_b"), ("question", "passage"))
+KNOWN_SINGLES = ("text", "sentence", "content", "document", "review", "question", "prompt",
+                 "input", "source", "article", "body")
+
+
+def is_text_type(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    is_view = getattr(pa.types, "is_string_view", lambda t: False)
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) \
+        or is_view(arrow_type)
+
+
+def text_column_names(schema: Any) -> list[str]:
+    return [f.name for f in schema if is_text_type(f.type)]
+
+
+def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``"a,b"`` or ``["a", "b"]`` -> ``("a", "b")``; None and empty stay None."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = tuple(str(c).strip() for c in items if str(c).strip())
+    return names or None
+
+
+def choose_text_columns(schema: Any, requested: Sequence[str] | None, where: str) -> tuple[str, ...]:
+    """Validate ``requested`` against ``schema`` or infer the text columns; DataError if impossible."""
+    if requested:
+        return validate_text_columns(schema, requested, where)
+    return infer_text_columns(schema, where)
+
+
+def validate_text_columns(schema: Any, requested: Sequence[str], where: str) -> tuple[str, ...]:
+    columns = tuple(requested)
+    if len(columns) > 2:
+        raise DataError(f"{len(columns)} text columns given ({', '.join(columns)}); a tokenizer "
+                        "takes one text or a pair: pass --text-columns with one or two names")
+    names = list(schema.names)
+    text = text_column_names(schema)
+    for column in columns:
+        if column not in names:
+            raise DataError(f"column {column!r} not found in {where}; available columns: "
+                            f"{', '.join(names) or '(none)'}; pass --text-columns with one or two of them")
+        if column not in text:
+            kind = schema.field(column).type
+            raise DataError(f"column {column!r} of {where} holds {kind}, not text; text columns: "
+                            f"{', '.join(text) or '(none)'}; pass --text-columns with one or two of them")
+    return columns
+
+
+def infer_text_columns(schema: Any, where: str) -> tuple[str, ...]:
+    text = text_column_names(schema)
+    for pair in KNOWN_PAIRS:
+        if all(c in text for c in pair):
+            return pair
+    for single in KNOWN_SINGLES:
+        if single in text:
+            return (single,)
+    if not text:
+        raise DataError(f"{where} has no text column (columns: {', '.join(schema.names) or '(none)'}); "
+                        "pass --text-columns naming a string column")
+    return (text[0],)

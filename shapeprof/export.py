@@ -1,0 +1,346 @@
+"""Export a transformers model to ONNX with torch.onnx (dynamo) and verify it.
+
+The pipeline is a list of small stages: load, plan shapes, convert, save,
+verify, write the report; the output directory appears only when all passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .atomic import atomic_dir, write_json
+from .errors import ExportError
+from .verify import VerificationReport, raise_on_failure
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from .loading import LoadedModel
+    from .onnx.base import OnnxConfig
+
+ONNX_FILE = "model.onnx"
+REPORT_FILE = "verification.json"
+INFO_FILE = "shapeprof_export.json"
+MIN_OPSET, MAX_OPSET = 18, 23
+SINGLE_FILE_LIMIT = 1_800_000_000  # protobuf's 2 GB cap, with headroom
+
+Shapes = Mapping[str, int]
+Bounds = Mapping[str, tuple[int, int | None]]
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """Trace shapes, dynamic ranges and verification shapes for one export."""
+
+    trace_shapes: dict[str, int]
+    bounds: dict[str, tuple[int, int | None]]
+    verify_shapes: list[tuple[str, dict[str, int]]]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    output_dir: Path
+    model_type: str
+    task: str
+    opset: int
+    inputs: dict[str, dict[int, str]]
+    outputs: dict[str, dict[int, str]]
+    plan: ExportPlan
+    verification: VerificationReport
+    export_seconds: float
+    files: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.output_dir / ONNX_FILE
+
+
+class OutputSelector:
+    """Module factory: positional inputs in config order in, config outputs out as a tuple."""
+
+    @staticmethod
+    def build(model: torch.nn.Module, input_names: Sequence[str], output_names: Sequence[str]) -> torch.nn.Module:
+        import torch
+
+        class _Selector(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                out = self.model(**dict(zip(input_names, args)), return_dict=True)
+                return tuple(out[name] for name in output_names)
+
+        return _Selector().eval()
+
+
+# ---- stage: plan shapes ---------------------------------------------------------------
+def default_trace_shapes(onnx_config: OnnxConfig) -> dict[str, int]:
+    """Trace shapes: the seed's defaults, clipped to the model's limits (never below 2)."""
+    from .onnx.dummy import DEFAULT_DUMMY_SHAPES
+
+    shapes = {a: DEFAULT_DUMMY_SHAPES.get(a, 2) for a in onnx_config.axis_names()}
+    for axis, (_, hi) in onnx_config.axis_bounds().items():
+        if hi is not None and axis in shapes:
+            shapes[axis] = max(2, min(shapes[axis], hi))
+    return shapes
+
+
+def default_verify_shapes(onnx_config: OnnxConfig, trace: Shapes) -> list[tuple[str, dict[str, int]]]:
+    """Smallest allowed, the trace shape, and a larger one (7 x 256 clipped to the limits)."""
+    bounds = onnx_config.axis_bounds()
+    small = {a: bounds.get(a, (1, None))[0] for a in trace}
+    large = {a: 7 if a.startswith("batch") else 256 if a == "sequence_length" else 3 for a in trace}
+    large = {a: min(v, bounds[a][1]) if bounds.get(a, (1, None))[1] else v for a, v in large.items()}
+    return [("smallest", small), ("trace", dict(trace)), ("large", large)]
+
+
+def plan_export(onnx_config: OnnxConfig, trace_shapes: Shapes | None = None,
+                bounds: Bounds | None = None) -> ExportPlan:
+    """Merge user/profile shapes and ranges with the config's limits; validate them."""
+    limits = onnx_config.axis_bounds()
+    trace = {**default_trace_shapes(onnx_config), **(trace_shapes or {})}
+    merged = dict(limits)
+    for axis, (lo, hi) in (bounds or {}).items():
+        base_lo, base_hi = limits.get(axis, (1, None))
+        if base_hi is not None and (hi is None or hi > base_hi):
+            raise ExportError(f"range of {axis!r} up to {hi} exceeds the model's limit of {base_hi}; "
+                              f"lower it to at most {base_hi}")
+        merged[axis] = (max(lo, base_lo), hi)
+    for axis, size in trace.items():
+        lo, hi = merged.get(axis, (1, None))
+        if size < 2:
+            raise ExportError(f"trace size of {axis!r} is {size}; torch.export specialises axes of "
+                              "size 0 or 1, so trace with 2 or more")
+        if size < lo or (hi is not None and size > hi):
+            raise ExportError(f"trace size {size} of {axis!r} is outside its range [{lo}, {hi}]")
+    return ExportPlan(trace, merged, default_verify_shapes(onnx_config, trace))
+
+
+# ---- stage: convert -----------------------------------------------------------------
+def dynamic_shapes_for(onnx_config: OnnxConfig, bounds: Bounds) -> tuple[dict[int, Any], ...]:
+    """torch.export ``Dim`` objects for every input axis, shared by name across inputs."""
+    from torch.export import Dim
+
+    dims: dict[str, Any] = {}
+    for axis in onnx_config.axis_names():
+        lo, hi = bounds.get(axis, (1, None))
+        dims[axis] = Dim(axis, min=lo, max=hi) if hi is not None else Dim(axis, min=lo)
+    return tuple({i: dims[a] for i, a in spec.items()} for spec in onnx_config.inputs.values())
+
+
+def convert(loaded: LoadedModel, plan: ExportPlan, opset: int) -> Any:
+    """Trace with torch.export and convert to an ``ONNXProgram``."""
+    import torch
+
+    cfg = loaded.onnx_config
+    inputs = cfg.generate_dummy_inputs("pt", **plan.trace_shapes)
+    module = OutputSelector.build(loaded.model, list(cfg.inputs), list(cfg.outputs))
+    with torch.no_grad(), cfg.patch_model_for_export(loaded.model), _quiet():
+        try:
+            return torch.onnx.export(
+                module, tuple(inputs.values()), dynamo=True, opset_version=opset,
+                dynamic_shapes=(dynamic_shapes_for(cfg, plan.bounds),),
+                input_names=list(cfg.inputs), output_names=list(cfg.outputs),
+                optimize=True, verbose=False, report=False,
+            )
+        except Exception as e:  # torch raises many types; keep the cause chained
+            raise ExportError(f"torch.onnx export of {cfg.MODEL_TYPE!r} ({cfg.task}) failed: "
+                              f"{summarize_exception(e)}") from e
+
+
+def summarize_exception(error: BaseException) -> str:
+    """One line from torch's multi-paragraph errors: the innermost exception summary."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:400]
+
+
+class _quiet:
+    """Silence torch.onnx's progress prints and warnings during conversion."""
+
+    def __enter__(self) -> None:
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self._levels = {n: logging.getLogger(n).level for n in ("torch", "torch.onnx", "torch.export")}
+        for name in self._levels:
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._warnings.__exit__(*exc)
+
+
+def save_program(program: Any, path: Path) -> None:
+    """Save as one file when it fits protobuf's limit, else with external data."""
+    import onnx
+
+    proto = program.model_proto
+    size = sum(t.ByteSize() for t in proto.graph.initializer)
+    if size < SINGLE_FILE_LIMIT:
+        onnx.save_model(proto, str(path))
+    else:
+        program.save(str(path), external_data=True)
+
+
+# ---- stage: verify ------------------------------------------------------------------
+def verify_export(loaded: LoadedModel, onnx_path: Path, plan: ExportPlan, atol: float, rtol: float,
+                  data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]] = ()) -> VerificationReport:
+    """ORT vs PyTorch on dummy inputs at the plan's shapes, then on any real-data batches."""
+    import onnxruntime as ort
+
+    from .verify import ShapeCheck, check_feeds
+
+    cfg = loaded.onnx_config
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    module = _KeywordModule(loaded.model, list(cfg.outputs))
+    checks = []
+    for seed, (label, shape) in enumerate(plan.verify_shapes, start=1):
+        feeds = cfg.generate_dummy_inputs("np", seed=seed, **shape)
+        outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
+        checks.append(ShapeCheck(label, "dummy", dict(shape), outputs))
+    for label, feeds in data_feeds:
+        shape = _shape_of(cfg, feeds)
+        outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
+        checks.append(ShapeCheck(label, "data", shape, outputs))
+    return VerificationReport(atol, rtol, tuple(checks))
+
+
+class _KeywordModule:
+    """Calls the model with keyword inputs and returns the config's outputs in order."""
+
+    def __init__(self, model: Any, output_names: Sequence[str]) -> None:
+        self.model, self.output_names = model, list(output_names)
+
+    def __call__(self, **feeds: Any) -> tuple[Any, ...]:
+        out = self.model(**feeds, return_dict=True)
+        return tuple(out[name] for name in self.output_names)
+
+
+def _shape_of(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for name, axes in cfg.inputs.items():
+        for i, axis in axes.items():
+            sizes.setdefault(axis, int(feeds[name].shape[i]))
+    return sizes
+
+
+# ---- the pipeline ---------------------------------------------------------------------
+def check_opset(opset: int | None, default: int) -> int:
+    opset = default if opset is None else opset
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ExportError(f"opset {opset} is not supported by the dynamo exporter here; "
+                          f"use {MIN_OPSET} to {MAX_OPSET}")
+    return opset
+
+
+def export(
+    model: str | Path | Any,
+    output_dir: str | Path,
+    task: str | None = None,
+    opset: int | None = None,
+    *,
+    trace_shapes: Shapes | None = None,
+    bounds: Bounds | None = None,
+    data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]] = (),
+    atol: float | None = None,
+    rtol: float | None = None,
+    strict: bool = True,
+    overwrite: bool = False,
+    trust_remote_code: bool = False,
+    extra_files: Callable[[Path], None] | None = None,
+) -> ExportResult:
+    """Export ``model`` (a path, Hub id or loaded model) to ``output_dir``/model.onnx and verify it.
+
+    ``trace_shapes`` and ``bounds`` override the dummy shapes and dynamic ranges
+    (the profiler supplies them); ``data_feeds`` are extra real batches to verify on.
+    With ``strict`` a mismatch raises :class:`VerificationError` and nothing is written.
+    """
+    from .atomic import check_output_dir
+    from .loading import LoadedModel, load_model, save_preprocessors, wrap_model
+
+    output_dir = Path(output_dir)
+    check_output_dir(output_dir, overwrite, ExportError)
+    if opset is not None:
+        check_opset(opset, opset)
+    if isinstance(model, LoadedModel):
+        loaded = model
+    elif isinstance(model, (str, Path)):
+        loaded = load_model(model, task, trust_remote_code=trust_remote_code)
+    else:
+        loaded = wrap_model(model, task)
+    cfg = loaded.onnx_config
+    opset = check_opset(opset, cfg.DEFAULT_ONNX_OPSET)
+    plan = plan_export(cfg, trace_shapes, bounds)
+    atol = cfg.ATOL_FOR_VALIDATION if atol is None else atol
+    rtol = cfg.RTOL_FOR_VALIDATION if rtol is None else rtol
+
+    with atomic_dir(output_dir, overwrite, ExportError) as tmp:
+        start = time.perf_counter()
+        program = convert(loaded, plan, opset)
+        save_program(program, tmp / ONNX_FILE)
+        seconds = time.perf_counter() - start
+        loaded.model.config.save_pretrained(str(tmp))
+        files = save_preprocessors(loaded.source, tmp, trust_remote_code)
+        report = verify_export(loaded, tmp / ONNX_FILE, plan, atol, rtol, data_feeds)
+        report.save(tmp / REPORT_FILE)
+        if strict:
+            raise_on_failure(report)
+        notes = _notes(loaded, report)
+        result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, cfg.inputs, cfg.outputs,
+                              plan, report, seconds, tuple(files), notes)
+        write_json(tmp / INFO_FILE, export_info(result))
+        if extra_files:
+            extra_files(tmp)
+    return result
+
+
+def _notes(loaded: LoadedModel, report: VerificationReport) -> tuple[str, ...]:
+    notes = []
+    if loaded.fresh_weights:
+        notes.append(f"{len(loaded.fresh_weights)} weight tensor(s) were freshly initialised "
+                     f"(e.g. {loaded.fresh_weights[0]}): fine for shapes and latency, not for accuracy")
+    if not report.passed:
+        notes.append("verification FAILED; the model was kept because of --allow-mismatch")
+    return tuple(notes)
+
+
+def export_info(result: ExportResult) -> dict[str, Any]:
+    """The export's metadata, saved beside the model."""
+    from . import __version__
+    import onnx
+    import torch
+    import transformers
+
+    return {
+        "schema_version": 1,
+        "shapeprof_version": __version__,
+        "model_type": result.model_type,
+        "task": result.task,
+        "opset": result.opset,
+        "inputs": result.inputs,
+        "outputs": result.outputs,
+        "trace_shapes": result.plan.trace_shapes,
+        "dynamic_bounds": {k: list(v) for k, v in result.plan.bounds.items()},
+        "export_seconds": round(result.export_seconds, 3),
+        "verification_passed": result.verification.passed,
+        "notes": list(result.notes),
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "onnx": onnx.__version__},
+    }
+
+
+__all__ = ["ExportPlan", "ExportResult", "export", "plan_export", "asdict"]

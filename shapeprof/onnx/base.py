@@ -1,0 +1,202 @@
+"""Level 1 of the config hierarchy: modality-agnostic base classes.
+
+A config says WHAT a model takes and returns (``inputs``/``outputs`` as
+``{name: {axis: symbolic_name}}``) and how to make dummy inputs for tracing.
+Which shapes real data has is the profile's business, not the config's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from ..errors import ConfigError
+from ..tasks import normalize_task
+from .dummy import DEFAULT_DUMMY_SHAPES, DummyInputGenerator, to_framework
+from .normalized import NormalizedConfig
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
+
+AxisSpec = Mapping[int, str]
+IOSpec = Mapping[str, AxisSpec]
+
+
+@dataclass
+class PatchingSpec:
+    """Replace ``o.name`` by ``custom_op`` while the model is exported.
+
+    ``op_wrapper``, when given, is called with the original attribute and its
+    result is installed instead of ``custom_op``. The original is always restored.
+    """
+
+    o: Any
+    name: str
+    custom_op: Callable[..., Any] | None = None
+    orig_op: Callable[..., Any] | None = None
+    op_wrapper: Callable[..., Any] | None = None
+
+
+# Outputs shared by every architecture, per task.
+COMMON_OUTPUTS: dict[str, dict[str, dict[int, str]]] = {
+    "feature-extraction": {"last_hidden_state": {0: "batch_size", 1: "sequence_length"}},
+    "fill-mask": {"logits": {0: "batch_size", 1: "sequence_length"}},
+    "text-classification": {"logits": {0: "batch_size"}},
+    "token-classification": {"logits": {0: "batch_size", 1: "sequence_length"}},
+    "question-answering": {
+        "start_logits": {0: "batch_size", 1: "sequence_length"},
+        "end_logits": {0: "batch_size", 1: "sequence_length"},
+    },
+    "multiple-choice": {"logits": {0: "batch_size", 1: "num_choices"}},
+    "text-generation": {"logits": {0: "batch_size", 1: "sequence_length"}},
+    "image-classification": {"logits": {0: "batch_size"}},
+    "audio-classification": {"logits": {0: "batch_size"}},
+    "automatic-speech-recognition": {"logits": {0: "batch_size", 1: "sequence_length"}},
+}
+
+
+class OnnxConfig:
+    """Base class: what an architecture takes and returns for one task."""
+
+    NORMALIZED_CONFIG_CLASS: ClassVar[type[NormalizedConfig]] = NormalizedConfig
+    DUMMY_INPUT_GENERATOR_CLASSES: ClassVar[tuple[type[DummyInputGenerator], ...]] = ()
+    DEFAULT_ONNX_OPSET: ClassVar[int] = 18
+    ATOL_FOR_VALIDATION: ClassVar[float] = 1e-4
+    RTOL_FOR_VALIDATION: ClassVar[float] = 1e-3
+    # Set by Registry.register; a class used outside a registry accepts every task it declares outputs for.
+    MODEL_TYPE: ClassVar[str] = ""
+    SUPPORTED_TASKS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        config: PretrainedConfig,
+        task: str = "default",
+        patching_specs: list[PatchingSpec] | None = None,
+    ) -> None:
+        self.task = normalize_task(task)
+        if self.SUPPORTED_TASKS and self.task not in self.SUPPORTED_TASKS:
+            raise ConfigError(
+                f"task {self.task!r} is not supported by {type(self).__name__}; "
+                f"supported tasks: {', '.join(self.SUPPORTED_TASKS)}"
+            )
+        self._config = config
+        self._normalized_config = self.NORMALIZED_CONFIG_CLASS(config)
+        self.patching_specs = list(patching_specs or [])
+
+    # ---- what the model takes and returns -------------------------------------------
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        """Mapping of each input name to ``{axis_index: symbolic_name}``."""
+        raise NotImplementedError(f"{type(self).__name__} must define inputs")
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        """Mapping of each output name to ``{axis_index: symbolic_name}``."""
+        try:
+            spec = COMMON_OUTPUTS[self.task]
+        except KeyError:
+            raise ConfigError(f"{type(self).__name__} declares no outputs for task {self.task!r}") from None
+        return {name: dict(axes) for name, axes in spec.items()}
+
+    def axis_names(self) -> list[str]:
+        """Every dynamic input axis name, in order of first appearance."""
+        return list(dict.fromkeys(a for spec in self.inputs.values() for a in spec.values()))
+
+    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
+        """Inclusive ``(min, max)`` per dynamic axis name; ``None`` means unbounded."""
+        return {name: (1, None) for name in self.axis_names()}
+
+    # ---- dummy inputs ---------------------------------------------------------------
+    def generate_dummy_inputs(self, framework: str = "pt", **kwargs: Any) -> dict[str, Any]:
+        """Dummy inputs for tracing, keyed by input name.
+
+        Keyword arguments are axis sizes (``batch_size=2``, ``sequence_length=16``,
+        ``num_choices=4``, ``image_width=224``, ``image_height=224``, ``num_channels=3``,
+        ``feature_size=80``, ``nb_max_frames=3000``, ``audio_sequence_length=16000``)
+        plus ``seed`` (default 0).
+        """
+        seed = int(kwargs.pop("seed", 0))
+        unknown = set(kwargs) - set(DEFAULT_DUMMY_SHAPES) - self._extra_shape_names()
+        if unknown:
+            raise ConfigError(f"unknown dummy shape argument(s): {', '.join(sorted(unknown))}")
+        bad = {k: v for k, v in kwargs.items() if not isinstance(v, int) or v < 1}
+        if bad:
+            raise ConfigError(f"dummy shapes must be positive integers, got {bad}")
+        generators = [g(self.task, self._normalized_config, kwargs, seed) for g in self.DUMMY_INPUT_GENERATOR_CLASSES]
+        arrays = {name: self._generate(generators, name, axes) for name, axes in self.inputs.items()}
+        return to_framework(arrays, framework)
+
+    def _extra_shape_names(self) -> set[str]:
+        """Axis names beyond the seed's defaults that this config accepts as kwargs."""
+        return {a for a in self.axis_names() if a.isidentifier()}
+
+    @staticmethod
+    def _generate(generators: list[DummyInputGenerator], name: str, axes: AxisSpec) -> Any:
+        for generator in generators:
+            if generator.supports(name):
+                return generator.generate(name, axes)
+        raise ConfigError(f"no dummy input generator handles input {name!r}")
+
+    # ---- export-time patching ---------------------------------------------------------
+    @contextlib.contextmanager
+    def patch_model_for_export(self, model: Any) -> Iterator[Any]:
+        """Apply ``patching_specs`` for the duration of the export, then restore them."""
+        with contextlib.ExitStack() as stack:
+            for spec in self.patching_specs:
+                stack.enter_context(_patched(spec))
+            yield model
+
+
+@contextlib.contextmanager
+def _patched(spec: PatchingSpec) -> Iterator[None]:
+    original = getattr(spec.o, spec.name)
+    replacement = spec.op_wrapper(original) if spec.op_wrapper else spec.custom_op
+    setattr(spec.o, spec.name, replacement)
+    try:
+        yield
+    finally:
+        setattr(spec.o, spec.name, spec.orig_op if spec.orig_op is not None else original)
+
+
+class OnnxConfigWithPast(OnnxConfig):
+    """Base class for decoders that can take and return past key/values."""
+
+    PAST_SEQUENCE = "past_sequence_length"
+    TOTAL_SEQUENCE = "past_sequence_length + sequence_length"
+
+    def __init__(
+        self,
+        config: PretrainedConfig,
+        task: str = "default",
+        patching_specs: list[PatchingSpec] | None = None,
+        use_past: bool = False,
+    ) -> None:
+        super().__init__(config, task=task, patching_specs=patching_specs)
+        self.use_past = use_past
+
+    @classmethod
+    def with_past(cls, config: PretrainedConfig, task: str = "default") -> OnnxConfigWithPast:
+        """An instance of this config with ``use_past=True``."""
+        return cls(config, task=task, use_past=True)
+
+    def past_key_values_axes(self, prefix: str, length_axis: str) -> dict[str, dict[int, str]]:
+        """``{prefix}.{i}.key`` / ``.value`` axes for every layer."""
+        axes = {0: "batch_size", 2: length_axis}
+        layers = int(self._normalized_config.num_layers)
+        return {f"{prefix}.{i}.{kind}": dict(axes) for i in range(layers) for kind in ("key", "value")}
+
+
+class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
+    """Base class for encoder-decoder models exported as an encoder and a decoder."""
+
+    def get_encoder_onnx_config(self, config: PretrainedConfig) -> OnnxConfig:
+        """The ONNX config of the encoder part, exported on its own."""
+        raise ConfigError(f"{type(self).__name__} does not define an encoder export")
+
+    def get_decoder_onnx_config(
+        self, config: PretrainedConfig, task: str = "default", use_past: bool = False
+    ) -> OnnxConfig:
+        """The ONNX config of the decoder part, with or without past key/values."""
+        raise ConfigError(f"{type(self).__name__} does not define a decoder export")

@@ -1,0 +1,114 @@
+"""Verification: onnxruntime against PyTorch, per output, at several shapes.
+
+A check passes when every element satisfies ``|ort - pt| <= atol + rtol * |pt|``
+(numpy's ``allclose``). The report keeps the max absolute and relative
+difference per output and shape; relative difference is ``|ort - pt| / (|pt| + atol)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .atomic import write_json
+from .errors import VerificationError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OutputCheck:
+    name: str
+    shape: tuple[int, ...]
+    max_abs_diff: float
+    max_rel_diff: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class ShapeCheck:
+    label: str  # e.g. "trace", "min", "batch 1 x length 1"
+    source: str  # "dummy" or "data"
+    shape: dict[str, int]
+    outputs: tuple[OutputCheck, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outputs)
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    atol: float
+    rtol: float
+    checks: tuple[ShapeCheck, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def worst(self) -> tuple[ShapeCheck, OutputCheck] | None:
+        """The failing (shape, output) with the largest absolute difference."""
+        failing = [(c, o) for c in self.checks for o in c.outputs if not o.passed]
+        return max(failing, key=lambda co: co[1].max_abs_diff) if failing else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, "passed": self.passed, **asdict(self)}
+
+    def save(self, path: Path) -> None:
+        write_json(path, self.to_dict())
+
+    def table(self) -> str:
+        """A markdown table: one row per (shape, output)."""
+        rows = ["| check | source | shape | output | max abs diff | max rel diff | ok |",
+                "|---|---|---|---|---:|---:|---|"]
+        for c in self.checks:
+            shape = " x ".join(f"{k}={v}" for k, v in c.shape.items())
+            for o in c.outputs:
+                rows.append(f"| {c.label} | {c.source} | {shape} | {o.name} | "
+                            f"{o.max_abs_diff:.2e} | {o.max_rel_diff:.2e} | {'yes' if o.passed else 'NO'} |")
+        return "\n".join(rows)
+
+
+def compare_output(name: str, ort_value: np.ndarray, pt_value: np.ndarray,
+                   atol: float, rtol: float) -> OutputCheck:
+    """Compare one output; a shape mismatch is a failure with infinite difference."""
+    if ort_value.shape != pt_value.shape:
+        return OutputCheck(name, tuple(ort_value.shape), float("inf"), float("inf"), False)
+    ort64, pt64 = ort_value.astype(np.float64), pt_value.astype(np.float64)
+    diff = np.abs(ort64 - pt64)
+    finite = bool(np.isfinite(ort64).all() == np.isfinite(pt64).all())
+    max_abs = float(diff.max()) if diff.size else 0.0
+    max_rel = float((diff / (np.abs(pt64) + atol)).max()) if diff.size else 0.0
+    passed = finite and bool(np.allclose(ort64, pt64, atol=atol, rtol=rtol, equal_nan=True))
+    return OutputCheck(name, tuple(ort_value.shape), max_abs, max_rel, passed)
+
+
+def check_feeds(session: Any, torch_module: Any, feeds: Mapping[str, np.ndarray],
+                output_names: Sequence[str], atol: float, rtol: float) -> tuple[OutputCheck, ...]:
+    """Run one batch through onnxruntime and PyTorch and compare every output."""
+    import torch
+
+    ort_out = session.run(list(output_names), dict(feeds))
+    with torch.no_grad():
+        pt_out = torch_module(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items()})
+    pt_np = [t.detach().float().numpy() if t.is_floating_point() else t.numpy() for t in pt_out]
+    return tuple(compare_output(n, o, p, atol, rtol) for n, o, p in zip(output_names, ort_out, pt_np))
+
+
+def raise_on_failure(report: VerificationReport) -> None:
+    """A one-line VerificationError naming the worst output and shape."""
+    worst = report.worst()
+    if worst is None:
+        return
+    check, out = worst
+    shape = ", ".join(f"{k}={v}" for k, v in check.shape.items())
+    raise VerificationError(
+        f"onnxruntime output {out.name!r} differs from PyTorch at {shape} ({check.label}, "
+        f"{check.source} inputs): max abs diff {out.max_abs_diff:.3g} > atol {report.atol:g} "
+        f"+ rtol {report.rtol:g}; loosen --atol/--rtol or pass --allow-mismatch to keep the model"
+    )

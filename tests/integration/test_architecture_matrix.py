@@ -1,0 +1,36 @@
+"""Every registered (architecture, task) exports and verifies from a tiny model."""
+
+from __future__ import annotations
+
+import onnxruntime as ort
+import pytest
+
+from shapeprof.export import export
+from shapeprof.registry import default_registry
+from shapeprof.tiny import tiny_model
+
+MATRIX = [(mt, task) for mt in default_registry() for task in default_registry().tasks(mt)]
+
+
+@pytest.mark.parametrize("model_type, task", MATRIX, ids=[f"{m}-{t}" for m, t in MATRIX])
+def test_export_and_verify(model_type, task, tmp_path):
+    result = export(tiny_model(model_type, task), tmp_path / "out", task=task)
+
+    assert result.verification.passed
+    labels = [c.label for c in result.verification.checks]
+    assert labels == ["smallest", "trace", "large"]
+    assert result.verification.checks[0].shape["batch_size"] == 1
+    assert result.verification.checks[-1].shape["sequence_length"] == 256
+
+    session = ort.InferenceSession(str(result.onnx_path), providers=["CPUExecutionProvider"])
+    cfg = result
+    assert [i.name for i in session.get_inputs()] == list(cfg.inputs)
+    assert [o.name for o in session.get_outputs()] == list(cfg.outputs)
+    for inp in session.get_inputs():
+        for axis, name in cfg.inputs[inp.name].items():
+            assert inp.shape[axis] == name, (inp.name, inp.shape)
+    for out in session.get_outputs():
+        for axis, name in cfg.outputs[out.name].items():
+            assert out.shape[axis] == name, (out.name, out.shape)
+    assert {p.name for p in result.output_dir.iterdir()} >= {
+        "model.onnx", "config.json", "verification.json", "shapeprof_export.json"}
