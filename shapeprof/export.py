@@ -65,11 +65,20 @@ class ExportResult:
 
 
 class OutputSelector:
-    """Module factory: positional inputs in config order in, config outputs out as a tuple."""
+    """Module factory: positional inputs in config order in, config outputs out as a tuple.
+
+    ``additive_mask`` names an input to hand the model as a ready 4-D additive mask
+    (see :mod:`shapeprof.graph_form`).
+    """
 
     @staticmethod
-    def build(model: torch.nn.Module, input_names: Sequence[str], output_names: Sequence[str]) -> torch.nn.Module:
+    def build(model: torch.nn.Module, input_names: Sequence[str], output_names: Sequence[str],
+              additive_mask: str | None = None) -> torch.nn.Module:
         import torch
+
+        from .graph_form import additive_mask as to_additive
+
+        dtype = next(model.parameters()).dtype
 
         class _Selector(torch.nn.Module):
             def __init__(self) -> None:
@@ -77,7 +86,10 @@ class OutputSelector:
                 self.model = model
 
             def forward(self, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-                out = self.model(**dict(zip(input_names, args)), return_dict=True)
+                kwargs = dict(zip(input_names, args))
+                if additive_mask in kwargs:
+                    kwargs[additive_mask] = to_additive(kwargs[additive_mask], dtype)
+                out = self.model(**kwargs, return_dict=True)
                 return tuple(out[name] for name in output_names)
 
         return _Selector().eval()
@@ -144,7 +156,7 @@ def convert(loaded: LoadedModel, plan: ExportPlan, opset: int) -> Any:
 
     cfg = loaded.onnx_config
     inputs = cfg.generate_dummy_inputs("pt", **plan.trace_shapes)
-    module = OutputSelector.build(loaded.model, list(cfg.inputs), list(cfg.outputs))
+    module = OutputSelector.build(loaded.model, list(cfg.inputs), list(cfg.outputs), cfg.additive_mask_input)
     with torch.no_grad(), cfg.patch_model_for_export(loaded.model), _quiet():
         try:
             return torch.onnx.export(
@@ -185,15 +197,20 @@ class _quiet:
 
 
 def save_program(program: Any, path: Path) -> None:
-    """Save as one file when it fits protobuf's limit, else with external data."""
+    """Bring the graph into onnxruntime's preferred form and save it.
+
+    One file when it fits protobuf's limit, else with external data.
+    """
     import onnx
 
+    from .graph_form import split_multi_axis_unsqueeze, strip_value_info
+
+    split_multi_axis_unsqueeze(program.model)
     proto = program.model_proto
+    strip_value_info(proto)
     size = sum(t.ByteSize() for t in proto.graph.initializer)
-    if size < SINGLE_FILE_LIMIT:
-        onnx.save_model(proto, str(path))
-    else:
-        program.save(str(path), external_data=True)
+    onnx.save_model(proto, str(path), save_as_external_data=size >= SINGLE_FILE_LIMIT,
+                    all_tensors_to_one_file=True, location=path.name + ".data")
 
 
 # ---- stage: verify ------------------------------------------------------------------
@@ -262,12 +279,16 @@ def export(
     overwrite: bool = False,
     trust_remote_code: bool = False,
     extra_files: Callable[[Path], None] | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> ExportResult:
     """Export ``model`` (a path, Hub id or loaded model) to ``output_dir``/model.onnx and verify it.
 
     ``trace_shapes`` and ``bounds`` override the dummy shapes and dynamic ranges
     (the profiler supplies them); ``data_feeds`` are extra real batches to verify on.
     With ``strict`` a mismatch raises :class:`VerificationError` and nothing is written.
+    ``extra_files`` may add files to the directory before it appears; ``metadata`` is
+    merged into its ``shapeprof_export.json``. A model with freshly initialised weights
+    (e.g. a new classification head) is saved too, so PyTorch comparisons use the same weights.
     """
     from .atomic import check_output_dir
     from .loading import LoadedModel, load_model, save_preprocessors, wrap_model
@@ -294,6 +315,8 @@ def export(
         save_program(program, tmp / ONNX_FILE)
         seconds = time.perf_counter() - start
         loaded.model.config.save_pretrained(str(tmp))
+        if loaded.fresh_weights:
+            loaded.model.save_pretrained(str(tmp))
         files = save_preprocessors(loaded.source, tmp, trust_remote_code)
         report = verify_export(loaded, tmp / ONNX_FILE, plan, atol, rtol, data_feeds)
         report.save(tmp / REPORT_FILE)
@@ -302,7 +325,7 @@ def export(
         notes = _notes(loaded, report)
         result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, cfg.inputs, cfg.outputs,
                               plan, report, seconds, tuple(files), notes)
-        write_json(tmp / INFO_FILE, export_info(result))
+        write_json(tmp / INFO_FILE, {**export_info(result, loaded.source), **(metadata or {})})
         if extra_files:
             extra_files(tmp)
     return result
@@ -318,8 +341,8 @@ def _notes(loaded: LoadedModel, report: VerificationReport) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def export_info(result: ExportResult) -> dict[str, Any]:
-    """The export's metadata, saved beside the model."""
+def export_info(result: ExportResult, source: str | None = None) -> dict[str, Any]:
+    """The export's metadata, saved beside the model; ``source`` is where the weights came from."""
     from . import __version__
     import onnx
     import torch
@@ -330,6 +353,7 @@ def export_info(result: ExportResult) -> dict[str, Any]:
         "shapeprof_version": __version__,
         "model_type": result.model_type,
         "task": result.task,
+        "source": source,
         "opset": result.opset,
         "inputs": result.inputs,
         "outputs": result.outputs,

@@ -95,7 +95,7 @@ def load_model(
     name = resolve_task(config.model_type, getattr(config, "architectures", None), task, registry)
     for key, value in (model_kwargs or {}).items():
         setattr(config, key, value)
-    source = str(Path(ref).expanduser()) if Path(ref).expanduser().exists() else ref
+    source = str(Path(ref).expanduser().resolve()) if Path(ref).expanduser().exists() else ref
     try:
         model, info = auto_class(name).from_pretrained(
             source, config=config, trust_remote_code=trust_remote_code, output_loading_info=True

@@ -21,22 +21,74 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty OUTPUT_DIR")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow the model's own Python code from the Hub (off by default)")
+    data = p.add_argument_group("dataset-driven export (profile real data to choose shapes)")
+    data.add_argument("--dataset", "-d", default=None,
+                      help="profile this dataset and export at its shapes: glue (SST-2), glue/<task>, "
+                           "a Hub dataset id, or a data file (default: none, the seed's dummy shapes)")
+    add_data_arguments(data)
+    data.add_argument("--dynamic-range", choices=("model", "data"), default="model",
+                      help="sequence range of the export: up to the model's limit, or the data's "
+                           "min..max (default: model)")
+    data.add_argument("--bench", action="store_true",
+                      help="benchmark the export in onnxruntime on the profile's grid afterwards")
+    data.add_argument("--bench-variants", default="onnx,optimized",
+                      help="variants --bench times: onnx, optimized, int8, optimized-int8 "
+                           "(default: onnx,optimized)")
+    data.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
 
+def add_data_arguments(group: Any) -> None:
+    """Dataset options shared by ``export --dataset`` and ``profile``."""
+    group.add_argument("--data-dir", default=None,
+                       help="folder with GLUE files in GLUE layout (default: $SHAPEPROF_DATA_DIR, else the Hub)")
+    group.add_argument("--data-files", nargs="+", default=None, metavar="FILE",
+                       help="local csv/tsv/json/jsonl/parquet files")
+    group.add_argument("--split", default=None, help="split to read (GLUE default: validation)")
+    group.add_argument("--text-columns", default=None, metavar="A[,B]",
+                       help="one text column or a pair (default: inferred from the schema)")
+    group.add_argument("--rows", type=int, default=None, help="rows to sample (default: all)")
+    group.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..errors import ExportError
     from ..export import export
     from ..models import default_model_dir
     from . import quiet_libraries
 
     quiet_libraries()
 
+    if args.dataset is not None:
+        return run_with_dataset(args)
+    if args.bench:
+        raise ExportError("--bench needs --dataset (the benchmark sweeps the data's shapes); "
+                          "or run 'shapeprof bench OUTPUT_DIR' after exporting")
     model = args.model if args.model is not None else default_model_dir()
     result = export(model, args.output_dir, task=args.task, opset=args.opset, atol=args.atol,
                     rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
                     trust_remote_code=args.trust_remote_code)
     print(summary(result))
     return 0 if result.verification.passed else 1
+
+
+def run_with_dataset(args: argparse.Namespace) -> int:
+    from ..profiled_export import export_with_profile
+
+    options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
+                   text_columns=args.text_columns, rows=args.rows, seed=args.seed)
+    bench_options = {"variants": tuple(v.strip() for v in args.bench_variants.split(",") if v.strip())}
+    done = export_with_profile(args.output_dir, args.model, args.dataset, args.task, args.opset,
+                               profile_options=options, dynamic_range=args.dynamic_range,
+                               bench=args.bench, bench_options=bench_options, atol=args.atol,
+                               rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
+                               trust_remote_code=args.trust_remote_code, progress=not args.quiet)
+    print(done.profile.summary(), "", summary(done.export), sep="\n")
+    if done.bench is not None:
+        print("", done.bench.summary(), sep="\n")
+    print(f"\nwrote {args.output_dir}: model.onnx, profile.json, verification.json"
+          + (", bench.json, bench.csv, bench.md" if done.bench is not None else ""))
+    return 0 if done.export.verification.passed else 1
 
 
 def summary(result: Any) -> str:

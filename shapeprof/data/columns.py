@@ -28,7 +28,12 @@ def is_text_type(arrow_type: Any) -> bool:
 
 
 def text_column_names(schema: Any) -> list[str]:
-    return [f.name for f in schema if is_text_type(f.type)]
+    """String columns; if there are none, columns of unknown (null) type, as in a file
+    with a header and no rows, so that the emptiness is what gets reported."""
+    import pyarrow as pa
+
+    text = [f.name for f in schema if is_text_type(f.type)]
+    return text or [f.name for f in schema if pa.types.is_null(f.type)]
 
 
 def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

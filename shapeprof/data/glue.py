@@ -25,6 +25,7 @@ class GlueTask:
     renames: dict[str, str] = field(default_factory=dict)  # file column -> HF column
     splits: dict[str, str] = field(default_factory=dict)   # split -> file name, beyond the defaults
     headerless: bool = False        # CoLA train/dev have no header row
+    num_labels: int = 2             # classes of the task's label (1: STS-B regression)
 
     def file_name(self, split: str) -> str:
         files = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv", **self.splits}
@@ -52,10 +53,10 @@ GLUE_TASKS: dict[str, GlueTask] = {t.name: t for t in (
     GlueTask("mrpc", "MRPC", ("sentence1", "sentence2"),
              renames={"#1 String": "sentence1", "#2 String": "sentence2", "Quality": "label"}),
     GlueTask("qqp", "QQP", ("question1", "question2"), renames={"is_duplicate": "label"}),
-    GlueTask("stsb", "STS-B", ("sentence1", "sentence2"), renames={"score": "label"}),
+    GlueTask("stsb", "STS-B", ("sentence1", "sentence2"), renames={"score": "label"}, num_labels=1),
     GlueTask("mnli", "MNLI", ("premise", "hypothesis"),
              renames={"sentence1": "premise", "sentence2": "hypothesis", "gold_label": "label"},
-             splits=_MNLI_SPLITS),
+             splits=_MNLI_SPLITS, num_labels=3),
     GlueTask("qnli", "QNLI", ("question", "sentence")),
     GlueTask("rte", "RTE", ("sentence1", "sentence2")),
     GlueTask("wnli", "WNLI", ("sentence1", "sentence2")),

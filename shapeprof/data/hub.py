@@ -62,7 +62,9 @@ class HubDataset:
         if self.streaming:
             import pyarrow as pa
 
-            return pa.concat_tables(self.iter_batches(columns, 65536))
+            tables = list(self.iter_batches(columns, 65536))
+            return pa.concat_tables(tables) if tables else \
+                pa.table({c: pa.array([], type=pa.string()) for c in columns})
         return self.dataset.select_columns(list(columns)).with_format("arrow")[:]
 
     def iter_batches(self, columns: Sequence[str], chunk_rows: int) -> Iterator[Any]:

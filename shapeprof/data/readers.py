@@ -101,7 +101,8 @@ class LocalFiles:
                 batch = self._guarded(path, lambda: next(batches, None))
                 if batch is None:
                     break
-                yield self._exposed(batch, columns)
+                for start in range(0, batch.num_rows, chunk_rows):   # csv blocks are sized in bytes
+                    yield self._exposed(batch.slice(start, chunk_rows), columns)
 
     def _file_columns(self, columns: Sequence[str]) -> list[str]:
         return [self.fmt.original.get(c, c) for c in columns]
@@ -142,7 +143,8 @@ def _csv_options(fmt: FileFormat, columns: Sequence[str] | None = None) -> tuple
                           block_size=CSV_BLOCK_BYTES)
     parse = pc.ParseOptions(delimiter="\t" if fmt.kind == "tsv" else ",",
                             quote_char=False if fmt.kind == "tsv" else '"')
-    convert = pc.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False,
+    convert = pc.ConvertOptions(null_values=[], strings_can_be_null=False,
+                                quoted_strings_can_be_null=False,
                                 include_columns=list(columns) if columns is not None else None,
                                 column_types={c: pa.string() for c in columns or ()})
     return read, parse, convert

@@ -3,7 +3,8 @@
 Rules, first match wins:
 
 * ``data_files`` given: local files (csv, tsv, json/jsonl, parquet; one format). ``dataset`` may
-  name the format (``csv``...) or a GLUE task (``glue/mrpc``: GLUE quirks and column names).
+  name the format (``csv``...) or a GLUE task (``glue/mrpc``: GLUE quirks and column names);
+  the default ``glue`` is ignored.
 * ``glue`` (task SST-2) or ``glue/<task>``: from ``data_dir`` or ``$SHAPEPROF_DATA_DIR`` in GLUE
   layout when either is set, else ``datasets.load_dataset("glue", task)``.
 * an existing file path: that local file.
@@ -78,6 +79,8 @@ def resolve_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None
     name = str(dataset or "glue")
     columns = parse_columns(text_columns)
     task = _glue_task_of(name)
+    if data_files is not None and name.lower() == "glue":  # the default name: plain files
+        task = None
     if data_files is not None:
         spec, reader = _local_files(name, task, data_files, split)
     elif task is not None:
@@ -117,6 +120,7 @@ def _glue(task: GlueTask, data_dir: str | Path | None, split: str | None,
           streaming: bool) -> tuple[DatasetSpec, Any]:
     split = split or "validation"
     root = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    root = str(Path(root).expanduser().resolve()) if root is not None else None
     name = f"glue/{task.name}"
     if root is None:
         reader = HubDataset("glue", task.name, task.hub_split(split), streaming=streaming,

@@ -68,6 +68,9 @@ class OnnxConfig:
     # Set by Registry.register; a class used outside a registry accepts every task it declares outputs for.
     MODEL_TYPE: ClassVar[str] = ""
     SUPPORTED_TASKS: ClassVar[tuple[str, ...]] = ()
+    # Export attention in the form onnxruntime fuses (see shapeprof.graph_form); only for
+    # architectures whose attention goes through transformers' AttentionInterface.
+    FUSABLE_ATTENTION: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -140,12 +143,21 @@ class OnnxConfig:
         raise ConfigError(f"no dummy input generator handles input {name!r}")
 
     # ---- export-time patching ---------------------------------------------------------
+    @property
+    def additive_mask_input(self) -> str | None:
+        """Input the exporter turns into an additive 4-D mask before the model sees it."""
+        return None
+
     @contextlib.contextmanager
     def patch_model_for_export(self, model: Any) -> Iterator[Any]:
         """Apply ``patching_specs`` for the duration of the export, then restore them."""
         with contextlib.ExitStack() as stack:
             for spec in self.patching_specs:
                 stack.enter_context(_patched(spec))
+            if self.FUSABLE_ATTENTION and self.additive_mask_input:
+                from ..graph_form import attention_for_export
+
+                stack.enter_context(attention_for_export(model))
             yield model
 
 

@@ -37,6 +37,14 @@ class TextEncoderOnnxConfig(_TextLengthMixin, OnnxConfig):
     NORMALIZED_CONFIG_CLASS = NormalizedTextConfig
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator,)
     TEXT_INPUTS: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask", "token_type_ids")
+    FUSABLE_ATTENTION = True
+
+    @property
+    def additive_mask_input(self) -> str | None:
+        # Multiple-choice models flatten a 3-D mask themselves; leave those alone.
+        if self.FUSABLE_ATTENTION and self.task != "multiple-choice":
+            return "attention_mask"
+        return None
 
     @property
     def inputs(self) -> dict[str, dict[int, str]]:

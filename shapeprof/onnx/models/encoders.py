@@ -47,10 +47,11 @@ class XLMRobertaOnnxConfig(TextEncoderOnnxConfig):
 
 @register("mpnet", *ENCODER_TASKS)
 class MPNetOnnxConfig(TextEncoderOnnxConfig):
-    """MPNet: no token type ids; positions start after padding_idx."""
+    """MPNet: no token type ids; positions start after padding_idx; own relative attention."""
 
     TEXT_INPUTS = NO_TOKEN_TYPES
     POSITION_OFFSET = 2
+    FUSABLE_ATTENTION = False
 
 
 @register("distilbert", *ENCODER_TASKS)
@@ -65,7 +66,9 @@ class DistilBertOnnxConfig(TextEncoderOnnxConfig):
 
 @register("deberta-v2", *ENCODER_TASKS)
 class DebertaV2OnnxConfig(TextEncoderOnnxConfig):
-    """DeBERTa-v2/v3: token type ids only when the config has token types."""
+    """DeBERTa-v2/v3: token type ids only when the config has token types; disentangled attention."""
+
+    FUSABLE_ATTENTION = False
 
     @property
     def TEXT_INPUTS(self) -> tuple[str, ...]:  # type: ignore[override]

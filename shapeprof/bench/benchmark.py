@@ -1,0 +1,317 @@
+"""``run_benchmark``: MODEL_DIR (+ profile) -> BenchResults, as a list of small named stages.
+
+Stages: open the model directory; read the profile and its real rows; design the sweep; build
+feeds; load PyTorch; build and check the variants; time every cell per variant (in process or
+a fresh process per round) and in PyTorch; weight by the data per padding policy; replay.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BenchError
+from .expected import DEFAULT_POLICIES, LatencyModel, Policy, estimate, parse_policy
+from .inputs import FeedFactory, as_text_rows, check_profile_matches, load_model_tokenizer, profile_texts
+from .model_dir import ModelDir, open_model_dir
+from .profile_view import ProfileView, profile_view
+from .results import BenchResults, CellResult
+from .runner import (PeakMemory, SessionSettings, TimingPolicy, collect_samples, make_session,
+                     ort_call, physical_cores)
+from .sweep import Cell, design_sweep
+from .variants import EXACT_ATOL, VariantInfo, build_variant, check_variant_names, deviation
+
+CHECK_CELLS = 2     # variants are checked on the smallest and the largest cell
+
+
+@dataclass
+class Context:
+    """State shared by the stages of one run."""
+
+    model: ModelDir
+    settings: SessionSettings
+    timing: TimingPolicy
+    workdir: Path
+    view: ProfileView | None = None
+    tokenizer: Any = None
+    texts: Any = None
+    cells: list[Cell] = field(default_factory=list)
+    feeds: dict[Cell, dict[str, np.ndarray]] = field(default_factory=dict)
+    torch_module: Any = None
+    variant_paths: dict[str, Path] = field(default_factory=dict)
+    references: dict[Cell, tuple[str, list[np.ndarray]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_benchmark(
+    model_dir: str | Path,
+    profile: Any = None,
+    *,
+    batch_sizes: Iterable[int] | None = None,
+    sequence_lengths: Iterable[int] | None = None,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+    graph_optimization: str = "all",
+    intra_op_threads: int | None = None,
+    warmup: int = 3,
+    min_samples: int = 10,
+    min_time_s: float = 0.2,
+    variants: Sequence[str] = ("onnx",),
+    pytorch: bool = True,
+    torch_model: str | Path | None = None,
+    fresh_process: bool = False,
+    rounds: int = 1,
+    texts: Any = None,
+    policies: Sequence[str] | None = None,
+    policy_batch_size: int | None = None,
+    replay_rows: int = 0,
+    replay_repeats: int = 3,
+    seed: int = 0,
+    progress: bool = True,
+) -> BenchResults:
+    """Benchmark the exported model in MODEL_DIR with onnxruntime (and PyTorch eager).
+
+    ``profile`` (a ShapeProfile, its JSON mapping or path) chooses the sweep and real rows and
+    enables expected latency per padding policy; ``texts`` gives real rows directly.
+    ``intra_op_threads`` defaults to the physical core count and is recorded.
+    """
+    threads = intra_op_threads or physical_cores()
+    if rounds < 1 or min_samples < 1 or warmup < 0 or min_time_s < 0:
+        raise BenchError("rounds and min_samples must be >= 1, warmup and min_time_s >= 0")
+    with tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp:
+        ctx = Context(open_model_dir(model_dir), SessionSettings(tuple(providers), graph_optimization,
+                                                                 int(threads)),
+                      TimingPolicy(warmup, min_samples, min_time_s), Path(tmp))
+        names = check_variant_names(list(variants))
+        stage_data(ctx, profile, texts)
+        chosen = resolve_policies(ctx, policies) if ctx.view is not None else []
+        ctx.cells = design_sweep(ctx.view, batch_sizes, sequence_lengths, ctx.model.max_length,
+                                 extra_lengths=[p.pad_to for p in chosen if p.pad_to])
+        stage_feeds(ctx, seed)
+        if pytorch:
+            stage_torch(ctx, torch_model)
+        infos = [stage_variant(ctx, name) for name in names]
+        bar = _progress(progress, len(ctx.cells) * (len(names) + bool(pytorch)))
+        cells = [c for name in names for c in measure_onnx(ctx, name, fresh_process, rounds, bar)]
+        if pytorch:
+            cells += measure_torch(ctx, bar)
+        bar.close()
+        models = latency_models(cells)
+        expected, replays = stage_expected(ctx, models, chosen, policy_batch_size, replay_rows,
+                                           replay_repeats, names[0], seed)
+    settings = {**ctx.settings.to_dict(), **ctx.timing.to_dict(), "fresh_process": fresh_process,
+                "rounds": rounds, "variants": list(names), "pytorch": pytorch,
+                "cells": [[c.batch_size, c.sequence_length] for c in ctx.cells],
+                "input_source": "data" if ctx.texts is not None else "random",
+                "profile": _profile_summary(ctx.view)}
+    from .env import capture_environment
+
+    return BenchResults(ctx.model.summary(), settings, capture_environment(threads), tuple(infos),
+                        tuple(cells), tuple(expected), tuple(replays), tuple(ctx.notes),
+                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+# ---- stages ----------------------------------------------------------------------------------
+def stage_data(ctx: Context, profile: Any, texts: Any) -> None:
+    """Profile view, tokenizer and real rows (when a profile or texts are given)."""
+    if profile is None and texts is None:
+        return
+    ctx.tokenizer = load_model_tokenizer(ctx.model)
+    if profile is not None:
+        ctx.view = profile_view(profile)
+        check_profile_matches(ctx.view, ctx.model, ctx.tokenizer)
+    rows = as_text_rows(texts)
+    ctx.texts = rows if rows is not None else profile_texts(ctx.view)
+    if len(ctx.texts) == 0:
+        raise BenchError("no texts to build real batches from; give a non-empty dataset")
+
+
+def stage_feeds(ctx: Context, seed: int) -> None:
+    factory = FeedFactory(ctx.model, ctx.tokenizer, ctx.texts, seed)
+    ctx.feeds = {cell: factory(cell) for cell in ctx.cells}
+
+
+def stage_torch(ctx: Context, torch_model: str | Path | None) -> None:
+    from .torch_runner import load_torch_model, torch_source
+
+    source = torch_source(ctx.model, torch_model)
+    if source is None:
+        raise BenchError(f"{str(ctx.model.path)!r} has no PyTorch weights for the eager baseline; "
+                         "pass --torch-model with the original model directory, or --no-pytorch")
+    ctx.torch_module = load_torch_model(source, ctx.model, ctx.settings.intra_op_threads)
+
+
+def reference_outputs(ctx: Context, cell: Cell) -> tuple[str, list[np.ndarray]]:
+    """Outputs to check variants against: PyTorch's, else the exported graph's (cached)."""
+    if cell not in ctx.references:
+        feeds = ctx.feeds[cell]
+        if ctx.torch_module is not None:
+            from .torch_runner import torch_output
+
+            outs = [torch_output(ctx.torch_module, feeds, n) for n in ctx.model.outputs]
+            ctx.references[cell] = ("pytorch", outs)
+        else:
+            session = make_session(ctx.model.onnx_path, ctx.settings)
+            ctx.references[cell] = ("onnx", session.run(list(ctx.model.outputs), feeds))
+    return ctx.references[cell]
+
+
+def check_cells(ctx: Context) -> list[Cell]:
+    ordered = sorted(ctx.cells, key=lambda c: (c.tokens, c))
+    return list(dict.fromkeys([ordered[0], ordered[-1]]))[:CHECK_CELLS]
+
+
+def stage_variant(ctx: Context, name: str) -> VariantInfo:
+    """Build the variant, then compare it with the reference on real rows before timing."""
+    path, fused = build_variant(name, ctx.model, ctx.workdir)
+    ctx.variant_paths[name] = path
+    session = make_session(path, ctx.settings)
+    worst = mean = 0.0
+    reference = "onnx"
+    checked = check_cells(ctx)
+    for cell in checked:
+        reference, expected = reference_outputs(ctx, cell)
+        got = session.run(list(ctx.model.outputs), ctx.feeds[cell])
+        w, m = deviation(got, expected)
+        worst, mean = max(worst, w), max(mean, m)
+    source = "data rows" if ctx.texts is not None else "random ids"
+    where = f"{source} at {', '.join(c.label for c in checked)}"
+    if reference == "onnx" and name == "onnx":
+        worst, mean = 0.0, 0.0
+    return VariantInfo(name, str(path), reference, worst, mean, where, worst <= EXACT_ATOL, fused,
+                       round(path.stat().st_size / 1e6, 3))
+
+
+def measure_onnx(ctx: Context, name: str, fresh: bool, rounds: int, bar: Any) -> list[CellResult]:
+    """Time every cell with the variant's session (or a fresh process per round)."""
+    session = None if fresh else make_session(ctx.variant_paths[name], ctx.settings)
+    out = []
+    source = "data" if ctx.texts is not None else "random"
+    for cell in ctx.cells:
+        samples, peak = [], None
+        for r in range(rounds):
+            if fresh:
+                s, p = _fresh_round(ctx, name, cell, r)
+            else:
+                with PeakMemory() as mem:
+                    s = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
+                p = mem.mib
+            samples += s
+            peak = p if peak is None or (p is not None and p > peak) else peak
+        out.append(CellResult(name, "onnxruntime", cell.batch_size, cell.sequence_length, source,
+                              tuple(samples), peak, rounds))
+        bar.update(1)
+    return out
+
+
+def _fresh_round(ctx: Context, name: str, cell: Cell, r: int) -> tuple[list[float], float | None]:
+    from .worker import run_in_subprocess
+
+    feeds_path = ctx.workdir / f"feeds-{cell.label}.npz"
+    if not feeds_path.exists():
+        np.savez(feeds_path, **ctx.feeds[cell])
+    spec = {"onnx": str(ctx.variant_paths[name]), "settings": ctx.settings.to_dict(),
+            "policy": ctx.timing.to_dict(), "feeds": str(feeds_path)}
+    spec_path = ctx.workdir / f"spec-{name}-{cell.label}-{r}.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    result = run_in_subprocess(spec_path)
+    return [float(s) for s in result["samples_ms"]], result.get("peak_rss_mib")
+
+
+def measure_torch(ctx: Context, bar: Any) -> list[CellResult]:
+    from .torch_runner import torch_call
+
+    out = []
+    first = next(iter(ctx.model.outputs))
+    source = "data" if ctx.texts is not None else "random"
+    for cell in ctx.cells:
+        with PeakMemory() as mem:
+            samples = collect_samples(torch_call(ctx.torch_module, ctx.feeds[cell], first), ctx.timing)
+        out.append(CellResult("pytorch", "pytorch", cell.batch_size, cell.sequence_length, source,
+                              tuple(samples), mem.mib))
+        bar.update(1)
+    return out
+
+
+def latency_models(cells: Sequence[CellResult]) -> dict[str, LatencyModel]:
+    """One latency model (mean ms) per variant, PyTorch included."""
+    by_variant: dict[str, list[tuple[int, int, float]]] = {}
+    for c in cells:
+        by_variant.setdefault(c.variant, []).append((c.batch_size, c.sequence_length, c.stats.mean))
+    return {name: LatencyModel(points) for name, points in by_variant.items()}
+
+
+def resolve_policies(ctx: Context, names: Sequence[str] | None) -> list[Policy]:
+    assert ctx.view is not None
+    limit = ctx.model.max_length or max(ctx.view.counts)
+    chosen = {}
+    for text in names or DEFAULT_POLICIES:
+        policy = parse_policy(text, limit, ctx.view.bucket_edges(), max(ctx.view.counts))
+        chosen.setdefault(policy.label, policy)
+    return list(chosen.values())
+
+
+def stage_expected(ctx: Context, models: dict[str, LatencyModel], chosen: Sequence[Policy],
+                   batch_size: int | None, replay_rows: int, repeats: int, replay_variant: str,
+                   seed: int) -> tuple[list[Any], list[Any]]:
+    """Expected latency per variant x policy from the profile; replays of a data sample."""
+    if ctx.view is None:
+        if replay_rows:
+            ctx.notes.append("expected latency and replay need a profile; skipped")
+        return [], []
+    batch = batch_size or max(c.batch_size for c in ctx.cells)
+    expected = [estimate(model, ctx.view.counts, p, batch, name,
+                         "pytorch" if name == "pytorch" else "onnxruntime")
+                for name, model in models.items() for p in chosen]
+    replays = []
+    if replay_rows:
+        replays = run_replays(ctx, models[replay_variant], chosen, batch, replay_rows, repeats,
+                              replay_variant, seed)
+    outside = sorted({e.label for e in expected if e.outside_measured > 0})
+    if outside:
+        ctx.notes.append(f"some batches of {', '.join(outside)} fall outside the measured lengths; "
+                         "their latency is extrapolated (add those lengths to --sequence-lengths)")
+    return expected, replays
+
+
+def run_replays(ctx: Context, model: LatencyModel, policies: Sequence[Policy], batch: int, rows: int,
+                repeats: int, variant: str, seed: int) -> list[Any]:
+    from .inputs import complete_feeds
+    from .replay import replay, sample_rows, take, tokenize_rows
+
+    limit = ctx.model.max_length or max(ctx.view.counts)  # type: ignore[union-attr]
+    ids, lengths = tokenize_rows(ctx.tokenizer, ctx.texts, limit)
+    pick = sample_rows(len(lengths), rows, seed)
+    ids, lengths = take(ids, pick), lengths[pick]
+    session = make_session(ctx.variant_paths[variant], ctx.settings)
+    pad_id = int(ctx.tokenizer.pad_token_id or 0)
+
+    def complete(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        b, n = feeds["input_ids"].shape
+        return complete_feeds(ctx.model, feeds, Cell(b, n))
+
+    run = lambda feeds: session.run(None, feeds)  # noqa: E731
+    return [replay(run, complete, ids, lengths, p, batch, model, pad_id, repeats, variant)
+            for p in policies]
+
+
+def _profile_summary(view: ProfileView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {"rows": view.rows, "model_type": view.model_type, "tokenizer_class": view.tokenizer_class,
+            "bucket_edges": list(view.bucket_edges()), "p50": view.quantile(50),
+            "p90": view.quantile(90), "p99": view.quantile(99), "dataset": view.dataset}
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="bench", unit="cell", file=sys.stderr, leave=False,
+                disable=not (enabled and sys.stderr.isatty()))

@@ -1,0 +1,88 @@
+"""An exported model directory (the output of ``shapeprof export``), checked for benchmarking."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import BenchError
+
+ONNX_FILE = "model.onnx"
+INFO_FILE = "shapeprof_export.json"
+CONFIG_FILE = "config.json"
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """Paths and metadata of an exported model."""
+
+    path: Path
+    model_type: str
+    task: str
+    inputs: dict[str, dict[int, str]]
+    outputs: dict[str, dict[int, str]]
+    max_length: int | None
+    config: dict[str, Any]
+    source: str | None = None          # the exported model's directory, when the export recorded it
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.path / ONNX_FILE
+
+    @property
+    def has_torch_weights(self) -> bool:
+        return any((self.path / f).is_file() for f in WEIGHT_FILES)
+
+    @property
+    def has_tokenizer(self) -> bool:
+        return any((self.path / f).is_file() for f in TOKENIZER_FILES)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.config.get("vocab_size") or 100)
+
+    def summary(self) -> dict[str, Any]:
+        return {"path": str(self.path), "model_type": self.model_type, "task": self.task,
+                "inputs": list(self.inputs), "outputs": list(self.outputs),
+                "max_length": self.max_length}
+
+
+def open_model_dir(path: str | Path) -> ModelDir:
+    """Read MODEL_DIR; a one-line BenchError when a required file is missing."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise BenchError(f"model directory {str(path)!r} does not exist; create it with "
+                         "'shapeprof export OUTPUT_DIR'")
+    for name in (ONNX_FILE, CONFIG_FILE, INFO_FILE):
+        if not (path / name).is_file():
+            raise BenchError(f"{str(path)!r} has no {name}; benchmark a directory written by "
+                             "'shapeprof export' (re-export it if files were removed)")
+    info = _read_json(path / INFO_FILE)
+    config = _read_json(path / CONFIG_FILE)
+    return ModelDir(path, str(info.get("model_type") or config.get("model_type")), str(info["task"]),
+                    _axes(info["inputs"]), _axes(info["outputs"]), _max_length(info, config), config,
+                    info.get("source") or info.get("model_source"))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise BenchError(f"cannot read {str(path)!r} ({e}); re-export the model") from e
+
+
+def _axes(spec: dict[str, dict[str, str]]) -> dict[str, dict[int, str]]:
+    return {name: {int(i): a for i, a in axes.items()} for name, axes in spec.items()}
+
+
+def _max_length(info: dict[str, Any], config: dict[str, Any]) -> int | None:
+    bounds = (info.get("dynamic_bounds") or {}).get("sequence_length")
+    if bounds and bounds[1] is not None:
+        return int(bounds[1])
+    limit = config.get("max_position_embeddings")
+    return int(limit) if limit else None

@@ -1,0 +1,70 @@
+"""Markdown summary of a benchmark: cells, variants, expected latency per policy, replays."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .results import BenchResults
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cells_table(results: BenchResults) -> str:
+    df = results.to_dataframe()
+    rows = [(r.variant, f"{r.batch_size}x{r.sequence_length}", r.input_source, r.p50_ms, r.p90_ms,
+             r.p99_ms, r.sequences_per_s, r.tokens_per_s, r.speedup_vs_pytorch, r.peak_rss_mib)
+            for r in df.itertuples()]
+    return table(["variant", "cell (BxL)", "inputs", "p50 ms", "p90 ms", "p99 ms", "seq/s", "tok/s",
+                  "x PyTorch", "peak RSS MiB"], rows)
+
+
+def variants_table(results: BenchResults) -> str:
+    rows = [(v.name, v.reference, v.max_abs_diff, v.mean_abs_diff, v.within_tolerance, v.size_mb,
+             ", ".join(f"{k} {n}" for k, n in v.fused_ops.items()) or "-") for v in results.variants]
+    return table(["variant", "checked vs", "max abs diff", "mean abs diff", "within 1e-3", "MB",
+                  "fused ops"], rows)
+
+
+def expected_table(results: BenchResults) -> str:
+    rows = [(e.variant, e.label, e.batch_size, e.batch_latency_ms, e.sequences_per_s, e.tokens_per_s,
+             e.padded_tokens / max(e.real_tokens, 1), e.outside_measured) for e in results.expected]
+    return table(["variant", "policy", "batch", "ms/batch", "seq/s", "real tok/s", "pad per real tok",
+                  "outside measured"], rows)
+
+
+def replay_table(results: BenchResults) -> str:
+    rows = [(r.variant, r.label, r.batch_size, r.rows, r.predicted_s, r.measured_s,
+             f"{100 * r.error:+.1f}%") for r in results.replays]
+    return table(["variant", "policy", "batch", "rows", "predicted s", "measured s", "error"], rows)
+
+
+def markdown_summary(results: BenchResults) -> str:
+    env, s = results.environment, results.settings
+    parts = [f"## shapeprof bench: {results.model.get('model_type')} ({results.model.get('task')})",
+             f"{env.get('cpu')}, {s.get('intra_op_threads')} intra-op threads, "
+             f"{', '.join(s.get('providers', []))}, graph optimisation {s.get('graph_optimization')}; "
+             f"onnxruntime {env['versions'].get('onnxruntime')}, torch {env['versions'].get('torch')}",
+             "", "### Cells", cells_table(results)]
+    if results.variants:
+        parts += ["", "### Variants (checked before timing)", variants_table(results)]
+    if results.expected:
+        parts += ["", "### Expected on the data, per padding policy", expected_table(results)]
+    if results.replays:
+        parts += ["", "### Replay: prediction vs measurement", replay_table(results)]
+    parts += [f"note: {n}" for n in results.notes]
+    return "\n".join(parts)

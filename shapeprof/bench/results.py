@@ -1,0 +1,176 @@
+"""Benchmark results: frozen dataclasses, versioned JSON with raw samples, a tidy DataFrame.
+
+Schema (``schema_version`` 1): ``model``, ``settings``, ``environment``, ``variants`` (with
+their deviation from the reference), ``cells`` (one per cell x variant x runtime, raw samples
+in ms), ``expected`` (per padding policy), ``replays`` (predicted vs measured), ``notes``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..atomic import write_json
+from ..errors import BenchError
+from .expected import PolicyEstimate
+from .replay import ReplayResult
+from .stats import LatencyStats, summarize, throughput
+from .variants import VariantInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMA_VERSION = 1
+MEMORY_NOTE = "peak_rss_mib: growth of the process's peak resident set (VmHWM) while measuring the cell"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One (cell, variant, runtime) measurement."""
+
+    variant: str                   # onnx | optimized | int8 | optimized-int8 | pytorch
+    runtime: str                   # onnxruntime | pytorch
+    batch_size: int
+    sequence_length: int
+    input_source: str              # data | random
+    samples_ms: tuple[float, ...]
+    peak_rss_mib: float | None = None
+    rounds: int = 1
+
+    @property
+    def stats(self) -> LatencyStats:
+        return summarize(self.samples_ms)
+
+    @property
+    def tokens(self) -> int:
+        return self.batch_size * self.sequence_length
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"variant": self.variant, "runtime": self.runtime, "batch_size": self.batch_size,
+                "sequence_length": self.sequence_length, "input_source": self.input_source,
+                "stats_ms": self.stats.to_dict(), "peak_rss_mib": self.peak_rss_mib,
+                "rounds": self.rounds, "samples_ms": list(self.samples_ms)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CellResult:
+        return cls(d["variant"], d["runtime"], int(d["batch_size"]), int(d["sequence_length"]),
+                   d["input_source"], tuple(float(s) for s in d["samples_ms"]), d.get("peak_rss_mib"),
+                   int(d.get("rounds", 1)))
+
+
+@dataclass(frozen=True)
+class BenchResults:
+    model: dict[str, Any]
+    settings: dict[str, Any]
+    environment: dict[str, Any]
+    variants: tuple[VariantInfo, ...] = ()
+    cells: tuple[CellResult, ...] = ()
+    expected: tuple[PolicyEstimate, ...] = ()
+    replays: tuple[ReplayResult, ...] = ()
+    notes: tuple[str, ...] = ()
+    created: str = ""
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # ---- JSON -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": self.schema_version, "kind": "shapeprof.bench",
+                "created": self.created, "model": self.model, "settings": self.settings,
+                "environment": self.environment, "memory_note": MEMORY_NOTE,
+                "variants": [v.to_dict() for v in self.variants],
+                "cells": [c.to_dict() for c in self.cells],
+                "expected": [e.to_dict() for e in self.expected],
+                "replays": [r.to_dict() for r in self.replays],
+                "notes": list(self.notes), "extra": self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BenchResults:
+        version = d.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise BenchError(f"results schema_version {version!r} is not supported (expected "
+                             f"{SCHEMA_VERSION}); re-run 'shapeprof bench' with this version")
+        return cls(d["model"], d["settings"], d["environment"],
+                   tuple(VariantInfo.from_dict(v) for v in d.get("variants", ())),
+                   tuple(CellResult.from_dict(c) for c in d.get("cells", ())),
+                   tuple(PolicyEstimate(**e) for e in d.get("expected", ())),
+                   tuple(ReplayResult.from_dict(r) for r in d.get("replays", ())),
+                   tuple(d.get("notes", ())), d.get("created", ""), version, d.get("extra") or {})
+
+    def save(self, path: str | Path) -> Path:
+        """Write the JSON atomically (temporary file, then rename)."""
+        write_json(Path(path), self.to_dict())
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BenchResults:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise BenchError(f"cannot read results {str(path)!r} ({e}); give a file written by "
+                             "'shapeprof bench -o'") from e
+        return cls.from_dict(data)
+
+    # ---- tables -------------------------------------------------------------------------------
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per cell x variant x runtime; speedups vs PyTorch and vs the exported graph."""
+        import pandas as pd
+
+        rows = [_row(c) for c in self.cells]
+        df = pd.DataFrame(rows, columns=list(_row_columns()))
+        if df.empty:
+            return df
+        key = ["batch_size", "sequence_length"]
+        for ref, col in (("pytorch", "speedup_vs_pytorch"), ("onnx", "speedup_vs_onnx")):
+            base = df[df["variant"] == ref].set_index(key)["p50_ms"]
+            df[col] = [base.get((b, n), float("nan")) / p for b, n, p in
+                       zip(df["batch_size"], df["sequence_length"], df["p50_ms"])]
+        return df
+
+    def to_csv(self, path: str | Path) -> Path:
+        """The DataFrame as CSV, written atomically."""
+        from ..atomic import atomic_file
+
+        with atomic_file(Path(path)) as tmp:
+            self.to_dataframe().to_csv(tmp, index=False)
+        return Path(path)
+
+    def expected_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([e.to_dict() for e in self.expected])
+
+    def replay_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{k: v for k, v in r.to_dict().items() if k != "passes_s"}
+                             for r in self.replays])
+
+    def cell(self, variant: str, batch_size: int, sequence_length: int) -> CellResult:
+        for c in self.cells:
+            if (c.variant, c.batch_size, c.sequence_length) == (variant, batch_size, sequence_length):
+                return c
+        raise KeyError((variant, batch_size, sequence_length))
+
+    def summary(self) -> str:
+        from .report import markdown_summary
+
+        return markdown_summary(self)
+
+
+def _row_columns() -> tuple[str, ...]:
+    return ("variant", "runtime", "batch_size", "sequence_length", "tokens", "input_source", "n",
+            "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "sequences_per_s",
+            "tokens_per_s", "peak_rss_mib", "rounds")
+
+
+def _row(c: CellResult) -> dict[str, Any]:
+    s = c.stats
+    seq_s, tok_s = throughput(c.batch_size, c.tokens, s.mean)
+    return {"variant": c.variant, "runtime": c.runtime, "batch_size": c.batch_size,
+            "sequence_length": c.sequence_length, "tokens": c.tokens, "input_source": c.input_source,
+            "n": s.n, "p50_ms": s.p50, "p90_ms": s.p90, "p99_ms": s.p99, "mean_ms": s.mean,
+            "std_ms": s.std, "min_ms": s.min, "sequences_per_s": seq_s, "tokens_per_s": tok_s,
+            "peak_rss_mib": c.peak_rss_mib, "rounds": c.rounds}

@@ -1,0 +1,131 @@
+"""Timing: onnxruntime sessions, warm-up, and sampling until enough samples AND enough time.
+
+A sample is the wall time (``time.perf_counter``) of one call on a fixed batch, outputs
+included. Memory is the peak resident set size (VmHWM) reached while measuring a cell, minus
+the RSS before it: Linux's peak counter is reset per cell through ``/proc/self/clear_refs``
+(where that is not allowed the process-wide peak is used, so later cells may read 0).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import BenchError
+
+GRAPH_OPTIMIZATION = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
+                      "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """How long to measure a cell."""
+
+    warmup: int = 3
+    min_samples: int = 10
+    min_time_s: float = 0.2
+    max_samples: int = 10_000
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    graph_optimization: str = "all"
+    intra_op_threads: int = 1
+    inter_op_threads: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "providers": list(self.providers)}
+
+
+def physical_cores() -> int:
+    """Physical cores from /proc/cpuinfo (core id per package), else the logical count."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return os.cpu_count() or 1
+    cores = set(re.findall(r"physical id\s*:\s*(\d+)[\s\S]*?core id\s*:\s*(\d+)", text))
+    return len(cores) or os.cpu_count() or 1
+
+
+def make_session(path: str | Path, settings: SessionSettings) -> Any:
+    """An onnxruntime session with the given providers, optimisation level and threads."""
+    import onnxruntime as ort
+
+    if settings.graph_optimization not in GRAPH_OPTIMIZATION:
+        raise BenchError(f"unknown graph optimisation {settings.graph_optimization!r}; choose one of "
+                         f"{', '.join(GRAPH_OPTIMIZATION)}")
+    available = ort.get_available_providers()
+    missing = [p for p in settings.providers if p not in available]
+    if missing:
+        raise BenchError(f"execution provider {missing[0]} is not available in this onnxruntime; "
+                         f"available: {', '.join(available)}")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel,
+                                               GRAPH_OPTIMIZATION[settings.graph_optimization])
+    options.intra_op_num_threads = settings.intra_op_threads
+    options.inter_op_num_threads = settings.inter_op_threads
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=list(settings.providers))
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise BenchError(f"onnxruntime cannot load {str(path)!r}: {str(e).splitlines()[0][:300]}; "
+                         "re-export the model") from e
+
+
+def collect_samples(call: Callable[[], Any], policy: TimingPolicy) -> list[float]:
+    """Warm up, then time ``call`` until both ``min_samples`` and ``min_time_s`` are reached (ms)."""
+    for _ in range(policy.warmup):
+        call()
+    samples: list[float] = []
+    clock = time.perf_counter
+    start = clock()
+    while len(samples) < policy.max_samples:
+        t0 = clock()
+        call()
+        samples.append((clock() - t0) * 1000.0)
+        if len(samples) >= policy.min_samples and clock() - start >= policy.min_time_s:
+            break
+    return samples
+
+
+def ort_call(session: Any, feeds: dict[str, Any], output_names: Sequence[str] | None = None
+             ) -> Callable[[], Any]:
+    names = list(output_names) if output_names else None
+    return lambda: session.run(names, feeds)
+
+
+# ---- memory ------------------------------------------------------------------------------
+def _status_kb(key: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"{key}:\s+(\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+class PeakMemory:
+    """Peak RSS growth (MiB) during a ``with`` block; None where /proc is unavailable."""
+
+    def __enter__(self) -> PeakMemory:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")   # reset VmHWM to the current RSS
+        except OSError:
+            pass
+        self.before = _status_kb("VmRSS")
+        self.mib: float | None = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        peak = _status_kb("VmHWM")
+        if self.before is not None and peak is not None:
+            self.mib = max(0, peak - self.before) / 1024.0

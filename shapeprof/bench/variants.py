@@ -1,0 +1,165 @@
+"""Model variants to time on the same cells: the exported graph, onnxruntime's transformer
+optimizer, dynamic int8 quantisation, and both combined.
+
+* ``onnx``: MODEL_DIR/model.onnx as exported.
+* ``optimized``: ``onnxruntime.transformers.optimizer.optimize_model`` (model_type ``bert`` for
+  the BERT-like encoders, num_heads and hidden_size from the config); fused ops are recorded.
+* ``int8``: ``onnxruntime.quantization.quantize_dynamic`` (int8 weights, dynamic activations).
+* ``optimized-int8``: the optimised graph, quantised.
+
+Each variant is checked against a reference (PyTorch, else the exported graph) on real rows
+before it is timed; the largest absolute deviation is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BenchError
+from .model_dir import ModelDir
+
+VARIANTS = ("onnx", "optimized", "int8", "optimized-int8")
+OPTIMIZER_MODEL_TYPES = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert",
+                         "albert": "bert", "mpnet": "bert", "distilbert": "bert", "deberta-v2": "bert"}
+EXACT_ATOL = 1e-3       # fp32 variants: a deviation above this is flagged
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """A built variant and how far it is from the reference."""
+
+    name: str
+    path: str
+    reference: str                      # "pytorch" or "onnx"
+    max_abs_diff: float | None = None
+    mean_abs_diff: float | None = None
+    checked_on: str = ""                # e.g. "2 batches of data rows"
+    within_tolerance: bool | None = None
+    fused_ops: dict[str, int] = field(default_factory=dict)
+    size_mb: float = 0.0
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "reference": self.reference,
+                "max_abs_diff": self.max_abs_diff, "mean_abs_diff": self.mean_abs_diff,
+                "checked_on": self.checked_on, "within_tolerance": self.within_tolerance,
+                "fused_ops": dict(self.fused_ops), "size_mb": self.size_mb, "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VariantInfo:
+        return cls(d["name"], d["path"], d["reference"], d.get("max_abs_diff"), d.get("mean_abs_diff"),
+                   d.get("checked_on", ""), d.get("within_tolerance"), dict(d.get("fused_ops") or {}),
+                   float(d.get("size_mb") or 0.0), tuple(d.get("notes") or ()))
+
+
+def check_variant_names(names: Sequence[str]) -> tuple[str, ...]:
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise BenchError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    if not names:
+        raise BenchError(f"no variants to time; choose from {', '.join(VARIANTS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def build_variant(name: str, model: ModelDir, workdir: Path) -> tuple[Path, dict[str, int]]:
+    """The variant's ONNX file (built under ``workdir``) and its fused-op counts."""
+    if name == "onnx":
+        return model.onnx_path, {}
+    if name == "int8":
+        return quantize(model.onnx_path, workdir / "model-int8.onnx"), {}
+    optimized, fused = optimize(model, workdir / "model-optimized.onnx")
+    if name == "optimized":
+        return optimized, fused
+    return quantize(optimized, workdir / "model-optimized-int8.onnx"), fused
+
+
+def optimize(model: ModelDir, out: Path) -> tuple[Path, dict[str, int]]:
+    """onnxruntime's transformer optimizer with heads/hidden size from the config."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    kind = OPTIMIZER_MODEL_TYPES.get(model.model_type)
+    if kind is None:
+        raise BenchError(f"onnxruntime's transformer optimizer has no fusion for {model.model_type!r}; "
+                         "drop the 'optimized' variants")
+    heads, hidden = _heads_hidden(model.config)
+    with _quiet_logs():
+        try:
+            opt = optimize_model(str(model.onnx_path), model_type=kind, num_heads=heads,
+                                 hidden_size=hidden, optimization_options=fusion_options(kind))
+            opt.save_model_to_file(str(out))
+        except Exception as e:  # the optimizer raises many types
+            raise BenchError(f"onnxruntime's transformer optimizer failed on {str(model.onnx_path)!r}: "
+                             f"{type(e).__name__}: {str(e)[:200]}; drop the 'optimized' variants") from e
+    fused = {k: int(v) for k, v in opt.get_fused_operator_statistics().items() if v}
+    return out, fused
+
+
+def fusion_options(kind: str) -> Any:
+    """The optimizer's options, adjusted for correctness and CPU speed.
+
+    The default mask format assumes right padding (1-D sequence lengths) and gives
+    wrong results for left padding or holes; keep the full mask. SkipLayerNormalization
+    is off because its CPU kernel is slower than the Add + LayerNormalization it fuses.
+    """
+    from onnxruntime.transformers.fusion_options import AttentionMaskFormat, FusionOptions
+
+    options = FusionOptions(kind)
+    options.attention_mask_format = AttentionMaskFormat.AttentionMask
+    options.enable_skip_layer_norm = False
+    return options
+
+
+def quantize(src: Path, out: Path) -> Path:
+    """Dynamic int8 quantisation of ``src`` (weights int8, activations quantised at run time)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet_logs():
+        try:
+            quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8)
+        except Exception as e:
+            raise BenchError(f"dynamic int8 quantisation of {str(src)!r} failed: {type(e).__name__}: "
+                             f"{str(e)[:200]}; drop the 'int8' variants") from e
+    return out
+
+
+def _heads_hidden(config: dict[str, Any]) -> tuple[int, int]:
+    heads = config.get("num_attention_heads") or config.get("n_heads")
+    hidden = config.get("hidden_size") or config.get("dim")
+    if not heads or not hidden:
+        raise BenchError("config.json has no num_attention_heads/hidden_size for the optimizer; "
+                         "drop the 'optimized' variants")
+    return int(heads), int(hidden)
+
+
+def deviation(outputs: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> tuple[float, float]:
+    """(max, mean) absolute difference over matching outputs; BenchError on a shape mismatch."""
+    worst, total, count = 0.0, 0.0, 0
+    for out, ref in zip(outputs, references):
+        if out.shape != ref.shape:
+            raise BenchError(f"a variant returned shape {out.shape} where the reference has "
+                             f"{ref.shape}; the variant is broken, drop it")
+        diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
+        if not np.isfinite(diff).all():
+            raise BenchError("a variant returned NaN or infinity where the reference is finite; drop it")
+        worst = max(worst, float(diff.max()))
+        total, count = total + float(diff.sum()), count + diff.size
+    return worst, total / max(count, 1)
+
+
+class _quiet_logs:
+    """Keep onnxruntime's optimizer/quantizer log lines off stderr."""
+
+    def __enter__(self) -> None:
+        self._level = logging.root.level
+        logging.root.setLevel(logging.ERROR)
+        for name in ("onnxruntime", "fusion", "onnx_model", "onnxruntime.transformers"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        logging.root.setLevel(self._level)

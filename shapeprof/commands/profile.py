@@ -1,0 +1,63 @@
+"""``shapeprof profile``: dataset + model tokenizer -> shape profile (summary, optional JSON)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _positive_ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("profile", help="profile the token-length shapes a dataset gives a model")
+    p.add_argument("--model", "-m", default=None,
+                   help="local model directory or Hub id whose tokenizer and config to use "
+                        "(default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--dataset", "-d", default="glue",
+                   help="glue (SST-2), glue/<task>, a Hub dataset id (id:config), a data file, or "
+                        "with --data-files a format name (csv, tsv, json, parquet) (default: glue)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with GLUE files in GLUE layout (default: $SHAPEPROF_DATA_DIR, else the Hub)")
+    p.add_argument("--data-files", nargs="+", default=None, metavar="FILE",
+                   help="local csv/tsv/json/jsonl/parquet files to profile")
+    p.add_argument("--split", default=None, help="split to profile (GLUE default: validation)")
+    p.add_argument("--text-columns", default=None, metavar="A[,B]",
+                   help="one text column or a pair (default: inferred from the schema)")
+    p.add_argument("--rows", type=int, default=None, help="rows to sample (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--streaming", action="store_true",
+                   help="read in chunks with bounded memory (reservoir sample with --rows)")
+    p.add_argument("--batch-sizes", type=_positive_ints, default=(1, 8, 32), metavar="B[,B...]",
+                   help="batch sizes for in-batch padding and the batch range (default: 1,8,32)")
+    p.add_argument("--buckets", type=int, default=None, metavar="K",
+                   help="number of length buckets (default: chosen automatically)")
+    p.add_argument("--max-policy", choices=("max", "p99"), default="max",
+                   help="recommended max sequence length: the data max or its p99 (default: max)")
+    p.add_argument("--output", "-o", default=None, metavar="PROFILE_JSON",
+                   help="write the profile JSON here (atomically)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..profile import profile_dataset
+
+    profile = profile_dataset(args.model, args.dataset, data_dir=args.data_dir,
+                              data_files=args.data_files, split=args.split,
+                              text_columns=args.text_columns, rows=args.rows, seed=args.seed,
+                              streaming=args.streaming, batch_sizes=args.batch_sizes,
+                              buckets=args.buckets, max_policy=args.max_policy,
+                              progress=not args.quiet)
+    print(profile.summary())
+    if args.output:
+        path = profile.save(args.output)
+        print(f"\nwrote {path}")
+    return 0

@@ -1,0 +1,86 @@
+"""``profile_dataset``: dataset + model tokenizer -> ShapeProfile, as a list of named stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..data.rows import TextRows
+from ..data.source import PathsArg, ResolvedDataset, resolve_dataset
+from ..errors import ProfileError
+from .buckets import bucket_plan
+from .measure import (LengthAccumulator, Measurement, measure_in_memory, measure_stream,
+                      measure_stream_sample)
+from .padding import padding_report
+from .recommend import SEQUENCE, recommend
+from .shape_profile import DatasetInfo, ShapeProfile
+from .stats import axis_stats
+from .tokenize import LengthCounter, ModelInfo, load_tokenizer
+
+
+def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
+                    data_dir: str | Path | None = None, data_files: PathsArg | None = None,
+                    split: str | None = None, text_columns: str | Sequence[str] | None = None,
+                    rows: int | None = None, seed: int = 0, streaming: bool = False,
+                    batch_sizes: Sequence[int] = (1, 8, 32), buckets: int | None = None,
+                    max_policy: str = "max", progress: bool = True) -> ShapeProfile:
+    """Tokenize a seeded sample of ``dataset`` with ``model``'s tokenizer and profile its shapes.
+
+    ``model`` None means the embedded all-MiniLM-L6-v2. Only the tokenizer and config load.
+    ``rows`` None profiles every row; ``streaming`` reads in chunks with bounded memory
+    (a reservoir sample when ``rows`` is given). ``buckets`` None picks k automatically.
+    """
+    _check_arguments(rows, batch_sizes, buckets)
+    if model is None:
+        from ..models import default_model_dir
+        model = default_model_dir()
+    ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
+                         text_columns=text_columns, streaming=streaming)
+    tokenizer, info = load_tokenizer(model)
+    acc = LengthAccumulator(info.max_length, batch_sizes)
+    measured = _measure(ds, LengthCounter(tokenizer), acc, rows, seed, streaming, progress)
+    return build_profile(ds, info, measured, rows, seed, streaming, batch_sizes, buckets, max_policy)
+
+
+def _check_arguments(rows: int | None, batch_sizes: Sequence[int], buckets: int | None) -> None:
+    if rows is not None and rows < 1:
+        raise ProfileError(f"rows must be a positive number or omitted for all rows, not {rows}")
+    if not batch_sizes or any(int(b) < 1 for b in batch_sizes):
+        raise ProfileError(f"batch sizes must be positive integers, not {list(batch_sizes)}")
+    if buckets is not None and buckets < 1:
+        raise ProfileError(f"the number of buckets must be at least 1, not {buckets}")
+
+
+def _measure(ds: ResolvedDataset, counter: LengthCounter, acc: LengthAccumulator,
+             rows: int | None, seed: int, streaming: bool, progress: bool) -> Measurement:
+    if not streaming:
+        return measure_in_memory(ds, counter, acc, rows, seed, progress)
+    if rows is not None:
+        return measure_stream_sample(ds, counter, acc, rows, seed, progress)
+    return measure_stream(ds, counter, acc, seed, progress)
+
+
+def _sampling(measured: Measurement, rows: int | None, streaming: bool) -> str:
+    if streaming and rows is None:
+        return "stream (all rows)"
+    if rows is None or measured.acc.rows == measured.rows_total:
+        return "all rows"
+    return "reservoir sample" if streaming else "random subset"
+
+
+def build_profile(ds: ResolvedDataset, info: ModelInfo, measured: Measurement, rows: int | None,
+                  seed: int, streaming: bool, batch_sizes: Sequence[int], buckets: int | None,
+                  max_policy: str = "max") -> ShapeProfile:
+    """Statistics, buckets, recommendations and padding from a measurement."""
+    acc = measured.acc
+    counts = acc.length_counts()
+    seq = axis_stats(SEQUENCE, counts, acc.truncated, acc.natural_max)
+    plan = bucket_plan(counts, buckets)
+    padding = padding_report(counts, acc.in_batch, info.max_length, plan.padded_tokens)
+    dataset = DatasetInfo(ds.spec, acc.rows, measured.rows_total, rows, seed, streaming,
+                          _sampling(measured, rows, streaming))
+    sample: TextRows = measured.texts
+    return ShapeProfile(dataset, info, tuple(sorted(set(int(b) for b in batch_sizes))),
+                        {SEQUENCE: seq}, counts,
+                        recommend(seq, batch_sizes, info.max_length, max_policy), plan, padding,
+                        sample=sample)

@@ -1,0 +1,153 @@
+"""``shapeprof bench`` and ``run_benchmark`` on a tiny exported BERT: tiny sweeps, no timing asserts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shapeprof.bench import BenchResults, run_benchmark
+from shapeprof.errors import BenchError
+
+GLUE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "glue"
+FAST = dict(warmup=1, min_samples=2, min_time_s=0.0, intra_op_threads=1, progress=False)
+CLI_FAST = ["--warmup", "1", "--min-samples", "2", "--min-time", "0", "--threads", "1", "--no-progress"]
+
+
+def bench(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "shapeprof", "bench", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("bench error: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, minilm_dir) -> Path:
+    """A tiny BERT with MiniLM's tokenizer, exported, with its PyTorch weights saved beside it."""
+    from transformers import AutoTokenizer
+
+    from shapeprof.export import export
+    from shapeprof.tiny import tiny_model
+
+    tok = AutoTokenizer.from_pretrained(minilm_dir)
+    model = tiny_model("bert", "feature-extraction", vocab_size=tok.vocab_size,
+                       max_position_embeddings=128)
+    out = tmp_path_factory.mktemp("bench") / "tiny-bert"
+
+    def extra(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+
+    export(model, out, task="feature-extraction", extra_files=extra)
+    return out
+
+
+@pytest.fixture(scope="module")
+def profile_path(model_dir, tmp_path_factory) -> Path:
+    from shapeprof.profile import profile_dataset
+
+    profile = profile_dataset(model_dir, "glue", data_dir=GLUE, rows=120, batch_sizes=(1, 4),
+                              progress=False)
+    return profile.save(tmp_path_factory.mktemp("profile") / "profile.json")
+
+
+def copy_without(src: Path, dst: Path, *names: str) -> Path:
+    shutil.copytree(src, dst)
+    for name in names:
+        (dst / name).unlink()
+    return dst
+
+
+def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
+    out, csv = tmp_path / "r.json", tmp_path / "r.csv"
+    proc = bench(str(model_dir), "-b", "1,2", "-s", "8,16", "-o", str(out), "--csv", str(csv), *CLI_FAST)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "### Cells" in proc.stdout and "x PyTorch" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["schema_version"] == 1
+    assert data["settings"]["intra_op_threads"] == 1
+    assert data["environment"]["versions"]["onnxruntime"]
+    assert {(c["variant"], c["batch_size"], c["sequence_length"]) for c in data["cells"]} == {
+        (v, b, n) for v in ("onnx", "pytorch") for b in (1, 2) for n in (8, 16)}
+    assert all(len(c["samples_ms"]) >= 2 for c in data["cells"])
+    assert csv.read_text().startswith("variant,runtime,batch_size,sequence_length")
+
+
+def test_api_with_profile_variants_expected_and_replay(model_dir, profile_path):
+    res = run_benchmark(model_dir, profile_path, batch_sizes=[1, 4], variants=("onnx", "optimized", "int8"),
+                        replay_rows=24, replay_repeats=1, **FAST)
+    assert res.settings["input_source"] == "data"
+    lengths = {c.sequence_length for c in res.cells}
+    assert set(res.settings["profile"]["bucket_edges"]) <= lengths and 128 in lengths
+    info = {v.name: v for v in res.variants}
+    assert info["onnx"].reference == "pytorch" and info["onnx"].within_tolerance
+    assert info["optimized"].max_abs_diff < 1e-3
+    assert info["int8"].max_abs_diff > 0                      # int8 costs accuracy; it is reported
+    df = res.to_dataframe()
+    assert set(df.variant) == {"onnx", "optimized", "int8", "pytorch"}
+    policies = {e.policy for e in res.expected if e.variant == "onnx"}
+    assert policies == {"data_max", "pad:128", "longest", "sorted", "buckets"}
+    assert all(e.batch_size == 4 for e in res.expected)
+    assert {r.policy for r in res.replays} == policies
+    assert all(r.predicted_s > 0 and r.measured_s > 0 for r in res.replays)
+    assert BenchResults.from_dict(json.loads(json.dumps(res.to_dict()))) == res
+
+
+def test_fresh_process_rounds(model_dir):
+    res = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], pytorch=False,
+                        fresh_process=True, rounds=2, **FAST)
+    [cell] = res.cells
+    assert cell.rounds == 2 and len(cell.samples_ms) >= 4
+    assert res.variants[0].reference == "onnx"
+
+
+def test_torch_model_option_when_the_export_has_no_weights(model_dir, tmp_path):
+    bare = copy_without(model_dir, tmp_path / "bare", "model.safetensors")
+    line = one_line_error(bench(str(bare), "-b", "1", "-s", "8", *CLI_FAST))
+    assert "no PyTorch weights" in line and "--torch-model" in line
+    res = run_benchmark(bare, batch_sizes=[1], sequence_lengths=[8], torch_model=model_dir, **FAST)
+    assert {c.variant for c in res.cells} == {"onnx", "pytorch"}
+
+
+def test_missing_model_file(model_dir, tmp_path):
+    broken = copy_without(model_dir, tmp_path / "broken", "model.onnx")
+    line = one_line_error(bench(str(broken), *CLI_FAST))
+    assert "no model.onnx" in line and "shapeprof export" in line
+
+
+def test_profile_from_another_model(model_dir, profile_path, tmp_path):
+    data = json.loads(profile_path.read_text())
+    data["model"]["model_type"] = "gpt2"
+    data["model"]["tokenizer_class"] = "GPT2Tokenizer"
+    other = tmp_path / "gpt2-profile.json"
+    other.write_text(json.dumps(data))
+    line = one_line_error(bench(str(model_dir), "--profile", str(other), *CLI_FAST))
+    assert "'gpt2'" in line and "shapeprof profile" in line
+
+
+def test_empty_grid_and_bad_lists(model_dir):
+    with pytest.raises(BenchError, match="sweep is empty"):
+        run_benchmark(model_dir, batch_sizes=[], pytorch=False, **FAST)
+    line = one_line_error(bench(str(model_dir), "--batch-sizes", "1,,8", *CLI_FAST))
+    assert "--batch-sizes" in line
+    line = one_line_error(bench(str(model_dir), "--sequence-lengths", "512", *CLI_FAST))
+    assert "limit of 128" in line
+    line = one_line_error(bench(str(model_dir), "--variants", "fp16", *CLI_FAST))
+    assert "unknown variant 'fp16'" in line
+
+
+def test_help_is_cheap():
+    code = ("import sys; from shapeprof.cli import build_parser; build_parser(); "
+            "import shapeprof.bench; print(any(m in sys.modules for m in ('torch', 'onnxruntime')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
