@@ -26,16 +26,19 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         help="cache of exported models (default out/bench-work)")
     parser.add_argument("--output", "-o", type=Path, default=None, help="results JSON to write")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: physical cores)")
-    parser.add_argument("--min-time", type=float, default=2.0, help="seconds per cell, at least")
+    parser.add_argument("--min-time", type=float, default=1.0, help="seconds per cell and round, at least")
     parser.add_argument("--min-samples", type=int, default=30, help="samples per cell, at least")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds over the whole grid (interleaved, default 3)")
     parser.add_argument("--quick", action="store_true", help="tiny model and budgets: a smoke run")
 
 
 def timing(args: argparse.Namespace) -> dict:
     if args.quick:
-        return dict(warmup=1, min_samples=3, min_time_s=0.0)
-    return dict(warmup=args.warmup, min_samples=args.min_samples, min_time_s=args.min_time)
+        return dict(warmup=1, min_samples=3, min_time_s=0.0, rounds=1)
+    return dict(warmup=args.warmup, min_samples=args.min_samples, min_time_s=args.min_time,
+                rounds=args.rounds)
 
 
 def sst2_texts(limit: int | None = None) -> list[str]:

@@ -42,6 +42,12 @@ _EXPORTS = {
     # pipeline
     "export": "shapeprof.export",
     "ExportResult": "shapeprof.export",
+    "export_with_profile": "shapeprof.profiled_export",
+    "ProfiledExport": "shapeprof.profiled_export",
+    "profile_dataset": "shapeprof.profile",
+    "ShapeProfile": "shapeprof.profile",
+    "run_benchmark": "shapeprof.bench",
+    "BenchResults": "shapeprof.bench",
     "load_model": "shapeprof.loading",
     "VerificationReport": "shapeprof.verify",
     # errors

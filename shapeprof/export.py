@@ -107,15 +107,6 @@ def default_trace_shapes(onnx_config: OnnxConfig) -> dict[str, int]:
     return shapes
 
 
-def default_verify_shapes(onnx_config: OnnxConfig, trace: Shapes) -> list[tuple[str, dict[str, int]]]:
-    """Smallest allowed, the trace shape, and a larger one (7 x 256 clipped to the limits)."""
-    bounds = onnx_config.axis_bounds()
-    small = {a: bounds.get(a, (1, None))[0] for a in trace}
-    large = {a: 7 if a.startswith("batch") else 256 if a == "sequence_length" else 3 for a in trace}
-    large = {a: min(v, bounds[a][1]) if bounds.get(a, (1, None))[1] else v for a, v in large.items()}
-    return [("smallest", small), ("trace", dict(trace)), ("large", large)]
-
-
 def plan_export(onnx_config: OnnxConfig, trace_shapes: Shapes | None = None,
                 bounds: Bounds | None = None) -> ExportPlan:
     """Merge user/profile shapes and ranges with the config's limits; validate them."""
@@ -135,7 +126,14 @@ def plan_export(onnx_config: OnnxConfig, trace_shapes: Shapes | None = None,
                               "size 0 or 1, so trace with 2 or more")
         if size < lo or (hi is not None and size > hi):
             raise ExportError(f"trace size {size} of {axis!r} is outside its range [{lo}, {hi}]")
-    return ExportPlan(trace, merged, default_verify_shapes(onnx_config, trace))
+    verify = [(label, {a: _clip(n, merged.get(a, (1, None))) for a, n in shape.items()})
+              for label, shape in onnx_config.verification_shapes(trace)]
+    return ExportPlan(trace, merged, verify)
+
+
+def _clip(size: int, bounds: tuple[int, int | None]) -> int:
+    lo, hi = bounds
+    return max(lo, size if hi is None else min(size, hi))
 
 
 # ---- stage: convert -----------------------------------------------------------------

@@ -70,16 +70,19 @@ def export_with_profile(
     from .loading import load_model
     from .models import default_model_dir
     from .profile import profile_dataset
+    from .profile.pipeline import check_arguments
 
     if dynamic_range not in RANGES:
         raise ExportError(f"dynamic range {dynamic_range!r} is unknown; choose one of {', '.join(RANGES)}")
+    options = dict(profile_options or {})
+    check_arguments(options.get("rows"), options.get("batch_sizes", (1, 8, 32)), options.get("buckets"))
     output_dir = Path(output_dir)
     check_output_dir(output_dir, overwrite, ExportError)
     model = default_model_dir() if model is None else model
     task, model_kwargs = glue_head(dataset, task)
 
     _say(progress, f"profiling {dataset} with the tokenizer of {model}")
-    profile = profile_dataset(model, dataset, progress=progress, **dict(profile_options or {}))
+    profile = profile_dataset(model, dataset, progress=progress, **options)
     loaded = load_model(model, task, model_kwargs=model_kwargs, trust_remote_code=trust_remote_code)
     cfg = loaded.onnx_config
     check_text_axes(cfg)

@@ -18,7 +18,7 @@ _COMMON = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2,
            "num_attention_heads": 4, "intermediate_size": 37}
 
 # Per model type: overrides of the common small sizes (and renamed attributes).
-TINY_CONFIGS: dict[str, dict[str, Any]] = {
+TEXT_ENCODERS: dict[str, dict[str, Any]] = {
     "bert": {"max_position_embeddings": 512},
     "albert": {"embedding_size": 16, "max_position_embeddings": 512},
     "electra": {"embedding_size": 16, "max_position_embeddings": 512},
@@ -30,6 +30,14 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "deberta-v2": {"max_position_embeddings": 512, "type_vocab_size": 2,
                    "relative_attention": True, "position_buckets": 16, "pos_att_type": ["p2c", "c2p"]},
 }
+
+# Decoder-only and encoder-decoder models.
+GENERATIVE: dict[str, dict[str, Any]] = {}
+
+# Vision, audio and text-and-vision models.
+OTHER_MODALITIES: dict[str, dict[str, Any]] = {}
+
+TINY_CONFIGS: dict[str, dict[str, Any]] = {**TEXT_ENCODERS, **GENERATIVE, **OTHER_MODALITIES}
 
 
 def tiny_config(model_type: str, **overrides: Any) -> PretrainedConfig:

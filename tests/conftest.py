@@ -11,8 +11,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+from support import SHARED_DATA, installed_command  # noqa: F401  (tests import these from support)
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +28,17 @@ def minilm_dir() -> Path:
     return default_model_dir()
 
 
-def installed_command() -> str:
-    """The installed ``shapeprof`` console script next to this interpreter (or on PATH)."""
-    import shutil
-    import sys
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
+    """A saved tiny BERT (2 layers, hidden 32) with MiniLM's real tokenizer: fast real-data runs."""
+    from transformers import AutoTokenizer
 
-    exe = shutil.which("shapeprof", path=str(Path(sys.executable).parent)) or shutil.which("shapeprof")
-    if exe is None:
-        pytest.fail("the shapeprof console script is not installed (pip install -e .)")
-    return exe
+    from shapeprof.tiny import tiny_model
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    model = tiny_model("bert", "feature-extraction", vocab_size=tokenizer.vocab_size,
+                       max_position_embeddings=128)
+    out = tmp_path_factory.mktemp("tiny-bert") / "model"
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

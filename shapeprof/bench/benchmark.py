@@ -190,25 +190,29 @@ def stage_variant(ctx: Context, name: str) -> VariantInfo:
 
 
 def measure_onnx(ctx: Context, name: str, fresh: bool, rounds: int, bar: Any) -> list[CellResult]:
-    """Time every cell with the variant's session (or a fresh process per round)."""
+    """Time every cell with the variant's session (or a fresh process per round).
+
+    Rounds go over all cells in turn, so a burst of outside load spreads over the grid
+    instead of distorting the few cells it happens to hit.
+    """
     session = None if fresh else make_session(ctx.variant_paths[name], ctx.settings)
-    out = []
-    source = "data" if ctx.texts is not None else "random"
-    for cell in ctx.cells:
-        samples, peak = [], None
-        for r in range(rounds):
+    samples: dict[Cell, list[float]] = {cell: [] for cell in ctx.cells}
+    peaks: dict[Cell, float | None] = {cell: None for cell in ctx.cells}
+    for r in range(rounds):
+        for cell in ctx.cells:
             if fresh:
                 s, p = _fresh_round(ctx, name, cell, r)
             else:
                 with PeakMemory() as mem:
                     s = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
                 p = mem.mib
-            samples += s
-            peak = p if peak is None or (p is not None and p > peak) else peak
-        out.append(CellResult(name, "onnxruntime", cell.batch_size, cell.sequence_length, source,
-                              tuple(samples), peak, rounds))
-        bar.update(1)
-    return out
+            samples[cell] += s
+            peaks[cell] = p if peaks[cell] is None or (p is not None and p > peaks[cell]) else peaks[cell]
+            if r == rounds - 1:
+                bar.update(1)
+    source = "data" if ctx.texts is not None else "random"
+    return [CellResult(name, "onnxruntime", c.batch_size, c.sequence_length, source,
+                       tuple(samples[c]), peaks[c], rounds) for c in ctx.cells]
 
 
 def _fresh_round(ctx: Context, name: str, cell: Cell, r: int) -> tuple[list[float], float | None]:

@@ -116,15 +116,32 @@ def fusion_options(kind: str) -> Any:
 
 
 def quantize(src: Path, out: Path) -> Path:
-    """Dynamic int8 quantisation of ``src`` (weights int8, activations quantised at run time)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    """Dynamic int8 quantisation of ``src`` (weights int8, activations quantised at run time).
 
+    The quantiser needs every tensor's type, which exports carry no annotations for (see
+    shapeprof.graph_form) and ONNX shape inference cannot give through onnxruntime's fused
+    ops: onnxruntime's symbolic shape inference fills them in first, and they are dropped again
+    from the result.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+    from ..graph_form import strip_value_info
+
+    typed = out.with_name(out.stem + "-typed.onnx")
     with _quiet_logs():
         try:
-            quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8)
+            onnx.save(SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True), str(typed))
+            quantize_dynamic(str(typed), str(out), weight_type=QuantType.QInt8)
         except Exception as e:
             raise BenchError(f"dynamic int8 quantisation of {str(src)!r} failed: {type(e).__name__}: "
                              f"{str(e)[:200]}; drop the 'int8' variants") from e
+        finally:
+            typed.unlink(missing_ok=True)
+    model = onnx.load(str(out))
+    strip_value_info(model)
+    onnx.save(model, str(out))
     return out
 
 

@@ -62,7 +62,7 @@ class OnnxConfig:
 
     NORMALIZED_CONFIG_CLASS: ClassVar[type[NormalizedConfig]] = NormalizedConfig
     DUMMY_INPUT_GENERATOR_CLASSES: ClassVar[tuple[type[DummyInputGenerator], ...]] = ()
-    DEFAULT_ONNX_OPSET: ClassVar[int] = 18
+    DEFAULT_ONNX_OPSET: ClassVar[int] = 20  # 20: ONNX Gelu, which onnxruntime fuses to BiasGelu
     ATOL_FOR_VALIDATION: ClassVar[float] = 1e-4
     RTOL_FOR_VALIDATION: ClassVar[float] = 1e-3
     # Set by Registry.register; a class used outside a registry accepts every task it declares outputs for.
@@ -111,6 +111,20 @@ class OnnxConfig:
         """Inclusive ``(min, max)`` per dynamic axis name; ``None`` means unbounded."""
         return {name: (1, None) for name in self.axis_names()}
 
+    # Larger-than-trace sizes the exporter verifies at (clipped to axis_bounds).
+    LARGE_VERIFY_SHAPES: ClassVar[dict[str, int]] = {"batch_size": 7, "sequence_length": 256}
+
+    def verification_shapes(self, trace: Mapping[str, int]) -> list[tuple[str, dict[str, int]]]:
+        """Shapes the export is verified at: smallest allowed, the trace shape, a larger one.
+
+        Modalities override this when their axes need other sizes (e.g. image sides).
+        """
+        bounds = self.axis_bounds()
+        small = {a: bounds.get(a, (1, None))[0] for a in trace}
+        large = {a: self.LARGE_VERIFY_SHAPES.get(a, 3) for a in trace}
+        large = {a: min(v, bounds[a][1]) if bounds.get(a, (1, None))[1] else v for a, v in large.items()}
+        return [("smallest", small), ("trace", dict(trace)), ("large", large)]
+
     # ---- dummy inputs ---------------------------------------------------------------
     def generate_dummy_inputs(self, framework: str = "pt", **kwargs: Any) -> dict[str, Any]:
         """Dummy inputs for tracing, keyed by input name.
@@ -154,7 +168,7 @@ class OnnxConfig:
         with contextlib.ExitStack() as stack:
             for spec in self.patching_specs:
                 stack.enter_context(_patched(spec))
-            if self.FUSABLE_ATTENTION and self.additive_mask_input:
+            if model is not None and self.FUSABLE_ATTENTION and self.additive_mask_input:
                 from ..graph_form import attention_for_export
 
                 stack.enter_context(attention_for_export(model))

@@ -30,7 +30,7 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     ``rows`` None profiles every row; ``streaming`` reads in chunks with bounded memory
     (a reservoir sample when ``rows`` is given). ``buckets`` None picks k automatically.
     """
-    _check_arguments(rows, batch_sizes, buckets)
+    check_arguments(rows, batch_sizes, buckets)
     if model is None:
         from ..models import default_model_dir
         model = default_model_dir()
@@ -42,7 +42,7 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     return build_profile(ds, info, measured, rows, seed, streaming, batch_sizes, buckets, max_policy)
 
 
-def _check_arguments(rows: int | None, batch_sizes: Sequence[int], buckets: int | None) -> None:
+def check_arguments(rows: int | None, batch_sizes: Sequence[int], buckets: int | None) -> None:
     if rows is not None and rows < 1:
         raise ProfileError(f"rows must be a positive number or omitted for all rows, not {rows}")
     if not batch_sizes or any(int(b) < 1 for b in batch_sizes):
@@ -75,7 +75,7 @@ def build_profile(ds: ResolvedDataset, info: ModelInfo, measured: Measurement, r
     acc = measured.acc
     counts = acc.length_counts()
     seq = axis_stats(SEQUENCE, counts, acc.truncated, acc.natural_max)
-    plan = bucket_plan(counts, buckets)
+    plan = bucket_plan(counts, buckets, max(batch_sizes))
     padding = padding_report(counts, acc.in_batch, info.max_length, plan.padded_tokens)
     dataset = DatasetInfo(ds.spec, acc.rows, measured.rows_total, rows, seed, streaming,
                           _sampling(measured, rows, streaming))

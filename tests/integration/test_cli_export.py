@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import installed_command
+from support import installed_command
 
 from shapeprof.export import export
 from shapeprof.errors import ExportError, VerificationError

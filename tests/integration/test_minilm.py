@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import onnxruntime as ort
 import pytest
-from conftest import installed_command
+from support import installed_command
 import torch
 from transformers import AutoModel, AutoTokenizer
 
@@ -56,3 +56,42 @@ def test_real_sentence_embeddings_agree(exported, minilm_dir):
     with torch.no_grad():
         ref = model(**{k: torch.from_numpy(v.astype(np.int64)) for k, v in batch.items()}).last_hidden_state
     np.testing.assert_allclose(ort_out, ref.numpy(), atol=1e-4, rtol=1e-3)
+
+
+def test_graph_form_onnxruntime_fuses(exported):
+    """The graph onnxruntime's optimizer fuses: one Attention per layer, no stale shape annotations."""
+    import onnx
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from shapeprof.bench.variants import fusion_options
+
+    graph = onnx.load(str(exported / "model.onnx")).graph
+    assert len(graph.value_info) == 0
+    assert not any(n.op_type in ("IsNaN", "GatherND", "Where") for n in graph.node)
+    optimized = optimize_model(str(exported / "model.onnx"), model_type="bert", num_heads=12,
+                               hidden_size=384, optimization_options=fusion_options("bert"))
+    ops = [n.op_type for n in optimized.model.graph.node]
+    assert ops.count("Attention") == 6
+
+
+def test_optimized_graph_keeps_left_padding_correct(exported, minilm_dir, tmp_path):
+    """The fused graph must honour any mask, not only right padding."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from shapeprof.bench.variants import fusion_options
+
+    path = tmp_path / "optimized.onnx"
+    optimize_model(str(exported / "model.onnx"), model_type="bert", num_heads=12, hidden_size=384,
+                   optimization_options=fusion_options("bert")).save_model_to_file(str(path))
+    ids = np.random.default_rng(0).integers(1000, 30000, size=(3, 33), dtype=np.int64)
+    mask = np.ones_like(ids)
+    mask[0, :9] = 0          # left padding
+    mask[1, 10:14] = 0       # a hole
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (ort_out,) = session.run(None, feeds)
+    model = AutoModel.from_pretrained(minilm_dir).eval()
+    with torch.no_grad():
+        ref = model(**{k: torch.from_numpy(v) for k, v in feeds.items()}).last_hidden_state.numpy()
+    keep = mask.astype(bool)
+    np.testing.assert_allclose(ort_out[keep], ref[keep], atol=1e-4, rtol=1e-3)

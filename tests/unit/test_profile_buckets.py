@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from shapeprof.profile.buckets import (AUTO_MAX_BUCKETS, bucket_plan, choose_k, optimal_edges,
+from shapeprof.profile.buckets import (AUTO_MAX_BUCKETS, bucket_plan, choose_k, optimal_edges, sorted_waste,
                                        padded_tokens)
 from shapeprof.profile.stats import as_arrays
 
@@ -56,10 +56,17 @@ def test_waste_curve_never_rises():
 
 
 def test_auto_rule():
-    assert choose_k([0.04, 0.0]) == 1                       # already within 5 %
-    assert choose_k([1.0, 0.5, 0.3, 0.25, 0.2]) == 3         # next saves 0.05 < 10 % of 1.0
+    assert choose_k([0.04, 0.0]) == 1                            # already within 5 %
     assert choose_k([0.9, 0.04, 0.0]) == 2
-    assert choose_k([10.0 / k for k in range(1, 20)]) <= AUTO_MAX_BUCKETS
+    assert choose_k([1.0, 0.5, 0.3, 0.2, 0.1]) == 5              # first within 10 % of sorted (0)
+    assert choose_k([1.0, 0.5, 0.3, 0.2, 0.1], sorted_waste=0.1) == 4   # 1.2 <= 1.1 * 1.1
+    assert choose_k([10.0 / k for k in range(1, 20)]) == AUTO_MAX_BUCKETS
+
+
+def test_sorted_waste_pads_each_run_to_its_longest():
+    values, counts = as_arrays({2: 2, 4: 1, 8: 1})           # sorted rows 2,2,4,8
+    assert sorted_waste(values, counts, 2) == pytest.approx(4 / 16)    # runs (2,2) (4,8): pad 4
+    assert sorted_waste(values, counts, 1) == 0.0
 
 
 def test_auto_plan_records_rule_and_curve():

@@ -1,0 +1,109 @@
+"""``shapeprof export --dataset``: profile real GLUE data, export at its shapes, verify on real rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from support import SHARED_DATA, installed_command
+from shapeprof.data.glue import GLUE_TASKS
+from shapeprof.errors import DataError, ExportError
+from shapeprof.profiled_export import export_with_profile
+
+GLUE = SHARED_DATA / "glue"
+PRESENT = [name for name, task in GLUE_TASKS.items() if (GLUE / task.folder / "dev.tsv").is_file()]
+FAST_BENCH = dict(warmup=1, min_samples=2, min_time_s=0.0, intra_op_threads=1, pytorch=True,
+                  variants=("onnx",), batch_sizes=(1, 4), sequence_lengths=(8, 24))
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([installed_command(), *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
+
+
+def test_default_job_on_glue(tmp_path, shared_data):
+    """The README's main command: embedded MiniLM, GLUE SST-2 from SHAPEPROF_DATA_DIR."""
+    out = tmp_path / "out"
+    proc = run_cli("export", "--dataset", "glue", "--quiet", str(out),
+                   env={"SHAPEPROF_DATA_DIR": str(GLUE)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {"model.onnx", "profile.json", "verification.json", "shapeprof_export.json",
+            "config.json", "tokenizer.json", "model.safetensors"} <= {p.name for p in out.iterdir()}
+    report = json.loads((out / "verification.json").read_text())
+    data_checks = [c for c in report["checks"] if c["source"] == "data"]
+    assert [c["label"] for c in data_checks] == ["data min", "data opt", "data max"]
+    assert report["passed"]
+    info = json.loads((out / "shapeprof_export.json").read_text())
+    assert info["task"] == "text-classification"
+    assert info["trace_shapes"] == {"batch_size": 8, "sequence_length": 25}
+    assert info["profile"]["shape_ranges"]["sequence_length"] == {"min": 4, "opt": 25, "max": 55}
+    assert Path(info["source"]).is_dir()
+    assert "freshly initialised" in proc.stdout
+    assert "padding waste" in proc.stdout
+
+
+@pytest.mark.parametrize("glue_task", PRESENT)
+def test_every_present_glue_task(glue_task, tiny_bert_dir, tmp_path):
+    done = export_with_profile(tmp_path / "out", tiny_bert_dir, f"glue/{glue_task}",
+                               profile_options={"data_dir": GLUE}, progress=False)
+    labels = GLUE_TASKS[glue_task].num_labels
+    session = ort.InferenceSession(str(done.export.onnx_path), providers=["CPUExecutionProvider"])
+    feeds = dict(done.profile.real_batches()[1][1])
+    (logits,) = session.run(None, feeds)
+    assert logits.shape == (done.profile.default_batch_shapes()[1][1], labels)
+    if len(GLUE_TASKS[glue_task].text_columns) == 2:  # sentence pairs: second segment present
+        assert np.any(feeds["token_type_ids"] == 1)
+    assert done.export.verification.passed
+
+
+def test_data_range_narrows_the_export(tiny_bert_dir, tmp_path):
+    done = export_with_profile(tmp_path / "out", tiny_bert_dir, "glue",
+                               profile_options={"data_dir": GLUE}, dynamic_range="data",
+                               progress=False)
+    lo, hi = done.export.plan.bounds["sequence_length"]
+    assert (lo, hi) == (4, 55)
+    for check in done.export.verification.checks:
+        assert lo <= check.shape["sequence_length"] <= hi
+
+
+def test_bench_writes_results_into_the_export(tiny_bert_dir, tmp_path):
+    out = tmp_path / "out"
+    done = export_with_profile(out, tiny_bert_dir, "glue", profile_options={"data_dir": GLUE, "rows": 200},
+                               bench=True, bench_options=FAST_BENCH, progress=False)
+    assert done.bench is not None
+    assert {"bench.json", "bench.csv", "bench.md"} <= {p.name for p in out.iterdir()}
+    assert "| onnx |" in (out / "bench.md").read_text()
+
+
+def test_failed_profile_leaves_nothing(tiny_bert_dir, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="rte"):
+        export_with_profile(out, tiny_bert_dir, "glue/rte", profile_options={"data_dir": GLUE},
+                            progress=False)
+    assert not out.exists()
+
+
+def test_multiple_choice_is_refused(tiny_bert_dir, tmp_path):
+    with pytest.raises(ExportError, match="num_choices"):
+        export_with_profile(tmp_path / "out", tiny_bert_dir, "glue", "multiple-choice",
+                            profile_options={"data_dir": GLUE}, progress=False)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--bench"], "--bench needs --dataset"),
+    (["--dataset", "glue/nope"], "unknown GLUE task 'nope'"),
+    (["--dataset", "glue", "--dynamic-range", "data", "--rows", "0"], "rows must be a positive"),
+])
+def test_cli_errors_are_one_line(args, needle, tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("export", *args, str(out), env={"SHAPEPROF_DATA_DIR": str(GLUE)})
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+    assert not out.exists()
