@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,13 +61,13 @@ def run_benchmark(
     graph_optimization: str = "all",
     intra_op_threads: int | None = None,
     warmup: int = 3,
-    min_samples: int = 10,
-    min_time_s: float = 0.2,
+    min_samples: int = 4,
+    min_time_s: float = 0.1,
     variants: Sequence[str] = ("onnx",),
     pytorch: bool = True,
     torch_model: str | Path | None = None,
     fresh_process: bool = False,
-    rounds: int = 1,
+    rounds: int = 3,
     texts: Any = None,
     policies: Sequence[str] | None = None,
     policy_batch_size: int | None = None,
@@ -99,9 +99,7 @@ def run_benchmark(
             stage_torch(ctx, torch_model)
         infos = [stage_variant(ctx, name) for name in names]
         bar = _progress(progress, len(ctx.cells) * (len(names) + bool(pytorch)))
-        cells = [c for name in names for c in measure_onnx(ctx, name, fresh_process, rounds, bar)]
-        if pytorch:
-            cells += measure_torch(ctx, bar)
+        cells = measure_all(ctx, names, pytorch, fresh_process, rounds, bar)
         bar.close()
         models = latency_models(cells)
         expected, replays = stage_expected(ctx, models, chosen, policy_batch_size, replay_rows,
@@ -189,30 +187,61 @@ def stage_variant(ctx: Context, name: str) -> VariantInfo:
                        round(path.stat().st_size / 1e6, 3))
 
 
-def measure_onnx(ctx: Context, name: str, fresh: bool, rounds: int, bar: Any) -> list[CellResult]:
-    """Time every cell with the variant's session (or a fresh process per round).
+def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, rounds: int,
+                bar: Any) -> list[CellResult]:
+    """Time every cell under every runtime, interleaved.
 
-    Rounds go over all cells in turn, so a burst of outside load spreads over the grid
-    instead of distorting the few cells it happens to hit.
+    Each round visits every cell, and within a cell every runtime in turn, so a burst of
+    outside load hits all runtimes and cells alike: speedups and the latency curve stay
+    sound on a busy machine.
     """
-    session = None if fresh else make_session(ctx.variant_paths[name], ctx.settings)
-    samples: dict[Cell, list[float]] = {cell: [] for cell in ctx.cells}
-    peaks: dict[Cell, float | None] = {cell: None for cell in ctx.cells}
+    timers = {name: _onnx_timer(ctx, name, fresh) for name in names}
+    if pytorch:
+        timers["pytorch"] = _torch_timer(ctx)
+    samples = {(n, c): [] for n in timers for c in ctx.cells}
+    peaks: dict[tuple[str, Cell], float | None] = dict.fromkeys(samples)
     for r in range(rounds):
         for cell in ctx.cells:
-            if fresh:
-                s, p = _fresh_round(ctx, name, cell, r)
-            else:
-                with PeakMemory() as mem:
-                    s = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
-                p = mem.mib
-            samples[cell] += s
-            peaks[cell] = p if peaks[cell] is None or (p is not None and p > peaks[cell]) else peaks[cell]
-            if r == rounds - 1:
-                bar.update(1)
+            for name, timer in timers.items():
+                got, peak = timer(cell, r)
+                samples[name, cell] += got
+                old = peaks[name, cell]
+                peaks[name, cell] = peak if old is None or (peak is not None and peak > old) else old
+                if r == rounds - 1:
+                    bar.update(1)
     source = "data" if ctx.texts is not None else "random"
-    return [CellResult(name, "onnxruntime", c.batch_size, c.sequence_length, source,
-                       tuple(samples[c]), peaks[c], rounds) for c in ctx.cells]
+    return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
+                       c.sequence_length, source, tuple(samples[name, c]), peaks[name, c], rounds)
+            for name in timers for c in ctx.cells]
+
+
+Timer = Callable[[Cell, int], tuple[list[float], "float | None"]]
+
+
+def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
+    if fresh:
+        return lambda cell, r: _fresh_round(ctx, name, cell, r)
+    session = make_session(ctx.variant_paths[name], ctx.settings)
+
+    def timer(cell: Cell, r: int) -> tuple[list[float], float | None]:
+        with PeakMemory() as mem:
+            got = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
+        return got, mem.mib
+
+    return timer
+
+
+def _torch_timer(ctx: Context) -> Timer:
+    from .torch_runner import torch_call
+
+    first = next(iter(ctx.model.outputs))
+
+    def timer(cell: Cell, r: int) -> tuple[list[float], float | None]:
+        with PeakMemory() as mem:
+            got = collect_samples(torch_call(ctx.torch_module, ctx.feeds[cell], first), ctx.timing)
+        return got, mem.mib
+
+    return timer
 
 
 def _fresh_round(ctx: Context, name: str, cell: Cell, r: int) -> tuple[list[float], float | None]:
@@ -229,26 +258,15 @@ def _fresh_round(ctx: Context, name: str, cell: Cell, r: int) -> tuple[list[floa
     return [float(s) for s in result["samples_ms"]], result.get("peak_rss_mib")
 
 
-def measure_torch(ctx: Context, bar: Any) -> list[CellResult]:
-    from .torch_runner import torch_call
-
-    out = []
-    first = next(iter(ctx.model.outputs))
-    source = "data" if ctx.texts is not None else "random"
-    for cell in ctx.cells:
-        with PeakMemory() as mem:
-            samples = collect_samples(torch_call(ctx.torch_module, ctx.feeds[cell], first), ctx.timing)
-        out.append(CellResult("pytorch", "pytorch", cell.batch_size, cell.sequence_length, source,
-                              tuple(samples), mem.mib))
-        bar.update(1)
-    return out
-
-
 def latency_models(cells: Sequence[CellResult]) -> dict[str, LatencyModel]:
-    """One latency model (mean ms) per variant, PyTorch included."""
+    """One latency model per variant, PyTorch included, on each cell's median.
+
+    The median, not the mean: on a shared machine a few calls slowed by outside load would
+    otherwise bias every prediction (replays are compared on their median pass too).
+    """
     by_variant: dict[str, list[tuple[int, int, float]]] = {}
     for c in cells:
-        by_variant.setdefault(c.variant, []).append((c.batch_size, c.sequence_length, c.stats.mean))
+        by_variant.setdefault(c.variant, []).append((c.batch_size, c.sequence_length, c.stats.p50))
     return {name: LatencyModel(points) for name, points in by_variant.items()}
 
 

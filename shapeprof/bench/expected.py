@@ -1,6 +1,6 @@
 """Expected latency on the real data: measured cells weighted by how often the data hits them.
 
-A ``LatencyModel`` predicts the mean latency of a batch of ``n`` rows padded to length ``L`` from
+A ``LatencyModel`` predicts the (median) latency of a batch of ``n`` rows padded to length ``L`` from
 the measured cells: linear in length at each measured batch size (``stats.interpolate``), then
 linear in batch size between measured sizes (clamped outside them).
 

@@ -26,10 +26,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="intra-op threads for onnxruntime and torch (default: physical cores)")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls per cell (default 3)")
-    p.add_argument("--min-samples", type=int, default=10, help="timed calls per cell, at least (default 10)")
-    p.add_argument("--min-time", type=float, default=0.2, help="seconds per cell, at least (default 0.2)")
+    p.add_argument("--min-samples", type=int, default=4,
+                   help="timed calls per cell and round, at least (default 4)")
+    p.add_argument("--min-time", type=float, default=0.1,
+                   help="seconds per cell and round, at least (default 0.1)")
     p.add_argument("--fresh-process", action="store_true", help="measure each round in a new process")
-    p.add_argument("--rounds", type=int, default=1, help="rounds per cell (default 1)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds over the grid; each visits every cell and runtime in turn (default 3)")
     p.add_argument("--no-pytorch", action="store_true", help="skip the PyTorch eager baseline")
     p.add_argument("--torch-model", default=None,
                    help="original model directory for the PyTorch baseline when MODEL_DIR has no weights")

@@ -40,8 +40,10 @@ def test_isolated_registry_and_duplicates():
 
 
 def test_unknown_model_type_lists_supported():
-    with pytest.raises(ConfigError, match=r"'gpt5' is not supported; supported types: albert, bert"):
+    with pytest.raises(ConfigError, match=r"'gpt5' is not supported; supported types: albert, ") as info:
         default_registry().get("gpt5")
+    listed = str(info.value).split("supported types: ")[1].split(", ")
+    assert listed == sorted(default_registry())
 
 
 def test_task_names_and_inference():
