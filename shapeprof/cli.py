@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import ShapeprofError, VerificationError
 
-COMMANDS = ("export", "list", "profile", "bench")
+COMMANDS = ("export", "list", "profile", "bench", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:

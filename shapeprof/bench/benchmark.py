@@ -329,7 +329,8 @@ def _profile_summary(view: ProfileView | None) -> dict[str, Any] | None:
         return None
     return {"rows": view.rows, "model_type": view.model_type, "tokenizer_class": view.tokenizer_class,
             "bucket_edges": list(view.bucket_edges()), "p50": view.quantile(50),
-            "p90": view.quantile(90), "p99": view.quantile(99), "dataset": view.dataset}
+            "p90": view.quantile(90), "p99": view.quantile(99), "dataset": view.dataset,
+            "length_counts": {str(k): int(v) for k, v in sorted(view.counts.items())}}
 
 
 def _progress(enabled: bool, total: int) -> Any:

@@ -29,6 +29,7 @@ class ModelDir:
     max_length: int | None
     config: dict[str, Any]
     source: str | None = None          # the exported model's directory, when the export recorded it
+    verification_passed: bool | None = None   # as recorded by the export
 
     @property
     def onnx_path(self) -> Path:
@@ -47,9 +48,12 @@ class ModelDir:
         return int(self.config.get("vocab_size") or 100)
 
     def summary(self) -> dict[str, Any]:
+        """What results record about the model; ``shapeprof compare`` gates on the exact facts."""
         return {"path": str(self.path), "model_type": self.model_type, "task": self.task,
-                "inputs": list(self.inputs), "outputs": list(self.outputs),
-                "max_length": self.max_length}
+                "inputs": {k: {str(i): a for i, a in v.items()} for k, v in self.inputs.items()},
+                "outputs": {k: {str(i): a for i, a in v.items()} for k, v in self.outputs.items()},
+                "max_length": self.max_length, "op_counts": op_counts(self.onnx_path),
+                "verification_passed": self.verification_passed}
 
 
 def open_model_dir(path: str | Path) -> ModelDir:
@@ -66,7 +70,24 @@ def open_model_dir(path: str | Path) -> ModelDir:
     config = _read_json(path / CONFIG_FILE)
     return ModelDir(path, str(info.get("model_type") or config.get("model_type")), str(info["task"]),
                     _axes(info["inputs"]), _axes(info["outputs"]), _max_length(info, config), config,
-                    info.get("source") or info.get("model_source"))
+                    info.get("source") or info.get("model_source"), info.get("verification_passed"))
+
+
+def op_counts(path: Path) -> dict[str, int]:
+    """Node count per op type of the ONNX graph (subgraphs included), weights not loaded."""
+    import onnx
+
+    counts: dict[str, int] = {}
+
+    def walk(graph: Any) -> None:
+        for node in graph.node:
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+            for attr in node.attribute:
+                if attr.g.node:
+                    walk(attr.g)
+
+    walk(onnx.load(str(path), load_external_data=False).graph)
+    return dict(sorted(counts.items()))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""``shapeprof compare``: two benchmark results -> markdown report and a gating exit status."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("compare", help="compare two 'shapeprof bench' results with sound statistics")
+    p.add_argument("base", metavar="BASE.json", help="results of the reference run")
+    p.add_argument("candidate", metavar="CANDIDATE.json", help="results of the run under test")
+    p.add_argument("--ignore", default="", metavar="KEYS",
+                   help="comma-separated parts of the cell definition to leave out of the match: "
+                        "model, variant, runtime, providers, threads, batch, length, versions")
+    p.add_argument("--thresholds", default=None, metavar="YAML",
+                   help="thresholds file (default: configs/thresholds.yaml)")
+    p.add_argument("--timings-informational", action="store_true",
+                   help="show timings but gate only on exact facts (for noisy shared machines)")
+    p.add_argument("--output", "-o", default=None, help="also write the markdown report here")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 pass or warning; 1 regression, changed exact fact or failed verification."""
+    from pathlib import Path
+
+    from ..atomic import atomic_file
+    from ..regression import compare_files, load_thresholds, markdown_report
+
+    ignore = [k.strip() for k in args.ignore.split(",") if k.strip()]
+    comparison = compare_files(args.base, args.candidate, ignore, load_thresholds(args.thresholds),
+                               timings_gate=not args.timings_informational)
+    report = markdown_report(comparison, args.base, args.candidate)
+    if args.output:
+        with atomic_file(Path(args.output)) as tmp:
+            tmp.write_text(report, encoding="utf-8")
+    print(report, end="")
+    return 1 if comparison.gate_failed else 0

@@ -1,0 +1,200 @@
+"""Match the cells of two benchmark runs by definition and test each pair.
+
+A cell's definition: model (type and task), variant, runtime, providers, threads,
+batch size, sequence length, and the package versions. ``ignore`` leaves chosen parts
+out of the match (e.g. ``threads`` to compare a 1-thread run with a 2-thread one).
+Deterministic facts (input/output names and axes, op counts, verification status)
+are compared exactly and gate on their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BenchError, CompareError
+from .stats import NOT_COMPARABLE, REGRESSION, RatioTest, ratio_test
+from .thresholds import Thresholds
+
+KEY_PARTS = ("model", "variant", "runtime", "providers", "threads", "batch", "length", "versions")
+FACTS = ("inputs", "outputs", "op_counts", "verification_passed")
+
+
+@dataclass(frozen=True)
+class CellComparison:
+    label: str                     # "onnx 32x24"
+    group: str                     # geometric-mean group: model and variant
+    weight: float                  # share of the data this cell stands for (1 when unknown)
+    base_median_ms: float
+    cand_median_ms: float
+    test: RatioTest
+
+    @property
+    def verdict(self) -> str:
+        return self.test.verdict
+
+
+@dataclass(frozen=True)
+class Comparison:
+    cells: tuple[CellComparison, ...]
+    only_in_base: tuple[str, ...]
+    only_in_candidate: tuple[str, ...]
+    fact_changes: tuple[str, ...]          # exact facts that differ
+    failed_verification: tuple[str, ...]   # "base"/"candidate" whose export failed verification
+    geomeans: dict[str, float] = field(default_factory=dict)
+    weighted: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    ignored: tuple[str, ...] = ()
+
+    def count(self, verdict: str) -> int:
+        return sum(c.verdict == verdict for c in self.cells)
+
+    @property
+    def gate_failed(self) -> bool:
+        """Exit status 1: a regression, a changed exact fact or a failed verification."""
+        return bool(self.count(REGRESSION) or self.fact_changes or self.failed_verification)
+
+    @property
+    def verdict(self) -> str:
+        if self.fact_changes or self.failed_verification:
+            return "FAIL (exact facts)"
+        if self.count(REGRESSION):
+            return "REGRESSION"
+        if self.count("warning"):
+            return "PASS with warnings"
+        return "PASS"
+
+
+def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str] = (),
+                  thresholds: Thresholds | None = None, timings_gate: bool = True) -> Comparison:
+    from ..bench.results import BenchResults
+
+    runs = []
+    for which, path in (("base", base), ("candidate", candidate)):
+        try:
+            runs.append(BenchResults.load(path).to_dict())
+        except BenchError as e:
+            raise CompareError(f"{which} {e}".replace("bench error: ", "")) from e
+        except (KeyError, TypeError, ValueError) as e:
+            raise CompareError(f"{which} results {str(path)!r} are malformed ({e!r}); "
+                               "give a file written by 'shapeprof bench -o'") from e
+    return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate)
+
+
+def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignore: Sequence[str] = (),
+                    thresholds: Thresholds | None = None, timings_gate: bool = True) -> Comparison:
+    """Compare two results mappings (``BenchResults.to_dict()`` form)."""
+    t = thresholds or Thresholds()
+    bad = [k for k in ignore if k not in KEY_PARTS]
+    if bad:
+        raise CompareError(f"cannot ignore {bad[0]!r}; choose from {', '.join(KEY_PARTS)}")
+    base_cells, cand_cells = _cells(base, ignore), _cells(candidate, ignore)
+    common = [k for k in base_cells if k in cand_cells]
+    if not common:
+        raise CompareError("no cell of the base matches a cell of the candidate; they measure "
+                           "different models, grids or settings (see --ignore)")
+    weights = _weights(base, [base_cells[k]["cell"] for k in common])
+    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t) for k in common)
+    if not timings_gate:
+        compared = tuple(_informational(c) for c in compared)
+    return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
+                      tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
+                      geometric_means(compared), weights is not None, t, tuple(ignore))
+
+
+def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[str, Any]]:
+    model = run.get("model") or {}
+    settings = run.get("settings") or {}
+    env = run.get("environment") or {}
+    out = {}
+    for cell in run.get("cells") or ():
+        parts = {"model": (model.get("model_type"), model.get("task")), "variant": cell["variant"],
+                 "runtime": cell["runtime"], "providers": tuple(settings.get("providers") or ()),
+                 "threads": settings.get("intra_op_threads"), "batch": int(cell["batch_size"]),
+                 "length": int(cell["sequence_length"]),
+                 "versions": tuple(sorted((env.get("versions") or {}).items()))}
+        key = tuple((k, v) for k, v in parts.items() if k not in ignore)
+        out[key] = {"cell": cell, "model": model}
+    return out
+
+
+def _label(entry: Mapping[str, Any]) -> str:
+    c = entry["cell"]
+    return f"{c['variant']} {c['batch_size']}x{c['sequence_length']}"
+
+
+def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str, ...]:
+    return tuple(_label(v) for k, v in mine.items() if k not in other)
+
+
+def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Mapping[int, float] | None,
+                  t: Thresholds) -> CellComparison:
+    b, c = base["cell"]["samples_ms"], cand["cell"]["samples_ms"]
+    test = ratio_test(b, c, t)
+    model = base["model"]
+    group = f"{model.get('model_type')} {model.get('task')} / {base['cell']['variant']}"
+    weight = weights.get(int(base["cell"]["sequence_length"]), 0.0) if weights else 1.0
+    return CellComparison(_label(base), group, weight, float(np.median(b)) if len(b) else math.nan,
+                          float(np.median(c)) if len(c) else math.nan, test)
+
+
+def _informational(c: CellComparison) -> CellComparison:
+    """Timings shown, not gated (noisy shared machines): a regression reads as noise."""
+    if c.verdict != REGRESSION:
+        return c
+    test = RatioTest(c.test.ratio, c.test.low, c.test.high, c.test.p_value, "noise")
+    return CellComparison(c.label, c.group, c.weight, c.base_median_ms, c.cand_median_ms, test)
+
+
+def _weights(run: Mapping[str, Any], cells: Sequence[Mapping[str, Any]]) -> dict[int, float] | None:
+    """Share of the data's rows each measured length stands for (rows up to that length)."""
+    profile = (run.get("settings") or {}).get("profile") or {}
+    counts = profile.get("length_counts")
+    if not counts:
+        return None
+    lengths = sorted({int(c["sequence_length"]) for c in cells})
+    shares = dict.fromkeys(lengths, 0.0)
+    for length, rows in counts.items():
+        slot = next((m for m in lengths if m >= int(length)), lengths[-1])
+        shares[slot] += float(rows)
+    total = sum(shares.values()) or 1.0
+    return {k: v / total for k, v in shares.items()}
+
+
+def geometric_means(cells: Sequence[CellComparison]) -> dict[str, float]:
+    """Weighted geometric mean of the median ratios per model and variant."""
+    out = {}
+    for group in dict.fromkeys(c.group for c in cells):
+        pairs = [(c.test.ratio, c.weight) for c in cells
+                 if c.group == group and c.verdict != NOT_COMPARABLE and c.weight > 0]
+        total = sum(w for _, w in pairs)
+        if total > 0:
+            out[group] = math.exp(sum(w * math.log(r) for r, w in pairs) / total)
+    return out
+
+
+def fact_changes(base: Mapping[str, Any], candidate: Mapping[str, Any]) -> list[str]:
+    """Exact facts of the exported model that differ between the runs."""
+    b, c = base.get("model") or {}, candidate.get("model") or {}
+    changes = []
+    for fact in FACTS:
+        if fact in b and fact in c and b[fact] != c[fact]:
+            changes.append(f"{fact}: {_difference(b[fact], c[fact])}")
+    return changes
+
+
+def _difference(old: Any, new: Any) -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        return ", ".join(f"{k} {old.get(k, 'absent')} -> {new.get(k, 'absent')}" for k in keys)
+    return f"{old} -> {new}"
+
+
+def _failed(base: Mapping[str, Any], candidate: Mapping[str, Any]) -> list[str]:
+    return [which for which, run in (("base", base), ("candidate", candidate))
+            if (run.get("model") or {}).get("verification_passed") is False]

@@ -1,0 +1,62 @@
+"""Per-cell statistics: median ratio, its bootstrap interval, Mann-Whitney U, the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .thresholds import Thresholds
+
+REGRESSION, WARNING, NOISE, IMPROVEMENT, SAME, NOT_COMPARABLE = (
+    "regression", "warning", "noise", "improvement", "same", "not comparable")
+
+
+@dataclass(frozen=True)
+class RatioTest:
+    ratio: float              # median(candidate) / median(base)
+    low: float                # bootstrap interval of the ratio
+    high: float
+    p_value: float            # Mann-Whitney U, two-sided
+    verdict: str
+
+
+def median_ratio_interval(base: np.ndarray, cand: np.ndarray, t: Thresholds) -> tuple[float, float]:
+    """Percentile bootstrap of median(cand) / median(base), resampling each side (vectorised)."""
+    rng = np.random.default_rng(t.seed)
+    b = np.median(rng.choice(base, size=(t.bootstrap, base.size)), axis=1)
+    c = np.median(rng.choice(cand, size=(t.bootstrap, cand.size)), axis=1)
+    tail = (1.0 - t.confidence) / 2.0 * 100.0
+    low, high = np.percentile(c / b, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def mann_whitney_p(base: np.ndarray, cand: np.ndarray) -> float:
+    from scipy.stats import mannwhitneyu
+
+    if np.array_equal(np.unique(base), np.unique(cand)) and np.unique(base).size == 1:
+        return 1.0                                    # identical constants: no evidence at all
+    return float(mannwhitneyu(cand, base, alternative="two-sided").pvalue)
+
+
+def verdict(ratio: float, p_value: float, t: Thresholds) -> str:
+    significant = p_value < t.p_value
+    if ratio >= t.regression_ratio:
+        return REGRESSION if significant else NOISE
+    if ratio >= t.warning_ratio:
+        return WARNING if significant else NOISE
+    if ratio <= 1.0 / t.warning_ratio:
+        return IMPROVEMENT if significant else NOISE
+    return SAME
+
+
+def ratio_test(base_samples: object, cand_samples: object, t: Thresholds) -> RatioTest:
+    """Everything about one cell; too few samples on a side gives "not comparable"."""
+    base = np.asarray(base_samples, dtype=float)
+    cand = np.asarray(cand_samples, dtype=float)
+    if base.size < t.min_samples or cand.size < t.min_samples:
+        return RatioTest(float("nan"), float("nan"), float("nan"), float("nan"), NOT_COMPARABLE)
+    ratio = float(np.median(cand) / np.median(base))
+    low, high = median_ratio_interval(base, cand, t)
+    p = mann_whitney_p(base, cand)
+    return RatioTest(ratio, low, high, p, verdict(ratio, p, t))

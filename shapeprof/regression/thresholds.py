@@ -1,0 +1,69 @@
+"""Verdict thresholds, from ``configs/thresholds.yaml`` or a user file, validated on load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import CompareError
+
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "configs" / "thresholds.yaml"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a median ratio (candidate / base) is a regression, a warning or an improvement."""
+
+    regression_ratio: float = 1.10      # at least this much slower ...
+    warning_ratio: float = 1.05         # ... or this much, and significant
+    p_value: float = 0.002              # Mann-Whitney U, two-sided
+    confidence: float = 0.95            # bootstrap interval of the median ratio
+    bootstrap: int = 2000               # resamples
+    min_samples: int = 5                # per side, else "not comparable"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1.0 < self.warning_ratio <= self.regression_ratio:
+            raise CompareError(f"thresholds: need 1 < warning_ratio <= regression_ratio, got "
+                               f"{self.warning_ratio} and {self.regression_ratio}")
+        if not 0.0 < self.p_value < 1.0 or not 0.0 < self.confidence < 1.0:
+            raise CompareError("thresholds: p_value and confidence must lie strictly between 0 and 1")
+        if self.bootstrap < 100 or self.min_samples < 2:
+            raise CompareError("thresholds: bootstrap must be >= 100 and min_samples >= 2")
+
+
+def thresholds_from_mapping(data: Any, where: str) -> Thresholds:
+    """Build thresholds from a mapping; an unknown key or a wrong type names the key."""
+    if not isinstance(data, dict):
+        raise CompareError(f"{where}: thresholds must be a mapping of name: number")
+    known = {f.name: f.type for f in fields(Thresholds)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise CompareError(f"{where}: unknown threshold {key!r}; known: {', '.join(known)}")
+        kind = int if known[key] == "int" else float
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and
+                                                                             not isinstance(value, int)):
+            raise CompareError(f"{where}: threshold {key!r} must be {'an integer' if kind is int else 'a number'}, "
+                               f"not {value!r}")
+        values[key] = kind(value)
+    return Thresholds(**values)
+
+
+def load_thresholds(path: str | Path | None = None) -> Thresholds:
+    """Thresholds from a YAML file (a ``thresholds:`` section or a bare mapping)."""
+    import yaml
+
+    path = Path(path) if path is not None else DEFAULT_FILE
+    if not path.is_file():
+        if path == DEFAULT_FILE:
+            return Thresholds()
+        raise CompareError(f"thresholds file {str(path)!r} not found; give a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise CompareError(f"cannot read thresholds {str(path)!r}: {str(e).splitlines()[0]}") from e
+    if isinstance(data, dict) and "thresholds" in data:
+        data = data["thresholds"]
+    return thresholds_from_mapping(data, str(path))
