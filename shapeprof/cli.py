@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import ShapeprofError, VerificationError
 
-COMMANDS = ("export", "list", "profile", "bench", "compare")
+COMMANDS = ("export", "list", "profile", "bench", "compare", "run", "ci")
 
 
 def build_parser() -> argparse.ArgumentParser:

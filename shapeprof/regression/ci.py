@@ -1,0 +1,135 @@
+"""CI mode: benchmark the working tree against a base revision in one job, then compare.
+
+Both revisions export the model with their own code (the base from a temporary
+``git worktree``); the two exports are then timed by the candidate's harness in
+interleaved rounds (base, candidate, base, ...) so machine load hits both alike.
+Without a usable base (first commit, shallow clone, base cannot export) the candidate
+is compared with itself (an A/A run) and the report says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_file
+from ..errors import CompareError
+from .compare import Comparison, compare_results
+from .report import markdown_report
+from .thresholds import Thresholds, thresholds_from_mapping
+
+CODE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class CiResult:
+    comparison: Comparison
+    report: str
+    notes: tuple[str, ...]
+
+
+def run_ci(spec: Any, base_rev: str = "HEAD~1", work_dir: str | Path = "out/ci",
+           rounds: int | None = None, gate_timings: bool = False) -> CiResult:
+    """Export with base and candidate code, bench both interleaved, compare (see module doc)."""
+    from ..profile import profile_dataset
+
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    model, task = _model_and_task(spec)
+    data = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.data.items()}
+    profile = profile_dataset(model, spec.dataset, progress=False, **data)
+    candidate = _export(CODE_ROOT, model, task, work / "candidate-model")
+    with _base_tree(base_rev, notes) as base_root:
+        base = _export(base_root, model, task, work / "base-model", notes) if base_root else None
+    if base is None:
+        notes.append("compared the candidate with itself (A/A): the timings show the harness's noise")
+        base = candidate
+    runs = _interleaved(base, candidate, profile, spec, rounds or spec.timing.get("rounds", 3))
+    for which, results in zip(("base", "candidate"), runs):
+        results.save(work / f"{which}.json")
+    t = thresholds_from_mapping(spec.thresholds, "thresholds") if spec.thresholds else Thresholds()
+    comparison = compare_results(runs[0].to_dict(), runs[1].to_dict(), thresholds=t,
+                                 timings_gate=gate_timings)
+    report = markdown_report(comparison, f"base ({base_rev})", "candidate (working tree)")
+    report += "".join(f"- note: {n}\n" for n in notes)
+    if not gate_timings:
+        report += "- timings are informational here (noisy shared machine); exact facts gate.\n"
+    with atomic_file(work / "report.md") as tmp:
+        tmp.write_text(report, encoding="utf-8")
+    return CiResult(comparison, report, tuple(notes))
+
+
+def _model_and_task(spec: Any) -> tuple[str, str]:
+    from ..models import default_model_dir
+
+    return str(spec.model or default_model_dir()), spec.task or "feature-extraction"
+
+
+@contextlib.contextmanager
+def _base_tree(rev: str, notes: list[str]) -> Iterator[Path | None]:
+    """A detached worktree of ``rev``, removed afterwards; None (with a note) when unavailable."""
+    git = ["git", "-C", str(CODE_ROOT)]
+    check = subprocess.run([*git, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                           capture_output=True, text=True)
+    if check.returncode != 0:
+        notes.append(f"no base revision {rev!r} in this clone (first commit or shallow clone)")
+        yield None
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="shapeprof-base-"))
+    tree = tmp / "tree"
+    added = subprocess.run([*git, "worktree", "add", "--detach", str(tree), rev],
+                           capture_output=True, text=True)
+    try:
+        if added.returncode != 0:
+            notes.append(f"cannot check out {rev!r}: {added.stderr.strip().splitlines()[-1:]}")
+            yield None
+        else:
+            yield tree
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(tree)], capture_output=True)
+        subprocess.run(["rm", "-rf", str(tmp)], capture_output=True)
+
+
+def _export(code_root: Path, model: str, task: str, out: Path, notes: list[str] | None = None
+            ) -> Path | None:
+    """``shapeprof export`` with the code in ``code_root``, in a subprocess."""
+    env = {**os.environ, "PYTHONPATH": str(code_root)}
+    cmd = [sys.executable, "-m", "shapeprof", "export", "--model", model, "--task", task,
+           "--overwrite", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(code_root))
+    if proc.returncode == 0:
+        return out
+    last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    if notes is None:
+        raise CompareError(f"the candidate cannot export {model!r}: {last}")
+    notes.append(f"the base revision cannot export the model ({last})")
+    return None
+
+
+def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: int) -> list[Any]:
+    """Rounds alternate base and candidate; each side's samples are merged per cell."""
+    from ..bench.benchmark import run_benchmark
+
+    options = {**spec.bench_options(), "rounds": 1, "replay_rows": 0, "progress": False}
+    merged: list[Any] = [None, None]
+    for _ in range(max(1, rounds)):
+        for i, model_dir in enumerate((base, candidate)):
+            results = run_benchmark(model_dir, profile, **options)
+            merged[i] = results if merged[i] is None else _merge(merged[i], results)
+    return merged
+
+
+def _merge(acc: Any, more: Any) -> Any:
+    by_key = {(c.variant, c.batch_size, c.sequence_length): c for c in more.cells}
+    cells = tuple(dataclasses.replace(c, samples_ms=c.samples_ms + by_key[(c.variant, c.batch_size,
+                                                                            c.sequence_length)].samples_ms,
+                                      rounds=c.rounds + 1) for c in acc.cells)
+    return dataclasses.replace(acc, cells=cells)

@@ -1,0 +1,129 @@
+"""YAML run specs (``configs/*.yaml``): model, dataset, task, sweep, variants, timing, thresholds.
+
+A spec is validated on load; every error names the file and the bad key. ``run_spec``
+runs one: profile, export, verify and benchmark into one output directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+# key -> (type, or tuple of allowed types); sections are mappings of their own keys
+TOP = {"name": str, "model": (str, type(None)), "task": (str, type(None)), "dataset": str,
+       "data": dict, "export": dict, "sweep": dict, "variants": list, "pytorch": bool,
+       "timing": dict, "replay": int, "thresholds": dict}
+SECTIONS = {
+    "data": {"data_dir": str, "data_files": list, "split": str, "text_columns": (str, list),
+             "rows": int, "seed": int, "batch_sizes": list},
+    "export": {"opset": int, "dynamic_range": str},
+    "sweep": {"batch_sizes": list, "sequence_lengths": list},
+    "timing": {"warmup": int, "min_samples": int, "min_time_s": (int, float), "rounds": int,
+               "threads": int},
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    name: str
+    path: Path
+    model: str | None = None
+    task: str | None = None
+    dataset: str = "glue"
+    data: dict[str, Any] = field(default_factory=dict)
+    export: dict[str, Any] = field(default_factory=dict)
+    sweep: dict[str, Any] = field(default_factory=dict)
+    variants: tuple[str, ...] = ("onnx",)
+    pytorch: bool = True
+    timing: dict[str, Any] = field(default_factory=dict)
+    replay: int = 0
+    thresholds: dict[str, Any] = field(default_factory=dict)
+
+    def bench_options(self) -> dict[str, Any]:
+        timing = dict(self.timing)
+        options: dict[str, Any] = {"variants": self.variants, "pytorch": self.pytorch,
+                                   "replay_rows": self.replay}
+        if "threads" in timing:
+            options["intra_op_threads"] = timing.pop("threads")
+        options.update(timing)
+        options.update({k: tuple(v) for k, v in self.sweep.items()})
+        return options
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    """Read and validate a run spec."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"run spec {str(path)!r} not found; see configs/ for examples") from e
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read run spec {str(path)!r}: {str(e).splitlines()[0]}") from e
+    where = str(path)
+    _check(data, TOP, where)
+    if "name" not in data:
+        raise ConfigError(f"{where}: missing key 'name'")
+    for section, keys in SECTIONS.items():
+        _check(data.get(section, {}), keys, f"{where}: {section}")
+    _check_lists(data, where)
+    if "thresholds" in data:
+        from .errors import CompareError
+        from .regression.thresholds import thresholds_from_mapping
+
+        try:
+            thresholds_from_mapping(data["thresholds"], f"{where}: thresholds")
+        except CompareError as e:
+            raise ConfigError(str(e).removeprefix(f"{CompareError.stage} error: ")) from e
+    values = {k: v for k, v in data.items()}
+    if "variants" in values:
+        values["variants"] = tuple(values["variants"])
+    return RunSpec(path=path, **values)
+
+
+def _check(data: Any, schema: Mapping[str, Any], where: str) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {type(data).__name__}")
+    for key, value in data.items():
+        if key not in schema:
+            raise ConfigError(f"{where}: unknown key {key!r}; known: {', '.join(schema)}")
+        kinds = schema[key] if isinstance(schema[key], tuple) else (schema[key],)
+        if isinstance(value, bool) and bool not in kinds:
+            kinds = ()
+        if not isinstance(value, kinds):
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise ConfigError(f"{where}: key {key!r} must be {names or 'not a boolean'}, not {value!r}")
+
+
+def _check_lists(data: Mapping[str, Any], where: str) -> None:
+    from .bench.variants import VARIANTS
+
+    for name in data.get("variants", ()):
+        if name not in VARIANTS:
+            raise ConfigError(f"{where}: variants: unknown {name!r}; choose from {', '.join(VARIANTS)}")
+    for section in ("sweep", "data"):
+        for key, value in data.get(section, {}).items():
+            if key.endswith(("sizes", "lengths")) and not all(
+                    isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+                raise ConfigError(f"{where}: {section}: {key!r} must list positive integers, not {value!r}")
+
+
+def run_spec(spec: RunSpec, output_dir: str | Path | None = None, overwrite: bool = False,
+             progress: bool = True) -> Any:
+    """Profile, export, verify and benchmark as the spec says; returns a ProfiledExport."""
+    from .profiled_export import export_with_profile
+
+    out = Path(output_dir) if output_dir is not None else Path("out") / spec.name
+    data = dict(spec.data)
+    if "batch_sizes" in data:
+        data["batch_sizes"] = tuple(data["batch_sizes"])
+    return export_with_profile(out, spec.model, spec.dataset, spec.task, spec.export.get("opset"),
+                               profile_options=data,
+                               dynamic_range=spec.export.get("dynamic_range", "model"),
+                               bench=True, bench_options=spec.bench_options(), overwrite=overwrite,
+                               progress=progress)
