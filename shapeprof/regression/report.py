@@ -30,10 +30,10 @@ def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candi
     lines += ["### Details", "",
               f"- ratio = median(candidate) / median(base); {t.confidence:.0%} bootstrap interval "
               f"({t.bootstrap} resamples); p: Mann-Whitney U, two-sided.",
-              f"- regression: ratio >= {t.regression_ratio:g} and p < {t.p_value:g}; warning: "
-              f"{t.warning_ratio:g} <= ratio < {t.regression_ratio:g} and p < {t.p_value:g}; "
-              f"improvement: ratio <= 1/{t.warning_ratio:g} and p < {t.p_value:g}; noise: as large "
-              "but not significant (shown, not gated).",
+              f"- regression: ratio >= {t.regression_ratio:g}, p < {t.p_value:g} and interval above "
+              f"{t.warning_ratio:g}; warning: ratio >= {t.warning_ratio:g}, p < {t.p_value:g} and "
+              f"interval above 1; improvement: ratio <= 1/{t.warning_ratio:g}, p < {t.p_value:g} "
+              "and interval below 1; noise: as large but failing those tests (shown, not gated).",
               f"- cells matched on: model, variant, runtime, providers, threads, batch, length, "
               f"versions{'; ignored: ' + ', '.join(cmp.ignored) if cmp.ignored else ''}."]
     for which, labels in (("base", cmp.only_in_base), ("candidate", cmp.only_in_candidate)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,14 +40,21 @@ def mann_whitney_p(base: np.ndarray, cand: np.ndarray) -> float:
     return float(mannwhitneyu(cand, base, alternative="two-sided").pvalue)
 
 
-def verdict(ratio: float, p_value: float, t: Thresholds) -> str:
+def verdict(ratio: float, p_value: float, t: Thresholds, low: float = 0.0, high: float = math.inf) -> str:
+    """The cell's verdict from its ratio, p-value and bootstrap interval ``[low, high]``.
+
+    Separate runs differ by more than their within-run spread suggests (machine load
+    drifts), so a p-value alone over-claims. A regression also needs the interval to
+    exclude changes below the warning size; a warning or improvement needs it to exclude
+    no change. Large changes that fail these tests are noise: shown, never gated.
+    """
     significant = p_value < t.p_value
-    if ratio >= t.regression_ratio:
-        return REGRESSION if significant else NOISE
+    if ratio >= t.regression_ratio and significant and low >= t.warning_ratio:
+        return REGRESSION
     if ratio >= t.warning_ratio:
-        return WARNING if significant else NOISE
+        return WARNING if significant and low > 1.0 else NOISE
     if ratio <= 1.0 / t.warning_ratio:
-        return IMPROVEMENT if significant else NOISE
+        return IMPROVEMENT if significant and high < 1.0 else NOISE
     return SAME
 
 
@@ -59,4 +67,4 @@ def ratio_test(base_samples: object, cand_samples: object, t: Thresholds) -> Rat
     ratio = float(np.median(cand) / np.median(base))
     low, high = median_ratio_interval(base, cand, t)
     p = mann_whitney_p(base, cand)
-    return RatioTest(ratio, low, high, p, verdict(ratio, p, t))
+    return RatioTest(ratio, low, high, p, verdict(ratio, p, t, low, high))

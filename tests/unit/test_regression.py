@@ -118,7 +118,7 @@ Geometric mean of the ratios (unweighted):
 ### Details
 
 - ratio = median(candidate) / median(base); 95% bootstrap interval (2000 resamples); p: Mann-Whitney U, two-sided.
-- regression: ratio >= 1.1 and p < 0.002; warning: 1.05 <= ratio < 1.1 and p < 0.002; improvement: ratio <= 1/1.05 and p < 0.002; noise: as large but not significant (shown, not gated).
+- regression: ratio >= 1.1, p < 0.002 and interval above 1.05; warning: ratio >= 1.05, p < 0.002 and interval above 1; improvement: ratio <= 1/1.05, p < 0.002 and interval below 1; noise: as large but failing those tests (shown, not gated).
 - cells matched on: model, variant, runtime, providers, threads, batch, length, versions.
 """
 
