@@ -32,6 +32,13 @@ _EXPORTS = {
     "MPNetOnnxConfig": "shapeprof.onnx.models.encoders",
     "DistilBertOnnxConfig": "shapeprof.onnx.models.encoders",
     "DebertaV2OnnxConfig": "shapeprof.onnx.models.encoders",
+    "AudioOnnxConfig": "shapeprof.onnx.audio",
+    **{f"{n}OnnxConfig": "shapeprof.onnx.models.images"
+       for n in ("ViT", "DeiT", "Beit", "Dinov2", "ConvNext", "ResNet", "Swin", "MobileViT")},
+    **{f"{n}OnnxConfig": "shapeprof.onnx.models.speech" for n in ("Wav2Vec2", "Hubert", "WavLM")},
+    **{f"{n}OnnxConfig": "shapeprof.onnx.models.multimodal" for n in ("CLIP", "Siglip", "LayoutLM")},
+    "MediaProfile": "shapeprof.profile.media",
+    "profile_media": "shapeprof.profile.media",
     # registry, tasks, normalized configs
     "Registry": "shapeprof.registry",
     "default_registry": "shapeprof.registry",

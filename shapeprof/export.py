@@ -58,6 +58,7 @@ class ExportResult:
     export_seconds: float
     files: tuple[str, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    generation: tuple[Any, ...] = ()     # GenerationCheck per prompt batch (decoders)
 
     @property
     def onnx_path(self) -> Path:
@@ -72,13 +73,14 @@ class OutputSelector:
     """
 
     @staticmethod
-    def build(model: torch.nn.Module, input_names: Sequence[str], output_names: Sequence[str],
-              additive_mask: str | None = None) -> torch.nn.Module:
+    def build(model: torch.nn.Module, cfg: OnnxConfig) -> torch.nn.Module:
         import torch
 
         from .graph_form import additive_mask as to_additive
 
         dtype = next(model.parameters()).dtype
+        input_names, output_names = list(cfg.inputs), list(cfg.outputs)
+        additive_mask = cfg.additive_mask_input
 
         class _Selector(torch.nn.Module):
             def __init__(self) -> None:
@@ -89,8 +91,8 @@ class OutputSelector:
                 kwargs = dict(zip(input_names, args))
                 if additive_mask in kwargs:
                     kwargs[additive_mask] = to_additive(kwargs[additive_mask], dtype)
-                out = self.model(**kwargs, return_dict=True)
-                return tuple(out[name] for name in output_names)
+                out = self.model(**cfg.to_model_kwargs(kwargs), return_dict=True)
+                return cfg.select_outputs(out, output_names)
 
         return _Selector().eval()
 
@@ -100,11 +102,17 @@ def default_trace_shapes(onnx_config: OnnxConfig) -> dict[str, int]:
     """Trace shapes: the seed's defaults, clipped to the model's limits (never below 2)."""
     from .onnx.dummy import DEFAULT_DUMMY_SHAPES
 
-    shapes = {a: DEFAULT_DUMMY_SHAPES.get(a, 2) for a in onnx_config.axis_names()}
-    for axis, (_, hi) in onnx_config.axis_bounds().items():
+    natural = onnx_config.default_axis_sizes()
+    shapes = {a: natural.get(a, DEFAULT_DUMMY_SHAPES.get(a, 2)) for a in onnx_config.axis_names()}
+    for axis, (lo, hi) in onnx_config.axis_bounds().items():
         if hi is not None and axis in shapes:
-            shapes[axis] = max(2, min(shapes[axis], hi))
+            shapes[axis] = lo if lo == hi else max(2, lo, min(shapes[axis], hi))
     return shapes
+
+
+def is_static(bounds: tuple[int, int | None]) -> bool:
+    """An axis whose range is one size is exported static (a fixed dimension)."""
+    return bounds[0] == bounds[1]
 
 
 def plan_export(onnx_config: OnnxConfig, trace_shapes: Shapes | None = None,
@@ -121,7 +129,7 @@ def plan_export(onnx_config: OnnxConfig, trace_shapes: Shapes | None = None,
         merged[axis] = (max(lo, base_lo), hi)
     for axis, size in trace.items():
         lo, hi = merged.get(axis, (1, None))
-        if size < 2:
+        if size < 2 and not is_static((lo, hi)):
             raise ExportError(f"trace size of {axis!r} is {size}; torch.export specialises axes of "
                               "size 0 or 1, so trace with 2 or more")
         if size < lo or (hi is not None and size > hi):
@@ -138,14 +146,26 @@ def _clip(size: int, bounds: tuple[int, int | None]) -> int:
 
 # ---- stage: convert -----------------------------------------------------------------
 def dynamic_shapes_for(onnx_config: OnnxConfig, bounds: Bounds) -> tuple[dict[int, Any], ...]:
-    """torch.export ``Dim`` objects for every input axis, shared by name across inputs."""
+    """torch.export ``Dim`` objects for every input axis, shared by name across inputs.
+
+    Axes whose range is a single size (see :func:`is_static`) get no ``Dim``: they stay static.
+    """
     from torch.export import Dim
 
     dims: dict[str, Any] = {}
     for axis in onnx_config.axis_names():
         lo, hi = bounds.get(axis, (1, None))
-        dims[axis] = Dim(axis, min=lo, max=hi) if hi is not None else Dim(axis, min=lo)
-    return tuple({i: dims[a] for i, a in spec.items()} for spec in onnx_config.inputs.values())
+        if is_static((lo, hi)):
+            continue
+        name = dim_name(axis)
+        dims[axis] = Dim(name, min=lo, max=hi) if hi is not None else Dim(name, min=lo)
+    return tuple({i: dims[a] for i, a in spec.items() if a in dims}
+                 for spec in onnx_config.inputs.values())
+
+
+def dim_name(axis: str) -> str:
+    """torch.export needs identifiers: "past_sequence_length + sequence_length" -> "..._sequence_length"."""
+    return re.sub(r"\W+", "_", axis).strip("_")
 
 
 def convert(loaded: LoadedModel, plan: ExportPlan, opset: int) -> Any:
@@ -154,10 +174,10 @@ def convert(loaded: LoadedModel, plan: ExportPlan, opset: int) -> Any:
 
     cfg = loaded.onnx_config
     inputs = cfg.generate_dummy_inputs("pt", **plan.trace_shapes)
-    module = OutputSelector.build(loaded.model, list(cfg.inputs), list(cfg.outputs), cfg.additive_mask_input)
+    module = OutputSelector.build(loaded.model, cfg)
     with torch.no_grad(), cfg.patch_model_for_export(loaded.model), _quiet():
         try:
-            return torch.onnx.export(
+            program = torch.onnx.export(
                 module, tuple(inputs.values()), dynamo=True, opset_version=opset,
                 dynamic_shapes=(dynamic_shapes_for(cfg, plan.bounds),),
                 input_names=list(cfg.inputs), output_names=list(cfg.outputs),
@@ -166,6 +186,23 @@ def convert(loaded: LoadedModel, plan: ExportPlan, opset: int) -> Any:
         except Exception as e:  # torch raises many types; keep the cause chained
             raise ExportError(f"torch.onnx export of {cfg.MODEL_TYPE!r} ({cfg.task}) failed: "
                               f"{summarize_exception(e)}") from e
+    check_dynamic_axes(program.model_proto, cfg, plan.bounds)
+    return program
+
+
+def check_dynamic_axes(proto: Any, onnx_config: OnnxConfig, bounds: Bounds) -> None:
+    """Fail when torch.export froze an axis the plan keeps dynamic (the model's code fixed it)."""
+    graph_inputs = {i.name: i.type.tensor_type.shape.dim for i in proto.graph.input}
+    for name, axes in onnx_config.inputs.items():
+        for index, axis in axes.items():
+            dims = graph_inputs.get(name)
+            if dims is None or is_static(bounds.get(axis, (1, None))) or index >= len(dims):
+                continue
+            if not dims[index].dim_param:
+                raise ExportError(
+                    f"torch.export fixed axis {axis!r} of {name!r} to {dims[index].dim_value}: "
+                    f"{onnx_config.MODEL_TYPE}'s code specialises it; give that axis a single-size "
+                    f"range (or list it in {type(onnx_config).__name__}.STATIC_AXES)")
 
 
 def summarize_exception(error: BaseException) -> str:
@@ -221,7 +258,7 @@ def verify_export(loaded: LoadedModel, onnx_path: Path, plan: ExportPlan, atol: 
 
     cfg = loaded.onnx_config
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    module = _KeywordModule(loaded.model, list(cfg.outputs))
+    module = _KeywordModule(loaded.model, cfg)
     checks = []
     for seed, (label, shape) in enumerate(plan.verify_shapes, start=1):
         feeds = cfg.generate_dummy_inputs("np", seed=seed, **shape)
@@ -237,12 +274,12 @@ def verify_export(loaded: LoadedModel, onnx_path: Path, plan: ExportPlan, atol: 
 class _KeywordModule:
     """Calls the model with keyword inputs and returns the config's outputs in order."""
 
-    def __init__(self, model: Any, output_names: Sequence[str]) -> None:
-        self.model, self.output_names = model, list(output_names)
+    def __init__(self, model: Any, cfg: OnnxConfig) -> None:
+        self.model, self.cfg = model, cfg
 
     def __call__(self, **feeds: Any) -> tuple[Any, ...]:
-        out = self.model(**feeds, return_dict=True)
-        return tuple(out[name] for name in self.output_names)
+        out = self.model(**self.cfg.to_model_kwargs(dict(feeds)), return_dict=True)
+        return self.cfg.select_outputs(out, list(self.cfg.outputs))
 
 
 def _shape_of(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, int]:
@@ -320,13 +357,32 @@ def export(
         report.save(tmp / REPORT_FILE)
         if strict:
             raise_on_failure(report)
+        generation = check_generation(loaded, tmp / ONNX_FILE, strict)
         notes = _notes(loaded, report)
         result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, cfg.inputs, cfg.outputs,
-                              plan, report, seconds, tuple(files), notes)
+                              plan, report, seconds, tuple(files), notes, generation)
         write_json(tmp / INFO_FILE, {**export_info(result, loaded.source), **(metadata or {})})
         if extra_files:
             extra_files(tmp)
     return result
+
+
+def check_generation(loaded: LoadedModel, onnx_path: Path, strict: bool) -> tuple[Any, ...]:
+    """Greedy generation through onnxruntime vs ``generate`` (text-generation tasks only)."""
+    from .errors import VerificationError
+    from .generation import GENERATION_FILE, is_generative, verify_generation
+
+    if not is_generative(loaded.onnx_config):
+        return ()
+    checks = tuple(verify_generation(loaded.model, loaded.onnx_config, onnx_path))
+    write_json(onnx_path.parent / GENERATION_FILE, {"checks": [c.to_dict() for c in checks]})
+    failed = [c for c in checks if not c.passed]
+    if failed and strict:
+        c = failed[0]
+        raise VerificationError(f"greedy generation through onnxruntime diverges from transformers' "
+                                f"generate at {c.label} after {c.matching_tokens} of {c.new_tokens} "
+                                "tokens; pass --allow-mismatch to keep the model")
+    return checks
 
 
 def _notes(loaded: LoadedModel, report: VerificationReport) -> tuple[str, ...]:

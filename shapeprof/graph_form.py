@@ -54,21 +54,30 @@ def fusable_attention(module: Any, query: Any, key: Any, value: Any, attention_m
 
 
 @contextlib.contextmanager
-def attention_for_export(model: Any) -> Iterator[Any]:
-    """Run ``model`` with :func:`fusable_attention`; restore its implementation on exit."""
-    from transformers import AttentionInterface
-
+def attention_implementation(model: Any, name: str) -> Iterator[Any]:
+    """Run ``model`` (every sub-config) with attention implementation ``name``; restore on exit."""
     configs = {id(m.config): m.config for m in model.modules() if hasattr(m, "config")}.values()
     saved = [(c, c._attn_implementation) for c in configs]
-    registered = ATTENTION_KEY in AttentionInterface._global_mapping
-    AttentionInterface.register(ATTENTION_KEY, fusable_attention)
     try:
         for config, _ in saved:
-            config._attn_implementation = ATTENTION_KEY
+            config._attn_implementation = name
         yield model
     finally:
         for config, implementation in saved:
             config._attn_implementation = implementation
+
+
+@contextlib.contextmanager
+def attention_for_export(model: Any) -> Iterator[Any]:
+    """Run ``model`` with :func:`fusable_attention`; restore its implementation on exit."""
+    from transformers import AttentionInterface
+
+    registered = ATTENTION_KEY in AttentionInterface._global_mapping
+    AttentionInterface.register(ATTENTION_KEY, fusable_attention)
+    try:
+        with attention_implementation(model, ATTENTION_KEY):
+            yield model
+    finally:
         if not registered:
             AttentionInterface._global_mapping.pop(ATTENTION_KEY, None)
 

@@ -70,6 +70,8 @@ def resolve_task(model_type: str, architectures: list[str] | None, task: str | N
         name = registry.check_task(model_type, task)
     else:
         name = infer_task(architectures)
+        if name == "text-classification" and "audio-classification" in registry.tasks(model_type):
+            name = "audio-classification"  # e.g. Wav2Vec2ForSequenceClassification
         if name not in registry.tasks(model_type):
             name = "feature-extraction"
         registry.check_task(model_type, name)
@@ -125,10 +127,16 @@ def save_preprocessors(source: str | None, output_dir: Path,
         return []
     from transformers import AutoTokenizer
 
+    from transformers import AutoFeatureExtractor, AutoImageProcessor
+
     before = set(p.name for p in output_dir.iterdir())
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # a model without a tokenizer (e.g. built from a config) exports fine
-    tokenizer.save_pretrained(str(output_dir))
+    # Tokenizer, then image processor or feature extractor (vision and audio models).
+    for loader in (AutoTokenizer, AutoImageProcessor, AutoFeatureExtractor):
+        try:
+            preprocessor = loader.from_pretrained(source, trust_remote_code=trust_remote_code)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # a model without one (e.g. built from a config) exports fine
+        preprocessor.save_pretrained(str(output_dir))
+        if loader is not AutoTokenizer:
+            break
     return sorted(set(p.name for p in output_dir.iterdir()) - before)

@@ -79,6 +79,17 @@ def export_with_profile(
     output_dir = Path(output_dir)
     check_output_dir(output_dir, overwrite, ExportError)
     model = default_model_dir() if model is None else model
+    from .profile.media import media_modality
+
+    modality = media_modality(model)
+    if modality is not None:  # images and audio: sizes through the model's preprocessor
+        from .profiled_media import export_with_media_profile
+
+        return export_with_media_profile(output_dir, model, dataset, modality, task, opset,
+                                         profile_options=options, dynamic_range=dynamic_range,
+                                         bench=bench, atol=atol, rtol=rtol, strict=strict,
+                                         overwrite=overwrite, trust_remote_code=trust_remote_code,
+                                         progress=progress)
     task, model_kwargs = glue_head(dataset, task)
 
     _say(progress, f"profiling {dataset} with the tokenizer of {model}")

@@ -95,6 +95,8 @@ def summary(result: Any) -> str:
     lines = [f"exported {result.model_type} ({result.task}, opset {result.opset}) "
              f"to {result.onnx_path} in {result.export_seconds:.1f} s",
              "", result.verification.table(), ""]
+    lines += [f"generation ({c.label}): {c.matching_tokens}/{c.new_tokens} greedy tokens match "
+              f"transformers' generate" for c in result.generation]
     lines += [f"note: {n}" for n in result.notes]
     verdict = "passed" if result.verification.passed else "FAILED"
     lines.append(f"verification {verdict} (atol {result.verification.atol:g}, rtol {result.verification.rtol:g})")

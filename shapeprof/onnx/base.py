@@ -8,7 +8,7 @@ Which shapes real data has is the profile's business, not the config's.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
@@ -51,6 +51,7 @@ COMMON_OUTPUTS: dict[str, dict[str, dict[int, str]]] = {
     },
     "multiple-choice": {"logits": {0: "batch_size", 1: "num_choices"}},
     "text-generation": {"logits": {0: "batch_size", 1: "sequence_length"}},
+    "text-generation-with-past": {"logits": {0: "batch_size", 1: "sequence_length"}},
     "image-classification": {"logits": {0: "batch_size"}},
     "audio-classification": {"logits": {0: "batch_size"}},
     "automatic-speech-recognition": {"logits": {0: "batch_size", 1: "sequence_length"}},
@@ -71,6 +72,9 @@ class OnnxConfig:
     # Export attention in the form onnxruntime fuses (see shapeprof.graph_form); only for
     # architectures whose attention goes through transformers' AttentionInterface.
     FUSABLE_ATTENTION: ClassVar[bool] = False
+    # Axis names the architecture fixes to a size from its config; axis_bounds gives them
+    # (size, size) and the exporter keeps them static. ``shapeprof list`` shows them.
+    STATIC_AXES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -110,6 +114,10 @@ class OnnxConfig:
     def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
         """Inclusive ``(min, max)`` per dynamic axis name; ``None`` means unbounded."""
         return {name: (1, None) for name in self.axis_names()}
+
+    def default_axis_sizes(self) -> dict[str, int]:
+        """Trace sizes for axes whose natural size comes from the model config (e.g. image sides)."""
+        return {}
 
     # Larger-than-trace sizes the exporter verifies at (clipped to axis_bounds).
     LARGE_VERIFY_SHAPES: ClassVar[dict[str, int]] = {"batch_size": 7, "sequence_length": 256}
@@ -157,6 +165,14 @@ class OnnxConfig:
         raise ConfigError(f"no dummy input generator handles input {name!r}")
 
     # ---- export-time patching ---------------------------------------------------------
+    def to_model_kwargs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Exported inputs (by name) -> the model's keyword arguments; decoders build caches here."""
+        return inputs
+
+    def select_outputs(self, out: Any, names: Sequence[str]) -> tuple[Any, ...]:
+        """The model's output -> the exported outputs, in order; decoders flatten caches here."""
+        return tuple(out[name] for name in names)
+
     @property
     def additive_mask_input(self) -> str | None:
         """Input the exporter turns into an additive 4-D mask before the model sees it."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 from .base import OnnxConfigWithPast, OnnxConfig, OnnxSeq2SeqConfigWithPast
 from .dummy import DummyTextInputGenerator
+from .past import DummyDecoderInputGenerator
 from .normalized import NormalizedTextConfig
 
 ENCODER_TASKS = (
@@ -62,10 +65,22 @@ class TextEncoderOnnxConfig(_TextLengthMixin, OnnxConfig):
 
 
 class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
-    """Decoder-only text models; past key/values compose in through ``use_past``."""
+    """Decoder-only text models; past key/values compose in through ``use_past``.
+
+    With past, one exported model serves every generation step: the first step feeds an
+    empty cache (past length 0), later steps the previous step's ``present.*``.
+    """
 
     NORMALIZED_CONFIG_CLASS = NormalizedTextConfig
-    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator,)
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyDecoderInputGenerator,)
+    USES_POSITION_IDS: ClassVar[bool] = True
+    TRACE_PAST_LENGTH: ClassVar[int] = 8
+    LARGE_VERIFY_SHAPES = {"batch_size": 5, "sequence_length": 64, "past_sequence_length": 64}
+
+    def __init__(self, config: Any, task: str = "default", patching_specs: Any = None,
+                 use_past: bool = False) -> None:
+        super().__init__(config, task=task, patching_specs=patching_specs, use_past=use_past)
+        self.use_past = use_past or self.task.endswith("-with-past")
 
     @property
     def inputs(self) -> dict[str, dict[int, str]]:
@@ -74,6 +89,8 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
             "input_ids": {0: "batch_size", 1: "sequence_length"},
             "attention_mask": {0: "batch_size", 1: mask_axis},
         }
+        if self.USES_POSITION_IDS:
+            spec["position_ids"] = {0: "batch_size", 1: "sequence_length"}
         if self.use_past:
             spec.update(self.past_key_values_axes("past_key_values", self.PAST_SEQUENCE))
         return spec
@@ -84,6 +101,62 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
         if self.use_past:
             spec.update(self.past_key_values_axes("present", self.TOTAL_SEQUENCE))
         return spec
+
+    # ---- shapes: the mask axis is past + new tokens, not a free size ----------------------
+    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
+        bounds = super().axis_bounds()
+        if self.use_past:
+            limit = self.max_sequence_length
+            bounds[self.PAST_SEQUENCE] = (0, limit - 1 if limit else None)
+            bounds[self.TOTAL_SEQUENCE] = (1, limit)
+        return bounds
+
+    def default_axis_sizes(self) -> dict[str, int]:
+        if not self.use_past:
+            return {}
+        return {self.PAST_SEQUENCE: self.TRACE_PAST_LENGTH,
+                self.TOTAL_SEQUENCE: self.TRACE_PAST_LENGTH + 16}
+
+    def verification_shapes(self, trace: Mapping[str, int]) -> list[tuple[str, dict[str, int]]]:
+        shapes = super().verification_shapes(trace)
+        if self.use_past:
+            for _, shape in shapes:
+                shape[self.TOTAL_SEQUENCE] = shape[self.PAST_SEQUENCE] + shape["sequence_length"]
+        return shapes
+
+    def generate_dummy_inputs(self, framework: str = "pt", **kwargs: Any) -> dict[str, Any]:
+        kwargs.pop(self.TOTAL_SEQUENCE, None)   # follows from past and new lengths
+        if kwargs.get(self.PAST_SEQUENCE) == 0:  # the first step: an empty cache (the default)
+            kwargs.pop(self.PAST_SEQUENCE)
+        return super().generate_dummy_inputs(framework, **kwargs)
+
+    # ---- the model call: flat cache in, flat present out ---------------------------------
+    def to_model_kwargs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        from .past import PAST_PREFIX, cache_from_flat
+
+        past = [inputs.pop(name) for name in list(inputs) if name.startswith(PAST_PREFIX)]
+        if self.use_past:
+            inputs["past_key_values"] = cache_from_flat(self._config, past)
+        inputs["use_cache"] = self.use_past
+        return inputs
+
+    def select_outputs(self, out: Any, names: Sequence[str]) -> tuple[Any, ...]:
+        from .past import flat_from_cache
+
+        head = [out[n] for n in names if not n.startswith("present.")]
+        return (*head, *flat_from_cache(out.past_key_values)) if self.use_past else tuple(head)
+
+    @contextlib.contextmanager
+    def patch_model_for_export(self, model: Any) -> Iterator[Any]:
+        """Eager attention while tracing: transformers' SDPA mask code does not export cleanly."""
+        from ..graph_form import attention_implementation
+
+        with super().patch_model_for_export(model) as patched:
+            if patched is None:
+                yield patched
+                return
+            with attention_implementation(patched, "eager"):
+                yield patched
 
 
 class TextSeq2SeqOnnxConfig(_TextLengthMixin, OnnxSeq2SeqConfigWithPast):

@@ -34,6 +34,12 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     if model is None:
         from ..models import default_model_dir
         model = default_model_dir()
+    from .media import media_modality, profile_media  # vision and audio models: sizes, not tokens
+
+    modality = media_modality(model)
+    if modality is not None:
+        return profile_media(model, data_dir or dataset, modality, data_files=data_files,  # type: ignore[return-value]
+                             split=split, rows=rows, seed=seed, batch_sizes=batch_sizes, progress=progress)
     ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
                          text_columns=text_columns, streaming=streaming)
     tokenizer, info = load_tokenizer(model)

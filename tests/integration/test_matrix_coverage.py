@@ -7,7 +7,7 @@ import importlib
 from shapeprof.registry import default_registry
 
 # Each module defines MATRIX: the (model_type, task) pairs it exports and verifies.
-MATRIX_MODULES = ("test_architecture_matrix",)
+MATRIX_MODULES = ("test_architecture_matrix", "test_modality_matrix", "test_generative_matrix")
 
 
 def test_every_registered_pair_has_a_matrix_test():

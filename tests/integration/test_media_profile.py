@@ -1,0 +1,131 @@
+"""Profiling images and audio through the model's own preprocessor, and the export it drives.
+
+Images: the real photographs that ship inside scikit-image (``skimage/data``). Audio: wav
+files the tests write (tones of several durations and sampling rates).
+"""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shapeprof.errors import DataError, ExportError, ProfileError
+from shapeprof.export import export
+from shapeprof.profile import profile_dataset
+from shapeprof.profile.media import MediaProfile, profile_media
+from shapeprof.profiled_export import export_with_profile
+from shapeprof.tiny import tiny_model
+
+import skimage.data as skimage_data  # scikit-image is in the test extra: real photographs
+IMAGES = sorted(p for p in Path(skimage_data.__file__).parent.iterdir()
+                if p.suffix in (".png", ".jpg"))[:10]
+CLIPS = [(0.5, 16000), (1.25, 16000), (2.0, 8000), (0.8, 22050)]
+
+
+def _save(tmp: Path, name: str, model_type: str, task: str, processor) -> Path:
+    out = tmp / name
+    tiny_model(model_type, task).save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from transformers import ViTImageProcessor, Wav2Vec2FeatureExtractor
+
+    tmp = tmp_path_factory.mktemp("media-models")
+    return {
+        "vit": _save(tmp, "vit", "vit", "image-classification", ViTImageProcessor(size={"height": 32, "width": 32})),
+        "convnext": _save(tmp, "convnext", "convnext", "image-classification", ViTImageProcessor(do_resize=False)),
+        "w2v": _save(tmp, "w2v", "wav2vec2", "audio-classification", Wav2Vec2FeatureExtractor()),
+    }
+
+
+@pytest.fixture(scope="module")
+def wav_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("wavs")
+    for i, (seconds, rate) in enumerate(CLIPS):
+        t = np.arange(int(seconds * rate)) / rate
+        pcm = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
+        with wave.open(str(folder / f"clip{i}.wav"), "wb") as f:
+            f.setnchannels(1), f.setsampwidth(2), f.setframerate(rate), f.writeframes(pcm.tobytes())
+    return folder
+
+
+def test_resizing_processor_gives_constant_sizes_and_a_static_export(models, tmp_path):
+    profile = profile_dataset(models["vit"], "images", data_files=IMAGES, progress=False)
+    assert isinstance(profile, MediaProfile) and profile.dataset["rows_sampled"] == len(IMAGES)
+    assert profile.static_axes() == {"height": 32, "width": 32}
+    assert profile.source_axes["source_height"].varies  # the photographs themselves differ
+
+    result = export_with_profile(tmp_path / "vit", models["vit"], "images",
+                                 profile_options={"data_files": IMAGES}, progress=False).export
+    info = json.loads((result.output_dir / "shapeprof_export.json").read_text())
+    assert info["dynamic_bounds"]["height"] == [32, 32] and info["profile"]["static_axes"]["width"] == 32
+    assert any(c.source == "data" for c in result.verification.checks)
+    assert {"profile.json", "preprocessor_config.json"} <= {p.name for p in result.output_dir.iterdir()}
+
+
+def test_size_keeping_processor_gives_varying_sizes_and_a_dynamic_export(models, tmp_path):
+    profile = profile_media(models["convnext"], IMAGES[0].parent, "image", data_files=IMAGES, progress=False)
+    heights = sorted({__import__("PIL.Image").Image.open(p).height for p in IMAGES})
+    assert profile.axes["height"].varies and profile.axes["height"].min == heights[0]
+    assert profile.axes["height"].max == heights[-1]
+    saved = MediaProfile.load(profile.save(tmp_path / "p.json"))
+    assert saved.axes == profile.axes and saved.static_axes() == {}
+
+    result = export_with_profile(tmp_path / "cn", models["convnext"], "images", dynamic_range="data",
+                                 profile_options={"data_files": IMAGES, "batch_sizes": (1, 4)},
+                                 progress=False).export
+    assert result.plan.bounds["height"] == (heights[0], heights[-1])
+    assert result.plan.bounds["batch_size"] == (1, 4)
+    data_checks = [c for c in result.verification.checks if c.source == "data"]
+    assert data_checks and all(c.passed for c in data_checks)
+
+
+def test_audio_durations_through_the_feature_extractor(models, wav_dir, tmp_path):
+    profile = profile_dataset(models["w2v"], str(wav_dir), progress=False)
+    lengths = sorted(int(s * 16000) for s, _ in CLIPS)  # resampled to the extractor's 16 kHz
+    assert profile.axes["audio_sequence_length"].min == lengths[0]
+    assert profile.axes["audio_sequence_length"].max == lengths[-1]
+    assert profile.source_axes["duration_ms"].max == 2000
+
+    result = export_with_profile(tmp_path / "w2v", models["w2v"], str(wav_dir), dynamic_range="data",
+                                 progress=False).export
+    assert result.task == "audio-classification"
+    assert result.plan.bounds["audio_sequence_length"] == (lengths[0], lengths[-1])
+    assert sum(c.source == "data" for c in result.verification.checks) == len(CLIPS)
+
+
+def test_hugging_face_dataset_with_an_image_column(models):
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"img": [str(p) for p in IMAGES[:4]], "label": [0, 1, 2, 3]})
+    profile = profile_media(models["convnext"], ds.cast_column("img", datasets.Image()), "image",
+                            rows=3, seed=1, progress=False)
+    assert profile.dataset["rows_sampled"] == 3 and "column 'img'" in profile.dataset["description"]
+    with pytest.raises(DataError, match="no Image column"):
+        profile_media(models["convnext"], ds, "image", progress=False)
+
+
+def test_clear_errors(models, tmp_path):
+    with pytest.raises(DataError, match="no image files"):
+        profile_media(models["vit"], tmp_path, "image", progress=False)
+    with pytest.raises(ProfileError, match="preprocessor_config.json"):
+        bare = tmp_path / "bare"
+        tiny_model("vit").save_pretrained(bare)
+        profile_media(bare, IMAGES[0].parent, "image", data_files=IMAGES[:1], progress=False)
+    with pytest.raises(ExportError, match="--bench"):
+        export_with_profile(tmp_path / "x", models["vit"], "images", bench=True,
+                            profile_options={"data_files": IMAGES[:2]}, progress=False)
+
+
+def test_an_axis_the_model_code_freezes_is_reported(tmp_path):
+    """DINOv2 skips interpolation at its native square size; tracing there freezes height/width."""
+    with pytest.raises(ExportError, match="torch.export fixed axis 'height'"):
+        export(tiny_model("dinov2"), tmp_path / "out", task="feature-extraction",
+               trace_shapes={"height": 32, "width": 32})
