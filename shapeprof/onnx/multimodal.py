@@ -159,8 +159,11 @@ class LayoutTextAndImageOnnxConfig(LayoutTextOnnxConfig):
 
     @property
     def outputs(self) -> dict[str, dict[int, str]]:
-        if self.task == "feature-extraction":  # text tokens, then image patches: a derived length
+        # Text tokens, then image patches: a derived length, so only the batch axis is named.
+        if self.task == "feature-extraction":
             return {"last_hidden_state": {0: "batch_size"}}
+        if self.task == "question-answering":
+            return {"start_logits": {0: "batch_size"}, "end_logits": {0: "batch_size"}}
         return super().outputs
 
     def image_size(self) -> tuple[int, int]:
