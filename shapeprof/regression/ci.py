@@ -40,7 +40,7 @@ def run_ci(spec: Any, base_rev: str = "HEAD~1", work_dir: str | Path = "out/ci",
     """Export with base and candidate code, bench both interleaved, compare (see module doc)."""
     from ..profile import profile_dataset
 
-    work = Path(work_dir)
+    work = Path(work_dir).resolve()   # the base exports from inside its worktree
     work.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     model, task = _model_and_task(spec)
