@@ -46,6 +46,17 @@ class ExportPlan:
 
 
 @dataclass(frozen=True)
+class PartResult:
+    """One exported graph: its file, inputs, outputs, plan and conversion time."""
+
+    file: str
+    inputs: dict[str, dict[int, str]]
+    outputs: dict[str, dict[int, str]]
+    plan: ExportPlan
+    export_seconds: float
+
+
+@dataclass(frozen=True)
 class ExportResult:
     output_dir: Path
     model_type: str
@@ -59,10 +70,12 @@ class ExportResult:
     files: tuple[str, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
     generation: tuple[Any, ...] = ()     # GenerationCheck per prompt batch (decoders)
+    parts: tuple[PartResult, ...] = ()   # every graph; encoder-decoders have two
 
     @property
     def onnx_path(self) -> Path:
-        return self.output_dir / ONNX_FILE
+        """The (first) exported graph: model.onnx, or encoder_model.onnx for encoder-decoders."""
+        return self.output_dir / (self.parts[0].file if self.parts else ONNX_FILE)
 
 
 class OutputSelector:
@@ -168,14 +181,13 @@ def dim_name(axis: str) -> str:
     return re.sub(r"\W+", "_", axis).strip("_")
 
 
-def convert(loaded: LoadedModel, plan: ExportPlan, opset: int) -> Any:
-    """Trace with torch.export and convert to an ``ONNXProgram``."""
+def convert(model: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
+    """Trace ``model`` as ``cfg`` describes it with torch.export and convert to an ``ONNXProgram``."""
     import torch
 
-    cfg = loaded.onnx_config
     inputs = cfg.generate_dummy_inputs("pt", **plan.trace_shapes)
-    module = OutputSelector.build(loaded.model, cfg)
-    with torch.no_grad(), cfg.patch_model_for_export(loaded.model), _quiet():
+    module = OutputSelector.build(model, cfg)
+    with torch.no_grad(), cfg.patch_model_for_export(model), _quiet():
         try:
             program = torch.onnx.export(
                 module, tuple(inputs.values()), dynamo=True, opset_version=opset,
@@ -249,25 +261,25 @@ def save_program(program: Any, path: Path) -> None:
 
 
 # ---- stage: verify ------------------------------------------------------------------
-def verify_export(loaded: LoadedModel, onnx_path: Path, plan: ExportPlan, atol: float, rtol: float,
-                  data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]] = ()) -> VerificationReport:
+def verify_export(model: Any, cfg: OnnxConfig, onnx_path: Path, plan: ExportPlan, atol: float,
+                  rtol: float, data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]] = (),
+                  label_prefix: str = "") -> VerificationReport:
     """ORT vs PyTorch on dummy inputs at the plan's shapes, then on any real-data batches."""
     import onnxruntime as ort
 
     from .verify import ShapeCheck, check_feeds
 
-    cfg = loaded.onnx_config
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    module = _KeywordModule(loaded.model, cfg)
+    module = _KeywordModule(model, cfg)
     checks = []
     for seed, (label, shape) in enumerate(plan.verify_shapes, start=1):
         feeds = cfg.generate_dummy_inputs("np", seed=seed, **shape)
         outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
-        checks.append(ShapeCheck(label, "dummy", dict(shape), outputs))
+        checks.append(ShapeCheck(label_prefix + label, "dummy", dict(shape), outputs))
     for label, feeds in data_feeds:
         shape = _shape_of(cfg, feeds)
         outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
-        checks.append(ShapeCheck(label, "data", shape, outputs))
+        checks.append(ShapeCheck(label_prefix + label, "data", shape, outputs))
     return VerificationReport(atol, rtol, tuple(checks))
 
 
@@ -340,42 +352,63 @@ def export(
         loaded = wrap_model(model, task)
     cfg = loaded.onnx_config
     opset = check_opset(opset, cfg.DEFAULT_ONNX_OPSET)
-    plan = plan_export(cfg, trace_shapes, bounds)
+    parts = cfg.export_parts(loaded.model)
+    if len(parts) > 1 and data_feeds:
+        raise ExportError(f"verifying {cfg.MODEL_TYPE} ({cfg.task}) on dataset batches is not supported: "
+                          "it exports an encoder and a decoder; export it without --dataset")
+    plans = [plan_export(part_cfg, *_part_shapes(part_cfg, trace_shapes, bounds, len(parts) > 1))
+             for _, _, part_cfg in parts]
     atol = cfg.ATOL_FOR_VALIDATION if atol is None else atol
     rtol = cfg.RTOL_FOR_VALIDATION if rtol is None else rtol
 
     with atomic_dir(output_dir, overwrite, ExportError) as tmp:
-        start = time.perf_counter()
-        program = convert(loaded, plan, opset)
-        save_program(program, tmp / ONNX_FILE)
-        seconds = time.perf_counter() - start
+        done, checks = [], []
+        for (file, module, part_cfg), plan in zip(parts, plans):
+            start = time.perf_counter()
+            save_program(convert(module, part_cfg, plan, opset), tmp / file)
+            seconds = time.perf_counter() - start
+            done.append(PartResult(file, part_cfg.inputs, part_cfg.outputs, plan, seconds))
+            prefix = f"{file.removesuffix('_model.onnx')}: " if len(parts) > 1 else ""
+            checks += verify_export(module, part_cfg, tmp / file, plan, atol, rtol, data_feeds,
+                                    prefix).checks
+        report = VerificationReport(atol, rtol, tuple(checks))
         loaded.model.config.save_pretrained(str(tmp))
         if loaded.fresh_weights:
             loaded.model.save_pretrained(str(tmp))
         files = save_preprocessors(loaded.source, tmp, trust_remote_code)
-        report = verify_export(loaded, tmp / ONNX_FILE, plan, atol, rtol, data_feeds)
         report.save(tmp / REPORT_FILE)
         if strict:
             raise_on_failure(report)
-        generation = check_generation(loaded, tmp / ONNX_FILE, strict)
+        generation = check_generation(loaded, tmp, strict)
         notes = _notes(loaded, report)
-        result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, cfg.inputs, cfg.outputs,
-                              plan, report, seconds, tuple(files), notes, generation)
+        result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, done[0].inputs, done[0].outputs,
+                              done[0].plan, report, sum(p.export_seconds for p in done), tuple(files),
+                              notes, generation, tuple(done))
         write_json(tmp / INFO_FILE, {**export_info(result, loaded.source), **(metadata or {})})
         if extra_files:
             extra_files(tmp)
     return result
 
 
-def check_generation(loaded: LoadedModel, onnx_path: Path, strict: bool) -> tuple[Any, ...]:
-    """Greedy generation through onnxruntime vs ``generate`` (text-generation tasks only)."""
+def _part_shapes(cfg: OnnxConfig, trace_shapes: Shapes | None, bounds: Bounds | None,
+                 split: bool) -> tuple[Shapes | None, Bounds | None]:
+    """The user's shapes and ranges for one graph of a split export: only the axes it has."""
+    if not split:
+        return trace_shapes, bounds
+    axes = set(cfg.axis_names())
+    return ({a: n for a, n in (trace_shapes or {}).items() if a in axes},
+            {a: b for a, b in (bounds or {}).items() if a in axes})
+
+
+def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool) -> tuple[Any, ...]:
+    """Greedy generation through onnxruntime vs ``generate`` (generation tasks only)."""
     from .errors import VerificationError
     from .generation import GENERATION_FILE, is_generative, verify_generation
 
     if not is_generative(loaded.onnx_config):
         return ()
-    checks = tuple(verify_generation(loaded.model, loaded.onnx_config, onnx_path))
-    write_json(onnx_path.parent / GENERATION_FILE, {"checks": [c.to_dict() for c in checks]})
+    checks = tuple(verify_generation(loaded.model, loaded.onnx_config, out_dir))
+    write_json(out_dir / GENERATION_FILE, {"checks": [c.to_dict() for c in checks]})
     failed = [c for c in checks if not c.passed]
     if failed and strict:
         c = failed[0]
@@ -414,6 +447,10 @@ def export_info(result: ExportResult, source: str | None = None) -> dict[str, An
         "trace_shapes": result.plan.trace_shapes,
         "dynamic_bounds": {k: list(v) for k, v in result.plan.bounds.items()},
         "export_seconds": round(result.export_seconds, 3),
+        "files": [p.file for p in result.parts],
+        **({"parts": {p.file: {"inputs": p.inputs, "outputs": p.outputs,
+                               "export_seconds": round(p.export_seconds, 3)} for p in result.parts}}
+           if len(result.parts) > 1 else {}),
         "verification_passed": result.verification.passed,
         "notes": list(result.notes),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,

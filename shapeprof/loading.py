@@ -99,7 +99,7 @@ def load_model(
         setattr(config, key, value)
     source = str(Path(ref).expanduser().resolve()) if Path(ref).expanduser().exists() else ref
     try:
-        model, info = auto_class(name).from_pretrained(
+        model, info = auto_class(name, config.model_type).from_pretrained(
             source, config=config, trust_remote_code=trust_remote_code, output_loading_info=True
         )
     except (OSError, ValueError, RuntimeError) as e:

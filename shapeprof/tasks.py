@@ -18,7 +18,12 @@ class Task:
     auto_class: str
     mapping: str  # name of the *_MAPPING_NAMES dict in transformers' modeling_auto
     head_suffixes: tuple[str, ...]  # architecture-name suffixes that imply this task
+    # (auto class, mapping) pairs tried when the model type is not in ``mapping``,
+    # e.g. Whisper's speech recognition is sequence-to-sequence, wav2vec2's is CTC.
+    alternatives: tuple[tuple[str, str], ...] = ()
 
+
+_SPEECH_SEQ2SEQ = ("AutoModelForSpeechSeq2Seq", "MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES")
 
 TASKS: dict[str, Task] = {
     t.name: t
@@ -40,12 +45,16 @@ TASKS: dict[str, Task] = {
              "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", ()),
         Task("text2text-generation", "AutoModelForSeq2SeqLM",
              "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES", ("ForConditionalGeneration",)),
+        Task("text2text-generation-with-past", "AutoModelForSeq2SeqLM",
+             "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES", ()),
         Task("image-classification", "AutoModelForImageClassification",
              "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES", ("ForImageClassification",)),
         Task("audio-classification", "AutoModelForAudioClassification",
              "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES", ("ForAudioClassification",)),
         Task("automatic-speech-recognition", "AutoModelForCTC", "MODEL_FOR_CTC_MAPPING_NAMES",
-             ("ForCTC",)),
+             ("ForCTC",), (_SPEECH_SEQ2SEQ,)),
+        Task("automatic-speech-recognition-with-past", "AutoModelForSpeechSeq2Seq",
+             "MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES", ()),
         Task("zero-shot-image-classification", "AutoModel",
              "MODEL_FOR_ZERO_SHOT_IMAGE_CLASSIFICATION_MAPPING_NAMES", ()),
     )
@@ -61,6 +70,7 @@ SYNONYMS: dict[str, str] = {
     "causal-lm": "text-generation",
     "causal-lm-with-past": "text-generation-with-past",
     "seq2seq-lm": "text2text-generation",
+    "seq2seq-lm-with-past": "text2text-generation-with-past",
 }
 
 
@@ -82,15 +92,28 @@ def infer_task(architectures: list[str] | None) -> str:
     return "feature-extraction"
 
 
-def has_head(model_type: str, task: str) -> bool:
-    """Whether transformers has a model class for ``model_type`` on ``task``."""
+def _heads(task: str) -> tuple[tuple[str, str], ...]:
+    t = TASKS[task]
+    return ((t.auto_class, t.mapping), *t.alternatives)
+
+
+def _head_for(model_type: str | None, task: str) -> str | None:
+    """The auto class whose mapping holds ``model_type`` (the task's first one when None)."""
     from transformers.models.auto import modeling_auto
 
-    return model_type in getattr(modeling_auto, TASKS[task].mapping, {})
+    for cls, mapping in _heads(task):
+        if model_type is None or model_type in getattr(modeling_auto, mapping, {}):
+            return cls
+    return None
 
 
-def auto_class(task: str) -> type:
-    """The transformers ``AutoModelFor...`` class for a canonical task."""
+def has_head(model_type: str, task: str) -> bool:
+    """Whether transformers has a model class for ``model_type`` on ``task``."""
+    return _head_for(model_type, task) is not None
+
+
+def auto_class(task: str, model_type: str | None = None) -> type:
+    """The transformers ``AutoModelFor...`` class for a canonical task (and model type)."""
     import transformers
 
-    return getattr(transformers, TASKS[task].auto_class)
+    return getattr(transformers, _head_for(model_type, task) or TASKS[task].auto_class)

@@ -48,6 +48,20 @@ GENERATIVE: dict[str, dict[str, Any]] = {
     "phi3": {**_GQA, "original_max_position_embeddings": 256},
     "gemma": {**_GQA, "head_dim": 8},
 }
+_SEQ2SEQ = {"vocab_size": 128, "d_model": 32, "encoder_layers": 2, "decoder_layers": 2,
+            "encoder_attention_heads": 4, "decoder_attention_heads": 4, "encoder_ffn_dim": 37,
+            "decoder_ffn_dim": 37, "max_position_embeddings": 256, "pad_token_id": 1, "bos_token_id": 0,
+            "eos_token_id": 2, "decoder_start_token_id": 2, "forced_eos_token_id": None}
+SEQ2SEQ: dict[str, dict[str, Any]] = {
+    "t5": {"vocab_size": 128, "d_model": 32, "d_kv": 8, "d_ff": 37, "num_layers": 2, "num_decoder_layers": 2,
+           "num_heads": 4, "relative_attention_num_buckets": 8, "pad_token_id": 0, "eos_token_id": 1,
+           "decoder_start_token_id": 0},
+    "bart": dict(_SEQ2SEQ),
+    "mbart": dict(_SEQ2SEQ),
+    "marian": {**_SEQ2SEQ, "decoder_start_token_id": 1, "decoder_vocab_size": 128, "share_encoder_decoder_embeddings": True},
+    "whisper": {**_SEQ2SEQ, "num_mel_bins": 8, "max_source_positions": 16, "max_target_positions": 64,
+                "decoder_start_token_id": 3, "begin_suppress_tokens": None, "suppress_tokens": None},
+}
 # Attribute names the common sizes do not apply to.
 _DROP_COMMON = {"gpt2": ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"),
                 "gpt_neo": ("num_hidden_layers", "num_attention_heads", "intermediate_size")}
@@ -80,7 +94,7 @@ OTHER_MODALITIES: dict[str, dict[str, Any]] = {
                    "coordinate_size": 6, "shape_size": 4, "input_size": 32, "patch_size": 8},
 }
 
-TINY_CONFIGS: dict[str, dict[str, Any]] = {**TEXT_ENCODERS, **GENERATIVE, **OTHER_MODALITIES}
+TINY_CONFIGS: dict[str, dict[str, Any]] = {**TEXT_ENCODERS, **GENERATIVE, **SEQ2SEQ, **OTHER_MODALITIES}
 
 
 def tiny_config(model_type: str, **overrides: Any) -> PretrainedConfig:
@@ -93,6 +107,8 @@ def tiny_config(model_type: str, **overrides: Any) -> PretrainedConfig:
     if model_type == "distilbert":
         for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
             kwargs.pop(key)
+    if model_type in SEQ2SEQ:
+        kwargs = {**SEQ2SEQ[model_type], **overrides}
     for key in _DROP_COMMON.get(model_type, ()):
         kwargs.pop(key, None)
     return AutoConfig.for_model(model_type, **kwargs)
@@ -107,4 +123,4 @@ def tiny_model(model_type: str, task: str = "feature-extraction", seed: int = 0,
 
     config = tiny_config(model_type, **overrides)
     torch.manual_seed(seed)
-    return auto_class(normalize_task(task)).from_config(config).eval()
+    return auto_class(normalize_task(task), model_type).from_config(config).eval()

@@ -92,8 +92,10 @@ def run_with_dataset(args: argparse.Namespace) -> int:
 
 
 def summary(result: Any) -> str:
+    where = (f"{result.output_dir}/{{{', '.join(p.file for p in result.parts)}}}" if len(result.parts) > 1
+             else str(result.onnx_path))
     lines = [f"exported {result.model_type} ({result.task}, opset {result.opset}) "
-             f"to {result.onnx_path} in {result.export_seconds:.1f} s",
+             f"to {where} in {result.export_seconds:.1f} s",
              "", result.verification.table(), ""]
     lines += [f"generation ({c.label}): {c.matching_tokens}/{c.new_tokens} greedy tokens match "
               f"transformers' generate" for c in result.generation]

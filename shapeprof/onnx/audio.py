@@ -12,9 +12,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import OnnxConfig
-from .dummy import DummyInputGenerator
+from typing import Any
+
+from .base import OnnxConfig, OnnxSeq2SeqConfigWithPast
+from .dummy import DummyAudioInputGenerator, DummyInputGenerator
 from .normalized import NormalizedConfig
+from .seq2seq import NormalizedSeq2SeqConfig, Seq2SeqDecoderOnnxConfig
 
 AUDIO_TASKS = ("feature-extraction", "audio-classification", "automatic-speech-recognition")
 AUDIO_LENGTH = "audio_sequence_length"
@@ -89,3 +92,74 @@ class AudioOnnxConfig(OnnxConfig):
         small = {a: self.axis_bounds().get(a, (1, None))[0] for a in trace}
         large = {a: 3 if a == "batch_size" else 2 * n for a, n in trace.items()}
         return [("smallest", small), ("trace", dict(trace)), ("large", large)]
+
+
+# ---- speech to text: spectrogram encoder + text decoder (Whisper) ------------------------------
+SPECTROGRAM_AXES = ("feature_size", "nb_max_frames")
+
+
+class NormalizedSpeechSeq2SeqConfig(NormalizedSeq2SeqConfig):
+    ATTRIBUTES = {**NormalizedSeq2SeqConfig.ATTRIBUTES, "feature_size": "num_mel_bins",
+                  "max_source_positions": "max_source_positions",
+                  "max_position_embeddings": "max_target_positions"}
+
+
+class SpectrogramEncoderOnnxConfig(OnnxConfig):
+    """The encoder half: log-mel features of a fixed number of frames in, hidden states out."""
+
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyAudioInputGenerator,)
+    STATIC_AXES = SPECTROGRAM_AXES
+    FRAMES_PER_POSITION = 2     # two stride-1/stride-2 convolutions halve the frames
+
+    def __init__(self, config: Any, normalized_class: type[NormalizedConfig]) -> None:
+        self.NORMALIZED_CONFIG_CLASS = normalized_class
+        super().__init__(config, task="feature-extraction")
+
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        return {"input_features": {0: "batch_size", 1: "feature_size", 2: "nb_max_frames"}}
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        return {"last_hidden_state": {0: "batch_size", 1: "encoder_sequence_length"}}
+
+    def default_axis_sizes(self) -> dict[str, int]:
+        cfg = self._normalized_config
+        return {"feature_size": int(cfg.feature_size),
+                "nb_max_frames": self.FRAMES_PER_POSITION * int(cfg.max_source_positions)}
+
+    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
+        bounds = super().axis_bounds()
+        bounds.update({axis: (n, n) for axis, n in self.default_axis_sizes().items()})
+        return bounds
+
+
+class SpeechToTextDecoderOnnxConfig(Seq2SeqDecoderOnnxConfig):
+    """Whisper's decoder attends to every encoder frame: no encoder mask input."""
+
+    HAS_ENCODER_MASK = False
+
+
+class AudioToTextOnnxConfig(OnnxSeq2SeqConfigWithPast):
+    """Speech recognition as sequence to sequence: spectrogram encoder, autoregressive text decoder."""
+
+    NORMALIZED_CONFIG_CLASS = NormalizedSpeechSeq2SeqConfig
+    GENERATION_TASKS = ("automatic-speech-recognition", "automatic-speech-recognition-with-past")
+    STATIC_AXES = SPECTROGRAM_AXES      # the encoder's; see SpectrogramEncoderOnnxConfig
+
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        return self._part_io("inputs")
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        return self._part_io("outputs")
+
+    def get_encoder_onnx_config(self, config: Any) -> OnnxConfig:
+        return SpectrogramEncoderOnnxConfig(config, self.NORMALIZED_CONFIG_CLASS)
+
+    def get_decoder_onnx_config(self, config: Any, task: str = "default", use_past: bool = False) -> OnnxConfig:
+        limit = self._normalized_config.get("max_position_embeddings")
+        return SpeechToTextDecoderOnnxConfig(config, task=task, use_past=use_past,
+                                             normalized_class=self.NORMALIZED_CONFIG_CLASS,
+                                             max_target_positions=int(limit) if limit else None)

@@ -173,6 +173,10 @@ class OnnxConfig:
         """The model's output -> the exported outputs, in order; decoders flatten caches here."""
         return tuple(out[name] for name in names)
 
+    def export_parts(self, model: Any) -> list[tuple[str, Any, OnnxConfig]]:
+        """(ONNX file, module to trace, its config) per exported graph: one, except encoder-decoders."""
+        return [("model.onnx", model, self)]
+
     @property
     def additive_mask_input(self) -> str | None:
         """Input the exporter turns into an additive 4-D mask before the model sees it."""
@@ -231,7 +235,48 @@ class OnnxConfigWithPast(OnnxConfig):
 
 
 class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
-    """Base class for encoder-decoder models exported as an encoder and a decoder."""
+    """Base class for encoder-decoder models exported as an encoder and a decoder.
+
+    Tasks in ``GENERATION_TASKS`` export ``encoder_model.onnx`` and ``decoder_model.onnx``
+    (see :mod:`shapeprof.onnx.seq2seq`); other tasks export one graph.
+    """
+
+    GENERATION_TASKS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        config: PretrainedConfig,
+        task: str = "default",
+        patching_specs: list[PatchingSpec] | None = None,
+        use_past: bool = False,
+    ) -> None:
+        super().__init__(config, task=task, patching_specs=patching_specs, use_past=use_past)
+        self.use_past = use_past or self.task.endswith("-with-past")
+
+    @property
+    def is_split(self) -> bool:
+        """Whether this task exports an encoder and a decoder graph."""
+        return self.task in self.GENERATION_TASKS
+
+    def export_parts(self, model: Any) -> list[tuple[str, Any, OnnxConfig]]:
+        if not self.is_split:
+            return super().export_parts(model)
+        from .seq2seq import DECODER_FILE, ENCODER_FILE
+
+        encoder = self.get_encoder_onnx_config(self._config)
+        decoder = self.get_decoder_onnx_config(self._config, self.task, self.use_past)
+        for part in (encoder, decoder):
+            part.MODEL_TYPE = self.MODEL_TYPE  # type: ignore[misc]  (for messages)
+        return [(ENCODER_FILE, model.get_encoder(), encoder), (DECODER_FILE, model, decoder)]
+
+    def _part_io(self, attr: str) -> dict[str, dict[int, str]]:
+        """Inputs or outputs of both graphs, encoder first; clashing decoder names get ``decoder_``."""
+        encoder = self.get_encoder_onnx_config(self._config)
+        decoder = self.get_decoder_onnx_config(self._config, self.task, self.use_past)
+        spec = {**getattr(encoder, attr)}
+        for name, axes in getattr(decoder, attr).items():
+            spec.setdefault(name if name not in spec else f"decoder_{name}", axes)
+        return spec
 
     def get_encoder_onnx_config(self, config: PretrainedConfig) -> OnnxConfig:
         """The ONNX config of the encoder part, exported on its own."""

@@ -67,12 +67,13 @@ class DummyInputGenerator:
 
 
 class DummyTextInputGenerator(DummyInputGenerator):
-    SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
+    SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids",
+                             "decoder_input_ids")
 
     def generate(self, input_name: str, axes: Mapping[int, str]) -> np.ndarray:
         shape = tuple(self.shapes[axes[i]] for i in range(len(axes)))
         cfg = self.normalized_config
-        if input_name == "input_ids":
+        if input_name in ("input_ids", "decoder_input_ids"):
             low = 3 if cfg.vocab_size > 8 else 0  # stay clear of special ids where we can
             return self.rng.integers(low, cfg.vocab_size, size=shape, dtype=np.int64)
         if input_name == "attention_mask":

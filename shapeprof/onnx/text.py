@@ -10,6 +10,7 @@ from .base import OnnxConfigWithPast, OnnxConfig, OnnxSeq2SeqConfigWithPast
 from .dummy import DummyTextInputGenerator
 from .past import DummyDecoderInputGenerator
 from .normalized import NormalizedTextConfig
+from .seq2seq import NormalizedSeq2SeqConfig, Seq2SeqDecoderOnnxConfig, Seq2SeqTextEncoderOnnxConfig
 
 ENCODER_TASKS = (
     "feature-extraction",
@@ -160,15 +161,46 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
 
 
 class TextSeq2SeqOnnxConfig(_TextLengthMixin, OnnxSeq2SeqConfigWithPast):
-    """Encoder-decoder text models, exported as an encoder and a decoder."""
+    """Encoder-decoder text models.
 
-    NORMALIZED_CONFIG_CLASS = NormalizedTextConfig
+    Generation tasks export ``encoder_model.onnx`` and ``decoder_model.onnx`` (with past:
+    self- and cross-attention caches, see :mod:`shapeprof.onnx.seq2seq`); feature
+    extraction exports one graph taking ``decoder_input_ids`` and returning the
+    decoder's last hidden state.
+    """
+
+    NORMALIZED_CONFIG_CLASS = NormalizedSeq2SeqConfig
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator,)
+    GENERATION_TASKS = ("text2text-generation", "text2text-generation-with-past")
+    LARGE_VERIFY_SHAPES = {"batch_size": 5, "encoder_sequence_length": 64, "decoder_sequence_length": 9}
 
     @property
     def inputs(self) -> dict[str, dict[int, str]]:
-        return {
-            "input_ids": {0: "batch_size", 1: "encoder_sequence_length"},
-            "attention_mask": {0: "batch_size", 1: "encoder_sequence_length"},
-            "decoder_input_ids": {0: "batch_size", 1: "decoder_sequence_length"},
-        }
+        if self.is_split:
+            return self._part_io("inputs")
+        return {"input_ids": {0: "batch_size", 1: "encoder_sequence_length"},
+                "attention_mask": {0: "batch_size", 1: "encoder_sequence_length"},
+                "decoder_input_ids": {0: "batch_size", 1: "decoder_sequence_length"}}
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        if self.is_split:
+            return self._part_io("outputs")
+        return {"last_hidden_state": {0: "batch_size", 1: "decoder_sequence_length"}}
+
+    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
+        bounds = super().axis_bounds()
+        for axis in ("encoder_sequence_length", "decoder_sequence_length"):
+            bounds[axis] = (1, self.max_sequence_length)
+        return bounds
+
+    def default_axis_sizes(self) -> dict[str, int]:
+        return {"encoder_sequence_length": 16, "decoder_sequence_length": 5}
+
+    def get_encoder_onnx_config(self, config: Any) -> OnnxConfig:
+        return Seq2SeqTextEncoderOnnxConfig(config, self.NORMALIZED_CONFIG_CLASS, self.max_sequence_length)
+
+    def get_decoder_onnx_config(self, config: Any, task: str = "default", use_past: bool = False) -> OnnxConfig:
+        return Seq2SeqDecoderOnnxConfig(config, task=task, use_past=use_past,
+                                        normalized_class=self.NORMALIZED_CONFIG_CLASS,
+                                        max_target_positions=self.max_sequence_length)

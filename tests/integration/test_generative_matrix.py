@@ -1,4 +1,5 @@
-"""Every registered decoder (architecture, task) exports, verifies, and generates like transformers."""
+"""Every registered decoder and encoder-decoder (architecture, task) exports, verifies, and
+generates like transformers."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ import pytest
 from shapeprof.errors import ConfigError
 from shapeprof.export import export
 from shapeprof.loading import wrap_model
+from shapeprof.onnx.base import OnnxSeq2SeqConfigWithPast
 from shapeprof.onnx.text import TextDecoderOnnxConfig
 from shapeprof.registry import default_registry
 from shapeprof.tiny import tiny_model
 from support import SHARED_DATA, installed_command
 
 REGISTRY = default_registry()
-MATRIX = [(mt, task) for mt in REGISTRY for task in REGISTRY.tasks(mt)
-          if issubclass(REGISTRY.get(mt), TextDecoderOnnxConfig)]
+DECODERS = [(mt, task) for mt in REGISTRY for task in REGISTRY.tasks(mt)
+            if issubclass(REGISTRY.get(mt), TextDecoderOnnxConfig)]
+SEQ2SEQ = [(mt, task) for mt in REGISTRY for task in REGISTRY.tasks(mt)
+           if issubclass(REGISTRY.get(mt), OnnxSeq2SeqConfigWithPast)]
+MATRIX = DECODERS + SEQ2SEQ
+GENERATED = [("batch 1", 20), ("batch 3, left-padded", 20)]
 
 
-@pytest.mark.parametrize("model_type, task", MATRIX, ids=[f"{m}-{t}" for m, t in MATRIX])
+@pytest.mark.parametrize("model_type, task", DECODERS, ids=[f"{m}-{t}" for m, t in DECODERS])
 def test_export_verify_generate(model_type, task, tmp_path):
     result = export(tiny_model(model_type, task), tmp_path / "out", task=task)
     assert result.verification.passed
@@ -34,10 +40,55 @@ def test_export_verify_generate(model_type, task, tmp_path):
         smallest = result.verification.checks[0].shape
         assert smallest["past_sequence_length"] == 0          # the first step, empty cache
     if task.startswith("text-generation"):
-        assert [(c.label, c.matching_tokens) for c in result.generation] == [
-            ("batch 1", 20), ("batch 3, left-padded", 20)]
+        assert [(c.label, c.matching_tokens) for c in result.generation] == GENERATED
         saved = json.loads((result.output_dir / "generation.json").read_text())
         assert all(c["passed"] for c in saved["checks"])
+
+
+@pytest.mark.parametrize("model_type, task", SEQ2SEQ, ids=[f"{m}-{t}" for m, t in SEQ2SEQ])
+def test_seq2seq_export_verify_generate(model_type, task, tmp_path):
+    result = export(tiny_model(model_type, task), tmp_path / "out", task=task)
+    assert result.verification.passed
+    if task == "feature-extraction":
+        assert [p.file for p in result.parts] == ["model.onnx"]
+        return
+    assert [p.file for p in result.parts] == ["encoder_model.onnx", "decoder_model.onnx"]
+    decoder = ort.InferenceSession(str(result.output_dir / "decoder_model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    names = [i.name for i in decoder.get_inputs()]
+    outputs = [o.name for o in decoder.get_outputs()]
+    if task.endswith("-with-past"):
+        assert names[-4:] == [f"past_key_values.1.{p}.{k}" for p in ("decoder", "encoder") for k in ("key", "value")]
+        assert outputs[1:5] == [f"present.0.{p}.{k}" for p in ("decoder", "encoder") for k in ("key", "value")]
+        labels = {c.label for c in result.verification.checks}
+        assert {"decoder: first step", "decoder: later step"} <= labels
+    else:
+        assert outputs == ["logits"]
+    padding = "same length" if model_type == "whisper" else "left-padded"
+    assert [(c.label, c.matching_tokens) for c in result.generation] == [
+        ("batch 1", 20), (f"batch 3, {padding}", 20)]
+    info = json.loads((result.output_dir / "shapeprof_export.json").read_text())
+    assert info["files"] == ["encoder_model.onnx", "decoder_model.onnx"] and set(info["parts"]) == set(info["files"])
+
+
+def test_later_decoder_steps_reuse_the_cross_attention_cache():
+    cfg = wrap_model(tiny_model("bart", "text2text-generation-with-past"),
+                     "text2text-generation-with-past").onnx_config
+    decoder = cfg.get_decoder_onnx_config(cfg._config, cfg.task, use_past=True)
+    later = decoder.generate_dummy_inputs("np", batch_size=2, decoder_sequence_length=1,
+                                          past_decoder_sequence_length=6, encoder_sequence_length=9,
+                                          encoder_past_sequence_length=9)
+    assert later["encoder_hidden_states"].shape == (2, 0, 32)    # nothing left to project
+    assert later["encoder_attention_mask"].shape == (2, 9)       # the mask covers every encoder position
+    assert later["past_key_values.0.encoder.key"].shape == (2, 4, 9, 8)
+    assert later["past_key_values.0.decoder.key"].shape == (2, 4, 6, 8)
+
+
+def test_whisper_spectrogram_axes_are_static():
+    cfg = wrap_model(tiny_model("whisper", "automatic-speech-recognition"), "automatic-speech-recognition").onnx_config
+    encoder = cfg.get_encoder_onnx_config(cfg._config)
+    assert encoder.axis_bounds()["nb_max_frames"] == (32, 32)     # 2 x max_source_positions
+    assert encoder.axis_bounds()["feature_size"] == (8, 8)
 
 
 def test_grouped_query_attention_shapes():
@@ -51,6 +102,17 @@ def test_grouped_query_attention_shapes():
 def test_with_past_for_an_encoder_is_refused():
     with pytest.raises(ConfigError, match="text-generation-with-past"):
         wrap_model(tiny_model("bert"), "text-generation-with-past")
+    with pytest.raises(ConfigError, match="text2text-generation-with-past"):
+        wrap_model(tiny_model("gpt2"), "text2text-generation-with-past")
+
+
+def test_seq2seq_export_refuses_dataset_batches(tmp_path):
+    from shapeprof.errors import ExportError
+
+    model = tiny_model("t5", "text2text-generation")
+    with pytest.raises(ExportError, match="encoder and a decoder"):
+        export(model, tmp_path / "out", task="text2text-generation", data_feeds=[("row", {})])
+    assert not (tmp_path / "out").exists()
 
 
 def test_real_tiny_gpt2_checkpoint_through_the_cli(tmp_path):

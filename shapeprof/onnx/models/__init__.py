@@ -5,3 +5,4 @@ from . import images  # noqa: F401
 from . import speech  # noqa: F401
 from . import multimodal  # noqa: F401
 from . import decoders  # noqa: F401
+from . import seq2seq  # noqa: F401

@@ -6,7 +6,7 @@ from ...registry import register
 from ..normalized import NormalizedTextConfig
 from ..text import TextDecoderOnnxConfig
 
-DECODER_TASKS = ("feature-extraction", "text-generation", "text-generation-with-past")
+DECODER_TASKS = ("feature-extraction", "text-classification", "text-generation", "text-generation-with-past")
 
 
 @register("gpt2", *DECODER_TASKS)
