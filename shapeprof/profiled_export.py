@@ -87,7 +87,8 @@ def export_with_profile(
 
         return export_with_media_profile(output_dir, model, dataset, modality, task, opset,
                                          profile_options=options, dynamic_range=dynamic_range,
-                                         bench=bench, atol=atol, rtol=rtol, strict=strict,
+                                         bench=bench, bench_options=bench_options, atol=atol,
+                                         rtol=rtol, strict=strict,
                                          overwrite=overwrite, trust_remote_code=trust_remote_code,
                                          progress=progress)
     task, model_kwargs = glue_head(dataset, task)

@@ -1,8 +1,9 @@
 """``run_benchmark``: MODEL_DIR (+ profile) -> BenchResults, as a list of small named stages.
 
-Stages: open the model directory; read the profile and its real rows; design the sweep; build
-feeds; load PyTorch; build and check the variants; time every cell per variant (in process or
-a fresh process per round) and in PyTorch; weight by the data per padding policy; replay.
+Stages: open the model directory; read the profile and its real rows; design the sweep; plan
+the replays (their batch shapes join the measured cells); build feeds; load PyTorch; build and
+check the variants; time every cell per variant (in process or a fresh process per round) and in
+PyTorch, with the replay passes inside the same rounds; weight by the data per padding policy.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError
-from .expected import DEFAULT_POLICIES, LatencyModel, Policy, estimate, parse_policy
+from .decode import DEFAULT_NEW_TOKENS, GenerationEstimate, design_generation, is_generation
+from .expected import DEFAULT_POLICIES, LatencyModel, Policy, PolicyEstimate, estimate, parse_policy
 from .inputs import FeedFactory, as_text_rows, check_profile_matches, load_model_tokenizer, profile_texts
 from .model_dir import ModelDir, open_model_dir
 from .profile_view import ProfileView, profile_view
+from .replay import ReplayPlan, ReplayResult
 from .results import BenchResults, CellResult
 from .runner import (PeakMemory, SessionSettings, TimingPolicy, collect_samples, make_session,
                      ort_call, physical_cores)
@@ -44,6 +47,8 @@ class Context:
     tokenizer: Any = None
     texts: Any = None
     cells: list[Cell] = field(default_factory=list)
+    sweep: list[Cell] = field(default_factory=list)     # the designed grid (cells = grid + replay shapes)
+    sessions: dict[str, Any] = field(default_factory=dict)
     feeds: dict[Cell, dict[str, np.ndarray]] = field(default_factory=dict)
     torch_module: Any = None
     variant_paths: dict[str, Path] = field(default_factory=dict)
@@ -72,15 +77,20 @@ def run_benchmark(
     policies: Sequence[str] | None = None,
     policy_batch_size: int | None = None,
     replay_rows: int = 0,
-    replay_repeats: int = 3,
+    replay_repeats: int = 1,
     seed: int = 0,
     progress: bool = True,
+    new_tokens: int = DEFAULT_NEW_TOKENS,
 ) -> BenchResults:
     """Benchmark the exported model in MODEL_DIR with onnxruntime (and PyTorch eager).
 
     ``profile`` (a ShapeProfile, its JSON mapping or path) chooses the sweep and real rows and
     enables expected latency per padding policy; ``texts`` gives real rows directly.
-    ``intra_op_threads`` defaults to the physical core count and is recorded.
+    ``replay_rows`` > 0 replays that many data rows per policy, ``replay_repeats`` passes in
+    every round. ``intra_op_threads`` defaults to the physical core count and is recorded.
+    A decoder exported with past key values gets a generation sweep instead (``decode``):
+    prefill per prompt length, decode per past length up to ``new_tokens``, and the expected
+    time to first token and latency per request; ``sequence_lengths`` are prompt lengths.
     """
     threads = intra_op_threads or physical_cores()
     if rounds < 1 or min_samples < 1 or warmup < 0 or min_time_s < 0:
@@ -91,29 +101,48 @@ def run_benchmark(
                       TimingPolicy(warmup, min_samples, min_time_s), Path(tmp))
         names = check_variant_names(list(variants))
         stage_data(ctx, profile, texts)
-        chosen = resolve_policies(ctx, policies) if ctx.view is not None else []
-        ctx.cells = design_sweep(ctx.view, batch_sizes, sequence_lengths, ctx.model.max_length,
-                                 extra_lengths=[p.pad_to for p in chosen if p.pad_to])
+        generating = is_generation(ctx.model)
+        if generating:
+            pytorch = generation_limits(ctx, pytorch, replay_rows, policies)
+            ctx.sweep = design_generation(ctx.view, batch_sizes, sequence_lengths, new_tokens,
+                                          ctx.model.max_length)
+            chosen, replay_rows = [], 0
+        else:
+            chosen = resolve_policies(ctx, policies) if ctx.view is not None else []
+            ctx.sweep = design_sweep(ctx.view, batch_sizes, sequence_lengths, ctx.model.max_length,
+                                     extra_lengths=[p.pad_to for p in chosen if p.pad_to])
+        batch = policy_batch_size or max(c.batch_size for c in ctx.sweep)
+        plans = stage_replay_plans(ctx, chosen, batch, replay_rows, seed)
         stage_feeds(ctx, seed)
         if pytorch:
             stage_torch(ctx, torch_model)
         infos = [stage_variant(ctx, name) for name in names]
         bar = _progress(progress, len(ctx.cells) * (len(names) + bool(pytorch)))
-        cells = measure_all(ctx, names, pytorch, fresh_process, rounds, bar)
+        passes = replay_passes(ctx, plans, names[0], replay_repeats)
+        cells = measure_all(ctx, names, pytorch, fresh_process, rounds, bar, after_round=passes)
         bar.close()
-        models = latency_models(cells)
-        expected, replays = stage_expected(ctx, models, chosen, policy_batch_size, replay_rows,
-                                           replay_repeats, names[0], seed)
+        expected, replays, generation = [], [], []
+        if generating:
+            generation = stage_generation(ctx, cells, new_tokens)
+        else:
+            models = latency_models(cells)
+            expected = stage_expected(ctx, models, chosen, batch)
+            replays = finish_replays(plans, models[names[0]],
+                                     latency_models(cells, ctx.sweep)[names[0]], names[0])
     settings = {**ctx.settings.to_dict(), **ctx.timing.to_dict(), "fresh_process": fresh_process,
                 "rounds": rounds, "variants": list(names), "pytorch": pytorch,
-                "cells": [[c.batch_size, c.sequence_length] for c in ctx.cells],
+                "cells": [_cell_spec(c) for c in ctx.sweep],
+                "replay_cells": [_cell_spec(c) for c in ctx.cells if c not in ctx.sweep],
+                "replay_repeats_per_round": replay_repeats if plans else 0,
+                "new_tokens": new_tokens if generating else None,
                 "input_source": "data" if ctx.texts is not None else "random",
                 "profile": _profile_summary(ctx.view)}
     from .env import capture_environment
 
     return BenchResults(ctx.model.summary(), settings, capture_environment(threads), tuple(infos),
                         tuple(cells), tuple(expected), tuple(replays), tuple(ctx.notes),
-                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                        generation=tuple(generation))
 
 
 # ---- stages ----------------------------------------------------------------------------------
@@ -132,8 +161,42 @@ def stage_data(ctx: Context, profile: Any, texts: Any) -> None:
 
 
 def stage_feeds(ctx: Context, seed: int) -> None:
-    factory = FeedFactory(ctx.model, ctx.tokenizer, ctx.texts, seed)
+    if is_generation(ctx.model):
+        from .decode import DecoderFeeds, token_stream
+
+        tokens = token_stream(ctx.tokenizer, ctx.texts) if ctx.texts is not None else None
+        factory: Callable[[Cell], dict[str, np.ndarray]] = DecoderFeeds(
+            ctx.model, make_session(ctx.model.onnx_path, ctx.settings), tokens, seed)
+    else:
+        factory = FeedFactory(ctx.model, ctx.tokenizer, ctx.texts, seed)
     ctx.feeds = {cell: factory(cell) for cell in ctx.cells}
+
+
+def generation_limits(ctx: Context, pytorch: bool, replay_rows: int, policies: Any) -> bool:
+    """What the generation sweep leaves out, as notes; returns whether PyTorch is timed (never)."""
+    if pytorch:
+        ctx.notes.append("generation sweep: no PyTorch baseline for prefill/decode steps (onnxruntime only)")
+    if replay_rows or policies:
+        ctx.notes.append("generation sweep: padding policies and replay apply to encoders; skipped")
+    return False
+
+
+def stage_generation(ctx: Context, cells: Sequence[CellResult], new_tokens: int
+                     ) -> list[GenerationEstimate]:
+    """Expected TTFT and latency per request, per variant and batch size: over the profile's
+    prompt lengths, else at each measured prompt length."""
+    from .decode import estimate_generation, generation_models
+
+    batches = sorted({c.batch_size for c in ctx.sweep})
+    if ctx.view is not None:
+        histograms = [ctx.view.counts]
+    else:
+        histograms = [{c.sequence_length: 1} for c in ctx.sweep
+                      if c.phase == "prefill" and c.batch_size == batches[0]]
+    return [estimate_generation(prefill, decode, counts, b, new_tokens, name,
+                                max_length=ctx.model.max_length)
+            for name, (prefill, decode) in generation_models(cells).items()
+            for b in batches for counts in histograms]
 
 
 def stage_torch(ctx: Context, torch_model: str | Path | None) -> None:
@@ -188,31 +251,38 @@ def stage_variant(ctx: Context, name: str) -> VariantInfo:
 
 
 def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, rounds: int,
-                bar: Any) -> list[CellResult]:
+                bar: Any, after_round: Callable[[int], None] | None = None) -> list[CellResult]:
     """Time every cell under every runtime, interleaved.
 
     Each round visits every cell, and within a cell every runtime in turn, so a burst of
     outside load hits all runtimes and cells alike: speedups and the latency curve stay
-    sound on a busy machine.
+    sound on a busy machine. ``after_round(r)`` runs at the end of each round (the replay
+    passes). PyTorch times the designed grid only, not the replay's extra shapes.
     """
     timers = {name: _onnx_timer(ctx, name, fresh) for name in names}
     if pytorch:
         timers["pytorch"] = _torch_timer(ctx)
-    samples = {(n, c): [] for n in timers for c in ctx.cells}
+    grid = set(ctx.sweep or ctx.cells)
+    samples = {(n, c): [] for c in ctx.cells for n in timers if n != "pytorch" or c in grid}
     peaks: dict[tuple[str, Cell], float | None] = dict.fromkeys(samples)
     for r in range(rounds):
         for cell in ctx.cells:
             for name, timer in timers.items():
+                if (name, cell) not in samples:
+                    continue
                 got, peak = timer(cell, r)
                 samples[name, cell] += got
                 old = peaks[name, cell]
                 peaks[name, cell] = peak if old is None or (peak is not None and peak > old) else old
                 if r == rounds - 1:
                     bar.update(1)
+        if after_round is not None:
+            after_round(r)
     source = "data" if ctx.texts is not None else "random"
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
-                       c.sequence_length, source, tuple(samples[name, c]), peaks[name, c], rounds)
-            for name in timers for c in ctx.cells]
+                       c.sequence_length, source, tuple(samples[name, c]), peaks[name, c], rounds,
+                       getattr(c, "phase", ""), getattr(c, "past_length", 0))   # media cells have neither
+            for name in timers for c in ctx.cells if (name, c) in samples]
 
 
 Timer = Callable[[Cell, int], tuple[list[float], "float | None"]]
@@ -221,7 +291,9 @@ Timer = Callable[[Cell, int], tuple[list[float], "float | None"]]
 def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
     if fresh:
         return lambda cell, r: _fresh_round(ctx, name, cell, r)
-    session = make_session(ctx.variant_paths[name], ctx.settings)
+    if name not in ctx.sessions:
+        ctx.sessions[name] = make_session(ctx.variant_paths[name], ctx.settings)
+    session = ctx.sessions[name]
 
     def timer(cell: Cell, r: int) -> tuple[list[float], float | None]:
         with PeakMemory() as mem:
@@ -258,16 +330,25 @@ def _fresh_round(ctx: Context, name: str, cell: Cell, r: int) -> tuple[list[floa
     return [float(s) for s in result["samples_ms"]], result.get("peak_rss_mib")
 
 
-def latency_models(cells: Sequence[CellResult]) -> dict[str, LatencyModel]:
+def latency_models(cells: Sequence[CellResult], grid: Sequence[Cell] | None = None
+                   ) -> dict[str, LatencyModel]:
     """One latency model per variant, PyTorch included, on each cell's median.
 
     The median, not the mean: on a shared machine a few calls slowed by outside load would
-    otherwise bias every prediction (replays are compared on their median pass too).
+    otherwise bias every prediction (replays are measured as per-batch medians too). Cells
+    outside ``grid`` (the replay's shapes) are exact extra points; with ``grid`` given they
+    are left out (the sweep-only model).
     """
-    by_variant: dict[str, list[tuple[int, int, float]]] = {}
+    by_variant: dict[str, tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]] = {}
+    designed = set(grid) if grid is not None else None
     for c in cells:
-        by_variant.setdefault(c.variant, []).append((c.batch_size, c.sequence_length, c.stats.p50))
-    return {name: LatencyModel(points) for name, points in by_variant.items()}
+        on_grid, extra = by_variant.setdefault(c.variant, ([], []))
+        point = (c.batch_size, c.sequence_length, c.stats.p50)
+        if designed is None or Cell(c.batch_size, c.sequence_length) in designed:
+            on_grid.append(point)
+        elif grid is None:
+            extra.append(point)
+    return {name: LatencyModel(on_grid, extra) for name, (on_grid, extra) in by_variant.items()}
 
 
 def resolve_policies(ctx: Context, names: Sequence[str] | None) -> list[Policy]:
@@ -281,47 +362,75 @@ def resolve_policies(ctx: Context, names: Sequence[str] | None) -> list[Policy]:
 
 
 def stage_expected(ctx: Context, models: dict[str, LatencyModel], chosen: Sequence[Policy],
-                   batch_size: int | None, replay_rows: int, repeats: int, replay_variant: str,
-                   seed: int) -> tuple[list[Any], list[Any]]:
-    """Expected latency per variant x policy from the profile; replays of a data sample."""
+                   batch: int) -> list[PolicyEstimate]:
+    """Expected latency per variant x policy from the profile."""
     if ctx.view is None:
-        if replay_rows:
-            ctx.notes.append("expected latency and replay need a profile; skipped")
-        return [], []
-    batch = batch_size or max(c.batch_size for c in ctx.cells)
+        return []
     expected = [estimate(model, ctx.view.counts, p, batch, name,
                          "pytorch" if name == "pytorch" else "onnxruntime")
                 for name, model in models.items() for p in chosen]
-    replays = []
-    if replay_rows:
-        replays = run_replays(ctx, models[replay_variant], chosen, batch, replay_rows, repeats,
-                              replay_variant, seed)
     outside = sorted({e.label for e in expected if e.outside_measured > 0})
     if outside:
         ctx.notes.append(f"some batches of {', '.join(outside)} fall outside the measured lengths; "
                          "their latency is extrapolated (add those lengths to --sequence-lengths)")
-    return expected, replays
+    return expected
 
 
-def run_replays(ctx: Context, model: LatencyModel, policies: Sequence[Policy], batch: int, rows: int,
-                repeats: int, variant: str, seed: int) -> list[Any]:
+def stage_replay_plans(ctx: Context, policies: Sequence[Policy], batch: int, rows: int,
+                       seed: int) -> list[ReplayPlan]:
+    """Replay batches of a data sample per policy; their shapes join the cells to measure."""
+    ctx.cells = list(ctx.sweep)
+    if not rows:
+        return []
+    if ctx.view is None:
+        ctx.notes.append("replay needs a profile; skipped")
+        return []
     from .inputs import complete_feeds
-    from .replay import replay, sample_rows, take, tokenize_rows
+    from .replay import plan_replay, replay_shapes, sample_rows, take, tokenize_rows
 
-    limit = ctx.model.max_length or max(ctx.view.counts)  # type: ignore[union-attr]
+    limit = ctx.model.max_length or max(ctx.view.counts)
     ids, lengths = tokenize_rows(ctx.tokenizer, ctx.texts, limit)
     pick = sample_rows(len(lengths), rows, seed)
     ids, lengths = take(ids, pick), lengths[pick]
-    session = make_session(ctx.variant_paths[variant], ctx.settings)
     pad_id = int(ctx.tokenizer.pad_token_id or 0)
 
     def complete(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         b, n = feeds["input_ids"].shape
         return complete_feeds(ctx.model, feeds, Cell(b, n))
 
-    run = lambda feeds: session.run(None, feeds)  # noqa: E731
-    return [replay(run, complete, ids, lengths, p, batch, model, pad_id, repeats, variant)
-            for p in policies]
+    plans = [plan_replay(complete, ids, lengths, p, batch, pad_id) for p in policies]
+    grid = set(ctx.sweep)
+    ctx.cells += [c for c in (Cell(b, n) for b, n in replay_shapes(plans)) if c not in grid]
+    return plans
+
+
+def replay_passes(ctx: Context, plans: Sequence[ReplayPlan], variant: str, repeats: int
+                  ) -> Callable[[int], None] | None:
+    """The per-round hook: ``repeats`` passes of every plan through ``variant``."""
+    if not plans:
+        return None
+    from .replay import run_pass
+
+    def after_round(r: int) -> None:
+        if variant not in ctx.sessions:
+            ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
+        session = ctx.sessions[variant]
+        for _ in range(max(1, repeats)):
+            for plan in plans:
+                run_pass(lambda feeds: session.run(None, feeds), plan)
+
+    return after_round
+
+
+def finish_replays(plans: Sequence[ReplayPlan], model: LatencyModel, sweep_model: LatencyModel,
+                   variant: str) -> list[ReplayResult]:
+    from .replay import finish
+
+    return [finish(plan, model, sweep_model, variant) for plan in plans]
+
+
+def _cell_spec(c: Cell) -> list[Any]:
+    return [c.batch_size, c.sequence_length] + ([c.phase, c.past_length] if c.phase else [])
 
 
 def _profile_summary(view: ProfileView | None) -> dict[str, Any] | None:

@@ -1,8 +1,8 @@
 """Expected latency on the real data: measured cells weighted by how often the data hits them.
 
 A ``LatencyModel`` predicts the (median) latency of a batch of ``n`` rows padded to length ``L`` from
-the measured cells: linear in length at each measured batch size (``stats.interpolate``), then
-linear in batch size between measured sizes (clamped outside them).
+the measured cells: a measured shape exactly, else linear in length at each measured batch size
+(``stats.interpolate``), then linear in batch size between measured sizes (clamped outside them).
 
 Padding policies (``Policy``) turn the profiled length histogram into batches:
 
@@ -78,29 +78,46 @@ def parse_policy(text: str, max_length: int, edges: Sequence[int] = (), data_max
 
 
 class LatencyModel:
-    """Mean batch latency (ms) at any (batch size, length) from measured cells."""
+    """Median batch latency (ms) at any (batch size, length) from measured cells.
 
-    def __init__(self, cells: Iterable[tuple[int, int, float]]) -> None:
-        by_batch: dict[int, list[tuple[int, float]]] = {}
+    ``cells`` form the grid: a curve over length per batch size. ``extra`` cells (e.g. the
+    exact shapes a replay hits) are used where asked for exactly; those at a grid batch size
+    also join its curve, the others stay single points so one odd batch size cannot bend the
+    interpolation between grid sizes.
+    """
+
+    def __init__(self, cells: Iterable[tuple[int, int, float]],
+                 extra: Iterable[tuple[int, int, float]] = ()) -> None:
+        by_batch: dict[int, dict[int, float]] = {}
         for batch, length, ms in cells:
-            by_batch.setdefault(int(batch), []).append((int(length), float(ms)))
+            by_batch.setdefault(int(batch), {})[int(length)] = float(ms)
         if not by_batch:
             raise BenchError("no measured cells to predict latency from")
+        self.exact = {(b, n): ms for b, pts in by_batch.items() for n, ms in pts.items()}
+        for batch, length, ms in extra:
+            self.exact[int(batch), int(length)] = float(ms)
+            if int(batch) in by_batch:
+                by_batch[int(batch)][int(length)] = float(ms)
         self.batches = sorted(by_batch)
-        self.points = {b: sorted(v) for b, v in by_batch.items()}
+        self.points = {b: sorted(v.items()) for b, v in by_batch.items()}
 
     @property
     def length_range(self) -> tuple[int, int]:
-        lengths = [n for pts in self.points.values() for n, _ in pts]
+        lengths = [n for _, n in self.exact]
         return min(lengths), max(lengths)
 
     def at_batch(self, batch: int, lengths: np.ndarray) -> np.ndarray:
-        """Latency of ``batch`` rows at each of ``lengths``."""
+        """Latency of ``batch`` rows at each of ``lengths`` (measured shapes exactly)."""
+        lengths = np.asarray(lengths)
         per_batch = np.array([interpolate([n for n, _ in self.points[b]], [m for _, m in self.points[b]],
                                           lengths) for b in self.batches])
         if len(self.batches) == 1:
-            return per_batch[0] * (batch / self.batches[0])    # one measured size: linear in rows
-        return np.array([np.interp(batch, self.batches, per_batch[:, i]) for i in range(len(lengths))])
+            out = per_batch[0] * (batch / self.batches[0])    # one measured size: linear in rows
+        else:
+            out = np.array([np.interp(batch, self.batches, per_batch[:, i]) for i in range(len(lengths))])
+        for i, n in enumerate(lengths):
+            out[i] = self.exact.get((int(batch), int(n)), out[i])
+        return out
 
     def __call__(self, batch: int, length: int) -> float:
         return float(self.at_batch(batch, np.array([length]))[0])

@@ -62,6 +62,10 @@ def open_model_dir(path: str | Path) -> ModelDir:
     if not path.is_dir():
         raise BenchError(f"model directory {str(path)!r} does not exist; create it with "
                          "'shapeprof export OUTPUT_DIR'")
+    if (path / "encoder_model.onnx").is_file() and not (path / ONNX_FILE).is_file():
+        raise BenchError(f"{str(path)!r} holds an encoder-decoder export (encoder_model.onnx + "
+                         "decoder_model.onnx); shapeprof bench times single-graph exports and decoders "
+                         "with past, so benchmark those")
     for name in (ONNX_FILE, CONFIG_FILE, INFO_FILE):
         if not (path / name).is_file():
             raise BenchError(f"{str(path)!r} has no {name}; benchmark a directory written by "

@@ -2,15 +2,17 @@
 measured time with the latency model's prediction for exactly the same batches.
 
 Rows are tokenized once (outside the timing), batched by ``expected.plan_batches`` in the
-sample's order, padded to each batch's length, and run back to back; a pass is timed as the
-sum of the per-batch ``session.run`` times. The first ``WARMUP_BATCHES`` batches run untimed
-first; the reported measurement is the median over ``repeats`` passes.
+sample's order and padded to each batch's length (``plan_replay``). A pass (``run_pass``) runs
+the first ``WARMUP_BATCHES`` batches untimed, then every batch back to back, timing each
+``session.run``. The benchmark runs passes inside its measurement rounds, right after the cells,
+so the replay and the cells it is predicted from see the same machine state. The measurement
+(``finish``) sums each batch's median over passes, as the prediction sums the cells' medians.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,8 @@ class ReplayResult:
     measured_s: float
     error: float                    # (predicted - measured) / measured
     passes_s: tuple[float, ...]     # each timed pass
+    sweep_predicted_s: float | None = None   # from the sweep cells alone (without the replay's shapes)
+    sweep_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passes_s": list(self.passes_s)}
@@ -65,31 +69,62 @@ def pad_batch(ids: dict[str, list[list[int]]], rows: np.ndarray, length: int, pa
     return out
 
 
-def replay(run: Callable[[dict[str, np.ndarray]], Any], complete: Callable[[dict[str, np.ndarray]], dict],
-           ids: dict[str, list[list[int]]], lengths: np.ndarray, policy: Policy, batch_size: int,
-           model: LatencyModel, pad_id: int, repeats: int = 3, variant: str = "onnx",
-           runtime: str = "onnxruntime") -> ReplayResult:
-    """Time the sample under ``policy`` and compare with the model's prediction."""
-    import time
+@dataclass
+class ReplayPlan:
+    """The batches of one policy over the sample, their feeds, and the per-batch times so far."""
 
+    policy: Policy
+    batch_size: int
+    rows: int
+    shapes: list[tuple[int, int]]                 # (rows, padded length) per batch
+    feeds: list[dict[str, np.ndarray]]
+    times: list[list[float]] = field(default_factory=list)   # seconds, per pass then per batch
+
+
+def plan_replay(complete: Callable[[dict[str, np.ndarray]], dict], ids: dict[str, list[list[int]]],
+                lengths: np.ndarray, policy: Policy, batch_size: int, pad_id: int) -> ReplayPlan:
+    """Batch the sample under ``policy`` and build every batch's feeds (outside any timing)."""
     kept = np.minimum(lengths, policy.pad_to) if policy.pad_to else lengths
     plan = plan_batches(kept, policy, batch_size)
     feeds = [complete(pad_batch(ids, idx, pad, pad_id)) for idx, pad in plan]
-    for f in feeds[:WARMUP_BATCHES]:
+    return ReplayPlan(policy, batch_size, len(lengths), [(len(idx), pad) for idx, pad in plan], feeds)
+
+
+def run_pass(run: Callable[[dict[str, np.ndarray]], Any], plan: ReplayPlan) -> None:
+    """One warmed-up pass over the plan's batches; appends the per-batch times to the plan."""
+    import time
+
+    for f in plan.feeds[:WARMUP_BATCHES]:
         run(f)
-    passes = []
-    for _ in range(max(1, repeats)):
-        total = 0.0
-        for f in feeds:
-            t0 = time.perf_counter()
-            run(f)
-            total += time.perf_counter() - t0
-        passes.append(total)
-    predicted = float(predict_batches(model, [(len(idx), pad) for idx, pad in plan]).sum()) / 1000.0
-    measured = float(np.median(passes))
+    times = []
+    for f in plan.feeds:
+        t0 = time.perf_counter()
+        run(f)
+        times.append(time.perf_counter() - t0)
+    plan.times.append(times)
+
+
+def finish(plan: ReplayPlan, model: LatencyModel, sweep_model: LatencyModel | None = None,
+           variant: str = "onnx", runtime: str = "onnxruntime") -> ReplayResult:
+    """Compare the measured passes with ``model`` (and the sweep-only model, when given)."""
+    if not plan.times:
+        raise ValueError("the replay has no timed pass")
+    per_batch = np.median(np.array(plan.times), axis=0)
+    measured = float(per_batch.sum())
+    predicted = float(predict_batches(model, plan.shapes).sum()) / 1000.0
+    sweep = (float(predict_batches(sweep_model, plan.shapes).sum()) / 1000.0
+             if sweep_model is not None else None)
+    policy = plan.policy
     key = f"pad:{policy.pad_to}" if policy.name == "pad" else policy.name
-    return ReplayResult(variant, runtime, key, policy.label, batch_size, len(lengths), len(plan),
-                        predicted, measured, relative_error(predicted, measured), tuple(passes))
+    return ReplayResult(variant, runtime, key, policy.label, plan.batch_size, plan.rows,
+                        len(plan.shapes), predicted, measured, relative_error(predicted, measured),
+                        tuple(float(sum(t)) for t in plan.times), sweep,
+                        None if sweep is None else relative_error(sweep, measured))
+
+
+def replay_shapes(plans: Sequence[ReplayPlan]) -> list[tuple[int, int]]:
+    """The distinct (rows, padded length) batch shapes the plans run, sorted."""
+    return sorted({shape for plan in plans for shape in plan.shapes})
 
 
 def sample_rows(n_rows: int, wanted: int, seed: int) -> np.ndarray:

@@ -24,13 +24,45 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+# image and audio benchmarks (settings["modality"]): cell header and per-element throughput
+MEDIA_HEADERS = {"image": ("cell (BxHxW)", "images/s", "px/s"),
+                 "audio": ("cell (BxT)", "clips/s", "samples/s")}
+TEXT_HEADERS = ("cell (BxL)", "seq/s", "tok/s")
+
+
 def cells_table(results: BenchResults) -> str:
     df = results.to_dataframe()
-    rows = [(r.variant, f"{r.batch_size}x{r.sequence_length}", r.input_source, r.p50_ms, r.p90_ms,
-             r.p99_ms, r.sequences_per_s, r.tokens_per_s, r.speedup_vs_pytorch, r.peak_rss_mib)
+    labels = media_cell_labels(results)
+    rows = [(r.variant, labels.get((r.batch_size, r.sequence_length), _cell_label(r)),
+             r.input_source, r.p50_ms, r.p90_ms, r.p99_ms, r.sequences_per_s, r.tokens_per_s,
+             r.speedup_vs_pytorch, r.peak_rss_mib)
             for r in df.itertuples()]
-    return table(["variant", "cell (BxL)", "inputs", "p50 ms", "p90 ms", "p99 ms", "seq/s", "tok/s",
+    cell, per_s, elements_s = MEDIA_HEADERS.get(results.settings.get("modality"), TEXT_HEADERS)
+    return table(["variant", cell, "inputs", "p50 ms", "p90 ms", "p99 ms", per_s, elements_s,
                   "x PyTorch", "peak RSS MiB"], rows)
+
+
+def media_cell_labels(results: BenchResults) -> dict[tuple[int, int], str]:
+    """(batch, elements per sample) -> "BxHxW" for image/audio results; empty for text."""
+    if not results.settings.get("modality"):
+        return {}
+    return {(b, math.prod(sizes)): "x".join(map(str, (b, *sizes)))
+            for b, *sizes in results.settings.get("cells", ())}
+
+
+def _cell_label(r: Any) -> str:
+    shape = f"{r.batch_size}x{r.sequence_length}"
+    if not r.phase:
+        return shape
+    return f"{r.phase} {shape}" + (f" past {r.past_length}" if r.past_length else "")
+
+
+def generation_table(results: BenchResults) -> str:
+    rows = [(g.variant, g.batch_size, g.mean_prompt_length, g.new_tokens, g.ttft_ms, g.ms_per_token,
+             g.total_ms, g.tokens_per_s, g.requests_per_s, g.outside_measured)
+            for g in results.generation]
+    return table(["variant", "batch", "prompt (mean)", "new tokens", "TTFT ms", "ms/token",
+                  "total ms", "tok/s", "requests/s", "outside measured"], rows)
 
 
 def variants_table(results: BenchResults) -> str:
@@ -49,8 +81,13 @@ def expected_table(results: BenchResults) -> str:
 
 def replay_table(results: BenchResults) -> str:
     rows = [(r.variant, r.label, r.batch_size, r.rows, r.predicted_s, r.measured_s,
-             f"{100 * r.error:+.1f}%") for r in results.replays]
-    return table(["variant", "policy", "batch", "rows", "predicted s", "measured s", "error"], rows)
+             f"{100 * r.error:+.1f}%", _pct(r.sweep_error)) for r in results.replays]
+    return table(["variant", "policy", "batch", "rows", "predicted s", "measured s", "error",
+                  "error, sweep cells only"], rows)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
 
 
 def markdown_summary(results: BenchResults) -> str:
@@ -64,6 +101,8 @@ def markdown_summary(results: BenchResults) -> str:
         parts += ["", "### Variants (checked before timing)", variants_table(results)]
     if results.expected:
         parts += ["", "### Expected on the data, per padding policy", expected_table(results)]
+    if results.generation:
+        parts += ["", "### Expected per request (prefill + decode steps)", generation_table(results)]
     if results.replays:
         parts += ["", "### Replay: prediction vs measurement", replay_table(results)]
     parts += [f"note: {n}" for n in results.notes]

@@ -2,7 +2,9 @@
 
 Schema (``schema_version`` 1): ``model``, ``settings``, ``environment``, ``variants`` (with
 their deviation from the reference), ``cells`` (one per cell x variant x runtime, raw samples
-in ms), ``expected`` (per padding policy), ``replays`` (predicted vs measured), ``notes``.
+in ms; generation cells add ``phase`` prefill/decode and ``past_length``), ``expected`` (per
+padding policy), ``replays`` (predicted vs measured), ``generation`` (expected per request of a
+decoder), ``notes``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..atomic import write_json
 from ..errors import BenchError
+from .decode import GenerationEstimate
 from .expected import PolicyEstimate
 from .replay import ReplayResult
 from .stats import LatencyStats, summarize, throughput
@@ -38,6 +41,8 @@ class CellResult:
     samples_ms: tuple[float, ...]
     peak_rss_mib: float | None = None
     rounds: int = 1
+    phase: str = ""                # generation cells: prefill | decode
+    past_length: int = 0           # cached tokens before this call (decode)
 
     @property
     def stats(self) -> LatencyStats:
@@ -51,13 +56,14 @@ class CellResult:
         return {"variant": self.variant, "runtime": self.runtime, "batch_size": self.batch_size,
                 "sequence_length": self.sequence_length, "input_source": self.input_source,
                 "stats_ms": self.stats.to_dict(), "peak_rss_mib": self.peak_rss_mib,
-                "rounds": self.rounds, "samples_ms": list(self.samples_ms)}
+                "rounds": self.rounds, "phase": self.phase, "past_length": self.past_length,
+                "samples_ms": list(self.samples_ms)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
         return cls(d["variant"], d["runtime"], int(d["batch_size"]), int(d["sequence_length"]),
                    d["input_source"], tuple(float(s) for s in d["samples_ms"]), d.get("peak_rss_mib"),
-                   int(d.get("rounds", 1)))
+                   int(d.get("rounds", 1)), d.get("phase") or "", int(d.get("past_length") or 0))
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class BenchResults:
     created: str = ""
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    generation: tuple[GenerationEstimate, ...] = ()
 
     # ---- JSON -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +90,7 @@ class BenchResults:
                 "cells": [c.to_dict() for c in self.cells],
                 "expected": [e.to_dict() for e in self.expected],
                 "replays": [r.to_dict() for r in self.replays],
+                "generation": [g.to_dict() for g in self.generation],
                 "notes": list(self.notes), "extra": self.extra}
 
     @classmethod
@@ -96,7 +104,8 @@ class BenchResults:
                    tuple(CellResult.from_dict(c) for c in d.get("cells", ())),
                    tuple(PolicyEstimate(**e) for e in d.get("expected", ())),
                    tuple(ReplayResult.from_dict(r) for r in d.get("replays", ())),
-                   tuple(d.get("notes", ())), d.get("created", ""), version, d.get("extra") or {})
+                   tuple(d.get("notes", ())), d.get("created", ""), version, d.get("extra") or {},
+                   tuple(GenerationEstimate(**g) for g in d.get("generation", ())))
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON atomically (temporary file, then rename)."""
@@ -122,11 +131,12 @@ class BenchResults:
         df = pd.DataFrame(rows, columns=list(_row_columns()))
         if df.empty:
             return df
-        key = ["batch_size", "sequence_length"]
+        key = ["phase", "batch_size", "sequence_length", "past_length"]
         for ref, col in (("pytorch", "speedup_vs_pytorch"), ("onnx", "speedup_vs_onnx")):
             base = df[df["variant"] == ref].set_index(key)["p50_ms"]
-            df[col] = [base.get((b, n), float("nan")) / p for b, n, p in
-                       zip(df["batch_size"], df["sequence_length"], df["p50_ms"])]
+            df[col] = [base.get(tuple(k), float("nan")) / p for *k, p in
+                       zip(df["phase"], df["batch_size"], df["sequence_length"], df["past_length"],
+                           df["p50_ms"])]
         return df
 
     def to_csv(self, path: str | Path) -> Path:
@@ -142,17 +152,24 @@ class BenchResults:
 
         return pd.DataFrame([e.to_dict() for e in self.expected])
 
+    def generation_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([g.to_dict() for g in self.generation])
+
     def replay_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame([{k: v for k, v in r.to_dict().items() if k != "passes_s"}
                              for r in self.replays])
 
-    def cell(self, variant: str, batch_size: int, sequence_length: int) -> CellResult:
+    def cell(self, variant: str, batch_size: int, sequence_length: int, phase: str = "",
+             past_length: int = 0) -> CellResult:
+        key = (variant, batch_size, sequence_length, phase, past_length)
         for c in self.cells:
-            if (c.variant, c.batch_size, c.sequence_length) == (variant, batch_size, sequence_length):
+            if (c.variant, c.batch_size, c.sequence_length, c.phase, c.past_length) == key:
                 return c
-        raise KeyError((variant, batch_size, sequence_length))
+        raise KeyError(key)
 
     def summary(self) -> str:
         from .report import markdown_summary
@@ -161,7 +178,8 @@ class BenchResults:
 
 
 def _row_columns() -> tuple[str, ...]:
-    return ("variant", "runtime", "batch_size", "sequence_length", "tokens", "input_source", "n",
+    return ("variant", "runtime", "batch_size", "sequence_length", "phase", "past_length", "tokens",
+            "input_source", "n",
             "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "sequences_per_s",
             "tokens_per_s", "peak_rss_mib", "rounds")
 
@@ -169,8 +187,9 @@ def _row_columns() -> tuple[str, ...]:
 def _row(c: CellResult) -> dict[str, Any]:
     s = c.stats
     seq_s, tok_s = throughput(c.batch_size, c.tokens, s.mean)
-    return {"variant": c.variant, "runtime": c.runtime, "batch_size": c.batch_size,
-            "sequence_length": c.sequence_length, "tokens": c.tokens, "input_source": c.input_source,
+    return {"variant": c.variant, "runtime": c.runtime, "phase": c.phase, "batch_size": c.batch_size,
+            "sequence_length": c.sequence_length, "past_length": c.past_length, "tokens": c.tokens,
+            "input_source": c.input_source,
             "n": s.n, "p50_ms": s.p50, "p90_ms": s.p90, "p99_ms": s.p99, "mean_ms": s.mean,
             "std_ms": s.std, "min_ms": s.min, "sequences_per_s": seq_s, "tokens_per_s": tok_s,
             "peak_rss_mib": c.peak_rss_mib, "rounds": c.rounds}

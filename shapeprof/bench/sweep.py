@@ -22,8 +22,13 @@ PROFILE_QUANTILES = (50, 90, 99)
 
 @dataclass(frozen=True, order=True)
 class Cell:
+    """A batch of ``sequence_length`` new tokens per row; generation cells also name their phase
+    (``prefill``: the prompt, empty cache; ``decode``: one token after ``past_length`` cached)."""
+
     batch_size: int
     sequence_length: int
+    phase: str = ""
+    past_length: int = 0
 
     @property
     def tokens(self) -> int:
@@ -31,7 +36,10 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return f"{self.batch_size}x{self.sequence_length}"
+        shape = f"{self.batch_size}x{self.sequence_length}"
+        if not self.phase:
+            return shape
+        return f"{self.phase}-{shape}" + (f"-past{self.past_length}" if self.past_length else "")
 
 
 def parse_int_list(text: str, option: str = "list") -> tuple[int, ...]:

@@ -18,7 +18,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--output", "-o", default=None, help="results JSON to write (atomically)")
     p.add_argument("--csv", default=None, help="also write the tidy per-cell table as CSV")
     p.add_argument("--batch-sizes", "-b", default=None, help="comma-separated, e.g. 1,8,32")
-    p.add_argument("--sequence-lengths", "-s", default=None, help="comma-separated, e.g. 16,64,128")
+    p.add_argument("--sequence-lengths", "-s", default=None,
+                   help="comma-separated, e.g. 16,64,128 (prompt lengths for a decoder with past)")
+    p.add_argument("--new-tokens", type=int, default=32,
+                   help="decoder with past: tokens generated per request; decode is timed at past "
+                        "lengths up to prompt + N - 1 (default 32)")
+    p.add_argument("--image-sizes", default=None,
+                   help="image models: comma-separated HxW sizes, e.g. 224x224,384x384")
     p.add_argument("--variants", default="onnx",
                    help="comma-separated: onnx, optimized, int8, optimized-int8 (default: onnx)")
     p.add_argument("--providers", default="CPUExecutionProvider", help="onnxruntime providers, comma-separated")
@@ -62,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
     from . import quiet_libraries
 
     quiet_libraries()
+    from ..bench.media import is_media_model_dir
+
+    if is_media_model_dir(args.model_dir):  # image/audio: batch x size (or length) sweep
+        from .bench_media import run_media
+
+        return run_media(args)
     batches = parse_int_list(args.batch_sizes, "--batch-sizes") if args.batch_sizes is not None else None
     lengths = (parse_int_list(args.sequence_lengths, "--sequence-lengths")
                if args.sequence_lengths is not None else None)
@@ -73,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         min_time_s=args.min_time, variants=tuple(_split(args.variants) or ()),
         pytorch=not args.no_pytorch, torch_model=args.torch_model, fresh_process=args.fresh_process,
         rounds=args.rounds, policies=policies, policy_batch_size=args.policy_batch_size,
-        replay_rows=args.replay, progress=not args.no_progress)
+        replay_rows=args.replay, progress=not args.no_progress, new_tokens=args.new_tokens)
     if args.output:
         results.save(args.output)
     if args.csv:

@@ -8,10 +8,11 @@ its own decoder (``decode=False``), so no extra audio backend is needed.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import wave
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +34,7 @@ class MediaSource:
     modality: str                  # "image" or "audio"
     names: tuple[str, ...]         # one per sample (file name or row index)
     _load: Callable[[int], Any]
+    location: Mapping[str, Any] = field(default_factory=dict)  # how to reopen it (empty: in memory)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -49,7 +51,7 @@ class MediaSource:
 
     def to_dict(self) -> dict[str, Any]:
         return {"description": self.description, "kind": self.kind, "modality": self.modality,
-                "samples_total": len(self.names)}
+                "samples_total": len(self.names), "location": dict(self.location)}
 
 
 def open_image(data: str | Path | bytes) -> Any:
@@ -88,7 +90,8 @@ def media_files(paths: Sequence[str | Path], modality: str) -> MediaSource:
         raise DataError(f"{modality} file(s) not found: {', '.join(missing[:3])}; check the paths")
     decode = _decoder(modality)
     return MediaSource(f"{len(files)} {modality} file(s)", "files", modality,
-                       tuple(str(p) for p in files), lambda i: decode(files[i]))
+                       tuple(str(p) for p in files), lambda i: decode(files[i]),
+                       {"files": [str(p.resolve()) for p in files]})
 
 
 def media_folder(folder: str | Path, modality: str) -> MediaSource:
@@ -100,7 +103,7 @@ def media_folder(folder: str | Path, modality: str) -> MediaSource:
                         f"point --dataset at a folder of {modality} files")
     source = media_files(files, modality)
     return MediaSource(f"folder {root} ({len(files)} {modality} files)", "folder", modality,
-                       source.names, source._load)
+                       source.names, source._load, {"folder": str(root.resolve())})
 
 
 def media_dataset(dataset: Any, modality: str, description: str = "in-memory dataset",
@@ -151,7 +154,20 @@ def _hub(name: str, modality: str, split: str | None) -> MediaSource:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"cannot load {modality} dataset {name!r}: {first}; give a local folder, "
                         "--data-files, or a cached Hub dataset") from e
-    return media_dataset(ds, modality, f"Hub dataset {name} ({split or 'train'})")
+    source = media_dataset(ds, modality, f"Hub dataset {name} ({split or 'train'})")
+    return dataclasses.replace(source, location={"hub": name, "split": split or "train"})
+
+
+def reopen_media(dataset: Mapping[str, Any]) -> MediaSource | None:
+    """The source a profile's ``dataset`` record came from; None for an in-memory dataset."""
+    where, modality = dict(dataset.get("location") or {}), str(dataset.get("modality", "image"))
+    if "folder" in where:
+        return media_folder(where["folder"], modality)
+    if "files" in where:
+        return media_files(where["files"], modality)
+    if "hub" in where:
+        return _hub(where["hub"], modality, where.get("split"))
+    return None
 
 
 def sample_indices(total: int, rows: int | None, seed: int) -> list[int]:

@@ -269,6 +269,25 @@ class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
             part.MODEL_TYPE = self.MODEL_TYPE  # type: ignore[misc]  (for messages)
         return [(ENCODER_FILE, model.get_encoder(), encoder), (DECODER_FILE, model, decoder)]
 
+    def generate_dummy_inputs(self, framework: str = "pt", **kwargs: Any) -> dict[str, Any]:
+        """Split tasks: the encoder's dummy inputs, then the decoder's (names as in ``inputs``)."""
+        if not self.is_split:
+            return super().generate_dummy_inputs(framework, **kwargs)
+        encoder = self.get_encoder_onnx_config(self._config)
+        decoder = self.get_decoder_onnx_config(self._config, self.task, self.use_past)
+        shared = set(DEFAULT_DUMMY_SHAPES) | {"seed"}
+        unknown = set(kwargs) - shared - encoder._extra_shape_names() - decoder._extra_shape_names()
+        if unknown:
+            raise ConfigError(f"unknown dummy shape argument(s): {', '.join(sorted(unknown))}")
+        arrays: dict[str, Any] = {}
+        defaults = {**decoder.default_axis_sizes(), **encoder.default_axis_sizes()}  # one encoder length
+        for part in (encoder, decoder):
+            accepted = shared | part._extra_shape_names()
+            sizes = {k: v for k, v in {**defaults, **kwargs}.items() if k in accepted}
+            for name, value in part.generate_dummy_inputs(framework, **sizes).items():
+                arrays[name if name not in arrays else f"decoder_{name}"] = value
+        return arrays
+
     def _part_io(self, attr: str) -> dict[str, dict[int, str]]:
         """Inputs or outputs of both graphs, encoder first; clashing decoder names get ``decoder_``."""
         encoder = self.get_encoder_onnx_config(self._config)

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from .base import OnnxConfig
-from .dummy import DummyInputGenerator, DummyTextInputGenerator
+from .dummy import DEFAULT_DUMMY_SHAPES, DummyInputGenerator, DummyTextInputGenerator
 from .normalized import NormalizedConfig, NormalizedTextAndVisionConfig, NormalizedTextConfig
 from .text import TextEncoderOnnxConfig
 from .vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
@@ -41,12 +41,18 @@ class _VisionPart(_SubConfig):
     PREFIX = "vision_config"
 
 
+def _batches(shapes: Mapping[str, int]) -> dict[str, int]:
+    """Text and image batch sizes default to the seed's ``batch_size`` (2) when not given."""
+    batch = shapes.get("batch_size", DEFAULT_DUMMY_SHAPES["batch_size"])
+    return {"text_batch_size": batch, "image_batch_size": batch, **shapes}
+
+
 class _TextGenerator(DummyTextInputGenerator):
     """Token ids for the text tower: vocabulary from ``text_config``."""
 
     def __init__(self, task: str, normalized_config: NormalizedConfig, shapes: Mapping[str, int],
                  seed: int = 0) -> None:
-        super().__init__(task, _TextPart(normalized_config.config), shapes, seed)
+        super().__init__(task, _TextPart(normalized_config.config), _batches(shapes), seed)
 
 
 class _ImageGenerator(DummyImageInputGenerator):
@@ -54,7 +60,7 @@ class _ImageGenerator(DummyImageInputGenerator):
 
     def __init__(self, task: str, normalized_config: NormalizedConfig, shapes: Mapping[str, int],
                  seed: int = 0) -> None:
-        super().__init__(task, _VisionPart(normalized_config.config), shapes, seed + 1)
+        super().__init__(task, _VisionPart(normalized_config.config), _batches(shapes), seed + 1)
 
 
 class TextAndVisionOnnxConfig(OnnxConfig):

@@ -145,6 +145,8 @@ class Seq2SeqDecoderOnnxConfig(OnnxConfig):
 
     def default_axis_sizes(self) -> dict[str, int]:
         sizes = dict(self.TRACE_SIZES)
+        if not self.use_past:
+            return {a: n for a, n in sizes.items() if a not in (DECODER_PAST, ENCODER_PAST)}
         sizes[ENCODER_NEW] = sizes[ENCODER_LENGTH] - sizes[ENCODER_PAST]
         return sizes
 

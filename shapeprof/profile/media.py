@@ -198,11 +198,13 @@ def profile_media(model: str | Path, dataset: Any, modality: str, *,
 
 
 def media_modality(model: str | Path | None) -> str | None:
-    """"image" or "audio" when ``model`` is a registered vision or raw-audio architecture, else None."""
+    """"image", "audio" or "text+image" (CLIP-style) when ``model`` is a registered vision,
+    raw-audio or text-and-vision architecture, else None."""
     if model is None:
         return None
     from ..loading import load_config
     from ..onnx.audio import AudioOnnxConfig
+    from ..onnx.multimodal import TextAndVisionOnnxConfig
     from ..onnx.vision import VisionOnnxConfig
     from ..registry import default_registry
 
@@ -218,4 +220,6 @@ def media_modality(model: str | Path | None) -> str | None:
         return "image"
     if issubclass(cls, AudioOnnxConfig):
         return "audio"
+    if issubclass(cls, TextAndVisionOnnxConfig):
+        return "text+image"
     return None

@@ -37,6 +37,13 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     from .media import media_modality, profile_media  # vision and audio models: sizes, not tokens
 
     modality = media_modality(model)
+    if modality == "text+image":  # CLIP-style: caption lengths and image sizes
+        from .pairs import profile_text_image
+
+        column = text_columns if isinstance(text_columns, str) or text_columns is None else text_columns[0]
+        return profile_text_image(model, data_dir or dataset, data_files=data_files, split=split,  # type: ignore[return-value]
+                                  text_column=column, rows=rows, seed=seed, batch_sizes=batch_sizes,
+                                  progress=progress)
     if modality is not None:
         return profile_media(model, data_dir or dataset, modality, data_files=data_files,  # type: ignore[return-value]
                              split=split, rows=rows, seed=seed, batch_sizes=batch_sizes, progress=progress)

@@ -118,6 +118,8 @@ def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[st
                  "threads": settings.get("intra_op_threads"), "batch": int(cell["batch_size"]),
                  "length": int(cell["sequence_length"]),
                  "versions": tuple(sorted((env.get("versions") or {}).items()))}
+        if cell.get("phase"):   # generation runs: prefill and decode cells share batch x length
+            parts.update(phase=cell["phase"], past=int(cell.get("past_length") or 0))
         key = tuple((k, v) for k, v in parts.items() if k not in ignore)
         out[key] = {"cell": cell, "model": model}
     return out

@@ -100,6 +100,10 @@ def test_api_with_profile_variants_expected_and_replay(model_dir, profile_path):
     assert all(e.batch_size == 4 for e in res.expected)
     assert {r.policy for r in res.replays} == policies
     assert all(r.predicted_s > 0 and r.measured_s > 0 for r in res.replays)
+    assert all(r.sweep_error is not None and len(r.passes_s) == 3 for r in res.replays)  # 1 pass x 3 rounds
+    extra = {tuple(c) for c in res.settings["replay_cells"]}     # replay shapes measured as cells
+    measured = {(c.variant, c.batch_size, c.sequence_length) for c in res.cells}
+    assert extra and all(("onnx", *c) in measured and ("pytorch", *c) not in measured for c in extra)
     assert BenchResults.from_dict(json.loads(json.dumps(res.to_dict()))) == res
 
 
@@ -151,3 +155,45 @@ def test_help_is_cheap():
             "import shapeprof.bench; print(any(m in sys.modules for m in ('torch', 'onnxruntime')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---- decoder with past: the generation sweep -------------------------------------------------
+@pytest.fixture(scope="module")
+def gpt2_dir(tmp_path_factory, shared_data) -> Path:
+    """The tiny-gpt2 checkpoint exported for text-generation-with-past (tokenizer included)."""
+    from shapeprof.export import export
+
+    out = tmp_path_factory.mktemp("gen") / "tiny-gpt2"
+    export(str(shared_data / "models" / "tiny-gpt2"), out, task="text-generation-with-past")
+    return out
+
+
+def test_generation_sweep_prefill_decode_and_expected_per_request(gpt2_dir, tmp_path):
+    from shapeprof.profile import profile_dataset
+
+    profile = profile_dataset(gpt2_dir, "glue", data_dir=GLUE, rows=60, batch_sizes=(1, 2),
+                              progress=False).save(tmp_path / "p.json")
+    out, csv = tmp_path / "r.json", tmp_path / "r.csv"
+    proc = bench(str(gpt2_dir), "--profile", str(profile), "-b", "1,2", "--new-tokens", "4", "-o",
+                 str(out), "--csv", str(csv), *CLI_FAST)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "### Expected per request" in proc.stdout and "decode 1x1 past" in proc.stdout
+    res = BenchResults.load(out)
+    prompts = {c.sequence_length for c in res.cells if c.phase == "prefill"}
+    pasts = {c.past_length for c in res.cells if c.phase == "decode"}
+    assert pasts == {p + k for p in prompts for k in (0, 1, 2)}       # N=4: decode at past P..P+2
+    assert {c.runtime for c in res.cells} == {"onnxruntime"} and res.settings["input_source"] == "data"
+    assert all(c.sequence_length == 1 for c in res.cells if c.phase == "decode")
+    assert [(g.batch_size, g.new_tokens) for g in res.generation] == [(1, 4), (2, 4)]
+    assert all(0 < g.ttft_ms < g.total_ms and g.tokens_per_s > 0 for g in res.generation)
+    assert any("no PyTorch baseline" in n for n in res.notes)
+    assert "phase,past_length" in csv.read_text().splitlines()[0]
+
+
+def test_generation_sweep_without_profile_uses_given_prompt_lengths(gpt2_dir):
+    res = run_benchmark(gpt2_dir, batch_sizes=[1], sequence_lengths=[4, 8], new_tokens=3, **FAST)
+    assert {(c.phase, c.sequence_length, c.past_length) for c in res.cells} == {
+        ("prefill", 4, 0), ("prefill", 8, 0), ("decode", 1, 4), ("decode", 1, 5), ("decode", 1, 8),
+        ("decode", 1, 9)}
+    assert [round(g.mean_prompt_length) for g in res.generation] == [4, 8]
+    assert res.settings["input_source"] == "random" and res.settings["new_tokens"] == 3

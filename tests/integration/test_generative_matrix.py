@@ -69,6 +69,12 @@ def test_seq2seq_export_verify_generate(model_type, task, tmp_path):
         ("batch 1", 20), (f"batch 3, {padding}", 20)]
     info = json.loads((result.output_dir / "shapeprof_export.json").read_text())
     assert info["files"] == ["encoder_model.onnx", "decoder_model.onnx"] and set(info["parts"]) == set(info["files"])
+    if (model_type, task) == ("bart", "text2text-generation-with-past"):   # not a bench target yet
+        from shapeprof.bench.model_dir import open_model_dir
+        from shapeprof.errors import BenchError
+
+        with pytest.raises(BenchError, match="encoder-decoder export"):
+            open_model_dir(result.output_dir)
 
 
 def test_later_decoder_steps_reuse_the_cross_attention_cache():
@@ -124,3 +130,16 @@ def test_real_tiny_gpt2_checkpoint_through_the_cli(tmp_path):
     assert "generation (batch 3, left-padded): 20/20 greedy tokens match" in proc.stdout
     assert {"model.onnx", "generation.json", "tokenizer.json", "verification.json"} <= {
         p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize("model_type, task", [("bart", "text2text-generation"),
+                                              ("whisper", "automatic-speech-recognition-with-past")])
+def test_split_configs_make_dummy_inputs_for_both_graphs(model_type, task):
+    cfg = wrap_model(tiny_model(model_type, task), task).onnx_config
+    dummy = cfg.generate_dummy_inputs("np", batch_size=3)
+    assert list(dummy) == list(cfg.inputs)
+    assert all(v.shape[0] == 3 for v in dummy.values())
+    if model_type == "bart":    # without past the decoder sees the whole encoder output
+        assert dummy["encoder_hidden_states"].shape[1] == dummy["encoder_attention_mask"].shape[1]
+    with pytest.raises(ConfigError, match="unknown dummy shape"):
+        cfg.generate_dummy_inputs("np", frames=3)

@@ -1,7 +1,8 @@
 """Profiling images and audio through the model's own preprocessor, and the export it drives.
 
-Images: the real photographs that ship inside scikit-image (``skimage/data``). Audio: wav
-files the tests write (tones of several durations and sampling rates).
+Images: the real photographs that ship inside scikit-image (``skimage/data``), and
+scikit-learn's sample images when it is installed. Audio: wav files the tests write (tones
+of several durations and sampling rates).
 """
 
 from __future__ import annotations
@@ -70,6 +71,21 @@ def test_resizing_processor_gives_constant_sizes_and_a_static_export(models, tmp
     assert {"profile.json", "preprocessor_config.json"} <= {p.name for p in result.output_dir.iterdir()}
 
 
+def test_resizing_to_224_makes_a_dynamic_architecture_static(tmp_path):
+    """ConvNeXt could take any size; a processor that resizes everything to 224 pins it there."""
+    import onnx
+    from transformers import ViTImageProcessor
+
+    model = _save(tmp_path, "cn224", "convnext", "image-classification", ViTImageProcessor())
+    result = export_with_profile(tmp_path / "out", model, "images", profile_options={"data_files": IMAGES[:4]},
+                                 progress=False)
+    assert result.profile.static_axes() == {"height": 224, "width": 224}
+    assert result.export.plan.bounds["height"] == result.export.plan.bounds["width"] == (224, 224)
+    graph = onnx.load(str(tmp_path / "out" / "model.onnx"), load_external_data=False).graph
+    dims = [d.dim_value or d.dim_param for d in graph.input[0].type.tensor_type.shape.dim]
+    assert isinstance(dims[0], str) and dims[1:] == [3, 224, 224]
+
+
 def test_size_keeping_processor_gives_varying_sizes_and_a_dynamic_export(models, tmp_path):
     profile = profile_media(models["convnext"], IMAGES[0].parent, "image", data_files=IMAGES, progress=False)
     heights = sorted({__import__("PIL.Image").Image.open(p).height for p in IMAGES})
@@ -85,6 +101,19 @@ def test_size_keeping_processor_gives_varying_sizes_and_a_dynamic_export(models,
     assert result.plan.bounds["batch_size"] == (1, 4)
     data_checks = [c for c in result.verification.checks if c.source == "data"]
     assert data_checks and all(c.passed for c in data_checks)
+
+
+def test_scikit_learn_sample_images_of_one_size_are_constant_without_resizing(models):
+    """scikit-learn ships two 427x640 photographs (china.jpg, flower.jpg); skipped when not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # the files only: importing sklearn is slow
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("scikit-learn is not installed")
+    photos = sorted((Path(spec.submodule_search_locations[0]) / "datasets" / "images").glob("*.jpg"))
+    profile = profile_media(models["convnext"], photos[0].parent, "image", progress=False)
+    assert profile.dataset["rows_sampled"] == len(photos) >= 2
+    assert profile.static_axes() == {"height": 427, "width": 640}
 
 
 def test_audio_durations_through_the_feature_extractor(models, wav_dir, tmp_path):
@@ -119,9 +148,10 @@ def test_clear_errors(models, tmp_path):
         bare = tmp_path / "bare"
         tiny_model("vit").save_pretrained(bare)
         profile_media(bare, IMAGES[0].parent, "image", data_files=IMAGES[:1], progress=False)
-    with pytest.raises(ExportError, match="--bench"):
-        export_with_profile(tmp_path / "x", models["vit"], "images", bench=True,
-                            profile_options={"data_files": IMAGES[:2]}, progress=False)
+    with pytest.raises(ExportError, match="text_columns apply to text datasets"):
+        export_with_profile(tmp_path / "x", models["vit"], "images",
+                            profile_options={"data_files": IMAGES[:2], "text_columns": "caption"},
+                            progress=False)
 
 
 def test_an_axis_the_model_code_freezes_is_reported(tmp_path):

@@ -73,12 +73,72 @@ def test_clip_has_independent_text_and_image_batches():
     assert "attention_mask" not in cfg("siglip").inputs
 
 
-def test_layoutlm_boxes_are_valid():
-    layout = cfg("layoutlm", "token-classification")
-    bbox = layout.generate_dummy_inputs("np", batch_size=8, sequence_length=64, seed=3)["bbox"]
-    assert bbox.shape == (8, 64, 4)
+def _assert_valid_boxes(bbox, limit):
     x0, y0, x1, y1 = bbox[..., 0], bbox[..., 1], bbox[..., 2], bbox[..., 3]
-    assert (x0 <= x1).all() and (y0 <= y1).all() and bbox.min() >= 0 and bbox.max() < 1024
+    assert (x0 <= x1).all() and (y0 <= y1).all() and bbox.min() >= 0 and bbox.max() < limit
+    assert (x0 < x1).any() and (y0 < y1).any()  # real boxes, not only degenerate points
+
+
+@pytest.mark.parametrize("limit", [1024, 100])
+def test_layoutlm_boxes_are_valid_within_the_configs_2d_positions(limit):
+    layout = cfg("layoutlm", "token-classification", max_2d_position_embeddings=limit)
+    bbox = layout.generate_dummy_inputs("np", batch_size=8, sequence_length=64, seed=3)["bbox"]
+    assert bbox.shape == (8, 64, 4) and bbox.dtype == np.int64
+    _assert_valid_boxes(bbox, limit)
+
+
+def test_layoutlmv3_has_valid_boxes_and_a_static_page_image():
+    v3 = cfg("layoutlmv3", "token-classification")
+    feeds = v3.generate_dummy_inputs("np", batch_size=3, sequence_length=10)
+    _assert_valid_boxes(feeds["bbox"], 1024)
+    assert feeds["pixel_values"].shape == (3, 3, 32, 32)
+    bounds = plan_export(v3).bounds
+    assert bounds["height"] == bounds["width"] == (32, 32) and bounds["sequence_length"][0] == 1
+
+
+VISION = ("vit", "deit", "beit", "convnext", "resnet", "swin", "dinov2", "mobilevit")
+AUDIO = ("wav2vec2", "hubert", "wavlm")
+
+
+@pytest.mark.parametrize("model_type", VISION)
+def test_list_says_which_vision_axes_are_static_as_the_export_plans_them(model_type):
+    row = next(r for r in rows() if r[0] == model_type)
+    assert {"feature-extraction", "image-classification"} <= set(row[2])
+    config = cfg(model_type, "image-classification")
+    plan = plan_export(config)
+    static = tuple(a for a in ("height", "width") if plan.bounds[a][0] == plan.bounds[a][1])
+    assert row[3] == static
+    dynamic_dims = set(dynamic_shapes_for(config, plan.bounds)[0])
+    assert dynamic_dims == ({0} if static else {0, 2, 3})
+
+
+def test_vision_dummy_inputs_follow_num_channels():
+    gray = cfg("vit", num_channels=1)
+    assert gray.generate_dummy_inputs("np")["pixel_values"].shape == (2, 1, 32, 32)
+    assert cfg("resnet").generate_dummy_inputs("np", num_channels=3)["pixel_values"].dtype == np.float32
+
+
+@pytest.mark.parametrize("model_type", AUDIO)
+def test_audio_architectures_share_one_raw_waveform_input(model_type):
+    for task in ("audio-classification", "automatic-speech-recognition"):
+        config = cfg(model_type, task)
+        assert config.inputs == {"input_values": {0: "batch_size", 1: "audio_sequence_length"}}
+        assert config.outputs == {"logits": {0: "batch_size"}}
+    hf = tiny_config(model_type)
+    lo = config.axis_bounds()["audio_sequence_length"][0]
+    assert frames_for(lo, tuple(hf.conv_kernel), tuple(hf.conv_stride)) == 2
+    assert cfg(model_type).outputs == {"last_hidden_state": {0: "batch_size"}}
+
+
+@pytest.mark.parametrize("model_type", ["clip", "siglip"])
+def test_text_and_image_batches_default_to_the_seed_batch_size(model_type):
+    config = cfg(model_type)
+    feeds = config.generate_dummy_inputs("np")
+    assert feeds["input_ids"].shape == (2, 16) and feeds["pixel_values"].shape == (2, 3, 32, 32)
+    feeds = config.generate_dummy_inputs("np", batch_size=5, image_batch_size=3)
+    assert feeds["input_ids"].shape[0] == 5 and feeds["pixel_values"].shape[0] == 3
+    assert config.outputs["logits_per_image"] == {0: "image_batch_size", 1: "text_batch_size"}
+    assert config.outputs["text_embeds"] == {0: "text_batch_size"}
 
 
 def test_vision_task_outside_the_registration_is_rejected():
