@@ -1,9 +1,10 @@
 """``run_benchmark``: MODEL_DIR (+ profile) -> BenchResults, as a list of small named stages.
 
 Stages: open the model directory; read the profile and its real rows; design the sweep; plan
-the replays (their batch shapes join the measured cells); build feeds; load PyTorch; build and
-check the variants; time every cell per variant (in process or a fresh process per round) and in
-PyTorch, with the replay passes inside the same rounds; weight by the data per padding policy.
+the replays; build feeds (the replays get the cell feeds of their batch shapes, timed side by
+side); load PyTorch; build and check the variants; time every cell per variant (in process or a
+fresh process per round) and in PyTorch, with the replay passes spread over the same rounds; weight by
+the data per padding policy.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .profile_view import ProfileView, profile_view
 from .replay import ReplayPlan, ReplayResult
 from .results import BenchResults, CellResult
 from .runner import (PeakMemory, SessionSettings, TimingPolicy, collect_samples, make_session,
-                     ort_call, physical_cores)
+                     ort_call, physical_cores, torch_denormals)
 from .sweep import Cell, design_sweep
 from .variants import EXACT_ATOL, VariantInfo, build_variant, check_variant_names, deviation
 
@@ -47,7 +48,7 @@ class Context:
     tokenizer: Any = None
     texts: Any = None
     cells: list[Cell] = field(default_factory=list)
-    sweep: list[Cell] = field(default_factory=list)     # the designed grid (cells = grid + replay shapes)
+    sweep: list[Cell] = field(default_factory=list)     # the designed grid
     sessions: dict[str, Any] = field(default_factory=dict)
     feeds: dict[Cell, dict[str, np.ndarray]] = field(default_factory=dict)
     torch_module: Any = None
@@ -81,23 +82,26 @@ def run_benchmark(
     seed: int = 0,
     progress: bool = True,
     new_tokens: int = DEFAULT_NEW_TOKENS,
+    flush_denormals: bool = True,
 ) -> BenchResults:
     """Benchmark the exported model in MODEL_DIR with onnxruntime (and PyTorch eager).
 
     ``profile`` (a ShapeProfile, its JSON mapping or path) chooses the sweep and real rows and
     enables expected latency per padding policy; ``texts`` gives real rows directly.
     ``replay_rows`` > 0 replays that many data rows per policy, ``replay_repeats`` passes in
-    every round. ``intra_op_threads`` defaults to the physical core count and is recorded.
+    every round, spread over the round's cells. ``intra_op_threads`` defaults to the physical core count and is recorded.
     A decoder exported with past key values gets a generation sweep instead (``decode``):
     prefill per prompt length, decode per past length up to ``new_tokens``, and the expected
     time to first token and latency per request; ``sequence_lengths`` are prompt lengths.
+    ``flush_denormals`` flushes denormal floats to zero in onnxruntime and PyTorch alike.
     """
     threads = intra_op_threads or physical_cores()
     if rounds < 1 or min_samples < 1 or warmup < 0 or min_time_s < 0:
         raise BenchError("rounds and min_samples must be >= 1, warmup and min_time_s >= 0")
-    with tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp:
-        ctx = Context(open_model_dir(model_dir), SessionSettings(tuple(providers), graph_optimization,
-                                                                 int(threads)),
+    with tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp, torch_denormals(flush_denormals):
+        ctx = Context(open_model_dir(model_dir),
+                      SessionSettings(tuple(providers), graph_optimization, int(threads),
+                                      flush_denormals=flush_denormals),
                       TimingPolicy(warmup, min_samples, min_time_s), Path(tmp))
         names = check_variant_names(list(variants))
         stage_data(ctx, profile, texts)
@@ -113,13 +117,13 @@ def run_benchmark(
                                      extra_lengths=[p.pad_to for p in chosen if p.pad_to])
         batch = policy_batch_size or max(c.batch_size for c in ctx.sweep)
         plans = stage_replay_plans(ctx, chosen, batch, replay_rows, seed)
-        stage_feeds(ctx, seed)
+        stage_feeds(ctx, seed, plans)
         if pytorch:
             stage_torch(ctx, torch_model)
         infos = [stage_variant(ctx, name) for name in names]
         bar = _progress(progress, len(ctx.cells) * (len(names) + bool(pytorch)))
         passes = replay_passes(ctx, plans, names[0], replay_repeats)
-        cells = measure_all(ctx, names, pytorch, fresh_process, rounds, bar, after_round=passes)
+        cells = measure_all(ctx, names, pytorch, fresh_process, rounds, bar, after_cell=passes)
         bar.close()
         expected, replays, generation = [], [], []
         if generating:
@@ -127,12 +131,10 @@ def run_benchmark(
         else:
             models = latency_models(cells)
             expected = stage_expected(ctx, models, chosen, batch)
-            replays = finish_replays(plans, models[names[0]],
-                                     latency_models(cells, ctx.sweep)[names[0]], names[0])
+            replays = finish_replays(plans, models[names[0]], names[0])
     settings = {**ctx.settings.to_dict(), **ctx.timing.to_dict(), "fresh_process": fresh_process,
                 "rounds": rounds, "variants": list(names), "pytorch": pytorch,
                 "cells": [_cell_spec(c) for c in ctx.sweep],
-                "replay_cells": [_cell_spec(c) for c in ctx.cells if c not in ctx.sweep],
                 "replay_repeats_per_round": replay_repeats if plans else 0,
                 "new_tokens": new_tokens if generating else None,
                 "input_source": "data" if ctx.texts is not None else "random",
@@ -160,7 +162,8 @@ def stage_data(ctx: Context, profile: Any, texts: Any) -> None:
         raise BenchError("no texts to build real batches from; give a non-empty dataset")
 
 
-def stage_feeds(ctx: Context, seed: int) -> None:
+def stage_feeds(ctx: Context, seed: int, plans: Sequence[ReplayPlan] = ()) -> None:
+    """Feeds of every cell, and of the cells at the replays' batch shapes."""
     if is_generation(ctx.model):
         from .decode import DecoderFeeds, token_stream
 
@@ -170,6 +173,10 @@ def stage_feeds(ctx: Context, seed: int) -> None:
     else:
         factory = FeedFactory(ctx.model, ctx.tokenizer, ctx.texts, seed)
     ctx.feeds = {cell: factory(cell) for cell in ctx.cells}
+    shapes = {Cell(b, n) for plan in plans for b, n in plan.shapes}
+    shape_feeds = {c: ctx.feeds.get(c) or factory(c) for c in shapes}
+    for plan in plans:
+        plan.attach_cells(lambda shape: shape_feeds[Cell(*shape)])
 
 
 def generation_limits(ctx: Context, pytorch: bool, replay_rows: int, policies: Any) -> bool:
@@ -251,38 +258,35 @@ def stage_variant(ctx: Context, name: str) -> VariantInfo:
 
 
 def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, rounds: int,
-                bar: Any, after_round: Callable[[int], None] | None = None) -> list[CellResult]:
+                bar: Any, after_cell: Callable[[int, int], None] | None = None) -> list[CellResult]:
     """Time every cell under every runtime, interleaved.
 
     Each round visits every cell, and within a cell every runtime in turn, so a burst of
     outside load hits all runtimes and cells alike: speedups and the latency curve stay
-    sound on a busy machine. ``after_round(r)`` runs at the end of each round (the replay
-    passes). PyTorch times the designed grid only, not the replay's extra shapes.
+    sound on a busy machine. ``after_cell(r, i)`` runs after cell ``i`` of round ``r`` (a
+    slice of the replay passes).
     """
     timers = {name: _onnx_timer(ctx, name, fresh) for name in names}
     if pytorch:
         timers["pytorch"] = _torch_timer(ctx)
-    grid = set(ctx.sweep or ctx.cells)
-    samples = {(n, c): [] for c in ctx.cells for n in timers if n != "pytorch" or c in grid}
+    samples: dict[tuple[str, Cell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
     peaks: dict[tuple[str, Cell], float | None] = dict.fromkeys(samples)
     for r in range(rounds):
-        for cell in ctx.cells:
+        for i, cell in enumerate(ctx.cells):
             for name, timer in timers.items():
-                if (name, cell) not in samples:
-                    continue
                 got, peak = timer(cell, r)
                 samples[name, cell] += got
                 old = peaks[name, cell]
                 peaks[name, cell] = peak if old is None or (peak is not None and peak > old) else old
                 if r == rounds - 1:
                     bar.update(1)
-        if after_round is not None:
-            after_round(r)
+            if after_cell is not None:
+                after_cell(r, i)
     source = "data" if ctx.texts is not None else "random"
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
                        c.sequence_length, source, tuple(samples[name, c]), peaks[name, c], rounds,
                        getattr(c, "phase", ""), getattr(c, "past_length", 0))   # media cells have neither
-            for name in timers for c in ctx.cells if (name, c) in samples]
+            for name in timers for c in ctx.cells]
 
 
 Timer = Callable[[Cell, int], tuple[list[float], "float | None"]]
@@ -330,25 +334,16 @@ def _fresh_round(ctx: Context, name: str, cell: Cell, r: int) -> tuple[list[floa
     return [float(s) for s in result["samples_ms"]], result.get("peak_rss_mib")
 
 
-def latency_models(cells: Sequence[CellResult], grid: Sequence[Cell] | None = None
-                   ) -> dict[str, LatencyModel]:
+def latency_models(cells: Sequence[CellResult]) -> dict[str, LatencyModel]:
     """One latency model per variant, PyTorch included, on each cell's median.
 
     The median, not the mean: on a shared machine a few calls slowed by outside load would
-    otherwise bias every prediction (replays are measured as per-batch medians too). Cells
-    outside ``grid`` (the replay's shapes) are exact extra points; with ``grid`` given they
-    are left out (the sweep-only model).
+    otherwise bias every prediction (replays are measured as per-batch medians too).
     """
-    by_variant: dict[str, tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]] = {}
-    designed = set(grid) if grid is not None else None
+    by_variant: dict[str, list[tuple[int, int, float]]] = {}
     for c in cells:
-        on_grid, extra = by_variant.setdefault(c.variant, ([], []))
-        point = (c.batch_size, c.sequence_length, c.stats.p50)
-        if designed is None or Cell(c.batch_size, c.sequence_length) in designed:
-            on_grid.append(point)
-        elif grid is None:
-            extra.append(point)
-    return {name: LatencyModel(on_grid, extra) for name, (on_grid, extra) in by_variant.items()}
+        by_variant.setdefault(c.variant, []).append((c.batch_size, c.sequence_length, c.stats.p50))
+    return {name: LatencyModel(points) for name, points in by_variant.items()}
 
 
 def resolve_policies(ctx: Context, names: Sequence[str] | None) -> list[Policy]:
@@ -378,7 +373,7 @@ def stage_expected(ctx: Context, models: dict[str, LatencyModel], chosen: Sequen
 
 def stage_replay_plans(ctx: Context, policies: Sequence[Policy], batch: int, rows: int,
                        seed: int) -> list[ReplayPlan]:
-    """Replay batches of a data sample per policy; their shapes join the cells to measure."""
+    """Replay batches of a data sample per policy (outside any timing)."""
     ctx.cells = list(ctx.sweep)
     if not rows:
         return []
@@ -386,7 +381,7 @@ def stage_replay_plans(ctx: Context, policies: Sequence[Policy], batch: int, row
         ctx.notes.append("replay needs a profile; skipped")
         return []
     from .inputs import complete_feeds
-    from .replay import plan_replay, replay_shapes, sample_rows, take, tokenize_rows
+    from .replay import plan_replay, sample_rows, take, tokenize_rows
 
     limit = ctx.model.max_length or max(ctx.view.counts)
     ids, lengths = tokenize_rows(ctx.tokenizer, ctx.texts, limit)
@@ -398,35 +393,34 @@ def stage_replay_plans(ctx: Context, policies: Sequence[Policy], batch: int, row
         b, n = feeds["input_ids"].shape
         return complete_feeds(ctx.model, feeds, Cell(b, n))
 
-    plans = [plan_replay(complete, ids, lengths, p, batch, pad_id) for p in policies]
-    grid = set(ctx.sweep)
-    ctx.cells += [c for c in (Cell(b, n) for b, n in replay_shapes(plans)) if c not in grid]
-    return plans
+    return [plan_replay(complete, ids, lengths, p, batch, pad_id) for p in policies]
 
 
 def replay_passes(ctx: Context, plans: Sequence[ReplayPlan], variant: str, repeats: int
-                  ) -> Callable[[int], None] | None:
-    """The per-round hook: ``repeats`` passes of every plan through ``variant``."""
+                  ) -> Callable[[int, int], None] | None:
+    """The per-cell hook: every round runs ``repeats`` passes of every plan through ``variant``,
+    a slice after each cell."""
     if not plans:
         return None
-    from .replay import run_pass
+    from .replay import run_batch, spread
 
-    def after_round(r: int) -> None:
+    slices = spread(plans, repeats, len(ctx.cells))
+
+    def after_cell(r: int, i: int) -> None:
         if variant not in ctx.sessions:
             ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
         session = ctx.sessions[variant]
-        for _ in range(max(1, repeats)):
-            for plan in plans:
-                run_pass(lambda feeds: session.run(None, feeds), plan)
+        for plan, batch in slices[i]:
+            run_batch(lambda feeds: session.run(None, feeds), plan, batch)
 
-    return after_round
+    return after_cell
 
 
-def finish_replays(plans: Sequence[ReplayPlan], model: LatencyModel, sweep_model: LatencyModel,
-                   variant: str) -> list[ReplayResult]:
+def finish_replays(plans: Sequence[ReplayPlan], model: LatencyModel, variant: str
+                   ) -> list[ReplayResult]:
     from .replay import finish
 
-    return [finish(plan, model, sweep_model, variant) for plan in plans]
+    return [finish(plan, model, variant) for plan in plans]
 
 
 def _cell_spec(c: Cell) -> list[Any]:

@@ -78,26 +78,16 @@ def parse_policy(text: str, max_length: int, edges: Sequence[int] = (), data_max
 
 
 class LatencyModel:
-    """Median batch latency (ms) at any (batch size, length) from measured cells.
+    """Median batch latency (ms) at any (batch size, length) from measured cells: a curve over
+    length per measured batch size."""
 
-    ``cells`` form the grid: a curve over length per batch size. ``extra`` cells (e.g. the
-    exact shapes a replay hits) are used where asked for exactly; those at a grid batch size
-    also join its curve, the others stay single points so one odd batch size cannot bend the
-    interpolation between grid sizes.
-    """
-
-    def __init__(self, cells: Iterable[tuple[int, int, float]],
-                 extra: Iterable[tuple[int, int, float]] = ()) -> None:
+    def __init__(self, cells: Iterable[tuple[int, int, float]]) -> None:
         by_batch: dict[int, dict[int, float]] = {}
         for batch, length, ms in cells:
             by_batch.setdefault(int(batch), {})[int(length)] = float(ms)
         if not by_batch:
             raise BenchError("no measured cells to predict latency from")
         self.exact = {(b, n): ms for b, pts in by_batch.items() for n, ms in pts.items()}
-        for batch, length, ms in extra:
-            self.exact[int(batch), int(length)] = float(ms)
-            if int(batch) in by_batch:
-                by_batch[int(batch)][int(length)] = float(ms)
         self.batches = sorted(by_batch)
         self.points = {b: sorted(v.items()) for b, v in by_batch.items()}
 

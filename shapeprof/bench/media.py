@@ -23,7 +23,7 @@ from .media_inputs import (MediaFeedFactory, check_media_profile, load_media_pro
 from .media_sweep import AXES, design_media_sweep
 from .model_dir import open_model_dir
 from .results import BenchResults
-from .runner import SessionSettings, TimingPolicy, physical_cores
+from .runner import SessionSettings, TimingPolicy, physical_cores, torch_denormals
 from .variants import check_variant_names
 
 
@@ -55,6 +55,7 @@ def run_media_benchmark(
     rounds: int = 3,
     seed: int = 0,
     progress: bool = True,
+    flush_denormals: bool = True,
 ) -> BenchResults:
     """Benchmark the exported image/audio model in MODEL_DIR with onnxruntime (and PyTorch).
 
@@ -81,8 +82,9 @@ def run_media_benchmark(
     samples = open_samples(dataset, media_profile, modality)
     names = check_variant_names(list(variants))
     threads = int(intra_op_threads or physical_cores())
-    with tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp:
-        ctx = text.Context(model, SessionSettings(tuple(providers), graph_optimization, threads),
+    with tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp, torch_denormals(flush_denormals):
+        ctx = text.Context(model, SessionSettings(tuple(providers), graph_optimization, threads,
+                                                  flush_denormals=flush_denormals),
                            TimingPolicy(warmup, min_samples, min_time_s), Path(tmp))
         ctx.cells = design_media_sweep(model, modality, media_profile, batch_sizes, sizes)  # type: ignore[assignment]
         factory = MediaFeedFactory(model, modality, samples, processor, seed)

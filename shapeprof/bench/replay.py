@@ -2,17 +2,27 @@
 measured time with the latency model's prediction for exactly the same batches.
 
 Rows are tokenized once (outside the timing), batched by ``expected.plan_batches`` in the
-sample's order and padded to each batch's length (``plan_replay``). A pass (``run_pass``) runs
-the first ``WARMUP_BATCHES`` batches untimed, then every batch back to back, timing each
-``session.run``. The benchmark runs passes inside its measurement rounds, right after the cells,
-so the replay and the cells it is predicted from see the same machine state. The measurement
-(``finish``) sums each batch's median over passes, as the prediction sums the cells' medians.
+sample's order and padded to each batch's length (``plan_replay``). Each batch is timed
+(``session.run``) and, right after it, one call of the benchmark's own cell feeds at the same
+shape (``cell_feeds``), so both are measured side by side, in the same machine state. The
+benchmark spreads every round's passes over the round (``spread``: a slice of batches after each
+cell), so the replay and the cells it is predicted from are sampled over the same stretch of time
+and a shared machine's drift hits both alike; ``run_pass`` runs one whole pass at once.
+
+``finish`` sums each batch's median over passes (measured) and compares it with:
+
+* the expected-latency model (``predicted_s``): the sweep's cell medians, interpolated, exactly
+  what the expected-latency table uses; its error includes any drift of the machine's speed
+  between the sweep and the replay;
+* the cells at the same shapes timed side by side (``side_by_side_s``): what real batches cost
+  beyond the cells' cost (content, shape switching, partial batches), free of drift.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -36,15 +46,16 @@ class ReplayResult:
     measured_s: float
     error: float                    # (predicted - measured) / measured
     passes_s: tuple[float, ...]     # each timed pass
-    sweep_predicted_s: float | None = None   # from the sweep cells alone (without the replay's shapes)
-    sweep_error: float | None = None
+    side_by_side_s: float | None = None      # the same shapes' cells, timed next to each batch
+    side_by_side_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passes_s": list(self.passes_s)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReplayResult:
-        return cls(**{**d, "passes_s": tuple(d["passes_s"])})
+        known = {f.name for f in fields(cls)}     # results of older versions carry other extras
+        return cls(**{**{k: v for k, v in d.items() if k in known}, "passes_s": tuple(d["passes_s"])})
 
 
 def tokenize_rows(tokenizer: Any, texts: Any, max_length: int) -> tuple[dict[str, list[list[int]]], np.ndarray]:
@@ -78,7 +89,13 @@ class ReplayPlan:
     rows: int
     shapes: list[tuple[int, int]]                 # (rows, padded length) per batch
     feeds: list[dict[str, np.ndarray]]
+    cell_feeds: list[dict[str, np.ndarray]] | None = None   # the cell at each batch's shape
     times: list[list[float]] = field(default_factory=list)   # seconds, per pass then per batch
+    cell_times: list[list[float]] = field(default_factory=list)
+
+    def attach_cells(self, feeds_of: Callable[[tuple[int, int]], dict[str, np.ndarray]]) -> None:
+        """Give every batch the benchmark's cell feeds of its shape (timed side by side)."""
+        self.cell_feeds = [feeds_of(shape) for shape in self.shapes]
 
 
 def plan_replay(complete: Callable[[dict[str, np.ndarray]], dict], ids: dict[str, list[list[int]]],
@@ -91,40 +108,62 @@ def plan_replay(complete: Callable[[dict[str, np.ndarray]], dict], ids: dict[str
 
 
 def run_pass(run: Callable[[dict[str, np.ndarray]], Any], plan: ReplayPlan) -> None:
-    """One warmed-up pass over the plan's batches; appends the per-batch times to the plan."""
-    import time
-
+    """One warmed-up pass over the plan's batches, each followed by its cell when the plan has
+    cell feeds; appends the per-batch times (seconds) to the plan."""
     for f in plan.feeds[:WARMUP_BATCHES]:
         run(f)
-    times = []
-    for f in plan.feeds:
-        t0 = time.perf_counter()
-        run(f)
-        times.append(time.perf_counter() - t0)
-    plan.times.append(times)
+    for i in range(len(plan.feeds)):
+        run_batch(run, plan, i)
 
 
-def finish(plan: ReplayPlan, model: LatencyModel, sweep_model: LatencyModel | None = None,
-           variant: str = "onnx", runtime: str = "onnxruntime") -> ReplayResult:
-    """Compare the measured passes with ``model`` (and the sweep-only model, when given)."""
+def run_batch(run: Callable[[dict[str, np.ndarray]], Any], plan: ReplayPlan, i: int) -> None:
+    """Time batch ``i`` (then its cell, when the plan has cell feeds); batch 0 opens a new pass."""
+    if i == 0:
+        plan.times.append([])
+        if plan.cell_feeds is not None:
+            plan.cell_times.append([])
+    plan.times[-1].append(_timed(run, plan.feeds[i]))
+    if plan.cell_feeds is not None:
+        plan.cell_times[-1].append(_timed(run, plan.cell_feeds[i]))
+
+
+def spread(plans: Sequence[ReplayPlan], repeats: int, slots: int) -> list[list[tuple[ReplayPlan, int]]]:
+    """``repeats`` passes of every plan cut into ``slots`` consecutive slices of (plan, batch),
+    so a round can run one slice after each of its cells. The plans' batches are interleaved by
+    their position in the pass, so every plan's pass stretches over the whole round (in order)."""
+    jobs = []
+    for _ in range(max(1, repeats)):
+        one = [((i + 0.5) / len(plan.feeds), k, plan, i) for k, plan in enumerate(plans)
+               for i in range(len(plan.feeds))]
+        jobs += [(plan, i) for *_, plan, i in sorted(one, key=lambda j: j[:2])]
+    return [jobs[len(jobs) * k // slots: len(jobs) * (k + 1) // slots] for k in range(slots)]
+
+
+def _timed(run: Callable[[dict[str, np.ndarray]], Any], feeds: dict[str, np.ndarray]) -> float:
+    t0 = time.perf_counter()
+    run(feeds)
+    return time.perf_counter() - t0
+
+
+def finish(plan: ReplayPlan, model: LatencyModel, variant: str = "onnx",
+           runtime: str = "onnxruntime") -> ReplayResult:
+    """Compare the measured passes with ``model`` and with the cells timed side by side."""
     if not plan.times:
         raise ValueError("the replay has no timed pass")
-    per_batch = np.median(np.array(plan.times), axis=0)
-    measured = float(per_batch.sum())
+    measured = _sum_of_medians(plan.times)
     predicted = float(predict_batches(model, plan.shapes).sum()) / 1000.0
-    sweep = (float(predict_batches(sweep_model, plan.shapes).sum()) / 1000.0
-             if sweep_model is not None else None)
+    side = _sum_of_medians(plan.cell_times) if plan.cell_times else None
     policy = plan.policy
     key = f"pad:{policy.pad_to}" if policy.name == "pad" else policy.name
     return ReplayResult(variant, runtime, key, policy.label, plan.batch_size, plan.rows,
                         len(plan.shapes), predicted, measured, relative_error(predicted, measured),
-                        tuple(float(sum(t)) for t in plan.times), sweep,
-                        None if sweep is None else relative_error(sweep, measured))
+                        tuple(float(sum(t)) for t in plan.times), side,
+                        None if side is None else relative_error(side, measured))
 
 
-def replay_shapes(plans: Sequence[ReplayPlan]) -> list[tuple[int, int]]:
-    """The distinct (rows, padded length) batch shapes the plans run, sorted."""
-    return sorted({shape for plan in plans for shape in plan.shapes})
+def _sum_of_medians(times: list[list[float]]) -> float:
+    """Each batch's median over passes, summed (seconds)."""
+    return float(np.median(np.array(times), axis=0).sum())
 
 
 def sample_rows(n_rows: int, wanted: int, seed: int) -> np.ndarray:

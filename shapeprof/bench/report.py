@@ -81,9 +81,10 @@ def expected_table(results: BenchResults) -> str:
 
 def replay_table(results: BenchResults) -> str:
     rows = [(r.variant, r.label, r.batch_size, r.rows, r.predicted_s, r.measured_s,
-             f"{100 * r.error:+.1f}%", _pct(r.sweep_error)) for r in results.replays]
+             f"{100 * r.error:+.1f}%", "-" if r.side_by_side_s is None else r.side_by_side_s,
+             _pct(r.side_by_side_error)) for r in results.replays]
     return table(["variant", "policy", "batch", "rows", "predicted s", "measured s", "error",
-                  "error, sweep cells only"], rows)
+                  "same-shape cells s", "error vs cells side by side"], rows)
 
 
 def _pct(value: float | None) -> str:
@@ -94,7 +95,8 @@ def markdown_summary(results: BenchResults) -> str:
     env, s = results.environment, results.settings
     parts = [f"## shapeprof bench: {results.model.get('model_type')} ({results.model.get('task')})",
              f"{env.get('cpu')}, {s.get('intra_op_threads')} intra-op threads, "
-             f"{', '.join(s.get('providers', []))}, graph optimisation {s.get('graph_optimization')}; "
+             f"{', '.join(s.get('providers', []))}, graph optimisation {s.get('graph_optimization')}, "
+             f"denormals {'flushed to zero' if s.get('flush_denormals') else 'kept'}; "
              f"onnxruntime {env['versions'].get('onnxruntime')}, torch {env['versions'].get('torch')}",
              "", "### Cells", cells_table(results)]
     if results.variants:

@@ -75,7 +75,8 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
     assert "### Cells" in proc.stdout and "x PyTorch" in proc.stdout
     data = json.loads(out.read_text())
     assert data["schema_version"] == 1
-    assert data["settings"]["intra_op_threads"] == 1
+    assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is True
+    assert "denormals flushed to zero" in proc.stdout
     assert data["environment"]["versions"]["onnxruntime"]
     assert {(c["variant"], c["batch_size"], c["sequence_length"]) for c in data["cells"]} == {
         (v, b, n) for v in ("onnx", "pytorch") for b in (1, 2) for n in (8, 16)}
@@ -100,11 +101,36 @@ def test_api_with_profile_variants_expected_and_replay(model_dir, profile_path):
     assert all(e.batch_size == 4 for e in res.expected)
     assert {r.policy for r in res.replays} == policies
     assert all(r.predicted_s > 0 and r.measured_s > 0 for r in res.replays)
-    assert all(r.sweep_error is not None and len(r.passes_s) == 3 for r in res.replays)  # 1 pass x 3 rounds
-    extra = {tuple(c) for c in res.settings["replay_cells"]}     # replay shapes measured as cells
-    measured = {(c.variant, c.batch_size, c.sequence_length) for c in res.cells}
-    assert extra and all(("onnx", *c) in measured and ("pytorch", *c) not in measured for c in extra)
+    assert all(len(r.passes_s) == 3 for r in res.replays)    # 1 pass x 3 rounds
+    assert all(r.side_by_side_s > 0 and abs(r.side_by_side_error) < 10 for r in res.replays)
     assert BenchResults.from_dict(json.loads(json.dumps(res.to_dict()))) == res
+
+
+def test_keep_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
+    import torch
+
+    from shapeprof.bench import runner
+
+    made, flags = [], []
+    real = runner.make_session
+
+    def spy(path, settings):
+        session = real(path, settings)
+        try:
+            made.append(session.get_session_options().get_session_config_entry(
+                "session.set_denormal_as_zero"))
+        except RuntimeError:                    # onnxruntime: the entry was never set
+            made.append("unset")
+        return session
+
+    monkeypatch.setattr("shapeprof.bench.benchmark.make_session", spy)
+    monkeypatch.setattr(torch, "set_flush_denormal", lambda on: flags.append(on) or True)
+    kept = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], flush_denormals=False, **FAST)
+    assert kept.settings["flush_denormals"] is False and flags == [] and made and "1" not in made
+    made.clear()
+    flushed = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], **FAST)
+    assert flushed.settings["flush_denormals"] is True and set(made) == {"1"}
+    assert flags == [True, False]                      # PyTorch flushes during the run only
 
 
 def test_fresh_process_rounds(model_dir):
