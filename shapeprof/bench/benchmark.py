@@ -404,13 +404,11 @@ def replay_passes(ctx: Context, plans: Sequence[ReplayPlan], variant: str, repea
         return None
     from .replay import run_batch, spread
 
-    slices = spread(plans, repeats, len(ctx.cells))
-
     def after_cell(r: int, i: int) -> None:
         if variant not in ctx.sessions:
             ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
         session = ctx.sessions[variant]
-        for plan, batch in slices[i]:
+        for plan, batch in spread(plans, repeats, len(ctx.cells), turn=r)[i]:
             run_batch(lambda feeds: session.run(None, feeds), plan, batch)
 
     return after_cell

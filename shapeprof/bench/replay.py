@@ -6,8 +6,9 @@ sample's order and padded to each batch's length (``plan_replay``). Each batch i
 (``session.run``) and, right after it, one call of the benchmark's own cell feeds at the same
 shape (``cell_feeds``), so both are measured side by side, in the same machine state. The
 benchmark spreads every round's passes over the round (``spread``: a slice of batches after each
-cell), so the replay and the cells it is predicted from are sampled over the same stretch of time
-and a shared machine's drift hits both alike; ``run_pass`` runs one whole pass at once.
+cell, the plans' order rotated from round to round), so the replay and the cells it is predicted
+from are sampled over the same stretch of time and a shared machine's drift hits both alike;
+``run_pass`` runs one whole pass at once.
 
 ``finish`` sums each batch's median over passes (measured) and compares it with:
 
@@ -127,16 +128,16 @@ def run_batch(run: Callable[[dict[str, np.ndarray]], Any], plan: ReplayPlan, i: 
         plan.cell_times[-1].append(_timed(run, plan.cell_feeds[i]))
 
 
-def spread(plans: Sequence[ReplayPlan], repeats: int, slots: int) -> list[list[tuple[ReplayPlan, int]]]:
+def spread(plans: Sequence[ReplayPlan], repeats: int, slots: int, turn: int = 0
+           ) -> list[list[tuple[ReplayPlan, int]]]:
     """``repeats`` passes of every plan cut into ``slots`` consecutive slices of (plan, batch),
-    so a round can run one slice after each of its cells. The plans' batches are interleaved by
-    their position in the pass, so every plan's pass stretches over the whole round (in order)."""
-    jobs = []
-    for _ in range(max(1, repeats)):
-        one = [((i + 0.5) / len(plan.feeds), k, plan, i) for k, plan in enumerate(plans)
-               for i in range(len(plan.feeds))]
-        jobs += [(plan, i) for *_, plan, i in sorted(one, key=lambda j: j[:2])]
-    return [jobs[len(jobs) * k // slots: len(jobs) * (k + 1) // slots] for k in range(slots)]
+    so a round can run one slice after each of its cells. Each plan's pass stays one unbroken
+    stream (its own shape changes only); the plans' order is rotated by ``turn`` (the round), so
+    over the rounds every plan runs early, mid and late in a round."""
+    k = turn % len(plans) if plans else 0
+    order = list(plans[k:]) + list(plans[:k])
+    jobs = [(plan, i) for _ in range(max(1, repeats)) for plan in order for i in range(len(plan.feeds))]
+    return [jobs[len(jobs) * j // slots: len(jobs) * (j + 1) // slots] for j in range(slots)]
 
 
 def _timed(run: Callable[[dict[str, np.ndarray]], Any], feeds: dict[str, np.ndarray]) -> float:

@@ -84,19 +84,18 @@ def test_pad_batch_cuts_rows_to_a_fixed_length():
     assert cut["input_ids"].tolist() == [[7, 7, 7, 7]]
 
 
-def test_spread_interleaves_the_plans_and_cuts_passes_into_slices():
+def test_spread_keeps_each_pass_unbroken_and_rotates_the_plans():
     ids, lengths = fake_rows()
     plans = [plan_replay(lambda f: f, ids, lengths, p, 2, 0) for p in (Policy("sorted"), Policy("longest"))]
+    a, b = plans
     slices = spread(plans, repeats=2, slots=4)
     flat = [job for piece in slices for job in piece]
-    a, b = plans
-    assert len(slices) == 4 and flat == [(a, 0), (b, 0), (a, 1), (b, 1), (a, 2), (b, 2)] * 2
+    assert len(slices) == 4 and flat == [(a, 0), (a, 1), (a, 2), (b, 0), (b, 1), (b, 2)] * 2
     assert max(map(len, slices)) - min(map(len, slices)) <= 1   # even slices
+    turned = [job for piece in spread(plans, 1, 4, turn=1) for job in piece]
+    assert turned == [(b, 0), (b, 1), (b, 2), (a, 0), (a, 1), (a, 2)]     # round 1 starts with b
     assert spread(plans, 1, 10)[0] == [] and len(spread(plans, 1, 10)) == 10   # more cells than batches
     for piece in slices:
         for plan, i in piece:
             run_batch(lambda f: None, plan, i)
-    assert [len(t) for t in plans[0].times] == [3, 3]           # batch 0 opened each pass
-    short = plan_replay(lambda f: f, ids, lengths, Policy("pad", pad_to=4), 5, 0)   # one batch
-    assert [j[1] for j in spread([a, short], 1, 1)[0] if j[0] is a] == [0, 1, 2]   # order kept
-    assert spread([a, short], 1, 1)[0].index((short, 0)) == 2   # the lone batch sits mid-pass
+    assert [len(t) for t in a.times] == [3, 3]                  # batch 0 opened each pass
