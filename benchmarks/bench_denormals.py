@@ -1,13 +1,14 @@
 """What flushing denormal floats to zero buys, in onnxruntime and PyTorch, by batch content.
 
-    .venv/bin/python benchmarks/bench_denormals.py [--lengths 55,128] [--batch-size 32] [--calls 20]
+    .venv/bin/python benchmarks/bench_denormals.py [--lengths 55,128] [--batch-size 32] [--calls 3] [--rounds 3]
 
 For each padded length it builds three batches of SST-2 dev rows: the rows closest to that
 length ("full": the least padding the data allows), rows around the median length ("median"),
 and the shortest rows ("short"). Each batch runs in an onnxruntime session with and without
 ``session.set_denormal_as_zero`` and in PyTorch eager with and without
-``torch.set_flush_denormal``; calls are interleaved (one of each per round) so machine drift
-hits all alike. Prints the median ms per (runtime, setting, batch) and the speedup of flushing.
+``torch.set_flush_denormal``. Each round times every setup in its own block (a warm-up call,
+then ``--calls`` calls per batch), so drift hits all setups alike while one runtime's idle
+threads do not compete with the other's; ``--rounds`` rounds (default 3). Prints the median ms per (runtime, setting, batch) and the speedup of flushing.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main() -> None:
     add_common_args(parser)
     parser.add_argument("--lengths", default="55,128")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--calls", type=int, default=20, help="interleaved rounds (one call each)")
+    parser.add_argument("--calls", type=int, default=3, help="timed calls per batch, setup and round")
     args = parser.parse_args()
 
     import onnxruntime as ort
@@ -79,14 +80,13 @@ def main() -> None:
     print("|---|---|---:|---|---:|---:|---:|")
     for length in (int(x) for x in args.lengths.split(",")):
         feeds = batches(tokenizer, texts, length, args.batch_size)
-        keys = [(rt, flush, name) for name in feeds for rt in ("onnxruntime", "pytorch")
-                for flush in (False, True)]
-        times: dict[tuple, list[float]] = {k: [] for k in keys}
-        for k in keys:                                   # warm-up
-            run(k[0], k[1], feeds[k[2]])
-        for _ in range(args.calls):
-            for k in keys:
-                times[k].append(run(k[0], k[1], feeds[k[2]]))
+        setups = [(rt, flush) for rt in ("onnxruntime", "pytorch") for flush in (False, True)]
+        times: dict[tuple, list[float]] = {(*k, name): [] for k in setups for name in feeds}
+        for _ in range(args.rounds):
+            for rt, flush in setups:      # a block per setup: the other runtime's threads go idle
+                for name, f in feeds.items():
+                    run(rt, flush, f)     # warm-up
+                    times[rt, flush, name] += [run(rt, flush, f) for _ in range(args.calls)]
         for name, f in feeds.items():
             real = f["attention_mask"].sum(1).mean()
             for rt in ("onnxruntime", "pytorch"):

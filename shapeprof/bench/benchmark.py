@@ -82,7 +82,7 @@ def run_benchmark(
     seed: int = 0,
     progress: bool = True,
     new_tokens: int = DEFAULT_NEW_TOKENS,
-    flush_denormals: bool = True,
+    flush_denormals: bool = False,
 ) -> BenchResults:
     """Benchmark the exported model in MODEL_DIR with onnxruntime (and PyTorch eager).
 

@@ -55,7 +55,7 @@ def run_media_benchmark(
     rounds: int = 3,
     seed: int = 0,
     progress: bool = True,
-    flush_denormals: bool = True,
+    flush_denormals: bool = False,
 ) -> BenchResults:
     """Benchmark the exported image/audio model in MODEL_DIR with onnxruntime (and PyTorch).
 

@@ -31,9 +31,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--graph-optimization", default="all", choices=("disable", "basic", "extended", "all"))
     p.add_argument("--threads", type=int, default=None,
                    help="intra-op threads for onnxruntime and torch (default: physical cores)")
-    p.add_argument("--keep-denormals", action="store_true",
-                   help="do not flush denormal floats to zero (onnxruntime's session.set_denormal_as_zero "
-                        "and torch.set_flush_denormal are on by default)")
+    p.add_argument("--flush-denormals", action="store_true",
+                   help="flush denormal floats to zero: onnxruntime's session.set_denormal_as_zero, "
+                        "and torch.set_flush_denormal for the PyTorch baseline")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls per cell (default 3)")
     p.add_argument("--min-samples", type=int, default=4,
                    help="timed calls per cell and round, at least (default 4)")
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         pytorch=not args.no_pytorch, torch_model=args.torch_model, fresh_process=args.fresh_process,
         rounds=args.rounds, policies=policies, policy_batch_size=args.policy_batch_size,
         replay_rows=args.replay, progress=not args.no_progress, new_tokens=args.new_tokens,
-        flush_denormals=not args.keep_denormals)
+        flush_denormals=args.flush_denormals)
     if args.output:
         results.save(args.output)
     if args.csv:

@@ -36,7 +36,7 @@ def run_media(args: argparse.Namespace) -> int:
         warmup=args.warmup, min_samples=args.min_samples, min_time_s=args.min_time,
         variants=tuple(v.strip() for v in args.variants.split(",") if v.strip()),
         pytorch=not args.no_pytorch, torch_model=args.torch_model, fresh_process=args.fresh_process,
-        rounds=args.rounds, progress=not args.no_progress, flush_denormals=not args.keep_denormals)
+        rounds=args.rounds, progress=not args.no_progress, flush_denormals=args.flush_denormals)
     if args.output:
         results.save(args.output)
     if args.csv:

@@ -75,8 +75,8 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
     assert "### Cells" in proc.stdout and "x PyTorch" in proc.stdout
     data = json.loads(out.read_text())
     assert data["schema_version"] == 1
-    assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is True
-    assert "denormals flushed to zero" in proc.stdout
+    assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is False
+    assert "denormals kept" in proc.stdout
     assert data["environment"]["versions"]["onnxruntime"]
     assert {(c["variant"], c["batch_size"], c["sequence_length"]) for c in data["cells"]} == {
         (v, b, n) for v in ("onnx", "pytorch") for b in (1, 2) for n in (8, 16)}
@@ -106,7 +106,7 @@ def test_api_with_profile_variants_expected_and_replay(model_dir, profile_path):
     assert BenchResults.from_dict(json.loads(json.dumps(res.to_dict()))) == res
 
 
-def test_keep_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
+def test_flush_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
     import torch
 
     from shapeprof.bench import runner
@@ -125,10 +125,10 @@ def test_keep_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
 
     monkeypatch.setattr("shapeprof.bench.benchmark.make_session", spy)
     monkeypatch.setattr(torch, "set_flush_denormal", lambda on: flags.append(on) or True)
-    kept = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], flush_denormals=False, **FAST)
+    kept = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], **FAST)
     assert kept.settings["flush_denormals"] is False and flags == [] and made and "1" not in made
     made.clear()
-    flushed = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], **FAST)
+    flushed = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], flush_denormals=True, **FAST)
     assert flushed.settings["flush_denormals"] is True and set(made) == {"1"}
     assert flags == [True, False]                      # PyTorch flushes during the run only
 
