@@ -58,8 +58,9 @@ def test_waste_curve_never_rises():
 def test_auto_rule():
     assert choose_k([0.04, 0.0]) == 1                            # already within 5 %
     assert choose_k([0.9, 0.04, 0.0]) == 2
-    assert choose_k([1.0, 0.5, 0.3, 0.2, 0.1]) == 5              # first within 10 % of sorted (0)
-    assert choose_k([1.0, 0.5, 0.3, 0.2, 0.1], sorted_waste=0.1) == 4   # 1.2 <= 1.1 * 1.1
+    assert choose_k([1.0, 0.5, 0.3, 0.2, 0.1]) == 5              # none within 5 %: the last given
+    assert choose_k([1.0, 0.5, 0.3, 0.15, 0.1], sorted_waste=0.1) == 4   # 1.15 <= 1.05 * 1.1
+    assert choose_k([1.0, 0.5, 0.3, 0.16, 0.1], sorted_waste=0.1) == 5   # 1.16 > 1.155
     assert choose_k([10.0 / k for k in range(1, 20)]) == AUTO_MAX_BUCKETS
 
 
