@@ -404,11 +404,15 @@ def replay_passes(ctx: Context, plans: Sequence[ReplayPlan], variant: str, repea
         return None
     from .replay import run_batch, spread
 
+    slices: dict[int, list] = {}    # per round, cut once
+
     def after_cell(r: int, i: int) -> None:
         if variant not in ctx.sessions:
             ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
         session = ctx.sessions[variant]
-        for plan, batch in spread(plans, repeats, len(ctx.cells), turn=r)[i]:
+        if r not in slices:
+            slices[r] = spread(plans, repeats, len(ctx.cells), turn=r)
+        for plan, batch in slices[r][i]:
             run_batch(lambda feeds: session.run(None, feeds), plan, batch)
 
     return after_cell
