@@ -73,7 +73,7 @@ def run_benchmark(
     pytorch: bool = True,
     torch_model: str | Path | None = None,
     fresh_process: bool = False,
-    rounds: int = 3,
+    rounds: int = 5,
     texts: Any = None,
     policies: Sequence[str] | None = None,
     policy_batch_size: int | None = None,
@@ -261,21 +261,25 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
                 bar: Any, after_cell: Callable[[int, int], None] | None = None) -> list[CellResult]:
     """Time every cell under every runtime, interleaved.
 
-    Each round visits every cell, and within a cell every runtime in turn, so a burst of
+    Each round visits every cell, and within a cell every runtime back to back, so a burst of
     outside load hits all runtimes and cells alike: speedups and the latency curve stay
-    sound on a busy machine. ``after_cell(r, i)`` runs after cell ``i`` of round ``r`` (a
-    slice of the replay passes).
+    sound on a busy machine. The runtimes' order rotates from round to round, and each
+    round's sample count is kept, so speedups can be paired by round (shapeprof.bench.paired).
+    ``after_cell(r, i)`` runs after cell ``i`` of round ``r`` (a slice of the replay passes).
     """
     timers = {name: _onnx_timer(ctx, name, fresh) for name in names}
     if pytorch:
         timers["pytorch"] = _torch_timer(ctx)
+    order = list(timers)
     samples: dict[tuple[str, Cell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
+    sizes: dict[tuple[str, Cell], list[int]] = {key: [] for key in samples}
     peaks: dict[tuple[str, Cell], float | None] = dict.fromkeys(samples)
     for r in range(rounds):
         for i, cell in enumerate(ctx.cells):
-            for name, timer in timers.items():
-                got, peak = timer(cell, r)
+            for name in order[r % len(order):] + order[:r % len(order)]:
+                got, peak = timers[name](cell, r)
                 samples[name, cell] += got
+                sizes[name, cell].append(len(got))
                 old = peaks[name, cell]
                 peaks[name, cell] = peak if old is None or (peak is not None and peak > old) else old
                 if r == rounds - 1:
@@ -285,7 +289,8 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
     source = "data" if ctx.texts is not None else "random"
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
                        c.sequence_length, source, tuple(samples[name, c]), peaks[name, c], rounds,
-                       getattr(c, "phase", ""), getattr(c, "past_length", 0))   # media cells have neither
+                       getattr(c, "phase", ""), getattr(c, "past_length", 0),   # media cells have neither
+                       tuple(sizes[name, c]))
             for name in timers for c in ctx.cells]
 
 

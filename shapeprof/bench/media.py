@@ -52,7 +52,7 @@ def run_media_benchmark(
     pytorch: bool = True,
     torch_model: str | Path | None = None,
     fresh_process: bool = False,
-    rounds: int = 3,
+    rounds: int = 5,
     seed: int = 0,
     progress: bool = True,
     flush_denormals: bool = False,

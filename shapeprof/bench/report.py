@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .paired import PairedSpeedup
+
 if TYPE_CHECKING:
     from .results import BenchResults
 
@@ -35,11 +37,38 @@ def cells_table(results: BenchResults) -> str:
     labels = media_cell_labels(results)
     rows = [(r.variant, labels.get((r.batch_size, r.sequence_length), _cell_label(r)),
              r.input_source, r.p50_ms, r.p90_ms, r.p99_ms, r.sequences_per_s, r.tokens_per_s,
-             r.speedup_vs_pytorch, r.peak_rss_mib)
+             _speedup(r.speedup_vs_pytorch, r.speedup_vs_pytorch_low, r.speedup_vs_pytorch_high),
+             r.peak_rss_mib)
             for r in df.itertuples()]
     cell, per_s, elements_s = MEDIA_HEADERS.get(results.settings.get("modality"), TEXT_HEADERS)
     return table(["variant", cell, "inputs", "p50 ms", "p90 ms", "p99 ms", per_s, elements_s,
-                  "x PyTorch", "peak RSS MiB"], rows)
+                  "x PyTorch (95% interval)", "peak RSS MiB"], rows)
+
+
+def _speedup(ratio: float, low: float, high: float) -> str:
+    if math.isnan(ratio):
+        return "-"
+    if math.isnan(low):
+        return f"{ratio:.2f}"
+    return f"{ratio:.2f} ({low:.2f}-{high:.2f})"
+
+
+def verdict_lines(results: BenchResults) -> list[str]:
+    """Per onnxruntime variant: cells faster / tied / slower than PyTorch, paired by round."""
+    df = results.to_dataframe()
+    if df.empty or "pytorch" not in set(df["variant"]):
+        return []
+    df = df[(df["runtime"] == "onnxruntime") & df["speedup_vs_pytorch_low"].notna()]
+    lines = []
+    for variant, rows in df.groupby("variant", sort=False):
+        verdicts = [PairedSpeedup(r.speedup_vs_pytorch, r.speedup_vs_pytorch_low,
+                                  r.speedup_vs_pytorch_high, r.rounds).verdict for r in rows.itertuples()]
+        slower = [_cell_label(r) for r, v in zip(rows.itertuples(), verdicts) if v == "slower"]
+        line = (f"{variant} vs PyTorch, paired by round (95% interval): faster in "
+                f"{verdicts.count('faster')} cells, within noise in {verdicts.count('tie')}, "
+                f"slower in {len(slower)}")
+        lines.append(line + (f" ({', '.join(slower)})" if slower else ""))
+    return lines
 
 
 def media_cell_labels(results: BenchResults) -> dict[tuple[int, int], str]:
@@ -98,7 +127,7 @@ def markdown_summary(results: BenchResults) -> str:
              f"{', '.join(s.get('providers', []))}, graph optimisation {s.get('graph_optimization')}, "
              f"denormals {'flushed to zero' if s.get('flush_denormals') else 'kept'}; "
              f"onnxruntime {env['versions'].get('onnxruntime')}, torch {env['versions'].get('torch')}",
-             "", "### Cells", cells_table(results)]
+             "", "### Cells", cells_table(results), *verdict_lines(results)]
     if results.variants:
         parts += ["", "### Variants (checked before timing)", variants_table(results)]
     if results.expected:

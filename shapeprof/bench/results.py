@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..atomic import write_json
 from ..errors import BenchError
 from .decode import GenerationEstimate
 from .expected import PolicyEstimate
+from .paired import PairedSpeedup, paired_speedup, round_medians
 from .replay import ReplayResult
 from .stats import LatencyStats, summarize, throughput
 from .variants import VariantInfo
@@ -43,6 +46,7 @@ class CellResult:
     rounds: int = 1
     phase: str = ""                # generation cells: prefill | decode
     past_length: int = 0           # cached tokens before this call (decode)
+    round_sizes: tuple[int, ...] = ()   # samples per round, in order (pairs runtimes by round)
 
     @property
     def stats(self) -> LatencyStats:
@@ -52,18 +56,27 @@ class CellResult:
     def tokens(self) -> int:
         return self.batch_size * self.sequence_length
 
+    @property
+    def key(self) -> tuple[str, int, int, int]:
+        """The cell, whatever the runtime: (phase, batch, length, past)."""
+        return self.phase, self.batch_size, self.sequence_length, self.past_length
+
+    def round_medians(self) -> np.ndarray | None:
+        return round_medians(self.samples_ms, self.round_sizes)
+
     def to_dict(self) -> dict[str, Any]:
         return {"variant": self.variant, "runtime": self.runtime, "batch_size": self.batch_size,
                 "sequence_length": self.sequence_length, "input_source": self.input_source,
                 "stats_ms": self.stats.to_dict(), "peak_rss_mib": self.peak_rss_mib,
                 "rounds": self.rounds, "phase": self.phase, "past_length": self.past_length,
-                "samples_ms": list(self.samples_ms)}
+                "round_sizes": list(self.round_sizes), "samples_ms": list(self.samples_ms)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
         return cls(d["variant"], d["runtime"], int(d["batch_size"]), int(d["sequence_length"]),
                    d["input_source"], tuple(float(s) for s in d["samples_ms"]), d.get("peak_rss_mib"),
-                   int(d.get("rounds", 1)), d.get("phase") or "", int(d.get("past_length") or 0))
+                   int(d.get("rounds", 1)), d.get("phase") or "", int(d.get("past_length") or 0),
+                   tuple(int(n) for n in d.get("round_sizes") or ()))
 
 
 @dataclass(frozen=True)
@@ -124,19 +137,25 @@ class BenchResults:
 
     # ---- tables -------------------------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
-        """One row per cell x variant x runtime; speedups vs PyTorch and vs the exported graph."""
+        """One row per cell x variant x runtime; speedups vs PyTorch and vs the exported graph.
+
+        A speedup is paired by round where both cells recorded their rounds (geometric mean of
+        per-round median ratios, ``_low``/``_high`` its 95% interval; see shapeprof.bench.paired),
+        else the ratio of the two medians with no interval.
+        """
         import pandas as pd
 
         rows = [_row(c) for c in self.cells]
         df = pd.DataFrame(rows, columns=list(_row_columns()))
         if df.empty:
             return df
-        key = ["phase", "batch_size", "sequence_length", "past_length"]
-        for ref, col in (("pytorch", "speedup_vs_pytorch"), ("onnx", "speedup_vs_onnx")):
-            base = df[df["variant"] == ref].set_index(key)["p50_ms"]
-            df[col] = [base.get(tuple(k), float("nan")) / p for *k, p in
-                       zip(df["phase"], df["batch_size"], df["sequence_length"], df["past_length"],
-                           df["p50_ms"])]
+        for ref in ("pytorch", "onnx"):
+            base = {c.key: c for c in self.cells if c.variant == ref}
+            found = [speedup(base.get(c.key), c) for c in self.cells]
+            col = f"speedup_vs_{ref}"
+            df[col] = [s.ratio for s in found]
+            df[col + "_low"] = [s.low for s in found]
+            df[col + "_high"] = [s.high for s in found]
         return df
 
     def to_csv(self, path: str | Path) -> Path:
@@ -175,6 +194,17 @@ class BenchResults:
         from .report import markdown_summary
 
         return markdown_summary(self)
+
+
+def speedup(reference: CellResult | None, cell: CellResult) -> PairedSpeedup:
+    """``cell`` against ``reference`` at the same shape: paired by round where both can be."""
+    nan = float("nan")
+    if reference is None:
+        return PairedSpeedup(nan, nan, nan, 0)
+    ref_rounds, rounds = reference.round_medians(), cell.round_medians()
+    if ref_rounds is not None and rounds is not None and ref_rounds.size == rounds.size:
+        return paired_speedup(ref_rounds, rounds)
+    return PairedSpeedup(reference.stats.p50 / cell.stats.p50, nan, nan, 0)
 
 
 def _row_columns() -> tuple[str, ...]:

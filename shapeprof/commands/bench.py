@@ -40,8 +40,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--min-time", type=float, default=0.1,
                    help="seconds per cell and round, at least (default 0.1)")
     p.add_argument("--fresh-process", action="store_true", help="measure each round in a new process")
-    p.add_argument("--rounds", type=int, default=3,
-                   help="rounds over the grid; each visits every cell and runtime in turn (default 3)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="rounds over the grid; each visits every cell and runtime in turn, and "
+                        "speedups are paired by round (default 5)")
     p.add_argument("--no-pytorch", action="store_true", help="skip the PyTorch eager baseline")
     p.add_argument("--torch-model", default=None,
                    help="original model directory for the PyTorch baseline when MODEL_DIR has no weights")

@@ -128,8 +128,11 @@ def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: i
 
 
 def _merge(acc: Any, more: Any) -> Any:
-    by_key = {(c.variant, c.batch_size, c.sequence_length): c for c in more.cells}
-    cells = tuple(dataclasses.replace(c, samples_ms=c.samples_ms + by_key[(c.variant, c.batch_size,
-                                                                            c.sequence_length)].samples_ms,
-                                      rounds=c.rounds + 1) for c in acc.cells)
-    return dataclasses.replace(acc, cells=cells)
+    by_key = {(c.variant, c.key): c for c in more.cells}
+    cells = []
+    for c in acc.cells:
+        m = by_key[c.variant, c.key]
+        cells.append(dataclasses.replace(c, samples_ms=c.samples_ms + m.samples_ms,
+                                         rounds=c.rounds + m.rounds,
+                                         round_sizes=c.round_sizes + m.round_sizes))
+    return dataclasses.replace(acc, cells=tuple(cells))

@@ -14,8 +14,9 @@ from shapeprof.bench import BenchResults, run_benchmark
 from shapeprof.errors import BenchError
 
 GLUE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "glue"
-FAST = dict(warmup=1, min_samples=2, min_time_s=0.0, intra_op_threads=1, progress=False)
-CLI_FAST = ["--warmup", "1", "--min-samples", "2", "--min-time", "0", "--threads", "1", "--no-progress"]
+FAST = dict(warmup=1, min_samples=2, min_time_s=0.0, rounds=3, intra_op_threads=1, progress=False)
+CLI_FAST = ["--warmup", "1", "--min-samples", "2", "--min-time", "0", "--rounds", "3", "--threads", "1",
+            "--no-progress"]
 
 
 def bench(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -81,6 +82,9 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
     assert {(c["variant"], c["batch_size"], c["sequence_length"]) for c in data["cells"]} == {
         (v, b, n) for v in ("onnx", "pytorch") for b in (1, 2) for n in (8, 16)}
     assert all(len(c["samples_ms"]) >= 2 for c in data["cells"])
+    assert all(len(c["round_sizes"]) == c["rounds"] == 3 and sum(c["round_sizes"]) == len(c["samples_ms"])
+               for c in data["cells"])
+    assert "onnx vs PyTorch, paired by round (95% interval): faster in" in proc.stdout
     assert csv.read_text().startswith("variant,runtime,batch_size,sequence_length")
 
 
@@ -135,7 +139,7 @@ def test_flush_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
 
 def test_fresh_process_rounds(model_dir):
     res = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], pytorch=False,
-                        fresh_process=True, rounds=2, **FAST)
+                        fresh_process=True, **{**FAST, "rounds": 2})
     [cell] = res.cells
     assert cell.rounds == 2 and len(cell.samples_ms) >= 4
     assert res.variants[0].reference == "onnx"

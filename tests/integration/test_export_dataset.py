@@ -18,7 +18,7 @@ from shapeprof.profiled_export import export_with_profile
 
 GLUE = SHARED_DATA / "glue"
 PRESENT = [name for name, task in GLUE_TASKS.items() if (GLUE / task.folder / "dev.tsv").is_file()]
-FAST_BENCH = dict(warmup=1, min_samples=2, min_time_s=0.0, intra_op_threads=1, pytorch=True,
+FAST_BENCH = dict(warmup=1, min_samples=2, min_time_s=0.0, rounds=2, intra_op_threads=1, pytorch=True,
                   variants=("onnx",), batch_sizes=(1, 4), sequence_lengths=(8, 24))
 
 
