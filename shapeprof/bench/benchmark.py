@@ -48,7 +48,6 @@ class Context:
     tokenizer: Any = None
     texts: Any = None
     cells: list[Cell] = field(default_factory=list)
-    sweep: list[Cell] = field(default_factory=list)     # the designed grid
     sessions: dict[str, Any] = field(default_factory=dict)
     feeds: dict[Cell, dict[str, np.ndarray]] = field(default_factory=dict)
     torch_module: Any = None
@@ -82,7 +81,7 @@ def run_benchmark(
     seed: int = 0,
     progress: bool = True,
     new_tokens: int = DEFAULT_NEW_TOKENS,
-    flush_denormals: bool = False,
+    flush_denormals: bool = True,
 ) -> BenchResults:
     """Benchmark the exported model in MODEL_DIR with onnxruntime (and PyTorch eager).
 
@@ -108,14 +107,14 @@ def run_benchmark(
         generating = is_generation(ctx.model)
         if generating:
             pytorch = generation_limits(ctx, pytorch, replay_rows, policies)
-            ctx.sweep = design_generation(ctx.view, batch_sizes, sequence_lengths, new_tokens,
+            ctx.cells = design_generation(ctx.view, batch_sizes, sequence_lengths, new_tokens,
                                           ctx.model.max_length)
             chosen, replay_rows = [], 0
         else:
             chosen = resolve_policies(ctx, policies) if ctx.view is not None else []
-            ctx.sweep = design_sweep(ctx.view, batch_sizes, sequence_lengths, ctx.model.max_length,
+            ctx.cells = design_sweep(ctx.view, batch_sizes, sequence_lengths, ctx.model.max_length,
                                      extra_lengths=[p.pad_to for p in chosen if p.pad_to])
-        batch = policy_batch_size or max(c.batch_size for c in ctx.sweep)
+        batch = policy_batch_size or max(c.batch_size for c in ctx.cells)
         plans = stage_replay_plans(ctx, chosen, batch, replay_rows, seed)
         stage_feeds(ctx, seed, plans)
         if pytorch:
@@ -131,10 +130,11 @@ def run_benchmark(
         else:
             models = latency_models(cells)
             expected = stage_expected(ctx, models, chosen, batch)
-            replays = finish_replays(plans, models[names[0]], names[0])
+            replays = finish_replays(plans, models[names[0]], names[0],
+                                     round_models(cells, names[0], rounds), replay_repeats)
     settings = {**ctx.settings.to_dict(), **ctx.timing.to_dict(), "fresh_process": fresh_process,
                 "rounds": rounds, "variants": list(names), "pytorch": pytorch,
-                "cells": [_cell_spec(c) for c in ctx.sweep],
+                "cells": [_cell_spec(c) for c in ctx.cells],
                 "replay_repeats_per_round": replay_repeats if plans else 0,
                 "new_tokens": new_tokens if generating else None,
                 "input_source": "data" if ctx.texts is not None else "random",
@@ -194,11 +194,11 @@ def stage_generation(ctx: Context, cells: Sequence[CellResult], new_tokens: int
     prompt lengths, else at each measured prompt length."""
     from .decode import estimate_generation, generation_models
 
-    batches = sorted({c.batch_size for c in ctx.sweep})
+    batches = sorted({c.batch_size for c in ctx.cells})
     if ctx.view is not None:
         histograms = [ctx.view.counts]
     else:
-        histograms = [{c.sequence_length: 1} for c in ctx.sweep
+        histograms = [{c.sequence_length: 1} for c in ctx.cells
                       if c.phase == "prefill" and c.batch_size == batches[0]]
     return [estimate_generation(prefill, decode, counts, b, new_tokens, name,
                                 max_length=ctx.model.max_length)
@@ -379,7 +379,6 @@ def stage_expected(ctx: Context, models: dict[str, LatencyModel], chosen: Sequen
 def stage_replay_plans(ctx: Context, policies: Sequence[Policy], batch: int, rows: int,
                        seed: int) -> list[ReplayPlan]:
     """Replay batches of a data sample per policy (outside any timing)."""
-    ctx.cells = list(ctx.sweep)
     if not rows:
         return []
     if ctx.view is None:
@@ -423,11 +422,22 @@ def replay_passes(ctx: Context, plans: Sequence[ReplayPlan], variant: str, repea
     return after_cell
 
 
-def finish_replays(plans: Sequence[ReplayPlan], model: LatencyModel, variant: str
+def round_models(cells: Sequence[CellResult], variant: str, rounds: int) -> list[LatencyModel] | None:
+    """One latency model per round from ``variant``'s per-round cell medians (None if a cell
+    did not keep its rounds)."""
+    mine = [(c, c.round_medians()) for c in cells if c.variant == variant]
+    if not mine or any(m is None or m.size != rounds for _, m in mine):
+        return None
+    return [LatencyModel((c.batch_size, c.sequence_length, float(m[r])) for c, m in mine)
+            for r in range(rounds)]
+
+
+def finish_replays(plans: Sequence[ReplayPlan], model: LatencyModel, variant: str,
+                   per_round: Sequence[LatencyModel] | None = None, repeats: int = 1
                    ) -> list[ReplayResult]:
     from .replay import finish
 
-    return [finish(plan, model, variant) for plan in plans]
+    return [finish(plan, model, variant, per_round=per_round, repeats=repeats) for plan in plans]
 
 
 def _cell_spec(c: Cell) -> list[Any]:

@@ -55,7 +55,7 @@ def run_media_benchmark(
     rounds: int = 5,
     seed: int = 0,
     progress: bool = True,
-    flush_denormals: bool = False,
+    flush_denormals: bool = True,
 ) -> BenchResults:
     """Benchmark the exported image/audio model in MODEL_DIR with onnxruntime (and PyTorch).
 

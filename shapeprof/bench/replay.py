@@ -16,11 +16,15 @@ from are sampled over the same stretch of time and a shared machine's drift hits
   what the expected-latency table uses; its error includes any drift of the machine's speed
   between the sweep and the replay;
 * the cells at the same shapes timed side by side (``side_by_side_s``): what real batches cost
-  beyond the cells' cost (content, shape switching, partial batches), free of drift.
+  beyond the cells' cost (content, shape switching, partial batches), free of drift;
+* round by round (``round_error``): each round's prediction from that round's cell medians
+  against the passes of the same round, geometric mean over rounds with a 95% interval, so the
+  drift between rounds drops out and the interval says whether the model is off beyond noise.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .expected import LatencyModel, Policy, plan_batches, predict_batches
+from .paired import paired_speedup
 from .stats import relative_error
 
 WARMUP_BATCHES = 3
@@ -49,6 +54,9 @@ class ReplayResult:
     passes_s: tuple[float, ...]     # each timed pass
     side_by_side_s: float | None = None      # the same shapes' cells, timed next to each batch
     side_by_side_error: float | None = None
+    round_error: float | None = None          # paired by round: each round's cells vs its passes
+    round_error_low: float | None = None      # 95% interval (None with fewer than 2 rounds)
+    round_error_high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passes_s": list(self.passes_s)}
@@ -146,20 +154,48 @@ def _timed(run: Callable[[dict[str, np.ndarray]], Any], feeds: dict[str, np.ndar
     return time.perf_counter() - t0
 
 
-def finish(plan: ReplayPlan, model: LatencyModel, variant: str = "onnx",
-           runtime: str = "onnxruntime") -> ReplayResult:
-    """Compare the measured passes with ``model`` and with the cells timed side by side."""
-    if not plan.times:
-        raise ValueError("the replay has no timed pass")
-    measured = _sum_of_medians(plan.times)
+def finish(plan: ReplayPlan, model: LatencyModel, variant: str = "onnx", runtime: str = "onnxruntime",
+           per_round: Sequence[LatencyModel] | None = None, repeats: int = 1) -> ReplayResult:
+    """Compare the measured passes with ``model`` and with the cells timed side by side.
+
+    With ``per_round`` (one latency model per round, from that round's cell medians) each
+    round's prediction is also compared with the ``repeats`` passes run in that round: the
+    error paired by round, with its interval, free of the drift between rounds.
+    """
+    times, cell_times = _whole(plan.times, plan.shapes), _whole(plan.cell_times, plan.shapes)
+    if not times:
+        raise ValueError("the replay has no whole timed pass")
+    measured = _sum_of_medians(times)
     predicted = float(predict_batches(model, plan.shapes).sum()) / 1000.0
-    side = _sum_of_medians(plan.cell_times) if plan.cell_times else None
+    side = _sum_of_medians(cell_times) if cell_times else None
     policy = plan.policy
     key = f"pad:{policy.pad_to}" if policy.name == "pad" else policy.name
+    paired = _paired_error(plan, per_round, repeats)
     return ReplayResult(variant, runtime, key, policy.label, plan.batch_size, plan.rows,
                         len(plan.shapes), predicted, measured, relative_error(predicted, measured),
-                        tuple(float(sum(t)) for t in plan.times), side,
-                        None if side is None else relative_error(side, measured))
+                        tuple(float(sum(t)) for t in times), side,
+                        None if side is None else relative_error(side, measured), *paired)
+
+
+def _paired_error(plan: ReplayPlan, per_round: Sequence[LatencyModel] | None, repeats: int
+                  ) -> tuple[float | None, float | None, float | None]:
+    """(error, low, high) of each round's prediction against that round's passes."""
+    repeats = max(1, repeats)
+    if not per_round or len(plan.times) != len(per_round) * repeats:
+        return None, None, None
+    if any(len(t) != len(plan.shapes) for t in plan.times):
+        return None, None, None
+    predicted = np.array([predict_batches(m, plan.shapes).sum() / 1000.0 for m in per_round])
+    measured = np.array([_sum_of_medians(plan.times[r * repeats:(r + 1) * repeats])
+                         for r in range(len(per_round))])
+    got = paired_speedup(predicted, measured)        # exp(mean log(predicted / measured))
+    bounds = (None, None) if math.isnan(got.low) else (got.low - 1.0, got.high - 1.0)
+    return got.ratio - 1.0, *bounds
+
+
+def _whole(times: list[list[float]], shapes: Sequence[Any]) -> list[list[float]]:
+    """The passes that timed every batch (a pass cut short by an error is left out)."""
+    return [t for t in times if len(t) == len(shapes)]
 
 
 def _sum_of_medians(times: list[list[float]]) -> float:

@@ -111,9 +111,18 @@ def expected_table(results: BenchResults) -> str:
 def replay_table(results: BenchResults) -> str:
     rows = [(r.variant, r.label, r.batch_size, r.rows, r.predicted_s, r.measured_s,
              f"{100 * r.error:+.1f}%", "-" if r.side_by_side_s is None else r.side_by_side_s,
-             _pct(r.side_by_side_error)) for r in results.replays]
+             _pct(r.side_by_side_error), _paired_pct(r)) for r in results.replays]
     return table(["variant", "policy", "batch", "rows", "predicted s", "measured s", "error",
-                  "same-shape cells s", "error vs cells side by side"], rows)
+                  "same-shape cells s", "error vs cells side by side", "error paired by round (95%)"],
+                 rows)
+
+
+def _paired_pct(r: Any) -> str:
+    if r.round_error is None:
+        return "-"
+    if r.round_error_low is None:
+        return _pct(r.round_error)
+    return f"{_pct(r.round_error)} ({_pct(r.round_error_low)} to {_pct(r.round_error_high)})"
 
 
 def _pct(value: float | None) -> str:

@@ -1,8 +1,8 @@
 """Timing: onnxruntime sessions, warm-up, and sampling until enough samples AND enough time.
 
-``SessionSettings.flush_denormals`` turns on onnxruntime's ``session.set_denormal_as_zero``
-(off by default, as in onnxruntime); PyTorch is then timed under the same setting
-(``torch_denormals``), so the comparison stays fair.
+``SessionSettings.flush_denormals`` turns on onnxruntime's ``session.set_denormal_as_zero``;
+the calling thread, which runs PyTorch and takes part in every onnxruntime call, is set the same
+way (``torch_denormals``), so both runtimes run under one setting.
 
 A sample is the wall time (``time.perf_counter``) of one call on a fixed batch, outputs
 included. Memory is the peak resident set size (VmHWM) reached while measuring a cell, minus
@@ -46,7 +46,7 @@ class SessionSettings:
     graph_optimization: str = "all"
     intra_op_threads: int = 1
     inter_op_threads: int = 1
-    flush_denormals: bool = False     # onnxruntime's session.set_denormal_as_zero
+    flush_denormals: bool = True      # onnxruntime's session.set_denormal_as_zero
 
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,20 +63,32 @@ def physical_cores() -> int:
     return len(cores) or os.cpu_count() or 1
 
 
+def thread_flushes_denormals() -> bool:
+    """Whether the calling thread flushes denormal floats to zero (FTZ/DAZ in its MXCSR): numpy
+    float32 arithmetic runs on this thread, and a denormal times one comes out zero only then."""
+    import numpy as np
+
+    tiny = np.array([1e-39], dtype=np.float32)       # below float32's smallest normal, 1.18e-38
+    return bool((tiny * np.float32(1.0))[0] == 0.0)
+
+
 @contextmanager
 def torch_denormals(flush: bool) -> Iterator[None]:
-    """PyTorch flushes denormal floats to zero inside the block when ``flush`` (as the sessions
-    do with ``flush_denormals``), and is restored to keeping them afterwards."""
-    if not flush:
-        yield
-        return
+    """The calling thread flushes denormals inside the block exactly when ``flush``, as the
+    sessions' own threads do with ``flush_denormals``; its previous state comes back after.
+
+    This thread runs PyTorch eager and also takes part in every onnxruntime ``run``. onnxruntime
+    sets its flag on the threads of each session's pool, but on the calling thread only as the
+    process's first session left it, so the state is set here explicitly, both ways.
+    """
     import torch
 
-    torch.set_flush_denormal(True)
+    before = thread_flushes_denormals()
+    torch.set_flush_denormal(flush)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
+        torch.set_flush_denormal(before)
 
 
 def make_session(path: str | Path, settings: SessionSettings) -> Any:

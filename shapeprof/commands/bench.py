@@ -31,9 +31,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--graph-optimization", default="all", choices=("disable", "basic", "extended", "all"))
     p.add_argument("--threads", type=int, default=None,
                    help="intra-op threads for onnxruntime and torch (default: physical cores)")
-    p.add_argument("--flush-denormals", action="store_true",
-                   help="flush denormal floats to zero: onnxruntime's session.set_denormal_as_zero, "
-                        "and torch.set_flush_denormal for the PyTorch baseline")
+    p.add_argument("--flush-denormals", action=argparse.BooleanOptionalAction, default=True,
+                   help="flush denormal floats to zero (default): onnxruntime's "
+                        "session.set_denormal_as_zero, and the same for the PyTorch baseline; "
+                        "padded batches make onnxruntime's softmax produce denormals, which x86 "
+                        "CPUs compute slowly. --no-flush-denormals keeps them")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls per cell (default 3)")
     p.add_argument("--min-samples", type=int, default=4,
                    help="timed calls per cell and round, at least (default 4)")

@@ -76,8 +76,8 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
     assert "### Cells" in proc.stdout and "x PyTorch" in proc.stdout
     data = json.loads(out.read_text())
     assert data["schema_version"] == 1
-    assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is False
-    assert "denormals kept" in proc.stdout
+    assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is True
+    assert "denormals flushed to zero" in proc.stdout
     assert data["environment"]["versions"]["onnxruntime"]
     assert {(c["variant"], c["batch_size"], c["sequence_length"]) for c in data["cells"]} == {
         (v, b, n) for v in ("onnx", "pytorch") for b in (1, 2) for n in (8, 16)}
@@ -107,6 +107,7 @@ def test_api_with_profile_variants_expected_and_replay(model_dir, profile_path):
     assert all(r.predicted_s > 0 and r.measured_s > 0 for r in res.replays)
     assert all(len(r.passes_s) == 3 for r in res.replays)    # 1 pass x 3 rounds
     assert all(r.side_by_side_s > 0 and abs(r.side_by_side_error) < 10 for r in res.replays)
+    assert all(r.round_error_low <= r.round_error <= r.round_error_high for r in res.replays)
     assert BenchResults.from_dict(json.loads(json.dumps(res.to_dict()))) == res
 
 
@@ -129,12 +130,14 @@ def test_flush_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
 
     monkeypatch.setattr("shapeprof.bench.benchmark.make_session", spy)
     monkeypatch.setattr(torch, "set_flush_denormal", lambda on: flags.append(on) or True)
-    kept = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], **FAST)
-    assert kept.settings["flush_denormals"] is False and flags == [] and made and "1" not in made
-    made.clear()
-    flushed = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], flush_denormals=True, **FAST)
+    monkeypatch.setattr("shapeprof.bench.runner.thread_flushes_denormals", lambda: False)
+    kept = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], flush_denormals=False, **FAST)
+    assert kept.settings["flush_denormals"] is False and made and "1" not in made
+    assert flags == [False, False]                     # the calling thread is set to keep, then restored
+    made.clear(), flags.clear()
+    flushed = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], **FAST)   # the default
     assert flushed.settings["flush_denormals"] is True and set(made) == {"1"}
-    assert flags == [True, False]                      # PyTorch flushes during the run only
+    assert flags == [True, False]                      # flushed during the run only
 
 
 def test_fresh_process_rounds(model_dir):

@@ -49,6 +49,11 @@ def test_plan_pass_and_finish_use_per_batch_medians():
     assert result.predicted_s == pytest.approx(3.0) and result.error == pytest.approx(0.0)
     assert result.passes_s == (3.0, 7.0, 4.0) and result.side_by_side_s is None
     assert result.batches == 3 and result.policy == "longest"
+    plan.times.append([9.0])                              # a pass cut short by an error
+    assert finish(plan, model).passes_s == (3.0, 7.0, 4.0)
+    plan.times = [[1.0]]
+    with pytest.raises(ValueError, match="no whole timed pass"):
+        finish(plan, model)
 
 
 def test_each_batch_is_followed_by_its_shapes_cell():
@@ -99,3 +104,17 @@ def test_spread_keeps_each_pass_unbroken_and_rotates_the_plans():
         for plan, i in piece:
             run_batch(lambda f: None, plan, i)
     assert [len(t) for t in a.times] == [3, 3]                  # batch 0 opened each pass
+
+
+def test_error_paired_by_round_cancels_drift_between_rounds():
+    ids, lengths = fake_rows()
+    plan = plan_replay(lambda f: f, ids, lengths, Policy("longest"), 2, pad_id=0)
+    speed = [1.0, 2.0, 1.5]                                # the machine slows 2x in round 2
+    plan.times = [[0.001 * s] * 3 for s in speed]          # one pass per round, 1 ms per batch at speed 1
+    per_round = [LatencyModel([(b, n, 1.1 * s) for b in (1, 2) for n in (2, 9)]) for s in speed]
+    result = finish(plan, LatencyModel([(1, 2, 1.0), (2, 9, 1.0)]), per_round=per_round, repeats=1)
+    assert result.round_error == pytest.approx(0.1)         # 10% high in every round
+    assert result.round_error_low == pytest.approx(0.1) and result.round_error_high == pytest.approx(0.1)
+    assert ReplayResult.from_dict(result.to_dict()) == result
+    two = finish(plan, grid_model(), per_round=per_round[:2], repeats=1)  # passes don't match rounds
+    assert two.round_error is None
