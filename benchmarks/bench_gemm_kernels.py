@@ -1,6 +1,6 @@
 """onnxruntime's float32 GEMM (MLAS) against PyTorch's (MKL) at the model's own GEMM shapes.
 
-    .venv/bin/python benchmarks/bench_gemm_kernels.py [--cell 32x128] [--threads 1,2] [--rounds 8]
+    .venv/bin/python benchmarks/bench_gemm_kernels.py [--cell 32x128] [--threads 1,2] [--rounds 30]
 
 A BERT encoder's large cells spend most of their time in four GEMMs per layer:
 (T x H) @ (H x H) for the attention projections, (T x H) @ (H x I) and (T x I) @ (I x H) for the
@@ -85,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell", default="32x128", help="BxL: T = B*L tokens (default 32x128)")
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--samples", type=int, default=5, help="timed calls per block")
     parser.add_argument("--quick", action="store_true", help="small shapes, 2 rounds: a smoke run")
     parser.add_argument("--output", "-o", default=None, help="JSON to write")

@@ -22,8 +22,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
     # more, shorter rounds than the other scripts: the cells and the replay passes spread over
-    # them are then sampled at more moments, so a shared machine's drift averages out alike
-    parser.set_defaults(rounds=6, min_samples=15, min_time=0.5)
+    # them are then sampled at more moments, so a shared machine's drift averages out alike,
+    # and the error paired by round has more pairs
+    parser.set_defaults(rounds=8, min_samples=5, min_time=0.3, warmup=2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--replay", type=int, default=512, help="rows replayed per policy")
     parser.add_argument("--replay-repeats", type=int, default=1,
@@ -56,6 +57,11 @@ def main() -> None:
         print(f"\nreplay: mean |error| {rep.error.abs().mean():.1%}, worst {rep.error.abs().max():.1%}; "
               f"vs the same shapes' cells timed side by side: mean {rep.side_by_side_error.abs().mean():.1%}, "
               f"worst {rep.side_by_side_error.abs().max():.1%}")
+        paired = rep.dropna(subset=["round_error"])
+        if not paired.empty:
+            print(f"error paired by round: mean |error| {paired.round_error.abs().mean():.1%}, worst "
+                  f"{paired.round_error.abs().max():.1%}; 95% intervals within "
+                  f"[{paired.round_error_low.min():+.1%}, {paired.round_error_high.max():+.1%}]")
     save(results, args, "padding_policies.json")
 
 
