@@ -57,7 +57,7 @@ def run_ci(spec: Any, base_rev: str = "HEAD~1", work_dir: str | Path = "out/ci",
         results.save(work / f"{which}.json")
     t = thresholds_from_mapping(spec.thresholds, "thresholds") if spec.thresholds else Thresholds()
     comparison = compare_results(runs[0].to_dict(), runs[1].to_dict(), thresholds=t,
-                                 timings_gate=gate_timings)
+                                 timings_gate=gate_timings, paired=True)
     report = markdown_report(comparison, f"base ({base_rev})", "candidate (working tree)")
     report += "".join(f"- note: {n}\n" for n in notes)
     if not gate_timings:
@@ -115,13 +115,15 @@ def _export(code_root: Path, model: str, task: str, out: Path, notes: list[str] 
 
 
 def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: int) -> list[Any]:
-    """Rounds alternate base and candidate; each side's samples are merged per cell."""
+    """Each round times base and candidate back to back, the order alternating from round to
+    round; each side's samples are merged per cell, one block per round (paired by round)."""
     from ..bench.benchmark import run_benchmark
 
     options = {**spec.bench_options(), "rounds": 1, "replay_rows": 0, "progress": False}
     merged: list[Any] = [None, None]
-    for _ in range(max(1, rounds)):
-        for i, model_dir in enumerate((base, candidate)):
+    for r in range(max(1, rounds)):
+        for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+            model_dir = (base, candidate)[i]
             results = run_benchmark(model_dir, profile, **options)
             merged[i] = results if merged[i] is None else _merge(merged[i], results)
     return merged

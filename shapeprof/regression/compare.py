@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError, CompareError
-from .stats import NOT_COMPARABLE, REGRESSION, RatioTest, ratio_test
+from .stats import NOT_COMPARABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test
 from .thresholds import Thresholds
 
 KEY_PARTS = ("model", "variant", "runtime", "providers", "threads", "batch", "length", "versions")
@@ -51,6 +51,7 @@ class Comparison:
     thresholds: Thresholds = field(default_factory=Thresholds)
     ignored: tuple[str, ...] = ()
     timings_gate: bool = True              # False: timing verdicts are shown, not gated
+    paired: bool = False                   # cells compared round by round (interleaved runs)
 
     def count(self, verdict: str) -> int:
         return sum(c.verdict == verdict for c in self.cells)
@@ -89,8 +90,13 @@ def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str]
 
 
 def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignore: Sequence[str] = (),
-                    thresholds: Thresholds | None = None, timings_gate: bool = True) -> Comparison:
-    """Compare two results mappings (``BenchResults.to_dict()`` form)."""
+                    thresholds: Thresholds | None = None, timings_gate: bool = True,
+                    paired: bool = False) -> Comparison:
+    """Compare two results mappings (``BenchResults.to_dict()`` form).
+
+    ``paired``: the runs were timed in interleaved rounds, round i of one next to round i of
+    the other, so each cell is tested round by round (``paired_ratio_test``).
+    """
     t = thresholds or Thresholds()
     bad = [k for k in ignore if k not in KEY_PARTS]
     if bad:
@@ -101,10 +107,11 @@ def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignor
         raise CompareError("no cell of the base matches a cell of the candidate; they measure "
                            "different models, grids or settings (see --ignore)")
     weights = _weights(base, [base_cells[k]["cell"] for k in common])
-    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t) for k in common)
+    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, paired) for k in common)
     return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
                       tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
-                      geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate)
+                      geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate,
+                      paired)
 
 
 def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[str, Any]]:
@@ -135,14 +142,23 @@ def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str,
 
 
 def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Mapping[int, float] | None,
-                  t: Thresholds) -> CellComparison:
+                  t: Thresholds, paired: bool = False) -> CellComparison:
     b, c = base["cell"]["samples_ms"], cand["cell"]["samples_ms"]
-    test = ratio_test(b, c, t)
+    test = paired_ratio_test(_rounds(base), _rounds(cand), t) if paired else ratio_test(b, c, t)
     model = base["model"]
     group = f"{model.get('model_type')} {model.get('task')} / {base['cell']['variant']}"
     weight = weights.get(int(base["cell"]["sequence_length"]), 0.0) if weights else 1.0
     return CellComparison(_label(base), group, weight, float(np.median(b)) if len(b) else math.nan,
                           float(np.median(c)) if len(c) else math.nan, test)
+
+
+def _rounds(entry: Mapping[str, Any]) -> np.ndarray:
+    """The cell's per-round block medians (empty when it kept no rounds)."""
+    from ..bench.paired import round_medians
+
+    cell = entry["cell"]
+    got = round_medians(cell["samples_ms"], cell.get("round_sizes") or ())
+    return np.array([]) if got is None else got
 
 
 def _weights(run: Mapping[str, Any], cells: Sequence[Mapping[str, Any]]) -> dict[int, float] | None:

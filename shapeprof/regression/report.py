@@ -28,8 +28,7 @@ def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candi
         lines += _table(quiet) + ["", "</details>", ""]
     lines += _geomeans(cmp)
     lines += ["### Details", "",
-              f"- ratio = median(candidate) / median(base); {t.confidence:.0%} bootstrap interval "
-              f"({t.bootstrap} resamples); p: Mann-Whitney U, two-sided.",
+              _method(cmp),
               f"- regression: ratio >= {t.regression_ratio:g}, p < {t.p_value:g} and interval above "
               f"{t.warning_ratio:g}; warning: ratio >= {t.warning_ratio:g}, p < {t.p_value:g} and "
               f"interval above 1; improvement: ratio <= 1/{t.warning_ratio:g}, p < {t.p_value:g} "
@@ -40,6 +39,16 @@ def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candi
         if labels:
             lines.append(f"- only in the {which} (not compared): {', '.join(labels)}")
     return "\n".join(lines) + "\n"
+
+
+def _method(cmp: Comparison) -> str:
+    t = cmp.thresholds
+    if cmp.paired:
+        return ("- ratio = geometric mean over rounds of median(candidate) / median(base) within the "
+                f"round (the two ran back to back); {t.confidence:.0%} t interval; p: t test on the "
+                "log ratios, two-sided.")
+    return (f"- ratio = median(candidate) / median(base); {t.confidence:.0%} bootstrap interval "
+            f"({t.bootstrap} resamples); p: Mann-Whitney U, two-sided.")
 
 
 def _sortable(x: float) -> float:

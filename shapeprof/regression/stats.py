@@ -1,4 +1,10 @@
-"""Per-cell statistics: median ratio, its bootstrap interval, Mann-Whitney U, the verdict."""
+"""Per-cell statistics: median ratio, its bootstrap interval, Mann-Whitney U, the verdict.
+
+Runs timed in interleaved rounds (``shapeprof ci``) are compared round by round instead
+(``paired_ratio_test``): each round's base and candidate blocks ran back to back, so the
+ratio of their medians is free of the drift between rounds that pooled samples would count
+as a difference.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +21,10 @@ REGRESSION, WARNING, NOISE, IMPROVEMENT, SAME, NOT_COMPARABLE = (
 
 @dataclass(frozen=True)
 class RatioTest:
-    ratio: float              # median(candidate) / median(base)
+    ratio: float              # median(candidate) / median(base); paired: geometric mean of round ratios
     low: float                # bootstrap interval of the ratio
     high: float
-    p_value: float            # Mann-Whitney U, two-sided
+    p_value: float            # Mann-Whitney U, two-sided; paired: t test on the log ratios
     verdict: str
 
 
@@ -68,3 +74,23 @@ def ratio_test(base_samples: object, cand_samples: object, t: Thresholds) -> Rat
     low, high = median_ratio_interval(base, cand, t)
     p = mann_whitney_p(base, cand)
     return RatioTest(ratio, low, high, p, verdict(ratio, p, t, low, high))
+
+
+def paired_ratio_test(base_rounds: object, cand_rounds: object, t: Thresholds) -> RatioTest:
+    """Round-by-round test: per-round median ratios, their t interval and one-sample t test
+    on the logs; fewer than 3 rounds on a side gives "not comparable"."""
+    from scipy.stats import ttest_1samp
+
+    from ..bench.paired import paired_speedup
+
+    base = np.asarray(base_rounds, dtype=float)
+    cand = np.asarray(cand_rounds, dtype=float)
+    if base.size != cand.size or base.size < 3:
+        return RatioTest(float("nan"), float("nan"), float("nan"), float("nan"), NOT_COMPARABLE)
+    got = paired_speedup(cand, base, t.confidence)          # exp(mean log(cand / base))
+    logs = np.log(cand) - np.log(base)
+    if np.ptp(logs) == 0.0:                                 # identical ratios every round
+        p = 1.0 if logs[0] == 0.0 else 0.0
+    else:
+        p = float(ttest_1samp(logs, 0.0).pvalue)
+    return RatioTest(got.ratio, got.low, got.high, p, verdict(got.ratio, p, t, got.low, got.high))

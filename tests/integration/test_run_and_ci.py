@@ -41,10 +41,13 @@ def test_run_spec_cli(spec_path, tmp_path):
 
 def test_ci_against_a_base_revision(spec_path, tmp_path):
     """HEAD's code exports the base in a temporary worktree; same graph, so exact facts agree."""
-    result = run_ci(load_spec(spec_path), "HEAD", tmp_path / "ci", rounds=2)
+    result = run_ci(load_spec(spec_path), "HEAD", tmp_path / "ci", rounds=3)
     assert not result.notes, result.notes
     assert not result.comparison.fact_changes and not result.comparison.gate_failed
     assert len(result.comparison.cells) == 4
+    assert result.comparison.paired and "t test on the log ratios" in result.report
+    assert all(c.verdict != "not comparable" and c.test.low <= c.test.ratio <= c.test.high
+               for c in result.comparison.cells)
     assert (tmp_path / "ci" / "report.md").read_text() == result.report
     assert {"base.json", "candidate.json"} <= {p.name for p in (tmp_path / "ci").iterdir()}
 

@@ -169,3 +169,44 @@ def test_exit_codes_and_bad_files(tmp_path):
         assert proc.returncode == 2, (args, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def rounds_of(medians: list[float], per_round: int = 5, spread: float = 0.01, seed: int = 0) -> tuple[list, list]:
+    """Samples of blocks with the given per-round medians, and the block sizes."""
+    rng = np.random.default_rng(seed)
+    out: list[float] = []
+    for m in medians:
+        out += list(m * (1.0 + spread * rng.standard_normal(per_round)))
+    return out, [per_round] * len(medians)
+
+
+DRIFT = [10.0, 14.0, 11.0, 16.0, 12.0, 15.0, 10.5, 13.0]      # the machine's speed, round by round
+
+
+def paired_run(factor: float, seed: int) -> dict:
+    noise = np.random.default_rng(seed + 100).normal(0.0, 0.01, len(DRIFT))
+    samples_ms, sizes = rounds_of([factor * d * np.exp(e) for d, e in zip(DRIFT, noise)], seed=seed)
+    data = run({(1, 16): samples_ms})
+    data["cells"][0]["round_sizes"] = sizes
+    return data
+
+
+def test_paired_compare_sees_through_drift_between_rounds():
+    base, same, slower = paired_run(1.0, 0), paired_run(1.0, 1), paired_run(1.2, 2)
+    assert compare_results(base, same, paired=True).cells[0].verdict == "same"
+    cell = compare_results(base, slower, paired=True).cells[0]
+    assert cell.verdict == "regression" and cell.test.ratio == pytest.approx(1.2, rel=0.03)
+    assert cell.test.low > 1.1
+    # pooled, the same 20% slowdown drowns in the rounds' drift
+    assert compare_results(base, slower).cells[0].verdict != "regression"
+    report = markdown_report(compare_results(base, slower, paired=True))
+    assert "t test on the log ratios" in report
+
+
+def test_paired_compare_needs_three_rounds_on_both_sides():
+    base, cand = paired_run(1.0, 0), paired_run(1.2, 2)
+    cand["cells"][0]["round_sizes"] = []                       # a run that kept no rounds
+    assert compare_results(base, cand, paired=True).cells[0].verdict == "not comparable"
+    short = run({(1, 16): base["cells"][0]["samples_ms"][:10]})
+    short["cells"][0]["round_sizes"] = [5, 5]
+    assert compare_results(short, short, paired=True).cells[0].verdict == "not comparable"
