@@ -28,8 +28,8 @@ from .model_dir import ModelDir, open_model_dir
 from .profile_view import ProfileView, profile_view
 from .replay import ReplayPlan, ReplayResult
 from .results import BenchResults, CellResult
-from .runner import (PeakMemory, SessionSettings, TimingPolicy, collect_samples, make_session,
-                     ort_call, physical_cores, torch_denormals)
+from .runner import (PeakMemory, SessionSettings, TimingPolicy, calling_thread_denormals, collect_samples,
+                     make_session, ort_call, physical_cores)
 from .sweep import Cell, design_sweep
 from .variants import EXACT_ATOL, VariantInfo, build_variant, check_variant_names, deviation
 
@@ -97,7 +97,8 @@ def run_benchmark(
     threads = intra_op_threads or physical_cores()
     if rounds < 1 or min_samples < 1 or warmup < 0 or min_time_s < 0:
         raise BenchError("rounds and min_samples must be >= 1, warmup and min_time_s >= 0")
-    with tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp, torch_denormals(flush_denormals):
+    with (tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp,
+          calling_thread_denormals(flush_denormals)):
         ctx = Context(open_model_dir(model_dir),
                       SessionSettings(tuple(providers), graph_optimization, int(threads),
                                       flush_denormals=flush_denormals),

@@ -23,7 +23,7 @@ from .media_inputs import (MediaFeedFactory, check_media_profile, load_media_pro
 from .media_sweep import AXES, design_media_sweep
 from .model_dir import open_model_dir
 from .results import BenchResults
-from .runner import SessionSettings, TimingPolicy, physical_cores, torch_denormals
+from .runner import SessionSettings, TimingPolicy, calling_thread_denormals, physical_cores
 from .variants import check_variant_names
 
 
@@ -82,7 +82,8 @@ def run_media_benchmark(
     samples = open_samples(dataset, media_profile, modality)
     names = check_variant_names(list(variants))
     threads = int(intra_op_threads or physical_cores())
-    with tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp, torch_denormals(flush_denormals):
+    with (tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp,
+          calling_thread_denormals(flush_denormals)):
         ctx = text.Context(model, SessionSettings(tuple(providers), graph_optimization, threads,
                                                   flush_denormals=flush_denormals),
                            TimingPolicy(warmup, min_samples, min_time_s), Path(tmp))

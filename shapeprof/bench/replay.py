@@ -181,12 +181,11 @@ def _paired_error(plan: ReplayPlan, per_round: Sequence[LatencyModel] | None, re
                   ) -> tuple[float | None, float | None, float | None]:
     """(error, low, high) of each round's prediction against that round's passes."""
     repeats = max(1, repeats)
-    if not per_round or len(plan.times) != len(per_round) * repeats:
-        return None, None, None
-    if any(len(t) != len(plan.shapes) for t in plan.times):
-        return None, None, None
+    times = _whole(plan.times, plan.shapes)
+    if not per_round or len(times) != len(plan.times) or len(times) != len(per_round) * repeats:
+        return None, None, None                   # passes and rounds do not line up
     predicted = np.array([predict_batches(m, plan.shapes).sum() / 1000.0 for m in per_round])
-    measured = np.array([_sum_of_medians(plan.times[r * repeats:(r + 1) * repeats])
+    measured = np.array([_sum_of_medians(times[r * repeats:(r + 1) * repeats])
                          for r in range(len(per_round))])
     got = paired_speedup(predicted, measured)        # exp(mean log(predicted / measured))
     bounds = (None, None) if math.isnan(got.low) else (got.low - 1.0, got.high - 1.0)

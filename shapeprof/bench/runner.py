@@ -2,7 +2,7 @@
 
 ``SessionSettings.flush_denormals`` turns on onnxruntime's ``session.set_denormal_as_zero``;
 the calling thread, which runs PyTorch and takes part in every onnxruntime call, is set the same
-way (``torch_denormals``), so both runtimes run under one setting.
+way (``calling_thread_denormals``), so both runtimes run under one setting.
 
 A sample is the wall time (``time.perf_counter``) of one call on a fixed batch, outputs
 included. Memory is the peak resident set size (VmHWM) reached while measuring a cell, minus
@@ -73,7 +73,7 @@ def thread_flushes_denormals() -> bool:
 
 
 @contextmanager
-def torch_denormals(flush: bool) -> Iterator[None]:
+def calling_thread_denormals(flush: bool) -> Iterator[None]:
     """The calling thread flushes denormals inside the block exactly when ``flush``, as the
     sessions' own threads do with ``flush_denormals``; its previous state comes back after.
 
