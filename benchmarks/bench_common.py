@@ -56,7 +56,7 @@ def model_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
 def _minilm(work: Path) -> tuple[Path, Path]:
     from shapeprof.commands import quiet_libraries
     from shapeprof.export import export
-    from shapeprof.models import default_model_dir
+    from shapeprof.default_model import default_model_dir
 
     quiet_libraries()
     source, out = default_model_dir(), work / "minilm-onnx"
@@ -71,8 +71,8 @@ def _tiny(work: Path) -> tuple[Path, Path]:
 
     from shapeprof.commands import quiet_libraries
     from shapeprof.export import export
-    from shapeprof.models import default_model_dir
-    from shapeprof.tiny import tiny_model
+    from shapeprof.default_model import default_model_dir
+    from shapeprof.testing.tiny import tiny_model
 
     quiet_libraries()
     out = work / "tiny-bert-onnx"

@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--output", "-o", default=None, help="JSON to write")
     args = parser.parse_args()
 
-    from shapeprof.models import default_model_dir
+    from shapeprof.default_model import default_model_dir
 
     config = json.loads((default_model_dir() / "config.json").read_text())
     b, n = (int(v) for v in args.cell.lower().split("x"))

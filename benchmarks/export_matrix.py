@@ -25,8 +25,8 @@ def main() -> None:
 
     from shapeprof.commands import quiet_libraries
     from shapeprof.export import export
-    from shapeprof.registry import default_registry
-    from shapeprof.tiny import tiny_model
+    from shapeprof.onnx.registry import default_registry
+    from shapeprof.testing.tiny import tiny_model
 
     quiet_libraries()
     reg = default_registry()

@@ -31,7 +31,7 @@ CELLS = [(1, 24), (1, 128), (8, 24), (8, 128), (32, 24), (32, 128)]
 
 def export_shapeprof(work: Path) -> Path:
     from shapeprof.export import export
-    from shapeprof.models import default_model_dir
+    from shapeprof.default_model import default_model_dir
 
     out = work / "shapeprof"
     if not (out / "model.onnx").is_file():
@@ -44,7 +44,7 @@ def export_plain(work: Path) -> Path:
     import torch
     from transformers import AutoModel
 
-    from shapeprof.models import default_model_dir
+    from shapeprof.default_model import default_model_dir
 
     path = work / "plain" / "model.onnx"
     if path.is_file():

@@ -29,8 +29,8 @@ MODULES = ("images", "speech", "multimodal")
 
 def export_matrix(model_types: list[str] | None, tmp: Path) -> None:
     from shapeprof.export import export
-    from shapeprof.registry import default_registry
-    from shapeprof.tiny import tiny_model
+    from shapeprof.onnx.registry import default_registry
+    from shapeprof.testing.tiny import tiny_model
 
     reg = default_registry()
     wanted = model_types or [mt for mt in reg if reg.get(mt).__module__.rsplit(".", 1)[-1] in MODULES]
@@ -55,7 +55,7 @@ def skimage_images() -> list[Path]:
 
 
 def saved(tmp: Path, name: str, model_type: str, task: str, processor: object) -> Path:
-    from shapeprof.tiny import tiny_model
+    from shapeprof.testing.tiny import tiny_model
 
     out = tmp / name
     tiny_model(model_type, task).save_pretrained(out)
@@ -132,7 +132,7 @@ def main() -> None:
 
     from shapeprof.commands import quiet_libraries
     from shapeprof.profile.media import profile_media
-    from shapeprof.profiled_export import export_with_profile
+    from shapeprof.export.profiled import export_with_profile
 
     quiet_libraries()
     with tempfile.TemporaryDirectory() as name:

@@ -30,7 +30,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 def sst2_in_process(glue: Path, repeat: int) -> None:
     from shapeprof.data import load_texts, resolve_dataset
-    from shapeprof.models import default_model_dir
+    from shapeprof.default_model import default_model_dir
     from shapeprof.profile import LengthCounter, load_tokenizer, profile_dataset
 
     t0 = time.perf_counter()
@@ -73,7 +73,7 @@ def write_big_csv(path: Path, rows: int, glue: Path) -> None:
 CHILD = """
 import sys, time
 from shapeprof.profile import profile_dataset, load_tokenizer
-from shapeprof.models import default_model_dir
+from shapeprof.default_model import default_model_dir
 t0 = time.perf_counter()
 if sys.argv[1] == "baseline":
     load_tokenizer(default_model_dir())

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, ModelLoadError
-from .registry import Registry, default_registry
-from .tasks import auto_class, has_head, infer_task, normalize_task
+from .onnx.registry import Registry, default_registry
+from .onnx.tasks import auto_class, has_head, infer_task, normalize_task
 
 if TYPE_CHECKING:
     from transformers import PretrainedConfig, PreTrainedModel

@@ -116,7 +116,7 @@ def _check_lists(data: Mapping[str, Any], where: str) -> None:
 def run_spec(spec: RunSpec, output_dir: str | Path | None = None, overwrite: bool = False,
              progress: bool = True) -> Any:
     """Profile, export, verify and benchmark as the spec says; returns a ProfiledExport."""
-    from .profiled_export import export_with_profile
+    from .export.profiled import export_with_profile
 
     out = Path(output_dir) if output_dir is not None else Path("out") / spec.name
     data = dict(spec.data)

@@ -23,7 +23,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
-    from shapeprof.models import default_model_dir
+    from shapeprof.default_model import default_model_dir
 
     return default_model_dir()
 
@@ -33,7 +33,7 @@ def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
     """A saved tiny BERT (2 layers, hidden 32) with MiniLM's real tokenizer: fast real-data runs."""
     from transformers import AutoTokenizer
 
-    from shapeprof.tiny import tiny_model
+    from shapeprof.testing.tiny import tiny_model
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
     model = tiny_model("bert", "feature-extraction", vocab_size=tokenizer.vocab_size,

@@ -8,13 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError
+from ..layout import CONFIG_FILE, ENCODER_FILE, EXPORT_RECORD as INFO_FILE, ONNX_FILE, TOKENIZER_FILES, WEIGHT_FILES
 
-ONNX_FILE = "model.onnx"
-INFO_FILE = "shapeprof_export.json"
-CONFIG_FILE = "config.json"
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
-                "pytorch_model.bin.index.json")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 
 
 @dataclass(frozen=True)
@@ -62,7 +57,7 @@ def open_model_dir(path: str | Path) -> ModelDir:
     if not path.is_dir():
         raise BenchError(f"model directory {str(path)!r} does not exist; create it with "
                          "'shapeprof export OUTPUT_DIR'")
-    if (path / "encoder_model.onnx").is_file() and not (path / ONNX_FILE).is_file():
+    if (path / ENCODER_FILE).is_file() and not (path / ONNX_FILE).is_file():
         raise BenchError(f"{str(path)!r} holds an encoder-decoder export (encoder_model.onnx + "
                          "decoder_model.onnx); shapeprof bench times single-graph exports and decoders "
                          "with past, so benchmark those")

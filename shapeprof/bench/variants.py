@@ -127,7 +127,7 @@ def quantize(src: Path, out: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
 
-    from ..graph_form import strip_value_info
+    from ..export.graph_form import strip_value_info
 
     typed = out.with_name(out.stem + "-typed.onnx")
     with _quiet_logs():

@@ -53,8 +53,8 @@ def add_data_arguments(group: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ExportError
-    from ..export import export
-    from ..models import default_model_dir
+    from ..export.pipeline import export
+    from ..default_model import default_model_dir
     from . import quiet_libraries
 
     quiet_libraries()
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_with_dataset(args: argparse.Namespace) -> int:
-    from ..profiled_export import export_with_profile
+    from ..export.profiled import export_with_profile
 
     options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
                    text_columns=args.text_columns, rows=args.rows, seed=args.seed)

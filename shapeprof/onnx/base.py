@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..errors import ConfigError
-from ..tasks import normalize_task
+from .tasks import normalize_task
 from .dummy import DEFAULT_DUMMY_SHAPES, DummyInputGenerator, to_framework
 from .normalized import NormalizedConfig
+from ..layout import DECODER_FILE, ENCODER_FILE, ONNX_FILE
 
 if TYPE_CHECKING:
     from transformers import PretrainedConfig
@@ -175,7 +176,7 @@ class OnnxConfig:
 
     def export_parts(self, model: Any) -> list[tuple[str, Any, OnnxConfig]]:
         """(ONNX file, module to trace, its config) per exported graph: one, except encoder-decoders."""
-        return [("model.onnx", model, self)]
+        return [(ONNX_FILE, model, self)]
 
     @property
     def additive_mask_input(self) -> str | None:
@@ -189,7 +190,7 @@ class OnnxConfig:
             for spec in self.patching_specs:
                 stack.enter_context(_patched(spec))
             if model is not None and self.FUSABLE_ATTENTION and self.additive_mask_input:
-                from ..graph_form import attention_for_export
+                from ..export.graph_form import attention_for_export
 
                 stack.enter_context(attention_for_export(model))
             yield model
@@ -261,7 +262,6 @@ class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
     def export_parts(self, model: Any) -> list[tuple[str, Any, OnnxConfig]]:
         if not self.is_split:
             return super().export_parts(model)
-        from .seq2seq import DECODER_FILE, ENCODER_FILE
 
         encoder = self.get_encoder_onnx_config(self._config)
         decoder = self.get_decoder_onnx_config(self._config, self.task, self.use_past)

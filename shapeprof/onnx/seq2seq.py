@@ -25,10 +25,9 @@ import numpy as np
 
 from .base import OnnxConfig
 from .dummy import DummyInputGenerator, DummyTextInputGenerator, padded_mask
+from ..layout import DECODER_FILE, ENCODER_FILE
 from .normalized import NormalizedConfig
 
-ENCODER_FILE = "encoder_model.onnx"
-DECODER_FILE = "decoder_model.onnx"
 
 DECODER_LENGTH = "decoder_sequence_length"
 DECODER_PAST = "past_decoder_sequence_length"
@@ -197,7 +196,7 @@ class Seq2SeqDecoderOnnxConfig(OnnxConfig):
     @contextlib.contextmanager
     def patch_model_for_export(self, model: Any) -> Iterator[Any]:
         """Eager attention while tracing: transformers' SDPA mask code does not export cleanly."""
-        from ..graph_form import attention_implementation
+        from ..export.graph_form import attention_implementation
 
         with super().patch_model_for_export(model) as patched:
             with attention_implementation(patched, "eager"):

@@ -150,7 +150,7 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
     @contextlib.contextmanager
     def patch_model_for_export(self, model: Any) -> Iterator[Any]:
         """Eager attention while tracing: transformers' SDPA mask code does not export cleanly."""
-        from ..graph_form import attention_implementation
+        from ..export.graph_form import attention_implementation
 
         with super().patch_model_for_export(model) as patched:
             if patched is None:

@@ -206,7 +206,7 @@ def media_modality(model: str | Path | None) -> str | None:
     from ..onnx.audio import AudioOnnxConfig
     from ..onnx.multimodal import TextAndVisionOnnxConfig
     from ..onnx.vision import VisionOnnxConfig
-    from ..registry import default_registry
+    from ..onnx.registry import default_registry
 
     registry = default_registry()
     try:

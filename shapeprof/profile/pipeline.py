@@ -32,7 +32,7 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     """
     check_arguments(rows, batch_sizes, buckets)
     if model is None:
-        from ..models import default_model_dir
+        from ..default_model import default_model_dir
         model = default_model_dir()
     from .media import media_modality, profile_media  # vision and audio models: sizes, not tokens
 

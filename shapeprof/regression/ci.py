@@ -68,7 +68,7 @@ def run_ci(spec: Any, base_rev: str = "HEAD~1", work_dir: str | Path = "out/ci",
 
 
 def _model_and_task(spec: Any) -> tuple[str, str]:
-    from ..models import default_model_dir
+    from ..default_model import default_model_dir
 
     return str(spec.model or default_model_dir()), spec.task or "feature-extraction"
 

@@ -11,8 +11,8 @@ import pytest
 
 from shapeprof.export import export
 from shapeprof.onnx.text import TextEncoderOnnxConfig
-from shapeprof.registry import default_registry
-from shapeprof.tiny import tiny_model
+from shapeprof.onnx.registry import default_registry
+from shapeprof.testing.tiny import tiny_model
 
 REGISTRY = default_registry()
 MATRIX = [(mt, task) for mt in REGISTRY for task in REGISTRY.tasks(mt)

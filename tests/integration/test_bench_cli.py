@@ -38,7 +38,7 @@ def model_dir(tmp_path_factory, minilm_dir) -> Path:
     from transformers import AutoTokenizer
 
     from shapeprof.export import export
-    from shapeprof.tiny import tiny_model
+    from shapeprof.testing.tiny import tiny_model
 
     tok = AutoTokenizer.from_pretrained(minilm_dir)
     model = tiny_model("bert", "feature-extraction", vocab_size=tok.vocab_size,

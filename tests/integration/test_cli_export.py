@@ -11,7 +11,7 @@ from support import installed_command
 
 from shapeprof.export import export
 from shapeprof.errors import ExportError, VerificationError
-from shapeprof.tiny import tiny_model
+from shapeprof.testing.tiny import tiny_model
 
 
 def run(*args, timeout=600):

@@ -14,7 +14,7 @@ import pytest
 from support import SHARED_DATA, installed_command
 from shapeprof.data.glue import GLUE_TASKS
 from shapeprof.errors import DataError, ExportError
-from shapeprof.profiled_export import export_with_profile
+from shapeprof.export.profiled import export_with_profile
 
 GLUE = SHARED_DATA / "glue"
 PRESENT = [name for name, task in GLUE_TASKS.items() if (GLUE / task.folder / "dev.tsv").is_file()]

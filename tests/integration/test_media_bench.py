@@ -22,8 +22,8 @@ from shapeprof.bench.media_sweep import parse_image_sizes
 from shapeprof.errors import BenchError
 from shapeprof.export import export
 from shapeprof.profile import profile_dataset
-from shapeprof.profiled_export import export_with_profile
-from shapeprof.tiny import tiny_model
+from shapeprof.export.profiled import export_with_profile
+from shapeprof.testing.tiny import tiny_model
 
 IMAGES = sorted(p for p in Path(skimage_data.__file__).parent.iterdir() if p.suffix in (".png", ".jpg"))[:6]
 CROPS = [(40, 56), (48, 48), (56, 40), (64, 72)]          # (height, width) of generated crops

@@ -18,8 +18,8 @@ from shapeprof.errors import DataError, ExportError, ProfileError
 from shapeprof.export import export
 from shapeprof.profile import profile_dataset
 from shapeprof.profile.media import MediaProfile, profile_media
-from shapeprof.profiled_export import export_with_profile
-from shapeprof.tiny import tiny_model
+from shapeprof.export.profiled import export_with_profile
+from shapeprof.testing.tiny import tiny_model
 
 import skimage.data as skimage_data  # scikit-image is in the test extra: real photographs
 IMAGES = sorted(p for p in Path(skimage_data.__file__).parent.iterdir()

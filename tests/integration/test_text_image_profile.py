@@ -19,8 +19,8 @@ import skimage.data as skimage_data
 from shapeprof.errors import DataError, ExportError
 from shapeprof.profile import profile_dataset
 from shapeprof.profile.media import MediaProfile
-from shapeprof.profiled_export import export_with_profile
-from shapeprof.tiny import tiny_model
+from shapeprof.export.profiled import export_with_profile
+from shapeprof.testing.tiny import tiny_model
 
 IMAGES = sorted(p for p in Path(skimage_data.__file__).parent.iterdir() if p.suffix in (".png", ".jpg"))[:5]
 CAPTIONS = ["a photo", "a grey photograph of a cameraman with a tripod",

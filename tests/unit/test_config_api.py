@@ -22,7 +22,7 @@ from shapeprof import (
     VisionOnnxConfig,
 )
 from shapeprof.errors import ConfigError
-from shapeprof.tiny import tiny_config
+from shapeprof.testing.tiny import tiny_config
 
 
 def params(fn):

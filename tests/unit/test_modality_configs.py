@@ -7,10 +7,11 @@ import pytest
 
 from shapeprof.commands.list import render, rows
 from shapeprof.errors import ConfigError
-from shapeprof.export import dynamic_shapes_for, plan_export
+from shapeprof.export.convert import dynamic_shapes_for
+from shapeprof.export.plan import plan_export
 from shapeprof.onnx.audio import frames_for, receptive_field
-from shapeprof.registry import default_registry
-from shapeprof.tiny import tiny_config
+from shapeprof.onnx.registry import default_registry
+from shapeprof.testing.tiny import tiny_config
 
 REGISTRY = default_registry()
 

@@ -6,8 +6,8 @@ import pytest
 
 from shapeprof import Registry, TextEncoderOnnxConfig, default_registry
 from shapeprof.errors import ConfigError
-from shapeprof.tasks import infer_task, normalize_task
-from shapeprof.tiny import TINY_CONFIGS
+from shapeprof.onnx.tasks import infer_task, normalize_task
+from shapeprof.testing.tiny import TINY_CONFIGS
 
 ENCODERS = {"bert", "roberta", "distilbert", "albert", "electra", "xlm-roberta", "mpnet", "deberta-v2"}
 

@@ -7,7 +7,7 @@ and where its positions start.
 
 from __future__ import annotations
 
-from ...registry import register
+from ..registry import register
 from ..normalized import NormalizedTextConfig
 from ..text import ENCODER_TASKS, TextEncoderOnnxConfig
 

@@ -6,7 +6,7 @@ height and width); convolutional, windowed and interpolating models take any siz
 
 from __future__ import annotations
 
-from ...registry import register
+from ..registry import register
 from ..vision import IMAGE_AXES, VISION_TASKS, VisionOnnxConfig
 
 

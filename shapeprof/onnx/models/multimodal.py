@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...registry import register
+from ..registry import register
 from ..multimodal import (CONTRASTIVE_TASKS, LayoutTextAndImageOnnxConfig, LayoutTextOnnxConfig,
                           TextAndVisionOnnxConfig)
 from ..normalized import NormalizedTextConfig

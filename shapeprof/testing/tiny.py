@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from transformers import PretrainedConfig, PreTrainedModel
@@ -119,7 +119,7 @@ def tiny_model(model_type: str, task: str = "feature-extraction", seed: int = 0,
     """A randomly initialised tiny model of ``model_type`` with the head of ``task``."""
     import torch
 
-    from .tasks import auto_class, normalize_task
+    from ..onnx.tasks import auto_class, normalize_task
 
     config = tiny_config(model_type, **overrides)
     torch.manual_seed(seed)

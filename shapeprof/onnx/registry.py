@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .tasks import normalize_task
 
 if TYPE_CHECKING:
-    from .onnx.base import OnnxConfig
+    from .base import OnnxConfig
 
 C = TypeVar("C", bound="type[OnnxConfig]")
 
@@ -102,7 +102,7 @@ def default_registry() -> Registry:
     global _loaded
     if not _loaded:
         _loaded = True
-        from .onnx import models  # noqa: F401  (registers the built-ins)
+        from . import models  # noqa: F401  (registers the built-ins)
 
         REGISTRY.load_entry_points()
     return REGISTRY

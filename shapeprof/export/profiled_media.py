@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExportError
+from ..errors import ExportError
+from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY, CONFIG_FILE, PROFILE_FILE
 
 if TYPE_CHECKING:
-    from .profiled_export import ProfiledExport
+    from .profiled import ProfiledExport
 
-PROFILE_FILE = "profile.json"
 
 
 def media_bounds(profile: Any, dynamic_range: str) -> dict[str, tuple[int, int | None]]:
@@ -36,10 +36,10 @@ def export_with_media_profile(output_dir: str | Path, model: str | Path, dataset
                               atol: float | None = None, rtol: float | None = None, strict: bool = True,
                               overwrite: bool = False, trust_remote_code: bool = False,
                               progress: bool = True) -> ProfiledExport:
-    from .export import export
-    from .loading import load_model
-    from .profile.media import profile_media
-    from .profiled_export import ProfiledExport, _say
+    from .pipeline import export
+    from ..loading import load_model
+    from ..profile.media import profile_media
+    from .profiled import ProfiledExport, _say
 
     if modality not in ("image", "audio"):
         raise ExportError(f"--dataset drives the export of image and audio models; a {modality} model "
@@ -88,12 +88,11 @@ def run_media_bench(model_dir: Path, profile: Any, samples: Any, options: Mappin
 
     Variants the transformer optimizer cannot build for this architecture are left out.
     """
-    from .bench.media import run_media_benchmark
-    from .bench.variants import OPTIMIZER_MODEL_TYPES
-    from .profiled_export import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY
+    from ..bench.media import run_media_benchmark
+    from ..bench.variants import OPTIMIZER_MODEL_TYPES
 
     options = dict(options)
-    model_type = json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("model_type")
+    model_type = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8")).get("model_type")
     asked = tuple(options.get("variants", ("onnx",)))
     if model_type not in OPTIMIZER_MODEL_TYPES:
         options["variants"] = tuple(v for v in asked if not v.startswith("optimized")) or ("onnx",)

@@ -1,4 +1,4 @@
-"""Verification: onnxruntime against PyTorch, per output, at several shapes.
+"""Stage 3, verify: onnxruntime against PyTorch, per output, at several shapes.
 
 A check passes when every element satisfies ``|ort - pt| <= atol + rtol * |pt|``
 (numpy's ``allclose``). The report keeps the max absolute and relative
@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .atomic import write_json
-from .errors import VerificationError
+from ..atomic import write_json
+from ..errors import VerificationError
+
+if TYPE_CHECKING:
+    from ..onnx.base import OnnxConfig
+    from .plan import ExportPlan
 
 SCHEMA_VERSION = 1
 
@@ -112,3 +116,42 @@ def raise_on_failure(report: VerificationReport) -> None:
         f"{check.source} inputs): max abs diff {out.max_abs_diff:.3g} > atol {report.atol:g} "
         f"+ rtol {report.rtol:g}; loosen --atol/--rtol or pass --allow-mismatch to keep the model"
     )
+
+
+def verify_export(model: Any, cfg: OnnxConfig, onnx_path: Path, plan: ExportPlan, atol: float,
+                  rtol: float, data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]] = (),
+                  label_prefix: str = "") -> VerificationReport:
+    """ORT vs PyTorch on dummy inputs at the plan's shapes, then on any real-data batches."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    module = _KeywordModule(model, cfg)
+    checks = []
+    for seed, (label, shape) in enumerate(plan.verify_shapes, start=1):
+        feeds = cfg.generate_dummy_inputs("np", seed=seed, **shape)
+        outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
+        checks.append(ShapeCheck(label_prefix + label, "dummy", dict(shape), outputs))
+    for label, feeds in data_feeds:
+        shape = _shape_of(cfg, feeds)
+        outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
+        checks.append(ShapeCheck(label_prefix + label, "data", shape, outputs))
+    return VerificationReport(atol, rtol, tuple(checks))
+
+
+class _KeywordModule:
+    """Calls the model with keyword inputs and returns the config's outputs in order."""
+
+    def __init__(self, model: Any, cfg: OnnxConfig) -> None:
+        self.model, self.cfg = model, cfg
+
+    def __call__(self, **feeds: Any) -> tuple[Any, ...]:
+        out = self.model(**self.cfg.to_model_kwargs(dict(feeds)), return_dict=True)
+        return self.cfg.select_outputs(out, list(self.cfg.outputs))
+
+
+def _shape_of(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for name, axes in cfg.inputs.items():
+        for i, axis in axes.items():
+            sizes.setdefault(axis, int(feeds[name].shape[i]))
+    return sizes

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .generation import eos_ids, pad_id, prompts
-from .onnx.seq2seq import DECODER_FILE, ENCODER_FILE, PAST_PREFIX, PRESENT_PREFIX, cache_heads
+from ...layout import DECODER_FILE, ENCODER_FILE
+from ...onnx.seq2seq import PAST_PREFIX, PRESENT_PREFIX, cache_heads
+from .common import eos_ids, pad_id, prompts
 
 Inputs = dict[str, np.ndarray]
 

@@ -13,20 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExportError
+from ..errors import ExportError
+from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY, PROFILE_FILE
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .bench.results import BenchResults
-    from .export import ExportResult
-    from .onnx.base import OnnxConfig
-    from .profile.shape_profile import ShapeProfile
+    from ..bench.results import BenchResults
+    from .pipeline import ExportResult
+    from ..onnx.base import OnnxConfig
+    from ..profile.shape_profile import ShapeProfile
 
-PROFILE_FILE = "profile.json"
-BENCH_FILE = "bench.json"
-BENCH_CSV = "bench.csv"
-BENCH_SUMMARY = "bench.md"
 TEXT_AXES = ("batch_size", "sequence_length")
 RANGES = ("model", "data")
 
@@ -65,12 +62,12 @@ def export_with_profile(
     limit; "data" narrows it to the profile's min..max. For a GLUE dataset without
     ``task`` the model gets a text-classification head with the task's label count.
     """
-    from .atomic import check_output_dir
-    from .export import export
-    from .loading import load_model
-    from .models import default_model_dir
-    from .profile import profile_dataset
-    from .profile.pipeline import check_arguments
+    from ..atomic import check_output_dir
+    from .pipeline import export
+    from ..loading import load_model
+    from ..default_model import default_model_dir
+    from ..profile import profile_dataset
+    from ..profile.pipeline import check_arguments
 
     if dynamic_range not in RANGES:
         raise ExportError(f"dynamic range {dynamic_range!r} is unknown; choose one of {', '.join(RANGES)}")
@@ -79,7 +76,7 @@ def export_with_profile(
     output_dir = Path(output_dir)
     check_output_dir(output_dir, overwrite, ExportError)
     model = default_model_dir() if model is None else model
-    from .profile.media import media_modality
+    from ..profile.media import media_modality
 
     modality = media_modality(model)
     if modality is not None:  # images and audio: sizes through the model's preprocessor
@@ -119,8 +116,8 @@ def export_with_profile(
 
 def glue_head(dataset: str, task: str | None) -> tuple[str | None, dict[str, Any]]:
     """GLUE defaults: text-classification with the GLUE task's number of labels."""
-    from .data.glue import glue_task
-    from .tasks import normalize_task
+    from ..data.glue import glue_task
+    from ..onnx.tasks import normalize_task
 
     lowered = dataset.lower()
     if lowered != "glue" and not lowered.startswith("glue/"):
@@ -170,7 +167,7 @@ def profile_metadata(profile: ShapeProfile, cfg: OnnxConfig) -> dict[str, Any]:
 def run_bench(model_dir: Path, profile: ShapeProfile, options: Mapping[str, Any],
               progress: bool) -> BenchResults:
     """Benchmark the fresh export on the profile's grid; save JSON, CSV and the summary."""
-    from .bench.benchmark import run_benchmark
+    from ..bench.benchmark import run_benchmark
 
     results = run_benchmark(model_dir, profile, progress=progress, **dict(options))
     results.save(model_dir / BENCH_FILE)

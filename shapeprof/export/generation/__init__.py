@@ -1,0 +1,67 @@
+"""Generation parity: greedy decoding driven by onnxruntime must give transformers' tokens.
+
+Per-shape parity can hide a broken cache (wrong positions after step one, a mask that
+ignores left padding). So a decoder export also generates ``NEW_TOKENS`` tokens greedily
+through the exported model, feeding each step's ``present.*`` back as the next
+``past_key_values.*``, at batch 1 and at batch 3 with left padding, and compares them
+token for token with ``model.generate``. EOS is suppressed on both sides so random-weight
+models generate the full length.
+
+Encoder-decoders run ``encoder_model.onnx`` once and ``decoder_model.onnx`` per token, from
+the decoder start token, feeding back both caches (see :mod:`shapeprof.onnx.seq2seq`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+NEW_TOKENS = 20
+PROMPT_LENGTHS = ((7,), (7, 4, 2))     # batch 1; batch 3, left-padded to the longest
+
+
+@dataclass(frozen=True)
+class GenerationCheck:
+    label: str
+    batch_size: int
+    new_tokens: int
+    matching_tokens: int        # leading tokens equal in every row
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def is_generative(cfg: Any) -> bool:
+    return cfg.task in ("text-generation", "text-generation-with-past") or is_seq2seq(cfg)
+
+
+def is_seq2seq(cfg: Any) -> bool:
+    return bool(getattr(cfg, "is_split", False))
+
+
+def verify_generation(model: Any, cfg: Any, out_dir: Any, seed: int = 0) -> list[GenerationCheck]:
+    """Greedy tokens through the export in ``out_dir`` vs ``generate``, per prompt batch."""
+    from pathlib import Path
+
+    from ...layout import ONNX_FILE
+
+    if is_seq2seq(cfg):
+        from .seq2seq import Seq2SeqGenerator
+
+        generator: Any = Seq2SeqGenerator(model, cfg, Path(out_dir))
+    else:
+        from .decoder import DecoderGenerator
+
+        generator = DecoderGenerator(model, cfg, Path(out_dir) / ONNX_FILE)
+    checks = []
+    for lengths in PROMPT_LENGTHS:
+        inputs = generator.prompts(lengths, seed)
+        expected = generator.torch(inputs, NEW_TOKENS)
+        got = generator.onnx(inputs, NEW_TOKENS)
+        same = int(np.argmin(np.all(got == expected, axis=0).tolist() + [False]))
+        label = "batch 1" if len(lengths) == 1 else f"batch {len(lengths)}, {generator.padding}"
+        checks.append(GenerationCheck(label, len(lengths), NEW_TOKENS, same, same == NEW_TOKENS))
+    return checks

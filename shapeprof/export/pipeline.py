@@ -1,0 +1,210 @@
+"""The export pipeline: load, plan, convert, verify, write; the directory appears only when all passed.
+
+Each stage lives in its own module (:mod:`.plan`, :mod:`.convert`, :mod:`.verify`);
+this one strings them together and writes the export record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..atomic import atomic_dir, write_json
+from ..errors import ExportError
+from ..layout import EXPORT_RECORD, ONNX_FILE, VERIFICATION_FILE
+from .convert import convert, save_program
+from .plan import Bounds, ExportPlan, Shapes, check_opset, plan_export
+from .verify import VerificationReport, raise_on_failure, verify_export
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..loading import LoadedModel
+    from ..onnx.base import OnnxConfig
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """One exported graph: its file, inputs, outputs, plan and conversion time."""
+
+    file: str
+    inputs: dict[str, dict[int, str]]
+    outputs: dict[str, dict[int, str]]
+    plan: ExportPlan
+    export_seconds: float
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    output_dir: Path
+    model_type: str
+    task: str
+    opset: int
+    inputs: dict[str, dict[int, str]]
+    outputs: dict[str, dict[int, str]]
+    plan: ExportPlan
+    verification: VerificationReport
+    export_seconds: float
+    files: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    generation: tuple[Any, ...] = ()     # GenerationCheck per prompt batch (decoders)
+    parts: tuple[PartResult, ...] = ()   # every graph; encoder-decoders have two
+
+    @property
+    def onnx_path(self) -> Path:
+        """The (first) exported graph: model.onnx, or encoder_model.onnx for encoder-decoders."""
+        return self.output_dir / (self.parts[0].file if self.parts else ONNX_FILE)
+
+
+def export(
+    model: str | Path | Any,
+    output_dir: str | Path,
+    task: str | None = None,
+    opset: int | None = None,
+    *,
+    trace_shapes: Shapes | None = None,
+    bounds: Bounds | None = None,
+    data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]] = (),
+    atol: float | None = None,
+    rtol: float | None = None,
+    strict: bool = True,
+    overwrite: bool = False,
+    trust_remote_code: bool = False,
+    extra_files: Callable[[Path], None] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> ExportResult:
+    """Export ``model`` (a path, Hub id or loaded model) to ``output_dir``/model.onnx and verify it.
+
+    ``trace_shapes`` and ``bounds`` override the dummy shapes and dynamic ranges
+    (the profiler supplies them); ``data_feeds`` are extra real batches to verify on.
+    With ``strict`` a mismatch raises :class:`VerificationError` and nothing is written.
+    ``extra_files`` may add files to the directory before it appears; ``metadata`` is
+    merged into its ``shapeprof_export.json``. A model with freshly initialised weights
+    (e.g. a new classification head) is saved too, so PyTorch comparisons use the same weights.
+    """
+    from ..atomic import check_output_dir
+    from ..loading import LoadedModel, load_model, save_preprocessors, wrap_model
+
+    output_dir = Path(output_dir)
+    check_output_dir(output_dir, overwrite, ExportError)
+    if opset is not None:
+        check_opset(opset, opset)
+    if isinstance(model, LoadedModel):
+        loaded = model
+    elif isinstance(model, (str, Path)):
+        loaded = load_model(model, task, trust_remote_code=trust_remote_code)
+    else:
+        loaded = wrap_model(model, task)
+    cfg = loaded.onnx_config
+    opset = check_opset(opset, cfg.DEFAULT_ONNX_OPSET)
+    parts = cfg.export_parts(loaded.model)
+    if len(parts) > 1 and data_feeds:
+        raise ExportError(f"verifying {cfg.MODEL_TYPE} ({cfg.task}) on dataset batches is not supported: "
+                          "it exports an encoder and a decoder; export it without --dataset")
+    plans = [plan_export(part_cfg, *_part_shapes(part_cfg, trace_shapes, bounds, len(parts) > 1))
+             for _, _, part_cfg in parts]
+    atol = cfg.ATOL_FOR_VALIDATION if atol is None else atol
+    rtol = cfg.RTOL_FOR_VALIDATION if rtol is None else rtol
+
+    with atomic_dir(output_dir, overwrite, ExportError) as tmp:
+        done, checks = [], []
+        for (file, module, part_cfg), plan in zip(parts, plans):
+            start = time.perf_counter()
+            save_program(convert(module, part_cfg, plan, opset), tmp / file)
+            seconds = time.perf_counter() - start
+            done.append(PartResult(file, part_cfg.inputs, part_cfg.outputs, plan, seconds))
+            prefix = f"{file.removesuffix('_model.onnx')}: " if len(parts) > 1 else ""
+            checks += verify_export(module, part_cfg, tmp / file, plan, atol, rtol, data_feeds,
+                                    prefix).checks
+        report = VerificationReport(atol, rtol, tuple(checks))
+        loaded.model.config.save_pretrained(str(tmp))
+        if loaded.fresh_weights:
+            loaded.model.save_pretrained(str(tmp))
+        files = save_preprocessors(loaded.source, tmp, trust_remote_code)
+        report.save(tmp / VERIFICATION_FILE)
+        if strict:
+            raise_on_failure(report)
+        generation = check_generation(loaded, tmp, strict)
+        notes = _notes(loaded, report)
+        result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, done[0].inputs, done[0].outputs,
+                              done[0].plan, report, sum(p.export_seconds for p in done), tuple(files),
+                              notes, generation, tuple(done))
+        write_json(tmp / EXPORT_RECORD, {**export_info(result, loaded.source), **(metadata or {})})
+        if extra_files:
+            extra_files(tmp)
+    return result
+
+
+def _part_shapes(cfg: OnnxConfig, trace_shapes: Shapes | None, bounds: Bounds | None,
+                 split: bool) -> tuple[Shapes | None, Bounds | None]:
+    """The user's shapes and ranges for one graph of a split export: only the axes it has."""
+    if not split:
+        return trace_shapes, bounds
+    axes = set(cfg.axis_names())
+    return ({a: n for a, n in (trace_shapes or {}).items() if a in axes},
+            {a: b for a, b in (bounds or {}).items() if a in axes})
+
+
+def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool) -> tuple[Any, ...]:
+    """Greedy generation through onnxruntime vs ``generate`` (generation tasks only)."""
+    from ..errors import VerificationError
+    from ..layout import GENERATION_FILE
+    from .generation import is_generative, verify_generation
+
+    if not is_generative(loaded.onnx_config):
+        return ()
+    checks = tuple(verify_generation(loaded.model, loaded.onnx_config, out_dir))
+    write_json(out_dir / GENERATION_FILE, {"checks": [c.to_dict() for c in checks]})
+    failed = [c for c in checks if not c.passed]
+    if failed and strict:
+        c = failed[0]
+        raise VerificationError(f"greedy generation through onnxruntime diverges from transformers' "
+                                f"generate at {c.label} after {c.matching_tokens} of {c.new_tokens} "
+                                "tokens; pass --allow-mismatch to keep the model")
+    return checks
+
+
+def _notes(loaded: LoadedModel, report: VerificationReport) -> tuple[str, ...]:
+    notes = []
+    if loaded.fresh_weights:
+        notes.append(f"{len(loaded.fresh_weights)} weight tensor(s) were freshly initialised "
+                     f"(e.g. {loaded.fresh_weights[0]}): fine for shapes and latency, not for accuracy")
+    if not report.passed:
+        notes.append("verification FAILED; the model was kept because of --allow-mismatch")
+    return tuple(notes)
+
+
+def export_info(result: ExportResult, source: str | None = None) -> dict[str, Any]:
+    """The export's metadata, saved beside the model; ``source`` is where the weights came from."""
+    from .. import __version__
+    import onnx
+    import torch
+    import transformers
+
+    return {
+        "schema_version": 1,
+        "shapeprof_version": __version__,
+        "model_type": result.model_type,
+        "task": result.task,
+        "source": source,
+        "opset": result.opset,
+        "inputs": result.inputs,
+        "outputs": result.outputs,
+        "trace_shapes": result.plan.trace_shapes,
+        "dynamic_bounds": {k: list(v) for k, v in result.plan.bounds.items()},
+        "export_seconds": round(result.export_seconds, 3),
+        "files": [p.file for p in result.parts],
+        **({"parts": {p.file: {"inputs": p.inputs, "outputs": p.outputs,
+                               "export_seconds": round(p.export_seconds, 3)} for p in result.parts}}
+           if len(result.parts) > 1 else {}),
+        "verification_passed": result.verification.passed,
+        "notes": list(result.notes),
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "onnx": onnx.__version__},
+    }
+
+
+__all__ = ["ExportPlan", "ExportResult", "PartResult", "export"]

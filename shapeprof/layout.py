@@ -1,0 +1,37 @@
+"""Every artifact's file name, in one place.
+
+An export directory holds the graph(s), the transformers config and preprocessor
+files, and shapeprof's own records; ``export --dataset --bench`` adds the profile
+and the benchmark results beside them.
+"""
+
+from __future__ import annotations
+
+# graphs
+ONNX_FILE = "model.onnx"
+ENCODER_FILE = "encoder_model.onnx"
+DECODER_FILE = "decoder_model.onnx"
+
+# transformers files read back by the bench and the PyTorch runner
+CONFIG_FILE = "config.json"
+PREPROCESSOR_FILE = "preprocessor_config.json"
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+# shapeprof's records
+EXPORT_RECORD = "shapeprof_export.json"
+VERIFICATION_FILE = "verification.json"
+GENERATION_FILE = "generation.json"
+PROFILE_FILE = "profile.json"
+BENCH_FILE = "bench.json"
+BENCH_CSV = "bench.csv"
+BENCH_SUMMARY = "bench.md"
+REPORT_MD = "report.md"
+
+# bench variants, written in the bench's work directory
+VARIANT_FILES = {
+    "int8": "model-int8.onnx",
+    "optimized": "model-optimized.onnx",
+    "optimized-int8": "model-optimized-int8.onnx",
+}

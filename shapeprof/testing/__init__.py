@@ -1,0 +1,1 @@
+"""Test and benchmark support: tiny models built locally from transformers config classes."""
