@@ -225,8 +225,8 @@ def _version(art: Artifact, data: Mapping[str, Any], where: str,
     if raw > art.version:
         from . import __version__
 
-        raise err(f"{where} has schema_version {raw}, newer than the {art.version} this shapeprof "
-                  f"({__version__}) reads; upgrade shapeprof (pip install -U shapeprof)")
+        raise err(f"{where} has schema_version {raw}, but this shapeprof ({__version__}) reads "
+                  f"versions up to {art.version}; upgrade shapeprof to read it")
     if raw < art.oldest:
         raise err(f"{where} has schema_version {raw}, older than any shapeprof wrote (the oldest "
                   f"is {art.oldest}); {art.remedy}")
