@@ -97,7 +97,7 @@ PROFILE = Artifact(
 
 MEDIA_PROFILE = Artifact(
     "media_profile", "image/audio profile", layout.PROFILE_FILE, 1,
-    ((1, "16a5a8b: kind 'media', modality image|audio, dataset, model, batch_sizes, axes, "
+    ((1, "16a5a8b: kind 'media', modality image or audio, dataset, model, batch_sizes, axes, "
          "source_axes, static_axes, trace_shapes, bounds"),
      (1, "285f95c: modality 'text+image' (CLIP-style pairs), same fields")),
     ProfileError, "write it with 'shapeprof profile -o PATH'")
@@ -244,7 +244,7 @@ def history_table() -> str:
     rows = ["| artifact | file | version | what changed |", "|---|---|---:|---|"]
     for art in ARTIFACTS.values():
         for v, text in art.history:
-            rows.append(f"| {art.noun} | {art.file} | {v} | {text} |")
+            rows.append(f"| {art.kind} | {art.file} | {v} | {text} |")
     return "\n".join(rows)
 
 
