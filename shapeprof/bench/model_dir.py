@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import schema
 from ..errors import BenchError
 from ..layout import CONFIG_FILE, ENCODER_FILE, EXPORT_RECORD as INFO_FILE, ONNX_FILE, TOKENIZER_FILES, WEIGHT_FILES
 
@@ -65,7 +66,7 @@ def open_model_dir(path: str | Path) -> ModelDir:
         if not (path / name).is_file():
             raise BenchError(f"{str(path)!r} has no {name}; benchmark a directory written by "
                              "'shapeprof export' (re-export it if files were removed)")
-    info = _read_json(path / INFO_FILE)
+    info = schema.load("export", path / INFO_FILE, BenchError)   # older records migrated
     config = _read_json(path / CONFIG_FILE)
     return ModelDir(path, str(info.get("model_type") or config.get("model_type")), str(info["task"]),
                     _axes(info["inputs"]), _axes(info["outputs"]), _max_length(info, config), config,

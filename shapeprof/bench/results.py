@@ -1,23 +1,22 @@
 """Benchmark results: frozen dataclasses, versioned JSON with raw samples, a tidy DataFrame.
 
-Schema (``schema_version`` 1): ``model``, ``settings``, ``environment``, ``variants`` (with
-their deviation from the reference), ``cells`` (one per cell x variant x runtime, raw samples
-in ms; generation cells add ``phase`` prefill/decode and ``past_length``), ``expected`` (per
-padding policy), ``replays`` (predicted vs measured), ``generation`` (expected per request of a
-decoder), ``notes``.
+Schema (``schema_version`` 2; history and migrations in shapeprof.schema): ``model``,
+``settings``, ``environment``, ``variants`` (with their deviation from the reference), ``cells``
+(one per cell x variant x runtime, raw samples in ms, ``round_sizes``; generation cells add
+``phase`` prefill/decode and ``past_length``), ``expected`` (per padding policy), ``replays``
+(predicted vs measured), ``generation`` (expected per request of a decoder), ``notes``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import schema
 from ..atomic import write_json
-from ..errors import BenchError
 from .decode import GenerationEstimate
 from .expected import PolicyEstimate
 from .paired import PairedSpeedup, paired_speedup, round_medians
@@ -28,7 +27,7 @@ from .variants import VariantInfo
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schema.BENCH.version
 MEMORY_NOTE = "peak_rss_mib: growth of the process's peak resident set (VmHWM) while measuring the cell"
 
 
@@ -108,10 +107,8 @@ class BenchResults:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BenchResults:
-        version = d.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise BenchError(f"results schema_version {version!r} is not supported (expected "
-                             f"{SCHEMA_VERSION}); re-run 'shapeprof bench' with this version")
+        d = schema.load("bench", d)               # checks the version, migrates older files
+        version = d["schema_version"]
         return cls(d["model"], d["settings"], d["environment"],
                    tuple(VariantInfo.from_dict(v) for v in d.get("variants", ())),
                    tuple(CellResult.from_dict(c) for c in d.get("cells", ())),
@@ -127,13 +124,7 @@ class BenchResults:
 
     @classmethod
     def load(cls, path: str | Path) -> BenchResults:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise BenchError(f"cannot read results {str(path)!r} ({e}); give a file written by "
-                             "'shapeprof bench -o'") from e
-        return cls.from_dict(data)
+        return cls.from_dict(schema.load("bench", Path(path)))
 
     # ---- tables -------------------------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:

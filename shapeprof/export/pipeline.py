@@ -152,12 +152,12 @@ def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool) -> tuple[
     """Greedy generation through onnxruntime vs ``generate`` (generation tasks only)."""
     from ..errors import VerificationError
     from ..layout import GENERATION_FILE
-    from .generation import is_generative, verify_generation
+    from .generation import generation_record, is_generative, verify_generation
 
     if not is_generative(loaded.onnx_config):
         return ()
     checks = tuple(verify_generation(loaded.model, loaded.onnx_config, out_dir))
-    write_json(out_dir / GENERATION_FILE, {"checks": [c.to_dict() for c in checks]})
+    write_json(out_dir / GENERATION_FILE, generation_record(checks))
     failed = [c for c in checks if not c.passed]
     if failed and strict:
         c = failed[0]
@@ -179,13 +179,13 @@ def _notes(loaded: LoadedModel, report: VerificationReport) -> tuple[str, ...]:
 
 def export_info(result: ExportResult, source: str | None = None) -> dict[str, Any]:
     """The export's metadata, saved beside the model; ``source`` is where the weights came from."""
-    from .. import __version__
+    from .. import __version__, schema
     import onnx
     import torch
     import transformers
 
     return {
-        "schema_version": 1,
+        "schema_version": schema.EXPORT_RECORD.version,
         "shapeprof_version": __version__,
         "model_type": result.model_type,
         "task": result.task,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import schema
 from ..atomic import write_json
 from ..errors import VerificationError
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ..onnx.base import OnnxConfig
     from .plan import ExportPlan
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schema.VERIFICATION.version
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,19 @@ class VerificationReport:
     def save(self, path: Path) -> None:
         write_json(path, self.to_dict())
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VerificationReport:
+        d = schema.load("verification", data)     # checks the version, migrates older files
+        try:
+            return cls(float(d["atol"]), float(d["rtol"]), tuple(_shape_check(c) for c in d["checks"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise VerificationError(f"verification report is missing or has a bad field ({e!r}); "
+                                    "re-run 'shapeprof export'") from e
+
+    @classmethod
+    def load(cls, path: str | Path) -> VerificationReport:
+        return cls.from_dict(schema.load("verification", Path(path)))
+
     def table(self) -> str:
         """A markdown table: one row per (shape, output)."""
         rows = ["| check | source | shape | output | max abs diff | max rel diff | ok |",
@@ -76,6 +90,12 @@ class VerificationReport:
                 rows.append(f"| {c.label} | {c.source} | {shape} | {o.name} | "
                             f"{o.max_abs_diff:.2e} | {o.max_rel_diff:.2e} | {'yes' if o.passed else 'NO'} |")
         return "\n".join(rows)
+
+
+def _shape_check(d: Mapping[str, Any]) -> ShapeCheck:
+    outputs = tuple(OutputCheck(o["name"], tuple(int(n) for n in o["shape"]), float(o["max_abs_diff"]),
+                                float(o["max_rel_diff"]), bool(o["passed"])) for o in d["outputs"])
+    return ShapeCheck(d["label"], d["source"], {k: int(v) for k, v in d["shape"].items()}, outputs)
 
 
 def compare_output(name: str, ort_value: np.ndarray, pt_value: np.ndarray,

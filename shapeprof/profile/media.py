@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, schema
 from ..atomic import write_json
 from ..errors import ProfileError, ShapeprofError
 from .stats import AxisStats, axis_stats
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schema.MEDIA_PROFILE.version
 BATCH = "batch_size"
 IMAGE_AXES = ("height", "width")
 AUDIO_AXIS = "audio_sequence_length"
@@ -84,9 +84,10 @@ class MediaProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaProfile:
-        if data.get("kind") != "media" or int(data.get("schema_version", 0)) != SCHEMA_VERSION:
-            raise ProfileError("not a shapeprof image/audio profile of schema version "
-                               f"{SCHEMA_VERSION}; re-run `shapeprof profile`")
+        if not isinstance(data, Mapping) or data.get("kind") != "media":
+            raise ProfileError("not a shapeprof image/audio profile (no \"kind\": \"media\"); "
+                               "re-run `shapeprof profile`")
+        data = schema.load("media_profile", data)  # checks the version, migrates older files
         return cls(data["modality"], dict(data["dataset"]), dict(data["model"]),
                    tuple(int(b) for b in data["batch_sizes"]),
                    {k: AxisStats.from_dict(v) for k, v in data["axes"].items()},
@@ -100,9 +101,11 @@ class MediaProfile:
 
     @classmethod
     def load(cls, path: str | Path) -> MediaProfile:
-        import json
-
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        data = schema.load("media_profile", Path(path))
+        if data.get("kind") != "media":
+            raise ProfileError(f"{str(path)!r} is not an image/audio profile (no \"kind\": "
+                               "\"media\"); re-run `shapeprof profile`")
+        return cls.from_dict(data)
 
     def summary(self) -> str:
         lines = [f"{self.modality} profile of {self.dataset['description']}: "

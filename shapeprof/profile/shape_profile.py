@@ -7,7 +7,6 @@ are not saved; ``texts()`` re-loads them from the dataset description when neede
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, schema
 from ..atomic import write_json
 from ..data.rows import TextRows
 from ..data.source import DatasetSpec
@@ -26,7 +25,7 @@ from .recommend import BATCH, SEQUENCE, InputSpec, Recommendations, ShapeRange
 from .stats import AxisStats
 from .tokenize import ModelInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schema.PROFILE.version
 
 
 @dataclass(frozen=True)
@@ -154,10 +153,8 @@ class ShapeProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ShapeProfile:
-        version = data.get("schema_version") if isinstance(data, Mapping) else None
-        if version != SCHEMA_VERSION:
-            raise ProfileError(f"profile schema_version {version!r} is not supported (this "
-                               f"shapeprof reads {SCHEMA_VERSION}); re-run 'shapeprof profile'")
+        data = schema.load("profile", data)       # checks the version, migrates older files
+        version = data["schema_version"]
         try:
             return cls(DatasetInfo.from_dict(data["dataset"]), ModelInfo.from_dict(data["model"]),
                        tuple(int(b) for b in data["batch_sizes"]),
@@ -178,15 +175,7 @@ class ShapeProfile:
 
     @classmethod
     def load(cls, path: str | Path) -> ShapeProfile:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise ProfileError(f"profile file {str(path)!r} not found; create it with "
-                               "'shapeprof profile -o PATH'") from e
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ProfileError(f"cannot read profile {str(path)!r} ({e}); "
-                               "re-run 'shapeprof profile'") from e
-        return cls.from_dict(data)
+        return cls.from_dict(schema.load("profile", Path(path)))
 
     def summary(self) -> str:
         from .summary import format_summary

@@ -75,7 +75,7 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "### Cells" in proc.stdout and "x PyTorch" in proc.stdout
     data = json.loads(out.read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2          # shapeprof.schema.BENCH
     assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is True
     assert "denormals flushed to zero" in proc.stdout
     assert data["environment"]["versions"]["onnxruntime"]

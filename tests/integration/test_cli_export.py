@@ -53,6 +53,7 @@ def test_export_cli_infers_task_and_writes_reports(tiny_bert_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     info = json.loads((tmp_path / "out" / "shapeprof_export.json").read_text())
     assert info["task"] == "text-classification"  # from config.architectures
+    assert info["schema_version"] == 2 and info["files"] == ["model.onnx"]
     assert info["verification_passed"] is True
     report = json.loads((tmp_path / "out" / "verification.json").read_text())
     assert report["schema_version"] == 1 and len(report["checks"]) == 3

@@ -13,7 +13,9 @@ the decoder start token, feeding back both caches (see :mod:`shapeprof.onnx.seq2
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,32 @@ class GenerationCheck:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GenerationCheck:
+        return cls(str(d["label"]), int(d["batch_size"]), int(d["new_tokens"]),
+                   int(d["matching_tokens"]), bool(d["passed"]))
+
+
+def generation_record(checks: Sequence[GenerationCheck]) -> dict[str, Any]:
+    """What ``generation.json`` holds (see shapeprof.schema)."""
+    from ... import schema
+
+    return {"schema_version": schema.GENERATION.version, "passed": all(c.passed for c in checks),
+            "checks": [c.to_dict() for c in checks]}
+
+
+def load_generation_checks(path: str | Path) -> tuple[GenerationCheck, ...]:
+    """The checks of a ``generation.json``, older files migrated."""
+    from ... import schema
+    from ...errors import VerificationError
+
+    data = schema.load("generation", Path(path))
+    try:
+        return tuple(GenerationCheck.from_dict(c) for c in data["checks"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise VerificationError(f"generation checks {str(path)!r} are missing or have a bad field "
+                                f"({e!r}); re-run 'shapeprof export'") from e
+
 
 def is_generative(cfg: Any) -> bool:
     return cfg.task in ("text-generation", "text-generation-with-past") or is_seq2seq(cfg)
@@ -44,8 +72,6 @@ def is_seq2seq(cfg: Any) -> bool:
 
 def verify_generation(model: Any, cfg: Any, out_dir: Any, seed: int = 0) -> list[GenerationCheck]:
     """Greedy tokens through the export in ``out_dir`` vs ``generate``, per prompt batch."""
-    from pathlib import Path
-
     from ...layout import ONNX_FILE
 
     if is_seq2seq(cfg):
