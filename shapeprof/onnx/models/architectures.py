@@ -8,6 +8,7 @@ is one line here; it needs a tiny model in :mod:`shapeprof.testing.tiny` as well
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..audio import AudioOnnxConfig, AudioToTextOnnxConfig
@@ -26,7 +27,12 @@ from .dinov2 import InterpolatingVisionOnnxConfig
 
 def _row(model_type: str, name: str, cls: type[OnnxConfig], tasks: tuple[str, ...],
          **overrides: Any) -> Architecture:
-    return Architecture(model_type, cls, tasks, overrides, name=f"{name}OnnxConfig", module=__name__)
+    return Architecture(model_type, cls, tasks, overrides, name=f"{name}OnnxConfig")
+
+
+def _family(module: str, *rows: Architecture) -> tuple[Architecture, ...]:
+    """Rows whose classes are importable (and pickled) from ``shapeprof.onnx.models.<module>``."""
+    return tuple(replace(row, module=f"{__package__}.{module}") for row in rows)
 
 
 # Attribute differences shared by several rows.
@@ -41,7 +47,8 @@ GPT_NEO_NAMES = NormalizedTextConfig.with_args(num_layers="num_layers", num_atte
 T5_NAMES = NormalizedSeq2SeqConfig.with_args(num_attention_heads="num_heads",
                                              decoder_num_layers="num_decoder_layers", head_dim="d_kv")
 
-ENCODERS = (
+ENCODERS = _family(
+    "encoders",
     _row("bert", "Bert", TextEncoderOnnxConfig, ENCODER_TASKS),
     _row("albert", "Albert", TextEncoderOnnxConfig, ENCODER_TASKS),
     _row("electra", "Electra", TextEncoderOnnxConfig, ENCODER_TASKS),
@@ -52,7 +59,8 @@ ENCODERS = (
          NORMALIZED_CONFIG_CLASS=DISTILBERT_NAMES),
     _row("deberta-v2", "DebertaV2", OptionalTokenTypesOnnxConfig, ENCODER_TASKS, FUSABLE_ATTENTION=False),
 )
-DECODERS = (
+DECODERS = _family(
+    "decoders",
     _row("gpt2", "GPT2", TextDecoderOnnxConfig, DECODER_TASKS, NORMALIZED_CONFIG_CLASS=GPT2_NAMES),
     _row("gpt_neo", "GPTNeo", TextDecoderOnnxConfig, DECODER_TASKS, NORMALIZED_CONFIG_CLASS=GPT_NEO_NAMES),
     _row("opt", "OPT", TextDecoderOnnxConfig, DECODER_TASKS),
@@ -63,7 +71,8 @@ DECODERS = (
     _row("phi3", "Phi3", TextDecoderOnnxConfig, DECODER_TASKS),
     _row("gemma", "Gemma", TextDecoderOnnxConfig, DECODER_TASKS),
 )
-SEQ2SEQ = (
+SEQ2SEQ = _family(
+    "seq2seq",
     _row("t5", "T5", TextSeq2SeqOnnxConfig, TEXT2TEXT_TASKS, NORMALIZED_CONFIG_CLASS=T5_NAMES),
     _row("bart", "Bart", TextSeq2SeqOnnxConfig, TEXT2TEXT_TASKS),
     _row("mbart", "MBart", TextSeq2SeqOnnxConfig, TEXT2TEXT_TASKS),
@@ -71,7 +80,8 @@ SEQ2SEQ = (
     _row("whisper", "Whisper", AudioToTextOnnxConfig, SPEECH2TEXT_TASKS),
 )
 # Learned absolute positions (or Python-int size arithmetic, MobileViT) fix the image size.
-IMAGES = (
+IMAGES = _family(
+    "images",
     _row("vit", "ViT", VisionOnnxConfig, VISION_TASKS, STATIC_AXES=IMAGE_AXES),
     _row("deit", "DeiT", VisionOnnxConfig, VISION_TASKS, STATIC_AXES=IMAGE_AXES),
     _row("beit", "Beit", VisionOnnxConfig, VISION_TASKS, STATIC_AXES=IMAGE_AXES),
@@ -81,12 +91,14 @@ IMAGES = (
     _row("resnet", "ResNet", VisionOnnxConfig, VISION_TASKS),
     _row("swin", "Swin", VisionOnnxConfig, VISION_TASKS),
 )
-SPEECH = (
+SPEECH = _family(
+    "speech",
     _row("wav2vec2", "Wav2Vec2", AudioOnnxConfig, AUDIO_TASKS),
     _row("hubert", "Hubert", AudioOnnxConfig, AUDIO_TASKS),
     _row("wavlm", "WavLM", AudioOnnxConfig, AUDIO_TASKS),
 )
-MULTIMODAL = (
+MULTIMODAL = _family(
+    "multimodal",
     _row("clip", "CLIP", TextAndVisionOnnxConfig, CONTRASTIVE_TASKS),
     _row("siglip", "Siglip", TextAndVisionOnnxConfig, CONTRASTIVE_TASKS, TEXT_INPUTS=("input_ids",)),
     _row("layoutlm", "LayoutLM", LayoutTextOnnxConfig, LAYOUT_TASKS),
@@ -99,6 +111,3 @@ ARCHITECTURES = (*ENCODERS, *DECODERS, *SEQ2SEQ, *IMAGES, *SPEECH, *MULTIMODAL)
 def classes(rows: tuple[Architecture, ...]) -> dict[str, type[OnnxConfig]]:
     """The rows' classes by name (``BertOnnxConfig``, ...), for import from the family modules."""
     return {row.name: row.config for row in rows}
-
-
-globals().update(classes(ARCHITECTURES))
