@@ -102,8 +102,17 @@ class Registry:
     def __init__(self, rows: Iterable[Architecture] = ()) -> None:
         self._rows: dict[str, Architecture] = {}
         self.failures: list[PluginFailure] = []  # plug-ins that failed; see load_entry_points
-        for row in rows:
-            self.add(row)
+        self.extend(rows)
+
+    def extend(self, rows: Iterable[Architecture]) -> None:
+        """Register several rows: all of them, or none when one fails."""
+        before = dict(self._rows)
+        try:
+            for row in rows:
+                self.add(row)
+        except Exception:
+            self._rows = before
+            raise
 
     def add(self, row: Architecture) -> type[OnnxConfig]:
         """Register one row; returns the class ``get`` will give for it."""
@@ -201,10 +210,9 @@ def default_registry() -> Registry:
     """The registry with all built-in architectures and installed plug-ins."""
     global _loaded
     if not _loaded:
-        _loaded = True
         from .models.architectures import ARCHITECTURES
 
-        for row in ARCHITECTURES:
-            REGISTRY.add(row)
+        REGISTRY.extend(ARCHITECTURES)
+        _loaded = True
         REGISTRY.load_entry_points()
     return REGISTRY

@@ -193,3 +193,11 @@ def test_failing_plugin_leaves_registry_as_before_and_others_load(monkeypatch, c
     assert all("\n" not in r.getMessage() for r in caplog.records)
     with pytest.raises(ConfigError, match=r"'p2' is not supported; .*plug-in 'half' .*failed"):
         reg.get("p2")
+
+
+def test_extend_is_all_or_nothing():
+    reg = Registry([Architecture("b", TextEncoderOnnxConfig, ("default",))])
+    with pytest.raises(ConfigError, match="'b' is already registered"):
+        reg.extend([Architecture("a", TextEncoderOnnxConfig, ("default",)),
+                    Architecture("b", TextEncoderOnnxConfig, ("default",))])
+    assert list(reg) == ["b"]
