@@ -11,57 +11,50 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+_ONNX = "shapeprof.onnx"
+_LEVEL3 = {  # family module -> the class names of its rows (rows: shapeprof.onnx.models.architectures)
+    "encoders": ("Albert", "Bert", "DebertaV2", "DistilBert", "Electra", "MPNet", "Roberta", "XLMRoberta"),
+    "decoders": ("GPT2", "GPTNeo", "Gemma", "Llama", "Mistral", "OPT", "Phi3", "Qwen2", "Qwen3"),
+    "seq2seq": ("Bart", "MBart", "Marian", "T5", "Whisper"),
+    "images": ("Beit", "ConvNext", "DeiT", "Dinov2", "MobileViT", "ResNet", "Swin", "ViT"),
+    "speech": ("Hubert", "Wav2Vec2", "WavLM"),
+    "multimodal": ("CLIP", "LayoutLM", "LayoutLMv3", "Siglip"),
+}
+
 _EXPORTS = {
     # level 1
-    "OnnxConfig": "shapeprof.onnx.base",
-    "OnnxConfigWithPast": "shapeprof.onnx.base",
-    "OnnxSeq2SeqConfigWithPast": "shapeprof.onnx.base",
-    "PatchingSpec": "shapeprof.onnx.base",
-    # level 2
-    "TextEncoderOnnxConfig": "shapeprof.onnx.text",
-    "TextDecoderOnnxConfig": "shapeprof.onnx.text",
-    "TextSeq2SeqOnnxConfig": "shapeprof.onnx.text",
-    "VisionOnnxConfig": "shapeprof.onnx.vision",
-    "TextAndVisionOnnxConfig": "shapeprof.onnx.multimodal",
-    # level 3
-    "BertOnnxConfig": "shapeprof.onnx.models.encoders",
-    "AlbertOnnxConfig": "shapeprof.onnx.models.encoders",
-    "ElectraOnnxConfig": "shapeprof.onnx.models.encoders",
-    "RobertaOnnxConfig": "shapeprof.onnx.models.encoders",
-    "XLMRobertaOnnxConfig": "shapeprof.onnx.models.encoders",
-    "MPNetOnnxConfig": "shapeprof.onnx.models.encoders",
-    "DistilBertOnnxConfig": "shapeprof.onnx.models.encoders",
-    "DebertaV2OnnxConfig": "shapeprof.onnx.models.encoders",
-    "AudioOnnxConfig": "shapeprof.onnx.audio",
-    **{f"{n}OnnxConfig": "shapeprof.onnx.models.images"
-       for n in ("ViT", "DeiT", "Beit", "Dinov2", "ConvNext", "ResNet", "Swin", "MobileViT")},
-    **{f"{n}OnnxConfig": "shapeprof.onnx.models.speech" for n in ("Wav2Vec2", "Hubert", "WavLM")},
-    **{f"{n}OnnxConfig": "shapeprof.onnx.models.multimodal" for n in ("CLIP", "Siglip", "LayoutLM")},
-    "MediaProfile": "shapeprof.profile.media",
-    "profile_media": "shapeprof.profile.media",
+    **dict.fromkeys(("OnnxConfig", "OnnxConfigWithPast", "OnnxSeq2SeqConfigWithPast", "PatchingSpec"),
+                    f"{_ONNX}.base"),
+    # level 2, and the encoder/decoder parts its encoder-decoders export
+    **dict.fromkeys(("TextEncoderOnnxConfig", "TextDecoderOnnxConfig", "TextSeq2SeqOnnxConfig"), f"{_ONNX}.text"),
+    "VisionOnnxConfig": f"{_ONNX}.vision",
+    **dict.fromkeys(("AudioOnnxConfig", "AudioToTextOnnxConfig", "SpectrogramEncoderOnnxConfig",
+                     "SpeechToTextDecoderOnnxConfig"), f"{_ONNX}.audio"),
+    **dict.fromkeys(("TextAndVisionOnnxConfig", "LayoutTextOnnxConfig", "LayoutTextAndImageOnnxConfig"),
+                    f"{_ONNX}.multimodal"),
+    **dict.fromkeys(("Seq2SeqTextEncoderOnnxConfig", "Seq2SeqDecoderOnnxConfig", "NormalizedSeq2SeqConfig"),
+                    f"{_ONNX}.seq2seq"),
+    # level 3: one row per architecture, and the classes where behaviour differs
+    **{f"{n}OnnxConfig": f"{_ONNX}.models.{module}" for module, names in _LEVEL3.items() for n in names},
+    "OptionalTokenTypesOnnxConfig": f"{_ONNX}.models.deberta",
+    "InterpolatingVisionOnnxConfig": f"{_ONNX}.models.dinov2",
     # registry, tasks, normalized configs
-    "Registry": "shapeprof.onnx.registry",
-    "default_registry": "shapeprof.onnx.registry",
-    "register": "shapeprof.onnx.registry",
-    "normalize_task": "shapeprof.onnx.tasks",
-    "NormalizedConfig": "shapeprof.onnx.normalized",
-    "NormalizedTextConfig": "shapeprof.onnx.normalized",
+    **dict.fromkeys(("Architecture", "Registry", "default_registry", "register"), f"{_ONNX}.registry"),
+    "normalize_task": f"{_ONNX}.tasks",
+    **dict.fromkeys(("NormalizedConfig", "NormalizedTextConfig", "NormalizedVisionConfig"), f"{_ONNX}.normalized"),
     # pipeline
-    "export": "shapeprof.export",
-    "ExportResult": "shapeprof.export",
-    "export_with_profile": "shapeprof.export.profiled",
-    "ProfiledExport": "shapeprof.export.profiled",
-    "profile_dataset": "shapeprof.profile",
-    "ShapeProfile": "shapeprof.profile",
-    "run_benchmark": "shapeprof.bench",
-    "BenchResults": "shapeprof.bench",
-    "load_model": "shapeprof.loading",
-    "VerificationReport": "shapeprof.export",
+    **dict.fromkeys(("export", "ExportResult", "VerificationReport"), "shapeprof.export"),
+    **dict.fromkeys(("export_with_profile", "ProfiledExport"), "shapeprof.export.profiled"),
+    **dict.fromkeys(("profile_dataset", "ShapeProfile"), "shapeprof.profile"),
+    **dict.fromkeys(("profile_media", "MediaProfile"), "shapeprof.profile.media"),
+    **dict.fromkeys(("run_benchmark", "BenchResults"), "shapeprof.bench"),
+    **dict.fromkeys(("compare_files", "Comparison"), "shapeprof.regression"),
+    **dict.fromkeys(("load_model", "wrap_model", "LoadedModel"), "shapeprof.loading"),
     # errors
     "ShapeprofError": "shapeprof.errors",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str) -> Any:

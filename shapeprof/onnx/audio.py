@@ -17,9 +17,9 @@ from typing import Any
 from .base import OnnxConfig, OnnxSeq2SeqConfigWithPast
 from .dummy import DummyAudioInputGenerator, DummyInputGenerator
 from .normalized import NormalizedConfig
+from .tasks import AUDIO_TASKS as AUDIO_TASKS  # re-export; the task sets live in tasks.py
 from .seq2seq import NormalizedSeq2SeqConfig, Seq2SeqDecoderOnnxConfig
 
-AUDIO_TASKS = ("feature-extraction", "audio-classification", "automatic-speech-recognition")
 AUDIO_LENGTH = "audio_sequence_length"
 
 

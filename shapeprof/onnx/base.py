@@ -67,8 +67,10 @@ class OnnxConfig:
     DEFAULT_ONNX_OPSET: ClassVar[int] = 20  # 20: ONNX Gelu, which onnxruntime fuses to BiasGelu
     ATOL_FOR_VALIDATION: ClassVar[float] = 1e-4
     RTOL_FOR_VALIDATION: ClassVar[float] = 1e-3
-    # Set by Registry.register; a class used outside a registry accepts every task it declares outputs for.
-    MODEL_TYPE: ClassVar[str] = ""
+    # From the architecture's registry row (see shapeprof.onnx.registry); a class used outside
+    # a registry accepts every task it declares outputs for. Parts of a split export take
+    # their whole model's type, so MODEL_TYPE is also an instance attribute.
+    MODEL_TYPE: str = ""
     SUPPORTED_TASKS: ClassVar[tuple[str, ...]] = ()
     # Export attention in the form onnxruntime fuses (see shapeprof.graph_form); only for
     # architectures whose attention goes through transformers' AttentionInterface.
@@ -238,8 +240,9 @@ class OnnxConfigWithPast(OnnxConfig):
 class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
     """Base class for encoder-decoder models exported as an encoder and a decoder.
 
-    Tasks in ``GENERATION_TASKS`` export ``encoder_model.onnx`` and ``decoder_model.onnx``
-    (see :mod:`shapeprof.onnx.seq2seq`); other tasks export one graph.
+    Tasks in ``GENERATION_TASKS`` export ``encoder_model.onnx`` and ``decoder_model.onnx``;
+    other tasks export one graph. This level only composes the two parts: level-2 classes
+    supply them by overriding ``get_encoder_onnx_config`` and ``get_decoder_onnx_config``.
     """
 
     GENERATION_TASKS: ClassVar[tuple[str, ...]] = ()
@@ -266,7 +269,7 @@ class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
         encoder = self.get_encoder_onnx_config(self._config)
         decoder = self.get_decoder_onnx_config(self._config, self.task, self.use_past)
         for part in (encoder, decoder):
-            part.MODEL_TYPE = self.MODEL_TYPE  # type: ignore[misc]  (for messages)
+            part.MODEL_TYPE = self.MODEL_TYPE  # for messages
         return [(ENCODER_FILE, model.get_encoder(), encoder), (DECODER_FILE, model, decoder)]
 
     def generate_dummy_inputs(self, framework: str = "pt", **kwargs: Any) -> dict[str, Any]:

@@ -16,10 +16,10 @@ import numpy as np
 from .base import OnnxConfig
 from .dummy import DEFAULT_DUMMY_SHAPES, DummyInputGenerator, DummyTextInputGenerator
 from .normalized import NormalizedConfig, NormalizedTextAndVisionConfig, NormalizedTextConfig
+from .tasks import CONTRASTIVE_TASKS as CONTRASTIVE_TASKS  # re-export; the task sets live in tasks.py
 from .text import TextEncoderOnnxConfig
 from .vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
 
-CONTRASTIVE_TASKS = ("feature-extraction", "zero-shot-image-classification")
 
 
 class _SubConfig(NormalizedConfig):

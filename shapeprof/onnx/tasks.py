@@ -60,6 +60,18 @@ TASKS: dict[str, Task] = {
     )
 }
 
+# Task sets per architecture family: every registered architecture takes its tasks from here.
+ENCODER_TASKS = ("feature-extraction", "fill-mask", "text-classification", "token-classification",
+                 "question-answering", "multiple-choice")
+DECODER_TASKS = ("feature-extraction", "text-classification", "text-generation", "text-generation-with-past")
+TEXT2TEXT_TASKS = ("feature-extraction", "text2text-generation", "text2text-generation-with-past")
+VISION_TASKS = ("feature-extraction", "image-classification")
+AUDIO_TASKS = ("feature-extraction", "audio-classification", "automatic-speech-recognition")
+SPEECH2TEXT_TASKS = ("automatic-speech-recognition", "automatic-speech-recognition-with-past")
+CONTRASTIVE_TASKS = ("feature-extraction", "zero-shot-image-classification")
+LAYOUT_TASKS = ("feature-extraction", "fill-mask", "text-classification", "token-classification")
+LAYOUT_IMAGE_TASKS = ("feature-extraction", "text-classification", "token-classification", "question-answering")
+
 SYNONYMS: dict[str, str] = {
     "default": "feature-extraction",
     "sequence-classification": "text-classification",

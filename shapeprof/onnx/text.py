@@ -9,17 +9,9 @@ from typing import Any, ClassVar
 from .base import OnnxConfigWithPast, OnnxConfig, OnnxSeq2SeqConfigWithPast
 from .dummy import DummyTextInputGenerator
 from .past import DummyDecoderInputGenerator
-from .normalized import NormalizedTextConfig
+from .normalized import NormalizedConfig, NormalizedTextConfig
 from .seq2seq import NormalizedSeq2SeqConfig, Seq2SeqDecoderOnnxConfig, Seq2SeqTextEncoderOnnxConfig
-
-ENCODER_TASKS = (
-    "feature-extraction",
-    "fill-mask",
-    "text-classification",
-    "token-classification",
-    "question-answering",
-    "multiple-choice",
-)
+from .tasks import ENCODER_TASKS as ENCODER_TASKS  # re-export; the task sets live in tasks.py
 
 
 class _TextLengthMixin:
@@ -27,11 +19,12 @@ class _TextLengthMixin:
 
     # Positions reserved before the first token (RoBERTa-style models start at padding_idx + 1).
     POSITION_OFFSET: ClassVar[int] = 0
+    _normalized_config: NormalizedConfig  # set by OnnxConfig.__init__
 
     @property
     def max_sequence_length(self) -> int | None:
         """Longest sequence the model's position embeddings allow, if they bound it."""
-        limit = self._normalized_config.get("max_position_embeddings")  # type: ignore[attr-defined]
+        limit = self._normalized_config.get("max_position_embeddings")
         return int(limit) - self.POSITION_OFFSET if limit else None
 
 

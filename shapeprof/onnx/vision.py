@@ -17,8 +17,8 @@ import numpy as np
 from .base import OnnxConfig
 from .dummy import DEFAULT_DUMMY_SHAPES, DummyInputGenerator
 from .normalized import NormalizedConfig, NormalizedVisionConfig
+from .tasks import VISION_TASKS as VISION_TASKS  # re-export; the task sets live in tasks.py
 
-VISION_TASKS = ("feature-extraction", "image-classification")
 IMAGE_AXES = ("height", "width")
 
 

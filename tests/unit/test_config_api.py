@@ -140,3 +140,36 @@ def test_patching_specs_are_scoped():
     with cfg.patch_model_for_export(None):
         assert Target().f() == "patched"
     assert Target().f() == "original"
+
+
+def test_public_names_are_curated_sorted_and_resolve():
+    names = shapeprof.__all__
+    assert names == sorted(names) and len(set(names)) == len(names)
+    assert {"TextDecoderOnnxConfig", "TextSeq2SeqOnnxConfig", "VisionOnnxConfig", "AudioOnnxConfig",
+            "AudioToTextOnnxConfig", "TextAndVisionOnnxConfig", "GPT2OnnxConfig", "LlamaOnnxConfig",
+            "T5OnnxConfig", "BartOnnxConfig", "WhisperOnnxConfig", "ViTOnnxConfig", "Wav2Vec2OnnxConfig",
+            "LayoutLMv3OnnxConfig", "Architecture", "Registry", "default_registry", "register",
+            "export", "export_with_profile", "profile_dataset", "run_benchmark", "load_model"} <= set(names)
+    for name in names:
+        assert getattr(shapeprof, name) is not None, name
+    with pytest.raises(AttributeError):
+        shapeprof.NoSuchOnnxConfig  # noqa: B018
+
+
+def test_base_imports_no_level_two_module():
+    """Level 1 knows no child: importing base.py loads only level-1 helpers."""
+    import ast
+    import subprocess
+    import sys
+
+    import shapeprof.onnx.base as base
+
+    code = ("import sys, shapeprof.onnx.base; "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('shapeprof.onnx.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {m.removeprefix("shapeprof.onnx.") for m in out.stdout.split()}
+    assert loaded <= {"base", "tasks", "dummy", "normalized", "registry"}, loaded
+    level2 = {"text", "vision", "audio", "multimodal", "seq2seq", "past", "models"}
+    tree = ast.parse(open(base.__file__).read())
+    imported = {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+    assert not imported & level2, imported

@@ -1,8 +1,4 @@
-"""Level 3: one config class per architecture. Importing this registers them."""
+"""Level 3: the architectures table (:mod:`.architectures`) and classes where behaviour differs.
 
-from . import encoders  # noqa: F401
-from . import images  # noqa: F401
-from . import speech  # noqa: F401
-from . import multimodal  # noqa: F401
-from . import decoders  # noqa: F401
-from . import seq2seq  # noqa: F401
+The family modules (``encoders``, ``decoders``, ...) give each row's class by its name.
+"""
