@@ -85,6 +85,8 @@ def check_inputs(args: argparse.Namespace, model: Any) -> None:
 
     if args.opset is not None:
         check_opset(args.opset, args.opset)
+    if not args.output_dir.strip():
+        raise ExportError("OUTPUT_DIR is empty; give the directory to create")
     check_output_dir(Path(args.output_dir), args.overwrite, ExportError)
     check_weights(model)
     if args.dataset is not None:
