@@ -1,4 +1,9 @@
-"""Write-then-rename helpers: a failed or interrupted run leaves nothing half-written."""
+"""Write-then-rename helpers: a failed or interrupted run leaves nothing half-written.
+
+Output paths are checked before any work (``check_output_dir``, ``check_output_file``);
+``sigterm_raises`` turns SIGTERM into :class:`Terminated`, so the same cleanup runs on
+``kill``, ``timeout``, CI cancellation and ``docker stop`` as on Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +32,69 @@ def _ordinary_mode(path: Path, mode: int) -> None:
     os.chmod(path, mode & ~_umask())
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived; like KeyboardInterrupt, no ``except Exception`` swallows it."""
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def check_creatable(directory: Path, error: type[ShapeprofError], what: str) -> None:
+    """Refuse ``directory`` when it cannot exist or be written: an ancestor is a file or read-only."""
+    here = Path(os.path.abspath(Path(directory).expanduser()))
+    while not here.exists():
+        if here.parent == here:
+            break
+        if here.is_symlink():  # a dangling link
+            raise error(f"cannot create {what}: {str(here)!r} is a broken symbolic link")
+        here = here.parent
+    if not here.is_dir():
+        raise error(f"cannot create {what}: {str(here)!r} is a file, not a directory; choose another path")
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise error(f"cannot create {what}: no permission to write in {str(here)!r}; "
+                    "choose a writable location")
+    try:  # a read-only or special file system passes os.access for root
+        os.rmdir(tempfile.mkdtemp(prefix=".shapeprof-probe-", dir=here))
+    except OSError as e:
+        raise error(f"cannot create {what}: cannot write in {str(here)!r} "
+                    f"({e.strerror or type(e).__name__}); choose a writable location") from e
+
+
 def check_output_dir(path: Path, overwrite: bool, error: type[ShapeprofError]) -> None:
-    """Refuse a non-empty existing ``path`` unless ``overwrite``."""
+    """Refuse a file, a non-empty directory (unless ``overwrite``) or an unwritable parent."""
+    path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise error(f"output path {str(path)!r} is a file; give a directory path")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise error(f"output directory {str(path)!r} is not empty; "
                     "choose another path or pass --overwrite")
+    check_creatable(path.parent, error, f"output directory {str(path)!r}")
+
+
+def check_output_file(path: str | Path, error: type[ShapeprofError], flag: str = "output") -> None:
+    """Refuse a results path that is a directory or whose folder cannot be written, before work."""
+    if str(path).endswith(("/", os.sep)) or Path(path).expanduser().is_dir():
+        raise error(f"{flag} {str(path)!r} is a directory; give a file path")
+    check_creatable(Path(path).expanduser().parent, error, f"{flag} {str(path)!r}")
+
+
+def _os_error(error: type[ShapeprofError], what: str, e: OSError) -> ShapeprofError:
+    return error(f"cannot write {what}: {e.strerror or type(e).__name__}; "
+                 "check the path, its permissions and free disk space")
 
 
 @contextlib.contextmanager
@@ -39,36 +102,55 @@ def atomic_dir(path: Path, overwrite: bool, error: type[ShapeprofError]) -> Iter
     """Yield a temporary sibling of ``path``; rename it to ``path`` on success only."""
     path = Path(path)
     check_output_dir(path, overwrite, error)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as e:
+        raise _os_error(error, f"output directory {str(path)!r}", e) from e
     try:
         yield tmp
-        for item in (tmp, *tmp.rglob("*")):
-            _ordinary_mode(item, 0o777 if item.is_dir() else 0o666)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(path)
+        try:
+            _publish_dir(tmp, path)
+        except OSError as e:
+            raise _os_error(error, f"output directory {str(path)!r}", e) from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def _publish_dir(tmp: Path, path: Path) -> None:
+    for item in (tmp, *tmp.rglob("*")):
+        _ordinary_mode(item, 0o777 if item.is_dir() else 0o666)
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(path)
+
+
 @contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path`` to write; it replaces ``path`` on success only."""
+def atomic_file(path: Path, error: type[ShapeprofError] = ShapeprofError) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write; it replaces ``path`` on success only.
+
+    An OSError while writing (permissions, a full disk) becomes one ``error`` naming ``path``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise _os_error(error, repr(str(path)), e) from e
     os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
-        _ordinary_mode(tmp, 0o666)
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            _ordinary_mode(tmp, 0o666)
+            os.replace(tmp, path)
+        except OSError as e:
+            raise _os_error(error, repr(str(path)), e) from e
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

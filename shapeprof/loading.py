@@ -2,7 +2,8 @@
 
 Model references are local directories or Hub ids. Remote code runs only when
 the caller asks for it (``trust_remote_code=True``); weights load through
-transformers, which prefers safetensors.
+transformers from safetensors only: a local directory holding only pickled weights
+(``pytorch_model.bin``) is refused, and safetensors headers are checked before loading.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, ModelLoadError
+from .layout import PREPROCESSOR_FILE
 from .onnx.registry import Registry, default_registry
 from .onnx.tasks import auto_class, has_head, infer_task, normalize_task
 
@@ -43,18 +45,96 @@ def _looks_like_path(ref: str) -> bool:
     return ref.startswith((".", "/", "~")) or Path(ref).exists() or ref.count("/") > 1
 
 
+# Files a tokenizer's vocabulary lives in; without one, transformers builds an empty one.
+VOCAB_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+               "tokenizer.model", "source.spm")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+CONVERT_HINT = ("convert it once in a trusted environment: load it with transformers "
+                "(from_pretrained) and save_pretrained() it, which writes model.safetensors")
+
+
+def local_model_dir(ref: str | Path) -> Path | None:
+    """``ref`` as a checked local model directory, or None for a Hub id."""
+    ref = str(ref)
+    path = Path(ref).expanduser()
+    if not _looks_like_path(ref):
+        return None
+    if not path.is_dir():
+        raise ModelLoadError(f"model path {ref!r} does not exist or is not a directory; "
+                             "give a directory holding config.json, or a Hub id")
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"{ref!r} has no config.json; point --model at a saved "
+                             "transformers model directory")
+    return path
+
+
+def check_weights(ref: str | Path) -> None:
+    """Refuse pickle-only weights and truncated or corrupt safetensors in a local directory, cheaply."""
+    path = local_model_dir(ref)
+    if path is None:
+        return
+    safetensors = sorted(path.glob("*.safetensors"))
+    if not safetensors:
+        pickles = sorted(p.name for p in path.iterdir() if _is_pickle_weights(p))
+        if pickles:
+            raise ModelLoadError(f"{str(ref)!r} has weights only as a pickle ({pickles[0]}), which "
+                                 f"shapeprof does not load because unpickling can run code; {CONVERT_HINT}")
+        return  # no weights at all: the loader says so
+    for file in safetensors:
+        _check_safetensors(file)
+
+
+def _is_pickle_weights(path: Path) -> bool:
+    """A pickled checkpoint, not a Trainer's side file (training_args.bin, optimizer.pt, ...)."""
+    side_files = ("training_args", "optimizer", "scheduler", "rng_state")
+    return path.suffix in PICKLE_SUFFIXES and not path.name.startswith(side_files) and path.is_file()
+
+
+def _check_safetensors(file: Path) -> None:
+    """Read the header; a truncated file fails here ("file not fully covered")."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="np") as f:
+            f.keys()
+    except Exception as e:  # SafetensorError, OSError
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise ModelLoadError(f"weights file {str(file)!r} is truncated or corrupt ({reason}); "
+                             "re-download or re-save the model") from e
+
+
+def require_tokenizer_files(ref: str | Path, what: str = "profiling") -> None:
+    """A local model directory must carry its own tokenizer; without one transformers silently
+    builds a tokenizer with no vocabulary (every word becomes [UNK])."""
+    path = Path(str(ref)).expanduser()
+    if not _looks_like_path(str(ref)) or not path.is_dir() or _has_vocab(path):
+        return  # a Hub id, or a missing path the loader reports
+    raise ModelLoadError(f"{str(ref)!r} has no tokenizer files ({', '.join(VOCAB_FILES[:3])}, ...); "
+                         f"{what} needs the model's own tokenizer: save it into the directory "
+                         "(tokenizer.save_pretrained(DIR)) or pass --model a directory that has one")
+
+
+def require_preprocessor_files(ref: str | Path) -> None:
+    """A local model directory must carry a tokenizer or a processor (image, audio) of its own."""
+    path = local_model_dir(ref)
+    if path is None or _has_vocab(path) or (path / PREPROCESSOR_FILE).is_file():
+        return
+    raise ModelLoadError(f"{str(ref)!r} has no tokenizer or processor files (tokenizer.json, "
+                         f"vocab.txt, {PREPROCESSOR_FILE}, ...); profiling a dataset needs the model's "
+                         "own: save them into the directory (save_pretrained) or pass --model a "
+                         "directory that has them")
+
+
+def _has_vocab(path: Path) -> bool:
+    return any((path / f).is_file() for f in VOCAB_FILES)
+
+
 def load_config(ref: str, trust_remote_code: bool = False) -> PretrainedConfig:
     """The transformers config at ``ref``; a one-line error when it is missing."""
     from transformers import AutoConfig
 
     path = Path(ref).expanduser()
-    if _looks_like_path(ref):
-        if not path.is_dir():
-            raise ModelLoadError(f"model path {ref!r} does not exist or is not a directory; "
-                                 "give a directory holding config.json, or a Hub id")
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"{ref!r} has no config.json; point --model at a saved "
-                                 "transformers model directory")
+    local_model_dir(ref)
     try:
         return AutoConfig.from_pretrained(str(path) if path.exists() else ref,
                                           trust_remote_code=trust_remote_code)
@@ -93,6 +173,7 @@ def load_model(
     registry = registry or default_registry()
     ref = str(ref)
     config = load_config(ref, trust_remote_code)
+    check_weights(ref)
     config_cls = registry.get(config.model_type)
     name = resolve_task(config.model_type, getattr(config, "architectures", None), task, registry)
     for key, value in (model_kwargs or {}).items():
@@ -102,8 +183,13 @@ def load_model(
         model, info = auto_class(name, config.model_type).from_pretrained(
             source, config=config, trust_remote_code=trust_remote_code, output_loading_info=True
         )
-    except (OSError, ValueError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except Exception as e:  # OSError, ValueError, SafetensorError, UnpicklingError, ...
+        import pickle
+
+        if isinstance(e, pickle.UnpicklingError):
+            raise ModelLoadError(f"the weights of {ref!r} are a pickle, which shapeprof does not "
+                                 f"load; {CONVERT_HINT}") from e
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"cannot load the weights of {ref!r}: {first}") from e
     return LoadedModel(model.eval(), config_cls(config, task=name), source,
                        tuple(sorted(info.get("missing_keys", ()))))
@@ -130,8 +216,13 @@ def save_preprocessors(source: str | None, output_dir: Path,
     from transformers import AutoFeatureExtractor, AutoImageProcessor
 
     before = set(p.name for p in output_dir.iterdir())
-    # Tokenizer, then image processor or feature extractor (vision and audio models).
+    local = Path(source) if Path(source).is_dir() else None
+    # Tokenizer, then image processor or feature extractor (vision and audio models); from a
+    # local directory only those it has files for (else transformers invents an empty tokenizer).
     for loader in (AutoTokenizer, AutoImageProcessor, AutoFeatureExtractor):
+        if local is not None and not (_has_vocab(local) if loader is AutoTokenizer
+                                      else (local / PREPROCESSOR_FILE).is_file()):
+            continue
         try:
             preprocessor = loader.from_pretrained(source, trust_remote_code=trust_remote_code)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -72,6 +72,7 @@ def load_spec(path: str | Path) -> RunSpec:
     for section, keys in SECTIONS.items():
         _check(data.get(section, {}), keys, f"{where}: {section}")
     _check_lists(data, where)
+    _check_numbers(data, where)
     if "thresholds" in data:
         from .errors import CompareError
         from .regression.thresholds import thresholds_from_mapping
@@ -111,6 +112,33 @@ def _check_lists(data: Mapping[str, Any], where: str) -> None:
             if key.endswith(("sizes", "lengths")) and not all(
                     isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
                 raise ConfigError(f"{where}: {section}: {key!r} must list positive integers, not {value!r}")
+
+
+# (section or None for top level, key) -> smallest allowed value
+MINIMUM = {("timing", "warmup"): 0, ("timing", "min_samples"): 1, ("timing", "min_time_s"): 0,
+           ("timing", "rounds"): 1, ("timing", "threads"): 1, ("data", "rows"): 1,
+           ("data", "seed"): 0, (None, "replay"): 0}
+
+
+def _check_numbers(data: Mapping[str, Any], where: str) -> None:
+    """Counts, seconds and the opset in range, so a bad spec stops before any work."""
+    import math
+
+    for (section, key), low in MINIMUM.items():
+        value = (data if section is None else data.get(section, {})).get(key)
+        if value is not None and (not math.isfinite(value) or value < low):
+            place = f"{section}: " if section else ""
+            raise ConfigError(f"{where}: {place}{key!r} must be a number >= {low}, not {value!r}")
+    export = data.get("export", {})
+    if export.get("dynamic_range", "model") not in ("model", "data"):
+        raise ConfigError(f"{where}: export: 'dynamic_range' must be model or data, "
+                          f"not {export['dynamic_range']!r}")
+    if "opset" in export:
+        from .export.plan import MAX_OPSET, MIN_OPSET
+
+        if not MIN_OPSET <= export["opset"] <= MAX_OPSET:
+            raise ConfigError(f"{where}: export: opset {export['opset']} is not supported; "
+                              f"use {MIN_OPSET} to {MAX_OPSET}")
 
 
 def run_spec(spec: RunSpec, output_dir: str | Path | None = None, overwrite: bool = False,

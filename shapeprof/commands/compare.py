@@ -25,15 +25,18 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 pass or warning; 1 regression, changed exact fact or failed verification."""
     from pathlib import Path
 
-    from ..atomic import atomic_file
+    from ..atomic import atomic_file, check_output_file
+    from ..errors import CompareError
     from ..regression import compare_files, load_thresholds, markdown_report
 
+    if args.output:
+        check_output_file(args.output, CompareError, "--output")
     ignore = [k.strip() for k in args.ignore.split(",") if k.strip()]
     comparison = compare_files(args.base, args.candidate, ignore, load_thresholds(args.thresholds),
                                timings_gate=not args.timings_informational)
     report = markdown_report(comparison, args.base, args.candidate)
     if args.output:
-        with atomic_file(Path(args.output)) as tmp:
+        with atomic_file(Path(args.output), CompareError) as tmp:
             tmp.write_text(report, encoding="utf-8")
     print(report, end="")
     return 1 if comparison.gate_failed else 0

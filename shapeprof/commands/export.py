@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from ._args import non_negative_float, non_negative_int, positive_int
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("export", help="export a model to ONNX and verify it against PyTorch")
@@ -13,9 +15,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", "-m", default=None,
                    help="local model directory or Hub id (default: the embedded all-MiniLM-L6-v2)")
     p.add_argument("--task", "-t", default=None, help="task (default: inferred from the model's config)")
-    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the config's, 18)")
-    p.add_argument("--atol", type=float, default=None, help="absolute tolerance of the verification")
-    p.add_argument("--rtol", type=float, default=None, help="relative tolerance of the verification")
+    p.add_argument("--opset", type=positive_int, default=None, help="ONNX opset (default: the config's, 18)")
+    p.add_argument("--atol", type=non_negative_float, default=None, help="absolute tolerance of the verification")
+    p.add_argument("--rtol", type=non_negative_float, default=None, help="relative tolerance of the verification")
     p.add_argument("--allow-mismatch", action="store_true",
                    help="keep the model when verification fails (it is reported, not fatal)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty OUTPUT_DIR")
@@ -47,8 +49,8 @@ def add_data_arguments(group: Any) -> None:
     group.add_argument("--split", default=None, help="split to read (GLUE default: validation)")
     group.add_argument("--text-columns", default=None, metavar="A[,B]",
                        help="one text column or a pair (default: inferred from the schema)")
-    group.add_argument("--rows", type=int, default=None, help="rows to sample (default: all)")
-    group.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    group.add_argument("--rows", type=positive_int, default=None, help="rows to sample (default: all)")
+    group.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (default: 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,19 +59,50 @@ def run(args: argparse.Namespace) -> int:
     from ..default_model import default_model_dir
     from . import quiet_libraries
 
-    quiet_libraries()
-
-    if args.dataset is not None:
-        return run_with_dataset(args)
-    if args.bench:
+    if args.bench and args.dataset is None:
         raise ExportError("--bench needs --dataset (the benchmark sweeps the data's shapes); "
                           "or run 'shapeprof bench OUTPUT_DIR' after exporting")
     model = args.model if args.model is not None else default_model_dir()
+    check_inputs(args, model)
+    quiet_libraries()
+    if args.dataset is not None:
+        return run_with_dataset(args)
     result = export(model, args.output_dir, task=args.task, opset=args.opset, atol=args.atol,
                     rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
                     trust_remote_code=args.trust_remote_code)
     print(summary(result))
     return 0 if result.verification.passed else 1
+
+
+def check_inputs(args: argparse.Namespace, model: Any) -> None:
+    """Everything checkable before loading anything heavy: opset, output, weights, tokenizer."""
+    from pathlib import Path
+
+    from ..atomic import check_output_dir
+    from ..errors import ExportError
+    from ..export.plan import check_opset
+    from ..loading import check_weights, require_preprocessor_files
+
+    if args.opset is not None:
+        check_opset(args.opset, args.opset)
+    if not args.output_dir.strip():
+        raise ExportError("OUTPUT_DIR is empty; give the directory to create")
+    check_output_dir(Path(args.output_dir), args.overwrite, ExportError)
+    check_weights(model)
+    if args.dataset is not None:
+        require_preprocessor_files(model)
+        if args.bench:
+            check_variants([v.strip() for v in args.bench_variants.split(",") if v.strip()])
+
+
+def check_variants(names: list[str]) -> None:
+    from ..bench.variants import VARIANTS
+    from ..errors import ExportError
+
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown or not names:
+        raise ExportError(f"--bench-variants: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                          f"choose from {', '.join(VARIANTS)}")
 
 
 def run_with_dataset(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._args import non_negative_int, positive_int
+
 
 def _positive_ints(text: str) -> tuple[int, ...]:
     try:
@@ -31,13 +33,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--split", default=None, help="split to profile (GLUE default: validation)")
     p.add_argument("--text-columns", default=None, metavar="A[,B]",
                    help="one text column or a pair (default: inferred from the schema)")
-    p.add_argument("--rows", type=int, default=None, help="rows to sample (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--rows", type=positive_int, default=None, help="rows to sample (default: all)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--streaming", action="store_true",
                    help="read in chunks with bounded memory (reservoir sample with --rows)")
     p.add_argument("--batch-sizes", type=_positive_ints, default=(1, 8, 32), metavar="B[,B...]",
                    help="batch sizes for in-batch padding and the batch range (default: 1,8,32)")
-    p.add_argument("--buckets", type=int, default=None, metavar="K",
+    p.add_argument("--buckets", type=positive_int, default=None, metavar="K",
                    help="number of length buckets (default: chosen automatically)")
     p.add_argument("--max-policy", choices=("max", "p99"), default="max",
                    help="recommended max sequence length: the data max or its p99 (default: max)")
@@ -48,8 +50,15 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..atomic import check_output_file
+    from ..errors import ProfileError
+    from ..loading import require_preprocessor_files
     from ..profile import profile_dataset
 
+    if args.output:
+        check_output_file(args.output, ProfileError, "--output")
+    if args.model is not None:
+        require_preprocessor_files(args.model)
     profile = profile_dataset(args.model, args.dataset, data_dir=args.data_dir,
                               data_files=args.data_files, split=args.split,
                               text_columns=args.text_columns, rows=args.rows, seed=args.seed,

@@ -16,11 +16,21 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..atomic import check_output_dir
+    from ..default_model import default_model_dir
+    from ..errors import ExportError
+    from ..loading import check_weights, require_preprocessor_files
     from ..runspec import load_spec, run_spec
     from . import quiet_libraries
 
-    quiet_libraries()
     spec = load_spec(args.spec)
+    check_output_dir(Path(args.output_dir or Path("out") / spec.name), args.overwrite, ExportError)
+    model = spec.model or default_model_dir()
+    check_weights(model)
+    require_preprocessor_files(model)
+    quiet_libraries()
     done = run_spec(spec, args.output_dir, args.overwrite, progress=not args.quiet)
     print(done.bench.summary() if done.bench is not None else "")
     print(f"\nwrote {done.export.output_dir}")

@@ -51,8 +51,12 @@ def check_readable(path: Path) -> Path:
 
 
 def _one_line(error: BaseException) -> str:
+    """The error's first line, without the row text pyarrow quotes (never echo a file's bytes)."""
+    import re
+
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    first = text[0] if text else type(error).__name__
+    return re.sub(r"(columns, got \d+):.*", r"\1", first)[:200]
 
 
 def _unreadable(path: Path, error: BaseException) -> DataError:
@@ -78,12 +82,11 @@ class LocalFiles:
         """Column names and inferred types of the first file (after renames)."""
         path = self.paths[0]
         try:
-            schema = _schema(path, self.fmt)
+            return _renamed_schema(_schema(path, self.fmt), self.fmt.renames)
         except DataError:
             raise
-        except Exception as e:
+        except Exception as e:  # including UnicodeDecodeError from a binary header
             raise _unreadable(path, e) from e
-        return _renamed_schema(schema, self.fmt.renames)
 
     def read(self, columns: Sequence[str]) -> Any:
         import pyarrow as pa

@@ -47,12 +47,18 @@ def load_tokenizer(model: str | Path) -> tuple[Any, ModelInfo]:
     """The model's fast tokenizer and its identity; only tokenizer and config files are read."""
     from transformers import AutoConfig, AutoTokenizer
 
+    from ..loading import require_tokenizer_files
+
+    require_tokenizer_files(model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model), use_fast=True)
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ModelLoadError(f"cannot load the tokenizer of {str(model)!r} ({first}); pass --model "
                              "with a local model directory or a cached Hub id") from e
+    if len(tokenizer) <= len(set(tokenizer.all_special_ids)):  # built without a vocabulary
+        raise ModelLoadError(f"the tokenizer of {str(model)!r} has no vocabulary beyond its "
+                             "special tokens; profiling needs the model's own tokenizer files")
     try:
         config = AutoConfig.from_pretrained(str(model))
     except Exception:  # a tokenizer-only directory still has a usable limit

@@ -3,8 +3,9 @@
 Both revisions export the model with their own code (the base from a temporary
 ``git worktree``); the two exports are then timed by the candidate's harness in
 interleaved rounds (base, candidate, base, ...) so machine load hits both alike.
-Without a usable base (first commit, shallow clone, base cannot export) the candidate
-is compared with itself (an A/A run) and the report says why.
+An explicit base revision must exist (checked before any work). Without the default
+base (first commit, shallow clone) or when the base cannot export, the candidate is
+compared with itself (an A/A run) and the top of the report says so and why.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_file
-from ..errors import CompareError
+from ..atomic import atomic_file, check_creatable
+from ..errors import CompareError, ConfigError
 from .compare import Comparison, compare_results
 from .report import markdown_report
 from .thresholds import Thresholds, thresholds_from_mapping
 
 CODE_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BASE_REV = "HEAD~1"   # the parent; A/A (with a note) when it does not exist
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,11 +37,19 @@ class CiResult:
     notes: tuple[str, ...]
 
 
-def run_ci(spec: Any, base_rev: str = "HEAD~1", work_dir: str | Path = "out/ci",
+def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/ci",
            rounds: int | None = None, gate_timings: bool = False) -> CiResult:
-    """Export with base and candidate code, bench both interleaved, compare (see module doc)."""
+    """Export with base and candidate code, bench both interleaved, compare (see module doc).
+
+    ``base_rev`` None means the parent commit, falling back to A/A when there is none; a
+    revision given explicitly must exist (ConfigError before any work).
+    """
     from ..profile import profile_dataset
 
+    if base_rev is not None:
+        check_base_rev(base_rev)
+    rev = base_rev or DEFAULT_BASE_REV
+    check_creatable(Path(work_dir), ConfigError, f"work directory {str(work_dir)!r}")
     work = Path(work_dir).resolve()   # the base exports from inside its worktree
     work.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
@@ -47,10 +57,11 @@ def run_ci(spec: Any, base_rev: str = "HEAD~1", work_dir: str | Path = "out/ci",
     data = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.data.items()}
     profile = profile_dataset(model, spec.dataset, progress=False, **data)
     candidate = _export(CODE_ROOT, model, task, work / "candidate-model")
-    with _base_tree(base_rev, notes) as base_root:
+    with _base_tree(rev, notes) as base_root:
         base = _export(base_root, model, task, work / "base-model", notes) if base_root else None
     if base is None:
-        notes.append("compared the candidate with itself (A/A): the timings show the harness's noise")
+        notes.insert(0, "A/A run: the candidate was compared with itself, so the timings show only "
+                        "the harness's noise")
         base = candidate
     runs = _interleaved(base, candidate, profile, spec, rounds or spec.timing.get("rounds", 3))
     for which, results in zip(("base", "candidate"), runs):
@@ -58,13 +69,28 @@ def run_ci(spec: Any, base_rev: str = "HEAD~1", work_dir: str | Path = "out/ci",
     t = thresholds_from_mapping(spec.thresholds, "thresholds") if spec.thresholds else Thresholds()
     comparison = compare_results(runs[0].to_dict(), runs[1].to_dict(), thresholds=t,
                                  timings_gate=gate_timings, paired=True)
-    report = markdown_report(comparison, f"base ({base_rev})", "candidate (working tree)")
-    report += "".join(f"- note: {n}\n" for n in notes)
+    report = "".join(f"> **note**: {n}\n" for n in notes) + ("\n" if notes else "")
+    report += markdown_report(comparison, f"base ({rev})", "candidate (working tree)")
     if not gate_timings:
         report += "- timings are informational here (noisy shared machine); exact facts gate.\n"
-    with atomic_file(work / "report.md") as tmp:
+    with atomic_file(work / "report.md", ConfigError) as tmp:
         tmp.write_text(report, encoding="utf-8")
     return CiResult(comparison, report, tuple(notes))
+
+
+def check_base_rev(rev: str) -> None:
+    """An explicit base revision must name a commit of this repository."""
+    if not rev.strip() or rev.startswith("-"):
+        raise ConfigError(f"--base-rev {rev!r} is not a revision; give a commit, branch or tag")
+    try:
+        found = subprocess.run(["git", "-C", str(CODE_ROOT), "rev-parse", "--verify", "--quiet",
+                                f"{rev}^{{commit}}"], capture_output=True, text=True)
+    except OSError as e:
+        raise ConfigError(f"--base-rev needs git, which cannot run here ({e.strerror})") from e
+    if found.returncode != 0:
+        raise ConfigError(f"--base-rev {rev!r} is not a commit of the repository at {str(CODE_ROOT)!r}; "
+                          "give an existing commit, branch or tag (git log --oneline), or fetch "
+                          "more history in a shallow clone")
 
 
 def _model_and_task(spec: Any) -> tuple[str, str]:
@@ -77,8 +103,11 @@ def _model_and_task(spec: Any) -> tuple[str, str]:
 def _base_tree(rev: str, notes: list[str]) -> Iterator[Path | None]:
     """A detached worktree of ``rev``, removed afterwards; None (with a note) when unavailable."""
     git = ["git", "-C", str(CODE_ROOT)]
-    check = subprocess.run([*git, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                           capture_output=True, text=True)
+    try:
+        check = subprocess.run([*git, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                               capture_output=True, text=True)
+    except OSError:  # no git
+        check = subprocess.CompletedProcess([], 1)
     if check.returncode != 0:
         notes.append(f"no base revision {rev!r} in this clone (first commit or shallow clone)")
         yield None

@@ -83,7 +83,7 @@ def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str]
             runs.append(BenchResults.load(path).to_dict())
         except BenchError as e:
             raise CompareError(f"{which} {e}".replace("bench error: ", "")) from e
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise CompareError(f"{which} results {str(path)!r} are malformed ({e!r}); "
                                "give a file written by 'shapeprof bench -o'") from e
     return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate)

@@ -47,6 +47,8 @@ def thresholds_from_mapping(data: Any, where: str) -> Thresholds:
                                                                              not isinstance(value, int)):
             raise CompareError(f"{where}: threshold {key!r} must be {'an integer' if kind is int else 'a number'}, "
                                f"not {value!r}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise CompareError(f"{where}: threshold {key!r} must be a finite number, not {value!r}")
         values[key] = kind(value)
     return Thresholds(**values)
 
@@ -62,7 +64,7 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
         raise CompareError(f"thresholds file {str(path)!r} not found; give a YAML file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise CompareError(f"cannot read thresholds {str(path)!r}: {str(e).splitlines()[0]}") from e
     if isinstance(data, dict) and "thresholds" in data:
         data = data["thresholds"]

@@ -101,7 +101,13 @@ def test_failed_verification_leaves_nothing(tmp_path):
         export(tiny_model("bert"), tmp_path / "out", atol=0.0, rtol=0.0)
     assert list(tmp_path.iterdir()) == []
     result = export(tiny_model("bert"), tmp_path / "kept", atol=0.0, rtol=0.0, strict=False)
-    assert not result.verification.passed and (tmp_path / "kept" / "model.onnx").exists()
+    assert not result.verification.passed
+    import onnx
+
+    graph = onnx.load(str(tmp_path / "kept" / "model.onnx")).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask", "token_type_ids"]
+    info = json.loads((tmp_path / "kept" / "shapeprof_export.json").read_text())
+    assert info["verification_passed"] is False and "--allow-mismatch" in " ".join(info["notes"])
 
 
 def test_trace_shapes_must_avoid_size_one(tmp_path):

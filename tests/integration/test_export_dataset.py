@@ -27,6 +27,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env={**os.environ, **(env or {})})
 
 
+@pytest.mark.slow  # the real all-MiniLM-L6-v2
 def test_default_job_on_glue(tmp_path, shared_data):
     """The README's main command: embedded MiniLM, GLUE SST-2 from SHAPEPROF_DATA_DIR."""
     out = tmp_path / "out"
@@ -35,6 +36,7 @@ def test_default_job_on_glue(tmp_path, shared_data):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {"model.onnx", "profile.json", "verification.json", "shapeprof_export.json",
             "config.json", "tokenizer.json", "model.safetensors"} <= {p.name for p in out.iterdir()}
+    assert len(json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]) == 30522
     report = json.loads((out / "verification.json").read_text())
     data_checks = [c for c in report["checks"] if c["source"] == "data"]
     assert [c["label"] for c in data_checks] == ["data min", "data opt", "data max"]
@@ -78,6 +80,9 @@ def test_bench_writes_results_into_the_export(tiny_bert_dir, tmp_path):
                                bench=True, bench_options=FAST_BENCH, progress=False)
     assert done.bench is not None
     assert {"bench.json", "bench.csv", "bench.md"} <= {p.name for p in out.iterdir()}
+    cells = json.loads((out / "bench.json").read_text())["cells"]
+    csv_rows = (out / "bench.csv").read_text().splitlines()
+    assert cells and len(csv_rows) == 1 + len(cells)   # a header and a row per cell
     assert "| onnx |" in (out / "bench.md").read_text()
 
 
@@ -98,7 +103,7 @@ def test_multiple_choice_is_refused(tiny_bert_dir, tmp_path):
 @pytest.mark.parametrize("args, needle", [
     (["--bench"], "--bench needs --dataset"),
     (["--dataset", "glue/nope"], "unknown GLUE task 'nope'"),
-    (["--dataset", "glue", "--dynamic-range", "data", "--rows", "0"], "rows must be a positive"),
+    (["--dataset", "glue", "--dynamic-range", "data", "--rows", "0"], "argument --rows: expected an integer >= 1"),
 ])
 def test_cli_errors_are_one_line(args, needle, tmp_path):
     out = tmp_path / "out"

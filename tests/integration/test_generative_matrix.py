@@ -18,6 +18,8 @@ from shapeprof.onnx.registry import default_registry
 from shapeprof.testing.tiny import tiny_model
 from support import SHARED_DATA, installed_command
 
+pytestmark = pytest.mark.slow  # exports every registered architecture
+
 REGISTRY = default_registry()
 DECODERS = [(mt, task) for mt in REGISTRY for task in REGISTRY.tasks(mt)
             if issubclass(REGISTRY.get(mt), TextDecoderOnnxConfig)]

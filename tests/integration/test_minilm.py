@@ -11,6 +11,8 @@ from support import installed_command
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+pytestmark = pytest.mark.slow  # the real all-MiniLM-L6-v2
+
 
 @pytest.fixture(scope="module")
 def exported(minilm_dir, tmp_path_factory):

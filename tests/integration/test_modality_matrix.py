@@ -15,6 +15,8 @@ from shapeprof.onnx.text import TextEncoderOnnxConfig
 from shapeprof.onnx.registry import default_registry
 from shapeprof.testing.tiny import tiny_model
 
+pytestmark = pytest.mark.slow  # exports every registered architecture
+
 REGISTRY = default_registry()
 MATRIX = [(mt, task) for mt in REGISTRY for task in REGISTRY.tasks(mt)
           if not issubclass(REGISTRY.get(mt), TextEncoderOnnxConfig)

@@ -9,18 +9,21 @@ import pytest
 
 from support import REPO, SHARED_DATA
 
+pytestmark = pytest.mark.slow  # executes every notebook
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-FIXTURE = REPO / "out" / "notebook-fixture" / "bench.json"   # the notebooks' default RESULTS
 
 
 @pytest.fixture(scope="module")
-def results_file(tiny_bert_dir) -> Path:
-    """A tiny bench with profile, PyTorch baseline and replay, at the notebooks' default path."""
+def results_file(tiny_bert_dir, tmp_path_factory) -> Path:
+    """A tiny bench with profile, PyTorch baseline and replay, in a temporary folder (the
+    notebooks read it through SHAPEPROF_RESULTS; nothing is written into the repository)."""
     from shapeprof.bench import run_benchmark
     from shapeprof.export import export
     from shapeprof.profile import profile_dataset
 
-    model_dir = FIXTURE.parent / "model"
+    fixture = tmp_path_factory.mktemp("notebook-fixture") / "bench.json"
+    model_dir = fixture.parent / "model"
 
     def weights(tmp: Path) -> None:
         import shutil
@@ -33,8 +36,8 @@ def results_file(tiny_bert_dir) -> Path:
                               batch_sizes=(1, 4), progress=False)
     results = run_benchmark(model_dir, profile, warmup=1, min_samples=3, min_time_s=0.0, rounds=1,
                             intra_op_threads=1, replay_rows=64, replay_repeats=1, progress=False)
-    results.save(FIXTURE)
-    return FIXTURE
+    results.save(fixture)
+    return fixture
 
 
 def test_there_are_notebooks_without_outputs():

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from shapeprof.errors import ConfigError
+from shapeprof.regression import ci
 from shapeprof.regression.ci import run_ci
 from shapeprof.runspec import load_spec
 from support import SHARED_DATA, installed_command
+
+pytestmark = pytest.mark.slow  # CI mode exports twice and benchmarks
 
 SPEC = """name: tiny
 model: {model}
@@ -37,6 +42,11 @@ def test_run_spec_cli(spec_path, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert {"model.onnx", "profile.json", "bench.json", "bench.md"} <= {p.name for p in out.iterdir()}
     assert "| onnx |" in proc.stdout
+    bench = json.loads((out / "bench.json").read_text())
+    assert {(c["batch_size"], c["sequence_length"]) for c in bench["cells"]} == {
+        (1, 8), (1, 16), (4, 8), (4, 16)}
+    assert json.loads((out / "profile.json").read_text())["dataset"]["rows_sampled"] == 120
+    assert "| onnx |" in (out / "bench.md").read_text()
 
 
 def test_ci_against_a_base_revision(spec_path, tmp_path):
@@ -49,10 +59,21 @@ def test_ci_against_a_base_revision(spec_path, tmp_path):
     assert all(c.verdict != "not comparable" and c.test.low <= c.test.ratio <= c.test.high
                for c in result.comparison.cells)
     assert (tmp_path / "ci" / "report.md").read_text() == result.report
-    assert {"base.json", "candidate.json"} <= {p.name for p in (tmp_path / "ci").iterdir()}
+    for which in ("base", "candidate"):
+        saved = json.loads((tmp_path / "ci" / f"{which}.json").read_text())
+        assert len(saved["cells"]) == 4 and all(c["rounds"] == 3 for c in saved["cells"])
 
 
-def test_ci_without_a_base_says_so(spec_path, tmp_path):
-    result = run_ci(load_spec(spec_path), "no-such-revision", tmp_path / "ci", rounds=1)
-    assert any("no base revision 'no-such-revision'" in n for n in result.notes)
-    assert "A/A" in result.report and not result.comparison.gate_failed
+def test_ci_with_a_missing_explicit_base_stops_before_work(spec_path, tmp_path):
+    with pytest.raises(ConfigError, match="--base-rev 'no-such-revision' is not a commit"):
+        run_ci(load_spec(spec_path), "no-such-revision", tmp_path / "ci", rounds=1)
+    assert not (tmp_path / "ci").exists()
+
+
+def test_ci_without_the_default_base_says_so_at_the_top(spec_path, tmp_path, monkeypatch):
+    monkeypatch.setattr(ci, "DEFAULT_BASE_REV", "refs/heads/shapeprof-no-such-branch")
+    result = run_ci(load_spec(spec_path), None, tmp_path / "ci", rounds=1)
+    head = result.report.split("## shapeprof compare")[0]
+    assert result.report.startswith("> **note**: A/A run: the candidate was compared with itself")
+    assert "no base revision 'refs/heads/shapeprof-no-such-branch'" in head
+    assert not result.comparison.gate_failed
