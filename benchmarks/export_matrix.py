@@ -25,7 +25,7 @@ def main() -> None:
 
     from shapeprof.commands import quiet_libraries
     from shapeprof.export import export
-    from shapeprof.onnx.registry import default_registry
+    from shapeprof.onnx.builtin import default_registry
     from shapeprof.testing.tiny import tiny_model
 
     quiet_libraries()

@@ -29,7 +29,7 @@ MODULES = ("images", "speech", "multimodal")
 
 def export_matrix(model_types: list[str] | None, tmp: Path) -> None:
     from shapeprof.export import export
-    from shapeprof.onnx.registry import default_registry
+    from shapeprof.onnx.builtin import default_registry
     from shapeprof.testing.tiny import tiny_model
 
     reg = default_registry()

@@ -90,7 +90,7 @@ def without_ancestors(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 def registered_architectures() -> int:
     sys.path.insert(0, str(ROOT))
-    from shapeprof.onnx.registry import default_registry
+    from shapeprof.onnx.builtin import default_registry
 
     return len(default_registry())
 

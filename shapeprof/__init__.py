@@ -39,7 +39,8 @@ _EXPORTS = {
     "OptionalTokenTypesOnnxConfig": f"{_ONNX}.models.deberta",
     "InterpolatingVisionOnnxConfig": f"{_ONNX}.models.dinov2",
     # registry, tasks, normalized configs
-    **dict.fromkeys(("Architecture", "Registry", "default_registry", "register"), f"{_ONNX}.registry"),
+    **dict.fromkeys(("Architecture", "Registry", "register"), f"{_ONNX}.registry"),
+    "default_registry": f"{_ONNX}.builtin",
     "normalize_task": f"{_ONNX}.tasks",
     **dict.fromkeys(("NormalizedConfig", "NormalizedTextConfig", "NormalizedVisionConfig"), f"{_ONNX}.normalized"),
     # pipeline

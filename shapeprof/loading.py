@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, ModelLoadError
 from .layout import PREPROCESSOR_FILE
-from .onnx.registry import Registry, default_registry
+from .onnx.builtin import default_registry
+from .onnx.registry import Registry
 from .onnx.tasks import auto_class, has_head, infer_task, normalize_task
 
 if TYPE_CHECKING:

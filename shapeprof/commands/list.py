@@ -20,7 +20,7 @@ def add_parser(sub: Any) -> None:
 
 def rows() -> list[Row]:
     """(model type, config class, tasks, static axes) per registered architecture."""
-    from ..onnx.registry import default_registry
+    from ..onnx.builtin import default_registry
 
     registry = default_registry()
     return [(mt, cls, tasks, tuple(registry.get(mt).STATIC_AXES)) for mt, cls, tasks in registry.table()]

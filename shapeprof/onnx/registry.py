@@ -203,16 +203,3 @@ class Registry:
 
 REGISTRY = Registry()
 register = REGISTRY.register
-_loaded = False
-
-
-def default_registry() -> Registry:
-    """The registry with all built-in architectures and installed plug-ins."""
-    global _loaded
-    if not _loaded:
-        from .models.architectures import ARCHITECTURES
-
-        REGISTRY.extend(ARCHITECTURES)
-        _loaded = True
-        REGISTRY.load_entry_points()
-    return REGISTRY

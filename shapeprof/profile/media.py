@@ -209,7 +209,7 @@ def media_modality(model: str | Path | None) -> str | None:
     from ..onnx.audio import AudioOnnxConfig
     from ..onnx.multimodal import TextAndVisionOnnxConfig
     from ..onnx.vision import VisionOnnxConfig
-    from ..onnx.registry import default_registry
+    from ..onnx.builtin import default_registry
 
     registry = default_registry()
     try:

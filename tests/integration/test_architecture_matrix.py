@@ -11,7 +11,7 @@ import pytest
 
 from shapeprof.export import export
 from shapeprof.onnx.text import TextEncoderOnnxConfig
-from shapeprof.onnx.registry import default_registry
+from shapeprof.onnx.builtin import default_registry
 from shapeprof.testing.tiny import tiny_model
 
 pytestmark = pytest.mark.slow  # exports every registered architecture

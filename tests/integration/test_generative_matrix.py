@@ -14,7 +14,7 @@ from shapeprof.export import export
 from shapeprof.loading import wrap_model
 from shapeprof.onnx.base import OnnxSeq2SeqConfigWithPast
 from shapeprof.onnx.text import TextDecoderOnnxConfig
-from shapeprof.onnx.registry import default_registry
+from shapeprof.onnx.builtin import default_registry
 from shapeprof.testing.tiny import tiny_model
 from support import SHARED_DATA, installed_command
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from shapeprof.onnx.registry import default_registry
+from shapeprof.onnx.builtin import default_registry
 
 # Each module defines MATRIX: the (model_type, task) pairs it exports and verifies.
 MATRIX_MODULES = ("test_architecture_matrix", "test_modality_matrix", "test_generative_matrix")

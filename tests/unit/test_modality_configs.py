@@ -10,7 +10,7 @@ from shapeprof.errors import ConfigError
 from shapeprof.export.convert import dynamic_shapes_for
 from shapeprof.export.plan import plan_export
 from shapeprof.onnx.audio import frames_for, receptive_field
-from shapeprof.onnx.registry import default_registry
+from shapeprof.onnx.builtin import default_registry
 from shapeprof.testing.tiny import tiny_config
 
 REGISTRY = default_registry()
