@@ -34,11 +34,16 @@ def function_sizes(path: Path) -> list[tuple[int, str]]:
 
 
 def imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """Modules of the package that ``name`` imports (at any depth in the file)."""
+    """Modules of the package that ``name`` imports at run time (at any depth in the file)."""
     is_pkg = path.name == "__init__.py"
     base = name.split(".") if is_pkg else name.split(".")[:-1]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
+                   for n in ast.walk(block)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom):
             prefix = base[:len(base) - node.level + 1] if node.level else []
             target = ".".join(prefix + (node.module.split(".") if node.module else []))
@@ -48,6 +53,11 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
     return {m for m in found if m in known and m != name}
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` blocks import for annotations only, never at run time."""
+    return isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING"
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
