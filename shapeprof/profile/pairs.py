@@ -78,7 +78,7 @@ def _images(pairs: Any, processor: Any, indices: Sequence[int],
     """Processed and source image sizes, and the first few processed samples."""
     sizes: dict[str, Counter[int]] = {a: Counter() for a in IMAGE_AXES}
     raw: dict[str, Counter[int]] = {"source_height": Counter(), "source_width": Counter()}
-    samples = []
+    samples: list[dict[str, Any]] = []
     for n, i in enumerate(indices, start=1):
         feeds, (h, w) = _image_sample(processor, pairs.images.load(i))
         for axis, value in zip(IMAGE_AXES, feeds["pixel_values"].shape[2:]):
