@@ -28,17 +28,21 @@ MIN_TIME_S = 0.1
 ROUNDS = 5
 NEW_TOKENS = 32
 
-# The CLI flag of each option, for messages (the field name where they differ).
+# How ``shapeprof bench`` spells each option, for messages (options without a flag keep their name).
 FLAGS = {"batch_sizes": "--batch-sizes", "sequence_lengths": "--sequence-lengths",
-         "image_sizes": "--image-sizes", "intra_op_threads": "--threads", "min_time_s": "--min-time",
-         "min_samples": "--min-samples", "replay_rows": "--replay", "pytorch": "--no-pytorch",
-         "progress": "--no-progress"}
+         "image_sizes": "--image-sizes", "variants": "--variants", "pytorch": "--no-pytorch",
+         "torch_model": "--torch-model", "providers": "--providers",
+         "graph_optimization": "--graph-optimization", "intra_op_threads": "--threads",
+         "flush_denormals": "--flush-denormals", "warmup": "--warmup", "min_samples": "--min-samples",
+         "min_time_s": "--min-time", "rounds": "--rounds", "fresh_process": "--fresh-process",
+         "policies": "--policies", "policy_batch_size": "--policy-batch-size", "replay_rows": "--replay",
+         "new_tokens": "--new-tokens", "progress": "--no-progress"}
 TEXT_ONLY = ("policies", "replay_rows", "policy_batch_size")   # padding policies and replay
 
 
 def flag(name: str) -> str:
-    """``--rounds`` for ``rounds``: how the CLI spells an option."""
-    return FLAGS.get(name, "--" + name.replace("_", "-"))
+    """``--rounds`` for ``rounds``: how the CLI spells an option (else its field name)."""
+    return FLAGS.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,7 @@ def _at_least(name: str, value: Any, low: int, what: str = "") -> None:
     if not _is_int(value) or value < low:
         noun = f" ({what})" if what else ""
         raise BenchError(f"{flag(name)} must be an integer >= {low}{noun}, not {value!r}; "
-                         f"give {flag(name)} {max(low, 1)} or more")
+                         f"give {flag(name)} {low} or more")
 
 
 def _at_least_or_none(name: str, value: Any, low: int) -> None:
