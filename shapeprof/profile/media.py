@@ -10,7 +10,6 @@ kept too. Saved as versioned JSON beside the text profile's fields it shares
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import write_json
+from ..console import say
 from ..errors import ProfileError
 from .stats import AxisStats, axis_stats
 
@@ -188,8 +188,8 @@ def profile_media(model: str | Path, dataset: Any, modality: str, *,
                 counters.setdefault(axis, Counter())[int(value)] += 1
         if len(samples) < VERIFY_SAMPLES:
             samples.append(feeds)
-        if progress and (n % 50 == 0 or n == len(indices)):
-            print(f"shapeprof: preprocessed {n}/{len(indices)} {modality} samples", file=sys.stderr, flush=True)
+        say(progress and (n % 50 == 0 or n == len(indices)),
+            f"preprocessed {n}/{len(indices)} {modality} samples")
     dataset_info = {**source.to_dict(), "rows_sampled": len(indices), "rows_requested": rows, "seed": seed}
     model_info = {"name_or_path": str(model), "processor_class": type(processor).__name__}
     return MediaProfile(modality, dataset_info, model_info, tuple(sorted({int(b) for b in batch_sizes})),

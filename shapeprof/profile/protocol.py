@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from .stats import AxisStats
 
-Bounds = dict[str, "tuple[int, int | None]"]
-Batch = tuple[str, "dict[str, np.ndarray]"]
+    Bounds = dict[str, tuple[int, int | None]]
+    Batch = tuple[str, dict[str, np.ndarray]]
 
 
 @runtime_checkable
