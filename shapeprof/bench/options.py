@@ -221,8 +221,9 @@ def check(options: BenchOptions) -> None:
 def _at_least(name: str, value: Any, low: int, what: str = "") -> None:
     if not _is_int(value) or value < low:
         noun = f" ({what})" if what else ""
+        hint = " (0: the physical cores)" if name == "intra_op_threads" else ""
         raise BenchError(f"{flag(name)} must be an integer >= {low}{noun}, not {value!r}; "
-                         f"give {flag(name)} {low} or more")
+                         f"give {flag(name)} {low} or more{hint}")
 
 
 def _at_least_or_none(name: str, value: Any, low: int) -> None:
