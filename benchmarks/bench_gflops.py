@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--variants", default="onnx,optimized")
     args = parser.parse_args()
 
-    from shapeprof.bench import TimingPolicy, run_benchmark
+    from shapeprof.bench import BenchOptions, run_benchmark
     from shapeprof.bench.runner import physical_cores
 
     b, n = (int(x) for x in args.cell.lower().split("x"))
@@ -61,15 +61,14 @@ def main() -> None:
         b, n = min(b, 4), min(n, 32)
     model_dir, torch_dir = model_dirs(args)
     threads = args.threads or physical_cores()
-    results = run_benchmark(model_dir, texts=sst2_texts(), batch_sizes=[b], sequence_lengths=[n],
-                            variants=tuple(args.variants.split(",")), torch_model=torch_dir,
-                            intra_op_threads=threads, **timing(args))
+    options = BenchOptions(batch_sizes=[b], sequence_lengths=[n], variants=tuple(args.variants.split(",")),
+                           torch_model=torch_dir, intra_op_threads=threads, **timing(args))
+    results = run_benchmark(model_dir, options=options, data=sst2_texts())
     config = json.loads((model_dir / "config.json").read_text())
     flops = model_flops(config, b, n)
     h = config.get("hidden_size") or config["dim"]
     inter = config.get("intermediate_size") or config.get("hidden_dim") or 4 * h
-    t = timing(args)
-    refs = matmul_rates(b * n, h, inter, threads, TimingPolicy(t["warmup"], t["min_samples"], t["min_time_s"]))
+    refs = matmul_rates(b * n, h, inter, threads, options.timing())
     print(f"cell {b}x{n}: {flops / 1e9:.3g} GFLOP per call (analytic, matmuls only); {threads} threads\n")
     print("| runtime | p50 ms | GFLOP/s | share of torch matmul |")
     print("|---|---:|---:|---:|")

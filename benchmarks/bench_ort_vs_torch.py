@@ -20,17 +20,17 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,32")
     args = parser.parse_args()
 
-    from shapeprof.bench import run_benchmark
+    from shapeprof.bench import BenchOptions, run_benchmark
     from shapeprof.bench.sweep import parse_int_list
 
     model_dir, torch_dir = model_dirs(args)
     texts = sst2_texts()
     length = median_length(model_dir, texts)
     print(f"median SST-2 dev length: {length} tokens")
-    results = run_benchmark(model_dir, texts=texts, batch_sizes=parse_int_list(args.batch_sizes),
-                            sequence_lengths=[length], intra_op_threads=args.threads,
-                            variants=("onnx", "optimized", "int8", "optimized-int8"),
-                            torch_model=torch_dir, **timing(args))
+    options = BenchOptions(batch_sizes=parse_int_list(args.batch_sizes), sequence_lengths=[length],
+                           intra_op_threads=args.threads, variants=("onnx", "optimized", "int8", "optimized-int8"),
+                           torch_model=torch_dir, **timing(args))
+    results = run_benchmark(model_dir, options=options, data=texts)
     print(results.summary())
     df = results.to_dataframe()
     print("\n### p50 ms and speedups (same run)")

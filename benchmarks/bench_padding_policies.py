@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--variants", default="onnx")
     args = parser.parse_args()
 
-    from shapeprof.bench import run_benchmark
+    from shapeprof.bench import BenchOptions, run_benchmark
     from shapeprof.profile import profile_dataset
 
     model_dir, torch_dir = model_dirs(args)
@@ -40,11 +40,11 @@ def main() -> None:
                               progress=False)
     print(f"profile: {profile.sequence.rows} rows, p50 {profile.sequence.p(50):g}, "
           f"p99 {profile.sequence.p(99):g}, max {profile.sequence.max}; buckets {profile.buckets.edges}")
-    results = run_benchmark(model_dir, profile, batch_sizes=[1, args.batch_size], policies=POLICIES,
-                            policy_batch_size=args.batch_size, variants=tuple(args.variants.split(",")),
-                            torch_model=torch_dir, intra_op_threads=args.threads,
-                            replay_rows=min(args.replay, 64) if args.quick else args.replay,
-                            replay_repeats=1 if args.quick else args.replay_repeats, **timing(args))
+    results = run_benchmark(model_dir, profile, BenchOptions(
+        batch_sizes=[1, args.batch_size], policies=POLICIES, policy_batch_size=args.batch_size,
+        variants=tuple(args.variants.split(",")), torch_model=torch_dir, intra_op_threads=args.threads,
+        replay_rows=min(args.replay, 64) if args.quick else args.replay,
+        replay_repeats=1 if args.quick else args.replay_repeats, **timing(args)))
     print(results.summary())
     exp = results.expected_frame()
     onnx = exp[exp.variant == results.settings["variants"][0]].set_index("policy")

@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--output", "-o", type=Path, default=REPO / "out" / "bench" / "decode_latency.json")
     args = parser.parse_args()
 
-    from shapeprof.bench import parse_int_list, run_benchmark
+    from shapeprof.bench import BenchOptions, parse_int_list, run_benchmark
     from shapeprof.commands import quiet_libraries
     from shapeprof.export import export
 
@@ -38,10 +38,10 @@ def main() -> None:
     out = REPO / "out" / "decode-latency" / Path(args.model).name
     if not (out / "model.onnx").is_file():
         export(args.model, out, task="text-generation-with-past", overwrite=True)
-    results = run_benchmark(out, batch_sizes=parse_int_list(args.batch_sizes),
-                            sequence_lengths=parse_int_list(args.prompts), new_tokens=args.new_tokens,
-                            intra_op_threads=args.threads, warmup=3, min_samples=20, min_time_s=0.3,
-                            progress=False)
+    results = run_benchmark(out, options=BenchOptions(
+        batch_sizes=parse_int_list(args.batch_sizes), sequence_lengths=parse_int_list(args.prompts),
+        new_tokens=args.new_tokens, intra_op_threads=args.threads, warmup=3, min_samples=20, min_time_s=0.3,
+        progress=False))
     df = results.to_dataframe()
     print(f"{args.model}: onnxruntime {results.environment['versions']['onnxruntime']}, "
           f"{args.threads} threads\n")

@@ -51,6 +51,9 @@ _EXPORTS = {
     **dict.fromkeys(("run_benchmark", "BenchResults"), "shapeprof.bench"),
     **dict.fromkeys(("compare_files", "Comparison"), "shapeprof.regression"),
     **dict.fromkeys(("load_model", "wrap_model", "LoadedModel"), "shapeprof.loading"),
+    **dict.fromkeys(("BenchOptions",), "shapeprof.bench"),
+    "Profile": "shapeprof.profile.protocol",
+    "modality_of": "shapeprof.modality",
     # errors
     "ShapeprofError": "shapeprof.errors",
 }

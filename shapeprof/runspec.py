@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .bench.options import BenchOptions
 
 # key -> (type, or tuple of allowed types); sections are mappings of their own keys
 TOP = {"name": str, "model": (str, type(None)), "task": (str, type(None)), "dataset": str,
@@ -43,15 +46,20 @@ class RunSpec:
     replay: int = 0
     thresholds: dict[str, Any] = field(default_factory=dict)
 
-    def bench_options(self) -> dict[str, Any]:
+    def bench_options(self) -> BenchOptions:
+        """The spec's sweep, variants and timing as BenchOptions (timing ``threads`` is
+        ``intra_op_threads``); a bad value names the spec file."""
+        from .bench.options import BenchOptions
+        from .errors import BenchError
+
         timing = dict(self.timing)
-        options: dict[str, Any] = {"variants": self.variants, "pytorch": self.pytorch,
-                                   "replay_rows": self.replay}
         if "threads" in timing:
-            options["intra_op_threads"] = timing.pop("threads")
-        options.update(timing)
-        options.update({k: tuple(v) for k, v in self.sweep.items()})
-        return options
+            timing["intra_op_threads"] = timing.pop("threads")
+        try:
+            return BenchOptions.from_mapping({"variants": self.variants, "pytorch": self.pytorch,
+                                              "replay_rows": self.replay, **timing, **self.sweep})
+        except BenchError as e:
+            raise ConfigError(f"{self.path}: {str(e).removeprefix(f'{BenchError.stage} error: ')}") from e
 
 
 def load_spec(path: str | Path) -> RunSpec:
@@ -84,7 +92,9 @@ def load_spec(path: str | Path) -> RunSpec:
     values = {k: v for k, v in data.items()}
     if "variants" in values:
         values["variants"] = tuple(values["variants"])
-    return RunSpec(path=path, **values)
+    spec = RunSpec(path=path, **values)
+    spec.bench_options()        # every timing and sweep value range-checked on load
+    return spec
 
 
 def _check(data: Any, schema: Mapping[str, Any], where: str) -> None:

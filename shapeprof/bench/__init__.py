@@ -10,6 +10,8 @@ from typing import Any
 
 _EXPORTS = {
     "run_benchmark": "shapeprof.bench.benchmark",
+    "run_media_benchmark": "shapeprof.bench.media",
+    "BenchOptions": "shapeprof.bench.options",
     "BenchResults": "shapeprof.bench.results",
     "CellResult": "shapeprof.bench.results",
     "Cell": "shapeprof.bench.sweep",

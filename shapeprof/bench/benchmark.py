@@ -1,10 +1,14 @@
-"""``run_benchmark``: MODEL_DIR (+ profile) -> BenchResults, as a list of small named stages.
+"""``run_benchmark``: MODEL_DIR (+ profile) + BenchOptions -> BenchResults, as small named stages.
 
-Stages: open the model directory; read the profile and its real rows; design the sweep; plan
-the replays; build feeds (the replays get the cell feeds of their batch shapes, timed side by
-side); load PyTorch; build and check the variants; time every cell per variant (in process or a
-fresh process per round) and in PyTorch, with the replay passes spread over the same rounds; weight by
-the data per padding policy.
+One entry point for every modality: an image or audio model goes to ``bench.media`` (batch x
+size cells), anything else is swept as text here. Both share the :class:`Context`, which holds
+any cell type (:class:`~shapeprof.bench.sweep.SweepCell`), and the timing stages.
+
+Text stages: open the model directory; read the profile and its real rows; design the sweep;
+plan the replays; build feeds (the replays get the cell feeds of their batch shapes, timed side
+by side); load PyTorch; build and check the variants; time every cell per variant (in process or
+a fresh process per round) and in PyTorch, with the replay passes spread over the same rounds;
+weight by the data per padding policy.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import datetime as _dt
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,24 +26,26 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError
-from .decode import DEFAULT_NEW_TOKENS, GenerationEstimate, design_generation, is_generation
+from .decode import GenerationEstimate, design_generation, is_generation
 from .expected import DEFAULT_POLICIES, LatencyModel, Policy, PolicyEstimate, estimate, parse_policy
 from .inputs import FeedFactory, as_text_rows, check_profile_matches, load_model_tokenizer, profile_texts
 from .model_dir import ModelDir, open_model_dir
+from .options import BenchOptions
 from .profile_view import ProfileView, profile_view
 from .replay import ReplayPlan, ReplayResult
 from .results import BenchResults, CellResult
 from .runner import (PeakMemory, SessionSettings, TimingPolicy, calling_thread_denormals, collect_samples,
-                     make_session, ort_call, physical_cores)
-from .sweep import Cell, design_sweep
-from .variants import EXACT_ATOL, VariantInfo, build_variant, check_variant_names, deviation
+                     make_session, ort_call)
+from .sweep import Cell, SweepCell, design_sweep
+from .variants import EXACT_ATOL, VariantInfo, build_variant, deviation
 
 CHECK_CELLS = 2     # variants are checked on the smallest and the largest cell
+Feeds = dict[str, np.ndarray]
 
 
 @dataclass
 class Context:
-    """State shared by the stages of one run."""
+    """State shared by the stages of one run, text or media."""
 
     model: ModelDir
     settings: SessionSettings
@@ -47,105 +54,124 @@ class Context:
     view: ProfileView | None = None
     tokenizer: Any = None
     texts: Any = None
-    cells: list[Cell] = field(default_factory=list)
+    source: str = "random"                  # "data" when the feeds are real rows or samples
+    cells: Sequence[SweepCell] = field(default_factory=list)
     sessions: dict[str, Any] = field(default_factory=dict)
-    feeds: dict[Cell, dict[str, np.ndarray]] = field(default_factory=dict)
+    feeds: dict[SweepCell, Feeds] = field(default_factory=dict)
     torch_module: Any = None
     variant_paths: dict[str, Path] = field(default_factory=dict)
-    references: dict[Cell, tuple[str, list[np.ndarray]]] = field(default_factory=dict)
+    references: dict[SweepCell, tuple[str, list[np.ndarray]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
-def run_benchmark(
-    model_dir: str | Path,
-    profile: Any = None,
-    *,
-    batch_sizes: Iterable[int] | None = None,
-    sequence_lengths: Iterable[int] | None = None,
-    providers: Sequence[str] = ("CPUExecutionProvider",),
-    graph_optimization: str = "all",
-    intra_op_threads: int | None = None,
-    warmup: int = 3,
-    min_samples: int = 4,
-    min_time_s: float = 0.1,
-    variants: Sequence[str] = ("onnx",),
-    pytorch: bool = True,
-    torch_model: str | Path | None = None,
-    fresh_process: bool = False,
-    rounds: int = 5,
-    texts: Any = None,
-    policies: Sequence[str] | None = None,
-    policy_batch_size: int | None = None,
-    replay_rows: int = 0,
-    replay_repeats: int = 1,
-    seed: int = 0,
-    progress: bool = True,
-    new_tokens: int = DEFAULT_NEW_TOKENS,
-    flush_denormals: bool = True,
-) -> BenchResults:
+def run_benchmark(model_dir: str | Path | ModelDir, profile: Any = None,
+                  options: BenchOptions | None = None, *, data: Any = None) -> BenchResults:
     """Benchmark the exported model in MODEL_DIR with onnxruntime (and PyTorch eager).
 
-    ``profile`` (a ShapeProfile, its JSON mapping or path) chooses the sweep and real rows and
-    enables expected latency per padding policy; ``texts`` gives real rows directly.
-    ``replay_rows`` > 0 replays that many data rows per policy, ``replay_repeats`` passes in
-    every round, spread over the round's cells. ``intra_op_threads`` defaults to the physical core count and is recorded.
-    A decoder exported with past key values gets a generation sweep instead (``decode``):
-    prefill per prompt length, decode per past length up to ``new_tokens``, and the expected
-    time to first token and latency per request; ``sequence_lengths`` are prompt lengths.
-    ``flush_denormals`` flushes denormal floats to zero in onnxruntime and PyTorch alike.
+    ``profile`` (any Profile, its JSON mapping or path) chooses the sweep and the real data;
+    ``options`` (default ``BenchOptions()``) says what to time and how. ``data`` gives real
+    inputs directly: text rows for a text model, a folder, files or ``datasets.Dataset`` of
+    images or clips for a media model. An image or audio model is swept over batch x size
+    (``shapeprof.bench.media``); a text model over batch x length, with expected latency per
+    padding policy and replay when there is a profile; a decoder exported with past key values
+    over prefill and decode steps, with the expected time to first token and per request.
     """
-    threads = intra_op_threads or physical_cores()
-    if rounds < 1 or min_samples < 1 or warmup < 0 or min_time_s < 0:
-        raise BenchError("rounds and min_samples must be >= 1, warmup and min_time_s >= 0")
-    with (tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp,
-          calling_thread_denormals(flush_denormals)):
-        ctx = Context(open_model_dir(model_dir),
-                      SessionSettings(tuple(providers), graph_optimization, int(threads),
-                                      flush_denormals=flush_denormals),
-                      TimingPolicy(warmup, min_samples, min_time_s), Path(tmp))
-        names = check_variant_names(list(variants))
+    from ..modality import MEDIA, modality_of
+
+    options = options if options is not None else BenchOptions()
+    model = as_model_dir(model_dir)
+    if modality_of(model) in MEDIA:
+        from .media import run_media_benchmark
+
+        return run_media_benchmark(model, profile, options, data=data)
+    return run_text_benchmark(model, profile, options, texts=data)
+
+
+def as_model_dir(model_dir: str | Path | ModelDir) -> ModelDir:
+    return model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+
+
+def run_text_benchmark(model: ModelDir, profile: Any, options: BenchOptions, texts: Any = None
+                       ) -> BenchResults:
+    """The text (and decoder) sweep; see :func:`run_benchmark`."""
+    if options.image_sizes:
+        raise BenchError(f"--image-sizes applies to image models and {str(model.path)!r} is a text "
+                         "model; give --sequence-lengths instead")
+    with bench_context(model, options) as ctx:
         stage_data(ctx, profile, texts)
         generating = is_generation(ctx.model)
+        pytorch, replay_rows = options.pytorch, options.replay_rows
+        chosen: list[Policy] = []
         if generating:
-            pytorch = generation_limits(ctx, pytorch, replay_rows, policies)
-            ctx.cells = design_generation(ctx.view, batch_sizes, sequence_lengths, new_tokens,
-                                          ctx.model.max_length)
-            chosen, replay_rows = [], 0
+            pytorch = generation_limits(ctx, pytorch, replay_rows, options.policies)
+            cells = design_generation(ctx.view, options.batch_sizes, options.sequence_lengths,
+                                      options.new_tokens, ctx.model.max_length)
+            replay_rows = 0
         else:
-            chosen = resolve_policies(ctx, policies) if ctx.view is not None else []
-            ctx.cells = design_sweep(ctx.view, batch_sizes, sequence_lengths, ctx.model.max_length,
-                                     extra_lengths=[p.pad_to for p in chosen if p.pad_to])
-        batch = policy_batch_size or max(c.batch_size for c in ctx.cells)
-        plans = stage_replay_plans(ctx, chosen, batch, replay_rows, seed)
-        stage_feeds(ctx, seed, plans)
-        if pytorch:
-            stage_torch(ctx, torch_model)
-        infos = [stage_variant(ctx, name) for name in names]
-        bar = _progress(progress, len(ctx.cells) * (len(names) + bool(pytorch)))
-        passes = replay_passes(ctx, plans, names[0], replay_repeats)
-        cells = measure_all(ctx, names, pytorch, fresh_process, rounds, bar, after_cell=passes)
-        bar.close()
+            chosen = resolve_policies(ctx, options.policies) if ctx.view is not None else []
+            cells = design_sweep(ctx.view, options.batch_sizes, options.sequence_lengths,
+                                 ctx.model.max_length, extra_lengths=[p.pad_to for p in chosen if p.pad_to])
+        ctx.cells = cells
+        batch = options.policy_batch_size or max(c.batch_size for c in cells)
+        plans = stage_replay_plans(ctx, chosen, batch, replay_rows, options.seed)
+        stage_feeds(ctx, cells, options.seed, plans)
+        variant = options.variants[0]
+        passes = replay_passes(ctx, plans, variant, options.replay_repeats)
+        infos, measured = time_cells(ctx, options, pytorch, after_cell=passes)
         expected, replays, generation = [], [], []
         if generating:
-            generation = stage_generation(ctx, cells, new_tokens)
+            generation = stage_generation(ctx, measured, options.new_tokens)
         else:
-            models = latency_models(cells)
+            models = latency_models(measured)
             expected = stage_expected(ctx, models, chosen, batch)
-            replays = finish_replays(plans, models[names[0]], names[0],
-                                     round_models(cells, names[0], rounds), replay_repeats)
-    settings = {**ctx.settings.to_dict(), **ctx.timing.to_dict(), "fresh_process": fresh_process,
-                "rounds": rounds, "variants": list(names), "pytorch": pytorch,
-                "cells": [_cell_spec(c) for c in ctx.cells],
-                "replay_repeats_per_round": replay_repeats if plans else 0,
-                "new_tokens": new_tokens if generating else None,
-                "input_source": "data" if ctx.texts is not None else "random",
+            replays = finish_replays(plans, models[variant], variant,
+                                     round_models(measured, variant, options.rounds), options.replay_repeats)
+    settings = {**common_settings(ctx, options, pytorch),
+                "replay_repeats_per_round": options.replay_repeats if plans else 0,
+                "new_tokens": options.new_tokens if generating else None,
                 "profile": _profile_summary(ctx.view)}
+    return make_results(ctx, settings, infos, measured, expected=tuple(expected),
+                        replays=tuple(replays), generation=tuple(generation))
+
+
+# ---- shared by every modality ----------------------------------------------------------------
+@contextmanager
+def bench_context(model: ModelDir, options: BenchOptions) -> Iterator[Context]:
+    """A Context with the options' sessions and timing, a work directory and the calling
+    thread's denormal setting, for the duration of one run."""
+    with (tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp,
+          calling_thread_denormals(options.flush_denormals)):
+        yield Context(model, options.session_settings(), options.timing(), Path(tmp))
+
+
+def time_cells(ctx: Context, options: BenchOptions, pytorch: bool,
+               after_cell: Callable[[int, int], None] | None = None
+               ) -> tuple[list[VariantInfo], list[CellResult]]:
+    """Load PyTorch, build and check the variants, then time every cell (ctx.feeds set)."""
+    if pytorch:
+        stage_torch(ctx, options.torch_model)
+    names = options.variants
+    infos = [stage_variant(ctx, name) for name in names]
+    bar = progress_bar(options.progress, len(ctx.cells) * (len(names) + bool(pytorch)))
+    cells = measure_all(ctx, names, pytorch, options.fresh_process, options.rounds, bar, after_cell)
+    bar.close()
+    return infos, cells
+
+
+def common_settings(ctx: Context, options: BenchOptions, pytorch: bool) -> dict[str, Any]:
+    """What every result records about how it was measured."""
+    return {**ctx.settings.to_dict(), **ctx.timing.to_dict(), "fresh_process": options.fresh_process,
+            "rounds": options.rounds, "variants": list(options.variants), "pytorch": pytorch,
+            "cells": [c.spec() for c in ctx.cells], "input_source": ctx.source}
+
+
+def make_results(ctx: Context, settings: dict[str, Any], infos: Sequence[VariantInfo],
+                 cells: Sequence[CellResult], **more: Any) -> BenchResults:
     from .env import capture_environment
 
-    return BenchResults(ctx.model.summary(), settings, capture_environment(threads), tuple(infos),
-                        tuple(cells), tuple(expected), tuple(replays), tuple(ctx.notes),
-                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                        generation=tuple(generation))
+    return BenchResults(ctx.model.summary(), settings, capture_environment(ctx.settings.intra_op_threads),
+                        tuple(infos), tuple(cells), notes=tuple(ctx.notes),
+                        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **more)
 
 
 # ---- stages ----------------------------------------------------------------------------------
@@ -161,10 +187,11 @@ def stage_data(ctx: Context, profile: Any, texts: Any) -> None:
     ctx.texts = rows if rows is not None else profile_texts(ctx.view)
     if len(ctx.texts) == 0:
         raise BenchError("no texts to build real batches from; give a non-empty dataset")
+    ctx.source = "data"
 
 
-def stage_feeds(ctx: Context, seed: int, plans: Sequence[ReplayPlan] = ()) -> None:
-    """Feeds of every cell, and of the cells at the replays' batch shapes."""
+def stage_feeds(ctx: Context, cells: Sequence[Cell], seed: int, plans: Sequence[ReplayPlan] = ()) -> None:
+    """Feeds of every text cell, and of the cells at the replays' batch shapes."""
     if is_generation(ctx.model):
         from .decode import DecoderFeeds, token_stream
 
@@ -173,7 +200,7 @@ def stage_feeds(ctx: Context, seed: int, plans: Sequence[ReplayPlan] = ()) -> No
             ctx.model, make_session(ctx.model.onnx_path, ctx.settings), tokens, seed)
     else:
         factory = FeedFactory(ctx.model, ctx.tokenizer, ctx.texts, seed)
-    ctx.feeds = {cell: factory(cell) for cell in ctx.cells}
+    ctx.feeds = {cell: factory(cell) for cell in cells}
     shapes = {Cell(b, n) for plan in plans for b, n in plan.shapes}
     shape_feeds = {c: ctx.feeds.get(c) or factory(c) for c in shapes}
     for plan in plans:
@@ -217,7 +244,7 @@ def stage_torch(ctx: Context, torch_model: str | Path | None) -> None:
     ctx.torch_module = load_torch_model(source, ctx.model, ctx.settings.intra_op_threads)
 
 
-def reference_outputs(ctx: Context, cell: Cell) -> tuple[str, list[np.ndarray]]:
+def reference_outputs(ctx: Context, cell: SweepCell) -> tuple[str, list[np.ndarray]]:
     """Outputs to check variants against: PyTorch's, else the exported graph's (cached)."""
     if cell not in ctx.references:
         feeds = ctx.feeds[cell]
@@ -232,7 +259,7 @@ def reference_outputs(ctx: Context, cell: Cell) -> tuple[str, list[np.ndarray]]:
     return ctx.references[cell]
 
 
-def check_cells(ctx: Context) -> list[Cell]:
+def check_cells(ctx: Context) -> list[SweepCell]:
     ordered = sorted(ctx.cells, key=lambda c: (c.tokens, c))
     return list(dict.fromkeys([ordered[0], ordered[-1]]))[:CHECK_CELLS]
 
@@ -250,7 +277,7 @@ def stage_variant(ctx: Context, name: str) -> VariantInfo:
         got = session.run(list(ctx.model.outputs), ctx.feeds[cell])
         w, m = deviation(got, expected)
         worst, mean = max(worst, w), max(mean, m)
-    source = "data rows" if ctx.texts is not None else "random ids"
+    source = "data rows" if ctx.source == "data" else "random ids"
     where = f"{source} at {', '.join(c.label for c in checked)}"
     if reference == "onnx" and name == "onnx":
         worst, mean = 0.0, 0.0
@@ -272,9 +299,9 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
     if pytorch:
         timers["pytorch"] = _torch_timer(ctx)
     order = list(timers)
-    samples: dict[tuple[str, Cell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
-    sizes: dict[tuple[str, Cell], list[int]] = {key: [] for key in samples}
-    peaks: dict[tuple[str, Cell], float | None] = dict.fromkeys(samples)
+    samples: dict[tuple[str, SweepCell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
+    sizes: dict[tuple[str, SweepCell], list[int]] = {key: [] for key in samples}
+    peaks: dict[tuple[str, SweepCell], float | None] = dict.fromkeys(samples)
     for r in range(rounds):
         for i, cell in enumerate(ctx.cells):
             for name in order[r % len(order):] + order[:r % len(order)]:
@@ -287,15 +314,13 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
                     bar.update(1)
             if after_cell is not None:
                 after_cell(r, i)
-    source = "data" if ctx.texts is not None else "random"
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
-                       c.sequence_length, source, tuple(samples[name, c]), peaks[name, c], rounds,
-                       getattr(c, "phase", ""), getattr(c, "past_length", 0),   # media cells have neither
-                       tuple(sizes[name, c]))
+                       c.sequence_length, ctx.source, tuple(samples[name, c]), peaks[name, c], rounds,
+                       c.phase, c.past_length, tuple(sizes[name, c]))
             for name in timers for c in ctx.cells]
 
 
-Timer = Callable[[Cell, int], tuple[list[float], "float | None"]]
+Timer = Callable[[SweepCell, int], tuple[list[float], "float | None"]]
 
 
 def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
@@ -305,7 +330,7 @@ def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
         ctx.sessions[name] = make_session(ctx.variant_paths[name], ctx.settings)
     session = ctx.sessions[name]
 
-    def timer(cell: Cell, r: int) -> tuple[list[float], float | None]:
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
         with PeakMemory() as mem:
             got = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
         return got, mem.mib
@@ -318,7 +343,7 @@ def _torch_timer(ctx: Context) -> Timer:
 
     first = next(iter(ctx.model.outputs))
 
-    def timer(cell: Cell, r: int) -> tuple[list[float], float | None]:
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
         with PeakMemory() as mem:
             got = collect_samples(torch_call(ctx.torch_module, ctx.feeds[cell], first), ctx.timing)
         return got, mem.mib
@@ -326,7 +351,7 @@ def _torch_timer(ctx: Context) -> Timer:
     return timer
 
 
-def _fresh_round(ctx: Context, name: str, cell: Cell, r: int) -> tuple[list[float], float | None]:
+def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list[float], float | None]:
     from .worker import run_in_subprocess
 
     feeds_path = ctx.workdir / f"feeds-{cell.label}.npz"
@@ -355,7 +380,7 @@ def latency_models(cells: Sequence[CellResult]) -> dict[str, LatencyModel]:
 def resolve_policies(ctx: Context, names: Sequence[str] | None) -> list[Policy]:
     assert ctx.view is not None
     limit = ctx.model.max_length or max(ctx.view.counts)
-    chosen = {}
+    chosen: dict[str, Policy] = {}
     for text in names or DEFAULT_POLICIES:
         policy = parse_policy(text, limit, ctx.view.bucket_edges(), max(ctx.view.counts))
         chosen.setdefault(policy.label, policy)
@@ -441,10 +466,6 @@ def finish_replays(plans: Sequence[ReplayPlan], model: LatencyModel, variant: st
     return [finish(plan, model, variant, per_round=per_round, repeats=repeats) for plan in plans]
 
 
-def _cell_spec(c: Cell) -> list[Any]:
-    return [c.batch_size, c.sequence_length] + ([c.phase, c.past_length] if c.phase else [])
-
-
 def _profile_summary(view: ProfileView | None) -> dict[str, Any] | None:
     if view is None:
         return None
@@ -454,7 +475,7 @@ def _profile_summary(view: ProfileView | None) -> dict[str, Any] | None:
             "length_counts": {str(k): int(v) for k, v in sorted(view.counts.items())}}
 
 
-def _progress(enabled: bool, total: int) -> Any:
+def progress_bar(enabled: bool, total: int) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="bench", unit="cell", file=sys.stderr, leave=False,

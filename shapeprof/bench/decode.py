@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import BenchError
 from .expected import LatencyModel
+from .options import NEW_TOKENS
 from .sweep import DEFAULT_LENGTHS, PROFILE_QUANTILES, Cell, check_lengths
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 GENERATION_TASKS = ("text-generation-with-past",)
 PAST_PREFIX = "past_key_values."
-DEFAULT_NEW_TOKENS = 32
+DEFAULT_NEW_TOKENS = NEW_TOKENS
 DEFAULT_BATCH_SIZES = (1, 4)
 Feeds = dict[str, np.ndarray]
 

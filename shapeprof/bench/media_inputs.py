@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import BenchError, ShapeprofError
+from ..modality import MEDIA_INPUTS
 from .model_dir import ModelDir
 from .media_sweep import AXES, MediaCell
 
@@ -24,15 +25,7 @@ if TYPE_CHECKING:
     from ..profile.media import MediaProfile
 
 Feeds = dict[str, np.ndarray]
-MEDIA_INPUTS = {"pixel_values": "image", "input_values": "audio"}
 POOL = 256          # real samples drawn from the dataset (seeded), at most
-
-
-def media_modality_of(model: ModelDir) -> str | None:
-    """"image" or "audio" for a model whose only media input is pixel_values / input_values."""
-    found = {MEDIA_INPUTS[n] for n in model.inputs if n in MEDIA_INPUTS}
-    text = {"input_ids", "bbox"} & set(model.inputs)
-    return found.pop() if len(found) == 1 and not text else None
 
 
 def load_media_profile(profile: Any) -> MediaProfile | None:
@@ -133,7 +126,7 @@ class MediaFeedFactory:
         if key not in self._cache:
             from PIL import Image
 
-            image = self.samples.load(index).resize((w, h), Image.BILINEAR)  # type: ignore[union-attr]
+            image = self._source().load(index).resize((w, h), Image.Resampling.BILINEAR)
             pixels = self.processor(images=[image], return_tensors="np")["pixel_values"][0]
             self._cache[key] = fit_image(pixels.astype(np.float32), h, w)
         return self._cache[key]
@@ -149,9 +142,13 @@ class MediaFeedFactory:
         if index not in self._cache:
             from ..profile.media import _audio_sample
 
-            feeds, _ = _audio_sample(self.processor, self.samples.load(index))  # type: ignore[union-attr]
+            feeds, _ = _audio_sample(self.processor, self._source().load(index))
             self._cache[index] = feeds["input_values"][0]
         return self._cache[index]
+
+    def _source(self) -> MediaSource:
+        assert self.samples is not None, "real samples are drawn only when there are some"
+        return self.samples
 
     def _channels(self) -> int:
         return int(self.model.config.get("num_channels") or 3)

@@ -47,6 +47,18 @@ class MediaCell:
     def label(self) -> str:
         return "x".join(str(n) for n in (self.batch_size, *self.sizes))
 
+    @property
+    def phase(self) -> str:
+        return ""           # one call per batch, no generation phases
+
+    @property
+    def past_length(self) -> int:
+        return 0
+
+    def spec(self) -> list[Any]:
+        """The cell as results record it: [batch, *sizes]."""
+        return [self.batch_size, *self.sizes]
+
 
 def parse_image_sizes(text: str) -> tuple[tuple[int, int], ...]:
     """``"224x224,384x384"`` -> ((224, 224), (384, 384)); ``"224"`` means 224x224."""

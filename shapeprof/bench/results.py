@@ -157,6 +157,20 @@ class BenchResults:
             self.to_dataframe().to_csv(tmp, index=False)
         return Path(path)
 
+    def write_all(self, directory: str | Path) -> dict[str, Path]:
+        """bench.json, bench.csv and bench.md (names from ``shapeprof.layout``) in ``directory``,
+        each written atomically; returns the paths by kind ("json", "csv", "md")."""
+        from ..atomic import atomic_file
+        from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = {"json": self.save(directory / BENCH_FILE), "csv": self.to_csv(directory / BENCH_CSV)}
+        with atomic_file(directory / BENCH_SUMMARY) as tmp:
+            tmp.write_text(self.summary() + "\n", encoding="utf-8")
+        paths["md"] = directory / BENCH_SUMMARY
+        return paths
+
     def expected_frame(self) -> pd.DataFrame:
         import pandas as pd
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError
+from .options import MIN_SAMPLES, MIN_TIME_S, WARMUP
 
 GRAPH_OPTIMIZATION = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
                       "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
@@ -29,11 +30,11 @@ GRAPH_OPTIMIZATION = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
 
 @dataclass(frozen=True)
 class TimingPolicy:
-    """How long to measure a cell."""
+    """How long to measure a cell (defaults: BenchOptions')."""
 
-    warmup: int = 3
-    min_samples: int = 10
-    min_time_s: float = 0.2
+    warmup: int = WARMUP
+    min_samples: int = MIN_SAMPLES
+    min_time_s: float = MIN_TIME_S
     max_samples: int = 10_000
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..errors import BenchError
 from .profile_view import ProfileView
@@ -18,6 +19,26 @@ DEFAULT_BATCH_SIZES = (1, 8)
 DEFAULT_LENGTHS = (16, 64, 128)
 PROFILE_BATCH_SIZES = (1, 32)
 PROFILE_QUANTILES = (50, 90, 99)
+
+
+class SweepCell(Protocol):
+    """One measured shape, whatever the modality: a text :class:`Cell` or an image/audio
+    ``MediaCell``. ``sequence_length`` is the elements per row (tokens, pixels or samples)."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def sequence_length(self) -> int: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def past_length(self) -> int: ...
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def label(self) -> str: ...
+    def spec(self) -> list[Any]: ...
+    def __hash__(self) -> int: ...
 
 
 @dataclass(frozen=True, order=True)
@@ -40,6 +61,10 @@ class Cell:
         if not self.phase:
             return shape
         return f"{self.phase}-{shape}" + (f"-past{self.past_length}" if self.past_length else "")
+
+    def spec(self) -> list[Any]:
+        """The cell as results record it: [batch, length] (+ [phase, past] for generation)."""
+        return [self.batch_size, self.sequence_length] + ([self.phase, self.past_length] if self.phase else [])
 
 
 def parse_int_list(text: str, option: str = "list") -> tuple[int, ...]:

@@ -106,11 +106,14 @@ def check_variants(names: list[str]) -> None:
 
 
 def run_with_dataset(args: argparse.Namespace) -> int:
+    from ..bench.options import BenchOptions, split_names
     from ..export.profiled import export_with_profile
+    from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY
 
     options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
                    text_columns=args.text_columns, rows=args.rows, seed=args.seed)
-    bench_options = {"variants": tuple(v.strip() for v in args.bench_variants.split(",") if v.strip())}
+    bench_options = BenchOptions(variants=split_names(args.bench_variants, "--bench-variants"),
+                                 progress=not args.quiet)
     done = export_with_profile(args.output_dir, args.model, args.dataset, args.task, args.opset,
                                profile_options=options, dynamic_range=args.dynamic_range,
                                bench=args.bench, bench_options=bench_options, atol=args.atol,
@@ -120,7 +123,7 @@ def run_with_dataset(args: argparse.Namespace) -> int:
     if done.bench is not None:
         print("", done.bench.summary(), sep="\n")
     print(f"\nwrote {args.output_dir}: model.onnx, profile.json, verification.json"
-          + (", bench.json, bench.csv, bench.md" if done.bench is not None else ""))
+          + (f", {BENCH_FILE}, {BENCH_CSV}, {BENCH_SUMMARY}" if done.bench is not None else ""))
     return 0 if done.export.verification.passed else 1
 
 

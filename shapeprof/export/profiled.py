@@ -1,31 +1,38 @@
-"""Export driven by a dataset: profile, export at the data's shapes, verify on real rows, bench.
+"""Export driven by a dataset: profile, export at the data's shapes, verify on real data, bench.
 
-``export_with_profile`` is what ``shapeprof export --dataset ...`` runs. Every artefact
-(model, profile, verification report, benchmark results) is written into one output
-directory, which appears only when every step has succeeded.
+``export_with_profile`` is what ``shapeprof export --dataset ...`` runs, for every modality the
+profile supports: text goes through the model's tokenizer, images and audio through its
+preprocessor (``modality_of`` decides), and the stages read the result through the
+:class:`~shapeprof.profile.protocol.Profile` protocol only. Every artefact (model, profile,
+verification report, benchmark results) is written into one output directory, which appears only
+when every step has succeeded.
 """
 
 from __future__ import annotations
 
-import sys
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..console import say
 from ..errors import ExportError
-from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY, PROFILE_FILE
+from ..layout import PROFILE_FILE
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..bench.options import BenchOptions
     from ..bench.results import BenchResults
-    from .pipeline import ExportResult
     from ..onnx.base import OnnxConfig
-    from ..profile.shape_profile import ShapeProfile
+    from ..profile.protocol import Profile
+    from .pipeline import ExportResult
 
 TEXT_AXES = ("batch_size", "sequence_length")
 RANGES = ("model", "data")
+EXPORTABLE = ("text", "image", "audio")          # modalities a dataset can drive the export of
+TEXT_ONLY_OPTIONS = ("text_columns", "buckets")
 
 
 @dataclass(frozen=True)
@@ -33,21 +40,21 @@ class ProfiledExport:
     """What ``export_with_profile`` produced."""
 
     export: ExportResult
-    profile: ShapeProfile
+    profile: Profile
     bench: BenchResults | None = None
 
 
 def export_with_profile(
     output_dir: str | Path,
     model: str | Path | None = None,
-    dataset: str = "glue",
+    dataset: Any = "glue",
     task: str | None = None,
     opset: int | None = None,
     *,
     profile_options: Mapping[str, Any] | None = None,
     dynamic_range: str = "model",
     bench: bool = False,
-    bench_options: Mapping[str, Any] | None = None,
+    bench_options: BenchOptions | Mapping[str, Any] | None = None,
     atol: float | None = None,
     rtol: float | None = None,
     strict: bool = True,
@@ -55,63 +62,134 @@ def export_with_profile(
     trust_remote_code: bool = False,
     progress: bool = True,
 ) -> ProfiledExport:
-    """Profile ``dataset`` with ``model``'s tokenizer, export, verify on real batches, optionally bench.
+    """Profile ``dataset`` through ``model``'s tokenizer or preprocessor, export at its shapes,
+    verify on real batches, and with ``bench`` benchmark the export on the profile's grid.
 
-    ``profile_options`` go to :func:`shapeprof.profile.profile_dataset` (data_dir, split,
-    rows, ...). ``dynamic_range`` "model" keeps the sequence axis open up to the model's
-    limit; "data" narrows it to the profile's min..max. For a GLUE dataset without
-    ``task`` the model gets a text-classification head with the task's label count.
+    ``profile_options`` go to :func:`shapeprof.profile.profile_dataset` (data_dir, split, rows,
+    ...). ``dynamic_range`` "model" keeps the varying axes open up to the model's limits; "data"
+    narrows them to the profile's min..max (axes constant over the data are always static). For
+    a GLUE dataset without ``task`` the model gets a text-classification head with the task's
+    label count. ``bench_options`` is a :class:`BenchOptions` or a mapping of its fields.
     """
     from ..atomic import check_output_dir
-    from .pipeline import export
-    from ..loading import load_model
     from ..default_model import default_model_dir
+    from ..loading import load_model
+    from ..modality import modality_of
     from ..profile import profile_dataset
     from ..profile.pipeline import check_arguments
+    from .pipeline import export
 
     if dynamic_range not in RANGES:
         raise ExportError(f"dynamic range {dynamic_range!r} is unknown; choose one of {', '.join(RANGES)}")
     options = dict(profile_options or {})
     check_arguments(options.get("rows"), options.get("batch_sizes", (1, 8, 32)), options.get("buckets"))
+    timing = _bench_options(bench_options, progress) if bench else None
     output_dir = Path(output_dir)
     check_output_dir(output_dir, overwrite, ExportError)
     model = default_model_dir() if model is None else model
-    from ..profile.media import media_modality
+    modality = modality_of(model)
+    check_modality(modality, options)
+    task, model_kwargs = glue_head(dataset, task) if isinstance(dataset, str) else (task, {})
 
-    modality = media_modality(model)
-    if modality is not None:  # images and audio: sizes through the model's preprocessor
-        from .profiled_media import export_with_media_profile
-
-        return export_with_media_profile(output_dir, model, dataset, modality, task, opset,
-                                         profile_options=options, dynamic_range=dynamic_range,
-                                         bench=bench, bench_options=bench_options, atol=atol,
-                                         rtol=rtol, strict=strict,
-                                         overwrite=overwrite, trust_remote_code=trust_remote_code,
-                                         progress=progress)
-    task, model_kwargs = glue_head(dataset, task)
-
-    _say(progress, f"profiling {dataset} with the tokenizer of {model}")
+    say(progress, f"profiling {_what(modality, dataset)} with the "
+        f"{'tokenizer' if modality == 'text' else 'preprocessor'} of {model}")
     profile = profile_dataset(model, dataset, progress=progress, **options)
     loaded = load_model(model, task, model_kwargs=model_kwargs, trust_remote_code=trust_remote_code)
     cfg = loaded.onnx_config
-    check_text_axes(cfg)
-    feeds = [(f"data {label}", adapt_feeds(cfg, f)) for label, f in profile.real_batches()]
-    bounds = {k: v for k, v in profile.bounds().items() if dynamic_range == "data"}
+    check_axes(profile, cfg)
+    taken = config_axes(cfg)
+    trace = {a: n for a, n in profile.trace_shapes().items() if a in taken}
     bench_results: list[BenchResults] = []
 
     def write_extras(tmp: Path) -> None:
         profile.save(tmp / PROFILE_FILE)
-        if bench:
-            _say(progress, "benchmarking in onnxruntime")
-            bench_results.append(run_bench(tmp, profile, bench_options or {}, progress))
+        if timing is not None:
+            say(progress, "benchmarking in onnxruntime")
+            bench_results.append(run_bench(tmp, profile, timing, bench_data(modality, dataset, options)))
 
-    _say(progress, f"exporting {cfg.MODEL_TYPE} ({cfg.task}) traced at "
-         + " x ".join(f"{a}={n}" for a, n in profile.trace_shapes().items()))
-    result = export(loaded, output_dir, opset=opset, trace_shapes=profile.trace_shapes(),
-                    bounds=bounds, data_feeds=feeds, atol=atol, rtol=rtol, strict=strict,
-                    overwrite=overwrite, trust_remote_code=trust_remote_code,
-                    extra_files=write_extras, metadata={"profile": profile_metadata(profile, cfg)})
+    say(progress, f"exporting {cfg.MODEL_TYPE} ({cfg.task}) traced at "
+        + " x ".join(f"{a}={n}" for a, n in trace.items()))
+    result = export(loaded, output_dir, opset=opset, trace_shapes=trace,
+                    bounds=profile_bounds(profile, dynamic_range),
+                    data_feeds=[(f"data {label}", adapt_feeds(cfg, feeds))
+                                for label, feeds in profile.real_batches()],
+                    atol=atol, rtol=rtol, strict=strict, overwrite=overwrite,
+                    trust_remote_code=trust_remote_code, extra_files=write_extras,
+                    metadata={"profile": profile_metadata(profile, cfg)})
     return ProfiledExport(result, profile, bench_results[0] if bench_results else None)
+
+
+# ---- checks ------------------------------------------------------------------------------------
+def check_modality(modality: str, options: Mapping[str, Any]) -> None:
+    """Only text, image and audio data drive an export; text-only options need text data."""
+    if modality not in EXPORTABLE:
+        raise ExportError(f"--dataset drives the export of text, image and audio models; a {modality} "
+                          "model has static image sides and a bounded text length already: export it "
+                          "without --dataset (profile its data with 'shapeprof profile')")
+    unsupported = [k for k in TEXT_ONLY_OPTIONS if modality != "text" and options.get(k) is not None]
+    if unsupported:
+        raise ExportError(f"{', '.join(unsupported)} apply to text datasets; drop them for {modality} data")
+
+
+def config_axes(cfg: OnnxConfig) -> set[str]:
+    return {a for axes in cfg.inputs.values() for a in axes.values()}
+
+
+def check_axes(profile: Profile, cfg: OnnxConfig) -> None:
+    """The profile and the model must describe the same axes (batch size aside)."""
+    taken = config_axes(cfg)
+    extra = sorted(set(profile.axes) - taken)
+    if extra:
+        raise ExportError(f"the profile has axes {', '.join(extra)} that {cfg.MODEL_TYPE} "
+                          f"({cfg.task}) does not take; profile it with its own modality")
+    if profile.modality == "text":
+        check_text_axes(cfg)
+
+
+def check_text_axes(cfg: OnnxConfig) -> None:
+    """Text profiles describe (batch, sequence); other input axes cannot come from them."""
+    other = sorted(config_axes(cfg) - set(TEXT_AXES))
+    if other:
+        raise ExportError(f"a dataset profile gives batch and sequence sizes, but {cfg.MODEL_TYPE} "
+                          f"({cfg.task}) also has the axes {', '.join(other)}; export it without --dataset")
+
+
+# ---- what the export takes from the profile ---------------------------------------------------
+def profile_bounds(profile: Profile, dynamic_range: str) -> dict[str, tuple[int, int | None]]:
+    """Axes constant over the data always pinned (static); varying ones narrowed only for "data"."""
+    static = profile.static_axes()
+    return {a: b for a, b in profile.bounds().items() if a in static or dynamic_range == "data"}
+
+
+def adapt_feeds(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The real arrays in the config's input order; zero token types when a tokenizer gives none."""
+    import numpy as np
+
+    out = {}
+    for name in cfg.inputs:
+        if name in feeds:
+            out[name] = feeds[name]
+        elif name == "token_type_ids" and "input_ids" in feeds:
+            out[name] = np.zeros_like(feeds["input_ids"])
+        else:
+            raise ExportError(f"the tokenizer or preprocessor gives no {name!r}, which "
+                              f"{cfg.MODEL_TYPE} needs; use the model's own")
+    return out
+
+
+def profile_metadata(profile: Profile, cfg: OnnxConfig) -> dict[str, Any]:
+    """What the export records about the profile: ranges per axis, plus the TensorRT forms
+    (keyed to the exported input names) for a text profile."""
+    from ..profile.shape_profile import ShapeProfile
+
+    if isinstance(profile, ShapeProfile):
+        names = list(cfg.inputs)
+        return {"dataset": profile.dataset.to_dict(),
+                "shape_ranges": {a: r.to_dict() for a, r in profile.shape_ranges().items()},
+                "trtexec": profile.trtexec_args(names),
+                "ort_trt_options": profile.ort_trt_options(names)}
+    return {"dataset": dict(getattr(profile, "dataset", {})), "static_axes": profile.static_axes(),
+            "bounds": {a: list(b) for a, b in profile.bounds().items()}}
 
 
 def glue_head(dataset: str, task: str | None) -> tuple[str | None, dict[str, Any]]:
@@ -129,54 +207,44 @@ def glue_head(dataset: str, task: str | None) -> tuple[str | None, dict[str, Any
     return task, {"num_labels": glue.num_labels}
 
 
-def check_text_axes(cfg: OnnxConfig) -> None:
-    """Profiles describe (batch, sequence) text; other input axes cannot come from them."""
-    other = sorted({a for axes in cfg.inputs.values() for a in axes.values()} - set(TEXT_AXES))
-    if other:
-        raise ExportError(f"a dataset profile gives batch and sequence sizes, but {cfg.MODEL_TYPE} "
-                          f"({cfg.task}) also has the axes {', '.join(other)}; export it without --dataset")
+# ---- the benchmark ------------------------------------------------------------------------------
+def bench_data(modality: str, dataset: Any, options: Mapping[str, Any]) -> Any:
+    """Real inputs for the bench: a text profile brings its rows; media samples are reopened."""
+    if modality == "text":
+        return None
+    return options.get("data_files") or options.get("data_dir") or dataset
 
 
-def adapt_feeds(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The tokenizer's arrays in the config's input order; zero token types when it gives none."""
-    import numpy as np
+def run_bench(model_dir: Path, profile: Profile, options: BenchOptions, data: Any = None) -> BenchResults:
+    """Benchmark the fresh export on the profile's grid; write bench.json, bench.csv, bench.md.
 
-    out = {}
-    for name in cfg.inputs:
-        if name in feeds:
-            out[name] = feeds[name]
-        elif name == "token_type_ids":
-            out[name] = np.zeros_like(feeds["input_ids"])
-        else:
-            raise ExportError(f"the tokenizer gives no {name!r}, which {cfg.MODEL_TYPE} needs; "
-                              "use the model's own tokenizer")
-    return out
-
-
-def profile_metadata(profile: ShapeProfile, cfg: OnnxConfig) -> dict[str, Any]:
-    """min/opt/max per axis and the TensorRT forms, keyed to the exported input names."""
-    names = list(cfg.inputs)
-    return {
-        "dataset": profile.dataset.to_dict(),
-        "shape_ranges": {a: r.to_dict() for a, r in profile.shape_ranges().items()},
-        "trtexec": profile.trtexec_args(names),
-        "ort_trt_options": profile.ort_trt_options(names),
-    }
-
-
-def run_bench(model_dir: Path, profile: ShapeProfile, options: Mapping[str, Any],
-              progress: bool) -> BenchResults:
-    """Benchmark the fresh export on the profile's grid; save JSON, CSV and the summary."""
+    Variants the transformer optimizer cannot build for this architecture are left out, with a note.
+    """
     from ..bench.benchmark import run_benchmark
+    from ..bench.model_dir import open_model_dir
+    from ..bench.variants import OPTIMIZER_MODEL_TYPES
 
-    results = run_benchmark(model_dir, profile, progress=progress, **dict(options))
-    results.save(model_dir / BENCH_FILE)
-    results.to_csv(model_dir / BENCH_CSV)
-    (model_dir / BENCH_SUMMARY).write_text(results.summary() + "\n", encoding="utf-8")
+    model_type = open_model_dir(model_dir).model_type
+    asked = options.variants
+    if model_type not in OPTIMIZER_MODEL_TYPES:
+        kept = tuple(v for v in asked if not v.startswith("optimized")) or ("onnx",)
+        options = options.replace(variants=kept)
+    results = run_benchmark(model_dir, profile, options, data=data)
+    skipped = [v for v in asked if v not in options.variants]
+    if skipped:
+        note = (f"variants {', '.join(skipped)} skipped: onnxruntime's transformer optimizer has no "
+                f"fusion for {model_type!r}")
+        results = dataclasses.replace(results, notes=(*results.notes, note))
+    results.write_all(model_dir)
     return results
 
 
-def _say(enabled: bool, message: str) -> None:
-    if enabled:
-        print(f"shapeprof: {message}", file=sys.stderr, flush=True)
+def _bench_options(given: BenchOptions | Mapping[str, Any] | None, progress: bool) -> BenchOptions:
+    """Built once, before anything is profiled: a bad option fails fast."""
+    from ..bench.options import BenchOptions
 
+    return BenchOptions.from_mapping(given).replace(progress=progress)
+
+
+def _what(modality: str, dataset: Any) -> str:
+    return str(dataset) if modality == "text" else f"{modality} dataset {dataset}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -61,12 +62,18 @@ class Measurement:
     rows_total: int | None   # rows in the split, when known
 
 
+class Bar(Protocol):
+    """What a progress bar (tqdm) is asked to do here."""
+
+    def update(self, n: int) -> object: ...
+
+
 def _measure_texts(texts: TextRows, counter: LengthCounter, acc: LengthAccumulator,
-                   bar: object) -> None:
+                   bar: Bar) -> None:
     for start in range(0, len(texts), TOKENIZE_BATCH):
         part = TextRows(texts.columns, tuple(v[start:start + TOKENIZE_BATCH] for v in texts.values))
         acc.add(counter(part))
-        bar.update(len(part))  # type: ignore[attr-defined]
+        bar.update(len(part))
 
 
 def measure_in_memory(ds: ResolvedDataset, counter: LengthCounter, acc: LengthAccumulator,

@@ -10,7 +10,6 @@ kept too. Saved as versioned JSON beside the text profile's fields it shares
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,8 @@ import numpy as np
 
 from .. import __version__, schema
 from ..atomic import write_json
-from ..errors import ProfileError, ShapeprofError
+from ..console import say
+from ..errors import ProfileError
 from .stats import AxisStats, axis_stats
 
 SCHEMA_VERSION = schema.MEDIA_PROFILE.version
@@ -59,16 +59,16 @@ class MediaProfile:
 
     def bounds(self) -> dict[str, tuple[int, int | None]]:
         """min..max per axis from the data; batch 1..largest batch size."""
-        bounds = {BATCH: (1, max(self.batch_sizes))}
+        bounds: dict[str, tuple[int, int | None]] = {BATCH: (1, max(self.batch_sizes))}
         bounds.update({name: (s.min, s.max) for name, s in self.axes.items()})
         return bounds
 
     def real_batches(self) -> list[tuple[str, dict[str, np.ndarray]]]:
         """Batches of real preprocessed samples: same-size samples stacked together."""
-        groups: dict[tuple[int, ...], list[dict[str, np.ndarray]]] = {}
+        groups: dict[tuple[tuple[int, ...], ...], list[dict[str, np.ndarray]]] = {}
         for sample in self.samples:
             key = tuple(v.shape for v in sample.values())
-            groups.setdefault(key, []).append(sample)  # type: ignore[arg-type]
+            groups.setdefault(key, []).append(sample)
         return [(f"{len(g)} sample(s) of shape {next(iter(g[0].values())).shape[1:]}",
                  {k: np.concatenate([s[k] for s in g]) for k in g[0]}) for g in groups.values()]
 
@@ -191,38 +191,10 @@ def profile_media(model: str | Path, dataset: Any, modality: str, *,
                 counters.setdefault(axis, Counter())[int(value)] += 1
         if len(samples) < VERIFY_SAMPLES:
             samples.append(feeds)
-        if progress and (n % 50 == 0 or n == len(indices)):
-            print(f"shapeprof: preprocessed {n}/{len(indices)} {modality} samples", file=sys.stderr, flush=True)
+        say(progress and (n % 50 == 0 or n == len(indices)),
+            f"preprocessed {n}/{len(indices)} {modality} samples")
     dataset_info = {**source.to_dict(), "rows_sampled": len(indices), "rows_requested": rows, "seed": seed}
     model_info = {"name_or_path": str(model), "processor_class": type(processor).__name__}
     return MediaProfile(modality, dataset_info, model_info, tuple(sorted({int(b) for b in batch_sizes})),
                         {a: axis_stats(a, c) for a, c in processed.items()},
                         {a: axis_stats(a, c) for a, c in raw.items()}, samples=tuple(samples))
-
-
-def media_modality(model: str | Path | None) -> str | None:
-    """"image", "audio" or "text+image" (CLIP-style) when ``model`` is a registered vision,
-    raw-audio or text-and-vision architecture, else None."""
-    if model is None:
-        return None
-    from ..loading import load_config
-    from ..onnx.audio import AudioOnnxConfig
-    from ..onnx.multimodal import TextAndVisionOnnxConfig
-    from ..onnx.vision import VisionOnnxConfig
-    from ..onnx.builtin import default_registry
-
-    registry = default_registry()
-    try:
-        config = load_config(str(model))
-    except ShapeprofError:
-        return None  # the text path reports a missing model in its own words
-    if config.model_type not in registry:
-        return None
-    cls = registry.get(config.model_type)
-    if issubclass(cls, VisionOnnxConfig):
-        return "image"
-    if issubclass(cls, AudioOnnxConfig):
-        return "audio"
-    if issubclass(cls, TextAndVisionOnnxConfig):
-        return "text+image"
-    return None

@@ -9,7 +9,6 @@ resizes, as CLIP's does), plus the source image sizes. The result is a
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..console import say
 from ..errors import ProfileError
 from .media import IMAGE_AXES, VERIFY_SAMPLES, MediaProfile, _image_sample, load_processor
 from .stats import axis_stats
@@ -78,7 +78,7 @@ def _images(pairs: Any, processor: Any, indices: Sequence[int],
     """Processed and source image sizes, and the first few processed samples."""
     sizes: dict[str, Counter[int]] = {a: Counter() for a in IMAGE_AXES}
     raw: dict[str, Counter[int]] = {"source_height": Counter(), "source_width": Counter()}
-    samples = []
+    samples: list[dict[str, Any]] = []
     for n, i in enumerate(indices, start=1):
         feeds, (h, w) = _image_sample(processor, pairs.images.load(i))
         for axis, value in zip(IMAGE_AXES, feeds["pixel_values"].shape[2:]):
@@ -87,6 +87,5 @@ def _images(pairs: Any, processor: Any, indices: Sequence[int],
         raw["source_width"][w] += 1
         if len(samples) < VERIFY_SAMPLES:
             samples.append(feeds)
-        if progress and (n % 50 == 0 or n == len(indices)):
-            print(f"shapeprof: preprocessed {n}/{len(indices)} text-image pairs", file=sys.stderr, flush=True)
+        say(progress and (n % 50 == 0 or n == len(indices)), f"preprocessed {n}/{len(indices)} text-image pairs")
     return sizes, raw, samples

@@ -1,9 +1,14 @@
-"""``profile_dataset``: dataset + model tokenizer -> ShapeProfile, as a list of named stages."""
+"""``profile_dataset``: dataset + model preprocessor -> a Profile, as a list of named stages.
+
+Text goes through the tokenizer into a ShapeProfile; images, audio and caption+image pairs
+(``modality_of`` the model) through its preprocessor into a MediaProfile.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..data.rows import TextRows
 from ..data.source import PathsArg, ResolvedDataset, resolve_dataset
@@ -17,13 +22,17 @@ from .shape_profile import DatasetInfo, ShapeProfile
 from .stats import axis_stats
 from .tokenize import LengthCounter, ModelInfo, load_tokenizer
 
+if TYPE_CHECKING:
+    from .media import MediaProfile
+    from .protocol import Profile
+
 
 def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
                     data_dir: str | Path | None = None, data_files: PathsArg | None = None,
                     split: str | None = None, text_columns: str | Sequence[str] | None = None,
                     rows: int | None = None, seed: int = 0, streaming: bool = False,
                     batch_sizes: Sequence[int] = (1, 8, 32), buckets: int | None = None,
-                    max_policy: str = "max", progress: bool = True) -> ShapeProfile:
+                    max_policy: str = "max", progress: bool = True) -> Profile:
     """Tokenize a seeded sample of ``dataset`` with ``model``'s tokenizer and profile its shapes.
 
     ``model`` None means the embedded all-MiniLM-L6-v2. Only the tokenizer and config load.
@@ -34,25 +43,47 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     if model is None:
         from ..default_model import default_model_dir
         model = default_model_dir()
-    from .media import media_modality, profile_media  # vision and audio models: sizes, not tokens
+    from ..modality import modality_of
 
-    modality = media_modality(model)
-    if modality == "text+image":  # CLIP-style: caption lengths and image sizes
-        from .pairs import profile_text_image
-
+    modality = modality_of(model)
+    if modality != "text":  # images, audio, caption+image pairs: sizes through the preprocessor
         column = text_columns if isinstance(text_columns, str) or text_columns is None else text_columns[0]
-        return profile_text_image(model, data_dir or dataset, data_files=data_files, split=split,  # type: ignore[return-value]
-                                  text_column=column, rows=rows, seed=seed, batch_sizes=batch_sizes,
-                                  progress=progress)
-    if modality is not None:
-        return profile_media(model, data_dir or dataset, modality, data_files=data_files,  # type: ignore[return-value]
-                             split=split, rows=rows, seed=seed, batch_sizes=batch_sizes, progress=progress)
+        return profile_preprocessed(model, data_dir or dataset, modality, data_files=data_files,
+                                  split=split, text_column=column, rows=rows, seed=seed,
+                                  batch_sizes=batch_sizes, progress=progress)
     ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
                          text_columns=text_columns, streaming=streaming)
     tokenizer, info = load_tokenizer(model)
     acc = LengthAccumulator(info.max_length, batch_sizes)
     measured = _measure(ds, LengthCounter(tokenizer), acc, rows, seed, streaming, progress)
     return build_profile(ds, info, measured, rows, seed, streaming, batch_sizes, buckets, max_policy)
+
+
+def profile_preprocessed(model: str | Path, dataset: Any, modality: str, *,
+                       data_files: PathsArg | None = None, split: str | None = None,
+                       text_column: str | None = None, rows: int | None = None, seed: int = 0,
+                       batch_sizes: Sequence[int] = (1, 8, 32), progress: bool = True) -> MediaProfile:
+    """Image or audio samples, or caption+image pairs, through the model's own preprocessor."""
+    from .media import profile_media
+
+    if modality == "text+image":  # CLIP-style: caption lengths and image sizes
+        from .pairs import profile_text_image
+
+        return profile_text_image(model, dataset, data_files=_paths(data_files), split=split,
+                                  text_column=text_column, rows=rows, seed=seed,
+                                  batch_sizes=batch_sizes, progress=progress)
+    return profile_media(model, dataset, modality, data_files=_paths(data_files), split=split,
+                         rows=rows, seed=seed, batch_sizes=batch_sizes, progress=progress)
+
+
+def _paths(files: PathsArg | None) -> list[str | Path] | None:
+    """Media and pair files are one flat list (split-keyed files are for text datasets)."""
+    if files is None or isinstance(files, (str, Path)):
+        return None if files is None else [files]
+    if isinstance(files, Mapping):
+        raise ProfileError("data files keyed by split apply to text datasets; give image, audio or "
+                           "pair files as one list")
+    return list(files)
 
 
 def check_arguments(rows: int | None, batch_sizes: Sequence[int], buckets: int | None) -> None:

@@ -68,7 +68,11 @@ class ShapeProfile:
     shapeprof_version: str = __version__
     sample: TextRows | None = field(default=None, compare=False, repr=False)  # not saved
 
-    # --- what other stages use ----------------------------------------------------------
+    # --- what other stages use (the Profile protocol and text extras) ------------------------
+
+    @property
+    def modality(self) -> str:
+        return "text"
 
     @property
     def sequence(self) -> AxisStats:
@@ -91,6 +95,10 @@ class ShapeProfile:
     def static_shapes(self) -> dict[str, int]:
         """Axes that never vary over the data (they may be exported static)."""
         return dict(self.recommendations.static)
+
+    def static_axes(self) -> dict[str, int]:
+        """The Profile protocol's name for ``static_shapes``."""
+        return self.static_shapes()
 
     def shape_ranges(self) -> dict[str, ShapeRange]:
         """min/opt/max per dynamic axis (batch_size max = the largest profiled batch size)."""

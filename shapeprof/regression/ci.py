@@ -148,12 +148,12 @@ def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: i
     round; each side's samples are merged per cell, one block per round (paired by round)."""
     from ..bench.benchmark import run_benchmark
 
-    options = {**spec.bench_options(), "rounds": 1, "replay_rows": 0, "progress": False}
+    options = spec.bench_options().replace(rounds=1, replay_rows=0, progress=False)
     merged: list[Any] = [None, None]
     for r in range(max(1, rounds)):
         for i in ((0, 1) if r % 2 == 0 else (1, 0)):
             model_dir = (base, candidate)[i]
-            results = run_benchmark(model_dir, profile, **options)
+            results = run_benchmark(model_dir, profile, options)
             merged[i] = results if merged[i] is None else _merge(merged[i], results)
     return merged
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shapeprof.bench import BenchResults, run_benchmark
+from shapeprof.bench import BenchOptions, BenchResults, run_benchmark
 from shapeprof.errors import BenchError
 
 GLUE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "glue"
@@ -89,8 +89,8 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
 
 
 def test_api_with_profile_variants_expected_and_replay(model_dir, profile_path):
-    res = run_benchmark(model_dir, profile_path, batch_sizes=[1, 4], variants=("onnx", "optimized", "int8"),
-                        replay_rows=24, replay_repeats=1, **FAST)
+    res = run_benchmark(model_dir, profile_path, BenchOptions(
+        batch_sizes=[1, 4], variants=("onnx", "optimized", "int8"), replay_rows=24, replay_repeats=1, **FAST))
     assert res.settings["input_source"] == "data"
     lengths = {c.sequence_length for c in res.cells}
     assert set(res.settings["profile"]["bucket_edges"]) <= lengths and 128 in lengths
@@ -131,18 +131,19 @@ def test_flush_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
     monkeypatch.setattr("shapeprof.bench.benchmark.make_session", spy)
     monkeypatch.setattr(torch, "set_flush_denormal", lambda on: flags.append(on) or True)
     monkeypatch.setattr("shapeprof.bench.runner.thread_flushes_denormals", lambda: False)
-    kept = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], flush_denormals=False, **FAST)
+    kept = run_benchmark(model_dir, options=BenchOptions(batch_sizes=[1], sequence_lengths=[8],
+                                                         flush_denormals=False, **FAST))
     assert kept.settings["flush_denormals"] is False and made and "1" not in made
     assert flags == [False, False]                     # the calling thread is set to keep, then restored
     made.clear(), flags.clear()
-    flushed = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], **FAST)   # the default
+    flushed = run_benchmark(model_dir, options=BenchOptions(batch_sizes=[1], sequence_lengths=[8], **FAST))  # default
     assert flushed.settings["flush_denormals"] is True and set(made) == {"1"}
     assert flags == [True, False]                      # flushed during the run only
 
 
 def test_fresh_process_rounds(model_dir):
-    res = run_benchmark(model_dir, batch_sizes=[1], sequence_lengths=[8], pytorch=False,
-                        fresh_process=True, **{**FAST, "rounds": 2})
+    res = run_benchmark(model_dir, options=BenchOptions(batch_sizes=[1], sequence_lengths=[8], pytorch=False,
+                                                        fresh_process=True, **{**FAST, "rounds": 2}))
     [cell] = res.cells
     assert cell.rounds == 2 and len(cell.samples_ms) >= 4
     assert res.variants[0].reference == "onnx"
@@ -152,7 +153,8 @@ def test_torch_model_option_when_the_export_has_no_weights(model_dir, tmp_path):
     bare = copy_without(model_dir, tmp_path / "bare", "model.safetensors")
     line = one_line_error(bench(str(bare), "-b", "1", "-s", "8", *CLI_FAST))
     assert "no PyTorch weights" in line and "--torch-model" in line
-    res = run_benchmark(bare, batch_sizes=[1], sequence_lengths=[8], torch_model=model_dir, **FAST)
+    res = run_benchmark(bare, options=BenchOptions(batch_sizes=[1], sequence_lengths=[8], torch_model=model_dir,
+                                                   **FAST))
     assert {c.variant for c in res.cells} == {"onnx", "pytorch"}
 
 
@@ -174,7 +176,7 @@ def test_profile_from_another_model(model_dir, profile_path, tmp_path):
 
 def test_empty_grid_and_bad_lists(model_dir):
     with pytest.raises(BenchError, match="sweep is empty"):
-        run_benchmark(model_dir, batch_sizes=[], pytorch=False, **FAST)
+        run_benchmark(model_dir, options=BenchOptions(batch_sizes=[], pytorch=False, **FAST))
     line = one_line_error(bench(str(model_dir), "--batch-sizes", "1,,8", *CLI_FAST))
     assert "--batch-sizes" in line
     line = one_line_error(bench(str(model_dir), "--sequence-lengths", "512", *CLI_FAST))
@@ -224,7 +226,8 @@ def test_generation_sweep_prefill_decode_and_expected_per_request(gpt2_dir, tmp_
 
 
 def test_generation_sweep_without_profile_uses_given_prompt_lengths(gpt2_dir):
-    res = run_benchmark(gpt2_dir, batch_sizes=[1], sequence_lengths=[4, 8], new_tokens=3, **FAST)
+    res = run_benchmark(gpt2_dir, options=BenchOptions(batch_sizes=[1], sequence_lengths=[4, 8], new_tokens=3,
+                                                       **FAST))
     assert {(c.phase, c.sequence_length, c.past_length) for c in res.cells} == {
         ("prefill", 4, 0), ("prefill", 8, 0), ("decode", 1, 4), ("decode", 1, 5), ("decode", 1, 8),
         ("decode", 1, 9)}

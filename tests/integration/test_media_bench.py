@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import skimage.data as skimage_data  # real photographs shipped in the test extra
-from shapeprof.bench import BenchResults
+from shapeprof.bench import BenchOptions, BenchResults
 from shapeprof.bench.media import run_media_benchmark
 from shapeprof.bench.media_sweep import parse_image_sizes
 from shapeprof.errors import BenchError
@@ -81,7 +81,7 @@ def _shapes(results: BenchResults) -> list[list[int]]:
 
 
 def test_static_image_model_sweeps_batch_sizes_at_its_fixed_size(exported):
-    results = run_media_benchmark(exported["vit"], batch_sizes=(1, 3), **FAST)
+    results = run_media_benchmark(exported["vit"], options=BenchOptions(batch_sizes=(1, 3), **FAST))
     assert _shapes(results) == [[1, 32, 32], [3, 32, 32]]
     assert results.settings["modality"] == "image" and results.settings["input_source"] == "random"
     assert {(c.variant, c.batch_size, c.sequence_length) for c in results.cells} == {
@@ -89,13 +89,13 @@ def test_static_image_model_sweeps_batch_sizes_at_its_fixed_size(exported):
     assert results.variants[0].reference == "pytorch" and results.variants[0].within_tolerance
     assert "| onnx | 3x32x32 | random |" in results.summary() and "images/s" in results.summary()
     with pytest.raises(BenchError, match="height 48 is outside the export's range: height is static at 32"):
-        run_media_benchmark(exported["vit"], sizes=[(48, 48)], **FAST)
+        run_media_benchmark(exported["vit"], options=BenchOptions(image_sizes=[(48, 48)], **FAST))
 
 
 def test_image_profile_gives_real_pixels_and_the_profiles_batch_sizes(exported, tmp_path):
     profile = profile_dataset(exported["vit"], "images", data_files=IMAGES, batch_sizes=(1, 2), progress=False)
     path = profile.save(tmp_path / "profile.json")
-    results = run_media_benchmark(exported["vit"], path, pytorch=False, **FAST)
+    results = run_media_benchmark(exported["vit"], path, BenchOptions(pytorch=False, **FAST))
     assert _shapes(results) == [[1, 32, 32], [2, 32, 32]]
     assert results.settings["input_source"] == "data" and {c.input_source for c in results.cells} == {"data"}
     assert results.settings["profile"]["static_axes"] == {"height": 32, "width": 32}
@@ -106,12 +106,12 @@ def test_image_profile_gives_real_pixels_and_the_profiles_batch_sizes(exported, 
 def test_dynamic_image_sizes_come_from_the_profile(exported, crops):
     profile = profile_dataset(exported["convnext"], str(crops), batch_sizes=(2,), progress=False)
     assert profile.axes["height"].varies
-    results = run_media_benchmark(exported["convnext"], profile, pytorch=False, **FAST)
+    results = run_media_benchmark(exported["convnext"], profile, BenchOptions(pytorch=False, **FAST))
     sizes = {tuple(s[1:]) for s in _shapes(results)}
     assert (40, 40) in sizes and (64, 72) in sizes  # the smallest and largest crop edges
     assert {s[0] for s in _shapes(results)} == {2} and results.settings["input_source"] == "data"
-    explicit = run_media_benchmark(exported["convnext"], batch_sizes=(1,), sizes=parse_image_sizes("36x44,64"),
-                                   dataset=str(crops), pytorch=False, **FAST)
+    explicit = run_media_benchmark(exported["convnext"], options=BenchOptions(
+        batch_sizes=(1,), image_sizes=parse_image_sizes("36x44,64"), pytorch=False, **FAST), data=str(crops))
     assert _shapes(explicit) == [[1, 36, 44], [1, 64, 64]] and explicit.settings["input_source"] == "data"
 
 
@@ -131,16 +131,17 @@ def test_audio_sweeps_batch_by_the_profiles_lengths_through_the_cli(exported, wa
 
 
 def test_audio_without_a_profile_uses_dummy_clips_at_given_lengths(exported):
-    results = run_media_benchmark(exported["w2v"], batch_sizes=(2,), sizes=(800, 1200), pytorch=False, **FAST)
+    results = run_media_benchmark(exported["w2v"], options=BenchOptions(batch_sizes=(2,), sequence_lengths=(800, 1200),
+                                                                  pytorch=False, **FAST))
     assert _shapes(results) == [[2, 800], [2, 1200]] and results.settings["input_source"] == "random"
     with pytest.raises(BenchError, match="audio_sequence_length 10 is outside"):
-        run_media_benchmark(exported["w2v"], sizes=(10,), **FAST)
+        run_media_benchmark(exported["w2v"], options=BenchOptions(sequence_lengths=(10,), **FAST))
 
 
 def test_text_only_options_and_mismatched_profiles_are_refused(exported, wav_dir, tmp_path):
     audio = profile_dataset(exported["w2v"], str(wav_dir), progress=False).save(tmp_path / "a.json")
     with pytest.raises(BenchError, match="describes audio data but .* is an image model"):
-        run_media_benchmark(exported["vit"], audio, **FAST)
+        run_media_benchmark(exported["vit"], audio, BenchOptions(**FAST))
     proc = subprocess.run([sys.executable, "-m", "shapeprof", "bench", str(exported["vit"]), "--replay", "8",
                            *CLI_FAST], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2 and "--replay apply to text models" in proc.stderr

@@ -18,7 +18,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 def results_file(tiny_bert_dir, tmp_path_factory) -> Path:
     """A tiny bench with profile, PyTorch baseline and replay, in a temporary folder (the
     notebooks read it through SHAPEPROF_RESULTS; nothing is written into the repository)."""
-    from shapeprof.bench import run_benchmark
+    from shapeprof.bench import BenchOptions, run_benchmark
     from shapeprof.export import export
     from shapeprof.profile import profile_dataset
 
@@ -34,8 +34,9 @@ def results_file(tiny_bert_dir, tmp_path_factory) -> Path:
     export(tiny_bert_dir, model_dir, task="feature-extraction", overwrite=True, extra_files=weights)
     profile = profile_dataset(tiny_bert_dir, "glue", data_dir=SHARED_DATA / "glue", rows=200,
                               batch_sizes=(1, 4), progress=False)
-    results = run_benchmark(model_dir, profile, warmup=1, min_samples=3, min_time_s=0.0, rounds=1,
-                            intra_op_threads=1, replay_rows=64, replay_repeats=1, progress=False)
+    results = run_benchmark(model_dir, profile, BenchOptions(warmup=1, min_samples=3, min_time_s=0.0, rounds=1,
+                                                             intra_op_threads=1, replay_rows=64, replay_repeats=1,
+                                                             progress=False))
     results.save(fixture)
     return fixture
 

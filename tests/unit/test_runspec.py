@@ -21,8 +21,8 @@ def test_shipped_specs_load(path):
 
 def test_ci_spec_bench_options():
     options = load_spec(CONFIGS / "ci.yaml").bench_options()
-    assert options["intra_op_threads"] == 1 and options["batch_sizes"] == (1, 8)
-    assert options["variants"] == ("onnx",) and options["pytorch"] is False
+    assert options.intra_op_threads == 1 and options.batch_sizes == (1, 8)
+    assert options.variants == ("onnx",) and options.pytorch is False
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -33,6 +33,8 @@ def test_ci_spec_bench_options():
     ("name: x\nvariants: [onnx, fp8]\n", "variants: unknown 'fp8'"),
     ("name: x\npytorch: 1\n", "key 'pytorch' must be bool"),
     ("name: x\nthresholds: {p: 0.1}\n", "unknown threshold 'p'"),
+    ("name: x\ntiming: {rounds: 0}\n", "timing: 'rounds' must be a number >= 1, not 0"),
+    ("name: x\ntiming: {min_time_s: -1}\n", "timing: 'min_time_s' must be a number >= 0, not -1"),
     ("model: m\n", "missing key 'name'"),
     ("- a\n- b\n", "expected a mapping"),
     ("name: [unclosed\n", "cannot read run spec"),
