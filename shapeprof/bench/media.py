@@ -4,7 +4,7 @@ Cells are batch size x image size (height x width) or batch size x audio length;
 from an image/audio profile (``shapeprof profile`` with a vision or audio model), else from
 the export. Feeds are real samples of the profile's dataset (or ``data``) through the
 model's own preprocessor, else realistic dummies. ``run_benchmark`` sends image and audio models
-here; timing, variants and the PyTorch baseline are the shared stages of ``bench.benchmark``,
+here; timing, variants and the PyTorch baseline are the shared stages of ``bench.context``,
 and the results are the same :class:`BenchResults`: each
 :class:`CellResult`'s ``sequence_length`` is the elements per sample (height*width pixels, or
 audio samples), and ``settings["cells"]`` lists the full shapes.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError
-from .benchmark import as_model_dir, bench_context, common_settings, make_results, time_cells
+from .context import as_model_dir, bench_context, common_settings, make_results, time_cells
 from .media_inputs import MediaFeedFactory, check_media_profile, load_media_profile, model_processor, open_samples
 from .media_sweep import AXES, design_media_sweep
 from .model_dir import ModelDir

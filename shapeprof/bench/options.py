@@ -14,17 +14,12 @@ import dataclasses
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import BenchError
+from .runner import (GRAPH_OPTIMIZATION, MIN_SAMPLES, MIN_TIME_S, WARMUP, SessionSettings, TimingPolicy,
+                     physical_cores)
 
-if TYPE_CHECKING:
-    from .runner import SessionSettings, TimingPolicy
-
-# Timing defaults, also TimingPolicy's: enough for a quick look on a shared machine.
-WARMUP = 3
-MIN_SAMPLES = 4
-MIN_TIME_S = 0.1
 ROUNDS = 5
 NEW_TOKENS = 32
 
@@ -132,18 +127,15 @@ class BenchOptions:
     # ---- what the stages use ----------------------------------------------------------------
     def threads(self) -> int:
         """Intra-op threads: the given count, else the physical cores."""
-        from .runner import physical_cores
 
         return int(self.intra_op_threads or physical_cores())
 
     def session_settings(self) -> SessionSettings:
-        from .runner import SessionSettings
 
         return SessionSettings(self.providers, self.graph_optimization, self.threads(),
                                flush_denormals=self.flush_denormals)
 
     def timing(self) -> TimingPolicy:
-        from .runner import TimingPolicy
 
         return TimingPolicy(self.warmup, self.min_samples, self.min_time_s)
 
@@ -232,7 +224,6 @@ def _at_least_or_none(name: str, value: Any, low: int) -> None:
 
 
 def _check_names(options: BenchOptions) -> None:
-    from .runner import GRAPH_OPTIMIZATION
     from .variants import check_variant_names
 
     check_variant_names(options.variants)

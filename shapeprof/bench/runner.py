@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError
-from .options import MIN_SAMPLES, MIN_TIME_S, WARMUP
+
+# Timing defaults (also BenchOptions'): enough for a quick look on a shared machine.
+WARMUP = 3
+MIN_SAMPLES = 4
+MIN_TIME_S = 0.1
 
 GRAPH_OPTIMIZATION = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
                       "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
@@ -30,7 +34,7 @@ GRAPH_OPTIMIZATION = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
 
 @dataclass(frozen=True)
 class TimingPolicy:
-    """How long to measure a cell (defaults: BenchOptions')."""
+    """How long to measure a cell."""
 
     warmup: int = WARMUP
     min_samples: int = MIN_SAMPLES

@@ -86,56 +86,83 @@ def export(
     (e.g. a new classification head) is saved too, so PyTorch comparisons use the same weights.
     """
     from ..atomic import check_output_dir
-    from ..loading import LoadedModel, load_model, save_preprocessors, wrap_model
 
     output_dir = Path(output_dir)
     check_output_dir(output_dir, overwrite, ExportError)
     if opset is not None:
         check_opset(opset, opset)
-    if isinstance(model, LoadedModel):
-        loaded = model
-    elif isinstance(model, (str, Path)):
-        loaded = load_model(model, task, trust_remote_code=trust_remote_code)
-    else:
-        loaded = wrap_model(model, task)
+    loaded = _load(model, task, trust_remote_code)
     cfg = loaded.onnx_config
     opset = check_opset(opset, cfg.DEFAULT_ONNX_OPSET)
     parts = cfg.export_parts(loaded.model)
-    if len(parts) > 1 and data_feeds:
-        raise ExportError(f"verifying {cfg.MODEL_TYPE} ({cfg.task}) on dataset batches is not supported: "
-                          "it exports an encoder and a decoder; export it without --dataset")
-    plans = [plan_export(part_cfg, *_part_shapes(part_cfg, trace_shapes, bounds, len(parts) > 1))
-             for _, _, part_cfg in parts]
+    plans = _plan_parts(cfg, parts, trace_shapes, bounds, bool(data_feeds))
     atol = cfg.ATOL_FOR_VALIDATION if atol is None else atol
     rtol = cfg.RTOL_FOR_VALIDATION if rtol is None else rtol
 
     with atomic_dir(output_dir, overwrite, ExportError) as tmp:
-        done, checks = [], []
-        for (file, module, part_cfg), plan in zip(parts, plans):
-            start = time.perf_counter()
-            save_program(convert(module, part_cfg, plan, opset), tmp / file)
-            seconds = time.perf_counter() - start
-            done.append(PartResult(file, part_cfg.inputs, part_cfg.outputs, plan, seconds))
-            prefix = f"{file.removesuffix('_model.onnx')}: " if len(parts) > 1 else ""
-            checks += verify_export(module, part_cfg, tmp / file, plan, atol, rtol, data_feeds,
-                                    prefix).checks
-        report = VerificationReport(atol, rtol, tuple(checks))
-        loaded.model.config.save_pretrained(str(tmp))
-        if loaded.fresh_weights:
-            loaded.model.save_pretrained(str(tmp))
-        files = save_preprocessors(loaded.source, tmp, trust_remote_code)
+        done, report = _convert_and_verify(parts, plans, opset, tmp, atol, rtol, data_feeds)
+        files = _save_model_files(loaded, tmp, trust_remote_code)
         report.save(tmp / VERIFICATION_FILE)
         if strict:
             raise_on_failure(report)
         generation = check_generation(loaded, tmp, strict)
-        notes = _notes(loaded, report)
         result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, done[0].inputs, done[0].outputs,
                               done[0].plan, report, sum(p.export_seconds for p in done), tuple(files),
-                              notes, generation, tuple(done))
+                              _notes(loaded, report), generation, tuple(done))
         write_json(tmp / EXPORT_RECORD, {**export_info(result, loaded.source), **(metadata or {})})
         if extra_files:
             extra_files(tmp)
     return result
+
+
+Part = tuple[str, Any, "OnnxConfig"]   # (file name, module to trace, its config)
+
+
+def _load(model: str | Path | Any, task: str | None, trust_remote_code: bool) -> LoadedModel:
+    """Stage 0: a path or Hub id is loaded, a model object wrapped, a LoadedModel kept."""
+    from ..loading import LoadedModel, load_model, wrap_model
+
+    if isinstance(model, LoadedModel):
+        return model
+    if isinstance(model, (str, Path)):
+        return load_model(model, task, trust_remote_code=trust_remote_code)
+    return wrap_model(model, task)
+
+
+def _plan_parts(cfg: OnnxConfig, parts: Sequence[Part], trace_shapes: Shapes | None,
+                bounds: Bounds | None, with_data: bool) -> list[ExportPlan]:
+    """Stage 1 for every graph of the export."""
+    split = len(parts) > 1
+    if split and with_data:
+        raise ExportError(f"verifying {cfg.MODEL_TYPE} ({cfg.task}) on dataset batches is not supported: "
+                          "it exports an encoder and a decoder; export it without --dataset")
+    return [plan_export(part_cfg, *_part_shapes(part_cfg, trace_shapes, bounds, split))
+            for _, _, part_cfg in parts]
+
+
+def _convert_and_verify(parts: Sequence[Part], plans: Sequence[ExportPlan], opset: int, tmp: Path,
+                        atol: float, rtol: float,
+                        data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]]
+                        ) -> tuple[list[PartResult], VerificationReport]:
+    """Stages 2 and 3 per graph: convert and save it, then check it against PyTorch."""
+    done, checks = [], []
+    for (file, module, part_cfg), plan in zip(parts, plans):
+        start = time.perf_counter()
+        save_program(convert(module, part_cfg, plan, opset), tmp / file)
+        done.append(PartResult(file, part_cfg.inputs, part_cfg.outputs, plan, time.perf_counter() - start))
+        prefix = f"{file.removesuffix('_model.onnx')}: " if len(parts) > 1 else ""
+        checks += verify_export(module, part_cfg, tmp / file, plan, atol, rtol, data_feeds, prefix).checks
+    return done, VerificationReport(atol, rtol, tuple(checks))
+
+
+def _save_model_files(loaded: LoadedModel, tmp: Path, trust_remote_code: bool) -> list[str]:
+    """The transformers config, fresh weights when there are any, and the preprocessor files."""
+    from ..loading import save_preprocessors
+
+    loaded.model.config.save_pretrained(str(tmp))
+    if loaded.fresh_weights:
+        loaded.model.save_pretrained(str(tmp))
+    return save_preprocessors(loaded.source, tmp, trust_remote_code)
 
 
 def _part_shapes(cfg: OnnxConfig, trace_shapes: Shapes | None, bounds: Bounds | None,

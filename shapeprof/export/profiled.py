@@ -71,21 +71,16 @@ def export_with_profile(
     a GLUE dataset without ``task`` the model gets a text-classification head with the task's
     label count. ``bench_options`` is a :class:`BenchOptions` or a mapping of its fields.
     """
-    from ..atomic import check_output_dir
     from ..default_model import default_model_dir
     from ..loading import load_model
     from ..modality import modality_of
     from ..profile import profile_dataset
-    from ..profile.pipeline import check_arguments
     from .pipeline import export
 
-    if dynamic_range not in RANGES:
-        raise ExportError(f"dynamic range {dynamic_range!r} is unknown; choose one of {', '.join(RANGES)}")
     options = dict(profile_options or {})
-    check_arguments(options.get("rows"), options.get("batch_sizes", (1, 8, 32)), options.get("buckets"))
-    timing = _bench_options(bench_options, progress) if bench else None
     output_dir = Path(output_dir)
-    check_output_dir(output_dir, overwrite, ExportError)
+    check_first(dynamic_range, options, output_dir, overwrite)
+    timing = _bench_options(bench_options, progress) if bench else None
     model = default_model_dir() if model is None else model
     modality = modality_of(model)
     check_modality(modality, options)
@@ -111,8 +106,7 @@ def export_with_profile(
         + " x ".join(f"{a}={n}" for a, n in trace.items()))
     result = export(loaded, output_dir, opset=opset, trace_shapes=trace,
                     bounds=profile_bounds(profile, dynamic_range),
-                    data_feeds=[(f"data {label}", adapt_feeds(cfg, feeds))
-                                for label, feeds in profile.real_batches()],
+                    data_feeds=data_feeds(profile, cfg),
                     atol=atol, rtol=rtol, strict=strict, overwrite=overwrite,
                     trust_remote_code=trust_remote_code, extra_files=write_extras,
                     metadata={"profile": profile_metadata(profile, cfg)})
@@ -120,6 +114,17 @@ def export_with_profile(
 
 
 # ---- checks ------------------------------------------------------------------------------------
+def check_first(dynamic_range: str, options: Mapping[str, Any], output_dir: Path, overwrite: bool) -> None:
+    """What can be checked before any model or data is loaded."""
+    from ..atomic import check_output_dir
+    from ..profile.pipeline import check_arguments
+
+    if dynamic_range not in RANGES:
+        raise ExportError(f"dynamic range {dynamic_range!r} is unknown; choose one of {', '.join(RANGES)}")
+    check_arguments(options.get("rows"), options.get("batch_sizes", (1, 8, 32)), options.get("buckets"))
+    check_output_dir(output_dir, overwrite, ExportError)
+
+
 def check_modality(modality: str, options: Mapping[str, Any]) -> None:
     """Only text, image and audio data drive an export; text-only options need text data."""
     if modality not in EXPORTABLE:
@@ -175,6 +180,11 @@ def adapt_feeds(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, n
             raise ExportError(f"the tokenizer or preprocessor gives no {name!r}, which "
                               f"{cfg.MODEL_TYPE} needs; use the model's own")
     return out
+
+
+def data_feeds(profile: Profile, cfg: OnnxConfig) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """The profile's real batches (min, opt, max), labelled and in the config's input order."""
+    return [(f"data {label}", adapt_feeds(cfg, feeds)) for label, feeds in profile.real_batches()]
 
 
 def profile_metadata(profile: Profile, cfg: OnnxConfig) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def test_flush_denormals_reaches_sessions_and_torch(model_dir, monkeypatch):
             made.append("unset")
         return session
 
-    monkeypatch.setattr("shapeprof.bench.benchmark.make_session", spy)
+    monkeypatch.setattr("shapeprof.bench.context.make_session", spy)
     monkeypatch.setattr(torch, "set_flush_denormal", lambda on: flags.append(on) or True)
     monkeypatch.setattr("shapeprof.bench.runner.thread_flushes_denormals", lambda: False)
     kept = run_benchmark(model_dir, options=BenchOptions(batch_sizes=[1], sequence_lengths=[8],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shapeprof.bench.benchmark import latency_models
+from shapeprof.bench.text import latency_models
 from shapeprof.bench.expected import LatencyModel, Policy
 from shapeprof.bench.replay import ReplayResult, finish, pad_batch, plan_replay, run_batch, run_pass, spread
 from shapeprof.bench.results import CellResult

@@ -1,0 +1,231 @@
+"""The run's shared machinery, for every modality: the :class:`Context` (which holds any cell
+type, :class:`~shapeprof.bench.sweep.SweepCell`), its sessions and timing, the PyTorch model,
+the variants and their checks, and the rounds that time every cell per runtime.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BenchError
+from .model_dir import ModelDir, open_model_dir
+from .options import BenchOptions
+from .profile_view import ProfileView
+from .results import BenchResults, CellResult
+from .runner import (PeakMemory, SessionSettings, TimingPolicy, calling_thread_denormals, collect_samples,
+                     make_session, ort_call)
+from .sweep import SweepCell
+from .variants import EXACT_ATOL, VariantInfo, build_variant, deviation
+
+CHECK_CELLS = 2     # variants are checked on the smallest and the largest cell
+Feeds = dict[str, np.ndarray]
+Timer = Callable[[SweepCell, int], tuple[list[float], "float | None"]]
+
+
+@dataclass
+class Context:
+    """State shared by the stages of one run, text or media."""
+
+    model: ModelDir
+    settings: SessionSettings
+    timing: TimingPolicy
+    workdir: Path
+    view: ProfileView | None = None
+    tokenizer: Any = None
+    texts: Any = None
+    source: str = "random"                  # "data" when the feeds are real rows or samples
+    cells: Sequence[SweepCell] = field(default_factory=list)
+    sessions: dict[str, Any] = field(default_factory=dict)
+    feeds: dict[SweepCell, Feeds] = field(default_factory=dict)
+    torch_module: Any = None
+    variant_paths: dict[str, Path] = field(default_factory=dict)
+    references: dict[SweepCell, tuple[str, list[np.ndarray]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def as_model_dir(model_dir: str | Path | ModelDir) -> ModelDir:
+    return model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+
+
+@contextmanager
+def bench_context(model: ModelDir, options: BenchOptions) -> Iterator[Context]:
+    """A Context with the options' sessions and timing, a work directory and the calling
+    thread's denormal setting, for the duration of one run."""
+    with (tempfile.TemporaryDirectory(prefix="shapeprof-bench-") as tmp,
+          calling_thread_denormals(options.flush_denormals)):
+        yield Context(model, options.session_settings(), options.timing(), Path(tmp))
+
+
+def time_cells(ctx: Context, options: BenchOptions, pytorch: bool,
+               after_cell: Callable[[int, int], None] | None = None
+               ) -> tuple[list[VariantInfo], list[CellResult]]:
+    """Load PyTorch, build and check the variants, then time every cell (ctx.feeds set)."""
+    if pytorch:
+        stage_torch(ctx, options.torch_model)
+    names = options.variants
+    infos = [stage_variant(ctx, name) for name in names]
+    bar = progress_bar(options.progress, len(ctx.cells) * (len(names) + bool(pytorch)))
+    cells = measure_all(ctx, names, pytorch, options.fresh_process, options.rounds, bar, after_cell)
+    bar.close()
+    return infos, cells
+
+
+def common_settings(ctx: Context, options: BenchOptions, pytorch: bool) -> dict[str, Any]:
+    """What every result records about how it was measured."""
+    return {**ctx.settings.to_dict(), **ctx.timing.to_dict(), "fresh_process": options.fresh_process,
+            "rounds": options.rounds, "variants": list(options.variants), "pytorch": pytorch,
+            "cells": [c.spec() for c in ctx.cells], "input_source": ctx.source}
+
+
+def make_results(ctx: Context, settings: dict[str, Any], infos: Sequence[VariantInfo],
+                 cells: Sequence[CellResult], **more: Any) -> BenchResults:
+    from .env import capture_environment
+
+    return BenchResults(ctx.model.summary(), settings, capture_environment(ctx.settings.intra_op_threads),
+                        tuple(infos), tuple(cells), notes=tuple(ctx.notes),
+                        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **more)
+
+
+def stage_torch(ctx: Context, torch_model: str | Path | None) -> None:
+    from .torch_runner import load_torch_model, torch_source
+
+    source = torch_source(ctx.model, torch_model)
+    if source is None:
+        raise BenchError(f"{str(ctx.model.path)!r} has no PyTorch weights for the eager baseline; "
+                         "pass --torch-model with the original model directory, or --no-pytorch")
+    ctx.torch_module = load_torch_model(source, ctx.model, ctx.settings.intra_op_threads)
+
+
+def reference_outputs(ctx: Context, cell: SweepCell) -> tuple[str, list[np.ndarray]]:
+    """Outputs to check variants against: PyTorch's, else the exported graph's (cached)."""
+    if cell not in ctx.references:
+        feeds = ctx.feeds[cell]
+        if ctx.torch_module is not None:
+            from .torch_runner import torch_output
+
+            outs = [torch_output(ctx.torch_module, feeds, n) for n in ctx.model.outputs]
+            ctx.references[cell] = ("pytorch", outs)
+        else:
+            session = make_session(ctx.model.onnx_path, ctx.settings)
+            ctx.references[cell] = ("onnx", session.run(list(ctx.model.outputs), feeds))
+    return ctx.references[cell]
+
+
+def check_cells(ctx: Context) -> list[SweepCell]:
+    ordered = sorted(ctx.cells, key=lambda c: (c.tokens, c))
+    return list(dict.fromkeys([ordered[0], ordered[-1]]))[:CHECK_CELLS]
+
+
+def stage_variant(ctx: Context, name: str) -> VariantInfo:
+    """Build the variant, then compare it with the reference on real rows before timing."""
+    path, fused = build_variant(name, ctx.model, ctx.workdir)
+    ctx.variant_paths[name] = path
+    session = make_session(path, ctx.settings)
+    worst = mean = 0.0
+    reference = "onnx"
+    checked = check_cells(ctx)
+    for cell in checked:
+        reference, expected = reference_outputs(ctx, cell)
+        got = session.run(list(ctx.model.outputs), ctx.feeds[cell])
+        w, m = deviation(got, expected)
+        worst, mean = max(worst, w), max(mean, m)
+    source = "data rows" if ctx.source == "data" else "random ids"
+    where = f"{source} at {', '.join(c.label for c in checked)}"
+    if reference == "onnx" and name == "onnx":
+        worst, mean = 0.0, 0.0
+    return VariantInfo(name, str(path), reference, worst, mean, where, worst <= EXACT_ATOL, fused,
+                       round(path.stat().st_size / 1e6, 3))
+
+
+def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, rounds: int,
+                bar: Any, after_cell: Callable[[int, int], None] | None = None) -> list[CellResult]:
+    """Time every cell under every runtime, interleaved.
+
+    Each round visits every cell, and within a cell every runtime back to back, so a burst of
+    outside load hits all runtimes and cells alike: speedups and the latency curve stay
+    sound on a busy machine. The runtimes' order rotates from round to round, and each
+    round's sample count is kept, so speedups can be paired by round (shapeprof.bench.paired).
+    ``after_cell(r, i)`` runs after cell ``i`` of round ``r`` (a slice of the replay passes).
+    """
+    timers = {name: _onnx_timer(ctx, name, fresh) for name in names}
+    if pytorch:
+        timers["pytorch"] = _torch_timer(ctx)
+    order = list(timers)
+    samples: dict[tuple[str, SweepCell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
+    sizes: dict[tuple[str, SweepCell], list[int]] = {key: [] for key in samples}
+    peaks: dict[tuple[str, SweepCell], float | None] = dict.fromkeys(samples)
+    for r in range(rounds):
+        for i, cell in enumerate(ctx.cells):
+            for name in order[r % len(order):] + order[:r % len(order)]:
+                got, peak = timers[name](cell, r)
+                samples[name, cell] += got
+                sizes[name, cell].append(len(got))
+                old = peaks[name, cell]
+                peaks[name, cell] = peak if old is None or (peak is not None and peak > old) else old
+                if r == rounds - 1:
+                    bar.update(1)
+            if after_cell is not None:
+                after_cell(r, i)
+    return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
+                       c.sequence_length, ctx.source, tuple(samples[name, c]), peaks[name, c], rounds,
+                       c.phase, c.past_length, tuple(sizes[name, c]))
+            for name in timers for c in ctx.cells]
+
+
+def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
+    if fresh:
+        return lambda cell, r: _fresh_round(ctx, name, cell, r)
+    if name not in ctx.sessions:
+        ctx.sessions[name] = make_session(ctx.variant_paths[name], ctx.settings)
+    session = ctx.sessions[name]
+
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+        with PeakMemory() as mem:
+            got = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
+        return got, mem.mib
+
+    return timer
+
+
+def _torch_timer(ctx: Context) -> Timer:
+    from .torch_runner import torch_call
+
+    first = next(iter(ctx.model.outputs))
+
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+        with PeakMemory() as mem:
+            got = collect_samples(torch_call(ctx.torch_module, ctx.feeds[cell], first), ctx.timing)
+        return got, mem.mib
+
+    return timer
+
+
+def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+    from .worker import run_in_subprocess
+
+    feeds_path = ctx.workdir / f"feeds-{cell.label}.npz"
+    if not feeds_path.exists():
+        np.savez(feeds_path, **ctx.feeds[cell])
+    spec = {"onnx": str(ctx.variant_paths[name]), "settings": ctx.settings.to_dict(),
+            "policy": ctx.timing.to_dict(), "feeds": str(feeds_path)}
+    spec_path = ctx.workdir / f"spec-{name}-{cell.label}-{r}.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    result = run_in_subprocess(spec_path)
+    return [float(s) for s in result["samples_ms"]], result.get("peak_rss_mib")
+
+
+def progress_bar(enabled: bool, total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="bench", unit="cell", file=sys.stderr, leave=False,
+                disable=not (enabled and sys.stderr.isatty()))
