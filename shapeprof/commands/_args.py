@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 
 def _number(text: str, kind: type) -> int | float:
@@ -17,25 +18,20 @@ def _number(text: str, kind: type) -> int | float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1 (sizes, rounds, counts)."""
-    value = int(_number(text, int))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
+def _at_least(low: int, kind: type, what: str) -> Callable[[str], int | float]:
+    """An argparse type for numbers of ``kind`` no smaller than ``low``."""
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str) -> int | float:
+        value = kind(_number(text, kind))
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {noun} >= {low}, got {text!r}")
+        return value
+
+    parse.__doc__ = f"{noun.capitalize()} >= {low} ({what})."
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """An integer >= 0 (seeds, warm-up calls, optional counts)."""
-    value = int(_number(text, int))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number >= 0 (tolerances, seconds)."""
-    value = float(_number(text, float))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+positive_int = _at_least(1, int, "sizes, rounds, counts")
+non_negative_int = _at_least(0, int, "seeds, warm-up calls, optional counts")
+non_negative_float = _at_least(0, float, "tolerances, seconds")
