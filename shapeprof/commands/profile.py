@@ -54,9 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ProfileError
     from ..loading import require_preprocessor_files
     from ..profile import profile_dataset
+    from . import quiet_libraries
 
     if args.output:
         check_output_file(args.output, ProfileError, "--output")
+    quiet_libraries()
     if args.model is not None:
         require_preprocessor_files(args.model)
     profile = profile_dataset(args.model, args.dataset, data_dir=args.data_dir,
