@@ -9,6 +9,7 @@ matplotlib is imported only when a page is built.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,20 +39,22 @@ def plots(results: BenchResults, comparison: Comparison | None = None,
 
 
 def report_html(results: BenchResults, comparison: Comparison | None = None,
-                names: tuple[str, str] = ("base", "candidate")) -> str:
-    """The page as text (``names``: how the comparison calls its base and candidate)."""
+                names: tuple[str, str] = ("base", "candidate"), notes: Sequence[str] = ()) -> str:
+    """The page as text (``names``: how the comparison calls its base and candidate; ``notes``:
+    lines shown at the top, before the results' own notes)."""
     from .page import render
 
-    return render(results, plots(results, comparison, names), comparison, names)
+    return render(results, plots(results, comparison, names), comparison, names, tuple(notes))
 
 
 def write_report(results: BenchResults, path: str | Path, comparison: Comparison | None = None,
-                 names: tuple[str, str] = ("base", "candidate")) -> Path:
+                 names: tuple[str, str] = ("base", "candidate"), notes: Sequence[str] = ()) -> Path:
     """Write the page to ``path`` atomically (temporary file, then rename)."""
     from ..atomic import atomic_file
     from ..errors import ReportError
 
-    text = report_html(results, comparison, names)
+    text = report_html(results, comparison, names, notes)
     with atomic_file(Path(path), ReportError) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+

@@ -19,6 +19,8 @@ from typing import Any
 COLOURS = {"faster": "#1a9850", "improvement": "#1a9850", "tie": "#7f7f7f", "same": "#bdbdbd",
            "noise": "#7f7f7f", "slower": "#d73027", "regression": "#d73027", "warning": "#fc8d59",
            "not comparable": "#000000"}
+SVG_METADATA = ("Creator", "Date", "Format", "Type")     # None each: no RDF block, no date, no URLs
+NAMESPACES = (' xmlns:xlink="http://www.w3.org/1999/xlink"', ' xmlns="http://www.w3.org/2000/svg"')
 RC = {"svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9, "axes.grid": True,
       "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
 
@@ -39,8 +41,12 @@ class Plot:
 def figure(plot_id: str, rows: int = 1, cols: int = 1, size: tuple[float, float] = (6.0, 3.2),
            **kwargs: Any) -> Iterator[tuple[Any, Any]]:
     """A matplotlib figure (Agg, the page's style) and its axes array, closed afterwards."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as e:
+        from ..errors import ReportError
 
+        raise ReportError("the report's plots need matplotlib; pip install 'matplotlib>=3.8'") from e
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
@@ -53,11 +59,14 @@ def figure(plot_id: str, rows: int = 1, cols: int = 1, size: tuple[float, float]
 
 
 def to_svg(fig: Any) -> str:
-    """The figure as an ``<svg>`` element (no XML prolog, no creation date)."""
+    """The figure as an ``<svg>`` element (no XML prolog, no metadata block)."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata=dict.fromkeys(SVG_METADATA))
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg"):]
+    for namespace in NAMESPACES:     # HTML5 knows inline SVG's namespaces: the page names no URL
+        text = text.replace(namespace, "", 1)
+    return text
 
 
 def clean(value: Any) -> Any:

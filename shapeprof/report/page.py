@@ -33,13 +33,13 @@ nav a { margin-right: 1em; } .verdict { font-weight: bold; }
 
 
 def render(results: BenchResults, plots: Sequence[Plot], comparison: Comparison | None = None,
-           names: tuple[str, str] = ("base", "candidate")) -> str:
+           names: tuple[str, str] = ("base", "candidate"), notes: tuple[str, ...] = ()) -> str:
     model = results.model
     title = f"shapeprof report: {model.get('model_type')} ({model.get('task')})"
     body = [f"<h1>{_e(title)}</h1>", _meta(results)]
     if comparison is not None:
         body.append(_comparison_head(comparison, names))
-    body += [f'<p class="note">note: {_e(n)}</p>' for n in results.notes]
+    body += [f'<p class="note">note: {_e(n)}</p>' for n in (*notes, *results.notes)]
     if plots:
         body.append("<nav>" + "".join(f'<a href="#{p.id}">{_e(p.title)}</a>' for p in plots) + "</nav>")
     else:
