@@ -72,8 +72,10 @@ def heatmap_plot(results: BenchResults, axis: Axis) -> Plot | None:
         svg = to_svg(fig)
     caption = (f"Median ms per call for each batch size x {axis.noun}, one panel per variant; each "
                "cell is written in (blank: not measured).")
-    table = (("variant", "batch", *[axis.tick(x) for x in panels[0]["x"]]),
-             tuple((p["variant"], b, *row) for p in panels for b, row in zip(p["batch_sizes"], p["p50_ms"])))
+    xs = sorted({x for p in panels for x in p["x"]})
+    table = (("variant", "batch", *[axis.tick(x) for x in xs]),
+             tuple((p["variant"], b, *[dict(zip(p["x"], row)).get(x) for x in xs]) for p in panels
+                   for b, row in zip(p["batch_sizes"], p["p50_ms"])))
     return Plot("heatmap", f"Batch x {axis.noun}", caption, svg, {"panels": panels}, table)
 
 
