@@ -66,8 +66,9 @@ def _meta(results: BenchResults) -> str:
 
 def _comparison_head(cmp: Comparison, names: tuple[str, str]) -> str:
     colour = COLOURS["regression"] if cmp.gate_failed else COLOURS["improvement"]
-    lines = [f'<p class="verdict" style="color:{colour}">{_e(cmp.verdict)}: {_e(names[1])} against '
-             f"{_e(names[0])}, {len(cmp.cells)} matched cells</p>"]
+    head = (f'<p class="verdict" style="color:{colour}">{_e(cmp.verdict)}: {_e(names[1])} against '
+            f"{_e(names[0])}, {len(cmp.cells)} matched cells</p>")
+    lines = [head]
     facts = [f"verification failed in the {w} export" for w in cmp.failed_verification]
     facts += [f"exact fact changed: {c}" for c in cmp.fact_changes]
     facts += [f"only in the {w}: {', '.join(labels)}" for w, labels in

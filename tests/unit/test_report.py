@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from pathlib import Path
 
 import pytest
 from support import REPO, read_report
@@ -210,7 +209,7 @@ def test_report_command_writes_the_page_with_a_comparison(tmp_path, capsys):
     assert main(["report", str(FIXTURES / "bench-text-b.json"), str(FIXTURES / "bench-text.json"),
                  "-o", str(out)]) == 0
     got = read_report(out)
-    assert list(got["plots"])[0] == "comparison" and "latency" in got["plots"]
+    assert next(iter(got["plots"])) == "comparison" and "latency" in got["plots"]
     assert f"wrote {out}" in capsys.readouterr().out
 
 
