@@ -62,3 +62,9 @@ class CompareError(ShapeprofError):
     """Two results files cannot be compared."""
 
     stage = "compare"
+
+
+class ReportError(ShapeprofError):
+    """A report cannot be built or written (bad results file, unwritable path)."""
+
+    stage = "report"

@@ -28,6 +28,7 @@ BENCH_FILE = "bench.json"
 BENCH_CSV = "bench.csv"
 BENCH_SUMMARY = "bench.md"
 REPORT_MD = "report.md"
+REPORT_HTML = "report.html"     # plots and tables, one self-contained page
 
 # bench variants, written in the bench's work directory
 VARIANT_FILES = {

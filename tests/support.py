@@ -19,3 +19,51 @@ def installed_command() -> str:
     if exe is None:
         pytest.fail("the shapeprof console script is not installed (pip install -e .)")
     return exe
+
+
+def read_report(path_or_text: str | Path) -> dict:
+    """An HTML report read back with the standard library's parser: its plots by figure id (the
+    ``data-series`` JSON and the SVG's text), every src/href, and whether scripts or stylesheet
+    links appear. Tests check each plot against the results it was drawn from."""
+    import json
+    from html.parser import HTMLParser
+
+    text = path_or_text.read_text(encoding="utf-8") if isinstance(path_or_text, Path) else path_or_text
+
+    class Reader(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.plots: dict[str, dict] = {}
+            self.links: list[str] = []
+            self.tags: set[str] = set()
+            self.figure: str | None = None
+            self.svg_depth = 0
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            a = dict(attrs)
+            self.tags.add(tag)
+            self.links += [v for k, v in attrs if k in ("src", "href", "xlink:href") and v]
+            if tag == "figure" and "plot" in (a.get("class") or "").split():
+                self.figure = a["id"]
+                self.plots[a["id"]] = {"series": json.loads(a["data-series"]), "svg_text": [], "svg": 0,
+                                       "colours": set()}
+            if self.figure and tag == "svg":
+                self.plots[self.figure]["svg"] += 1
+            if self.figure:
+                style = (a.get("style") or "") + " " + (a.get("fill") or "") + " " + (a.get("stroke") or "")
+                self.plots[self.figure]["colours"].update(w.strip(";").lower() for w in style.split()
+                                                          if w.startswith("#"))
+            self.svg_depth += tag == "text"
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "figure":
+                self.figure = None
+            self.svg_depth -= tag == "text" and self.svg_depth > 0
+
+        def handle_data(self, data: str) -> None:
+            if self.figure and self.svg_depth and data.strip():
+                self.plots[self.figure]["svg_text"].append(data.strip())
+
+    reader = Reader()
+    reader.feed(text)
+    return {"plots": reader.plots, "links": reader.links, "tags": reader.tags, "text": text}

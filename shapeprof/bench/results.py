@@ -158,16 +158,25 @@ class BenchResults:
         return Path(path)
 
     def write_all(self, directory: str | Path) -> dict[str, Path]:
-        """bench.json, bench.csv and bench.md (names from ``shapeprof.layout``) in ``directory``,
-        each written atomically; returns the paths by kind ("json", "csv", "md")."""
+        """bench.json, bench.csv, report.html (plots) and bench.md, which links to the report
+        (names from ``shapeprof.layout``) in ``directory``, each written atomically; returns the
+        paths by kind ("json", "csv", "html", "md"). Without matplotlib the report is left out
+        and bench.md says why."""
         from ..atomic import atomic_file
-        from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY
+        from ..errors import ReportError
+        from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY, REPORT_HTML
+        from ..report import write_report
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = {"json": self.save(directory / BENCH_FILE), "csv": self.to_csv(directory / BENCH_CSV)}
+        try:
+            paths["html"] = write_report(self, directory / REPORT_HTML)
+            link = f"Plots of these results: [{REPORT_HTML}]({REPORT_HTML})"
+        except ReportError as e:
+            link = f"{REPORT_HTML} not written: {e}"
         with atomic_file(directory / BENCH_SUMMARY) as tmp:
-            tmp.write_text(self.summary() + "\n", encoding="utf-8")
+            tmp.write_text(self.summary() + "\n\n" + link + "\n", encoding="utf-8")
         paths["md"] = directory / BENCH_SUMMARY
         return paths
 

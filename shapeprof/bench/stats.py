@@ -41,6 +41,18 @@ def summarize(samples_ms: Sequence[float]) -> LatencyStats:
                         float(p99), float(x.max()))
 
 
+def median_interval(samples_ms: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval of the median: the order statistics a binomial(n, 1/2) puts
+    ``confidence`` between (min..max when there are too few samples for that confidence)."""
+    from scipy.stats import binom
+
+    x = np.sort(np.asarray(samples_ms, dtype=np.float64))
+    if x.size == 0:
+        raise ValueError("no samples to summarize")
+    k = max(int(binom.ppf((1 - confidence) / 2, x.size, 0.5)), 1)
+    return float(x[k - 1]), float(x[x.size - k])
+
+
 def throughput(batch_size: int, tokens: int, latency_ms: float) -> tuple[float, float]:
     """(sequences/s, tokens/s) for one batch of ``batch_size`` rows and ``tokens`` tokens."""
     if latency_ms <= 0:

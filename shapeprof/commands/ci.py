@@ -15,7 +15,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--base-rev", default=None,
                    help="base revision, which must exist (default: HEAD~1, the parent; without one "
                         "the report is an A/A run and says so at the top)")
-    p.add_argument("--work-dir", default="out/ci", help="where exports, results and report.md go")
+    p.add_argument("--work-dir", default="out/ci", help="where exports, results, report.md and report.html go")
     p.add_argument("--rounds", type=positive_int, default=None, help="interleaved rounds (default: the spec's)")
     p.add_argument("--gate-timings", action="store_true",
                    help="fail on timing regressions too (default: exact facts only)")

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..atomic import atomic_file, check_creatable
 from ..errors import CompareError, ConfigError
+from ..layout import REPORT_HTML, REPORT_MD
 from .compare import Comparison, compare_results
 from .report import markdown_report
 from .thresholds import Thresholds, thresholds_from_mapping
@@ -73,9 +74,23 @@ def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/c
     report += markdown_report(comparison, f"base ({rev})", "candidate (working tree)")
     if not gate_timings:
         report += "- timings are informational here (noisy shared machine); exact facts gate.\n"
-    with atomic_file(work / "report.md", ConfigError) as tmp:
+    report += _html_report(runs[1], comparison, work, (f"base ({rev})", "candidate (working tree)"), notes)
+    with atomic_file(work / REPORT_MD, ConfigError) as tmp:
         tmp.write_text(report, encoding="utf-8")
     return CiResult(comparison, report, tuple(notes))
+
+
+def _html_report(candidate: Any, comparison: Comparison, work: Path, names: tuple[str, str],
+                 notes: list[str]) -> str:
+    """report.html beside report.md (the candidate's plots and the comparison); the line linking it."""
+    from ..errors import ReportError
+    from ..report import write_report
+
+    try:
+        write_report(candidate, work / REPORT_HTML, comparison, names, notes)
+    except ReportError as e:
+        return f"- {REPORT_HTML} not written: {e}\n"
+    return f"- plots: [{REPORT_HTML}]({REPORT_HTML})\n"
 
 
 def check_base_rev(rev: str) -> None:

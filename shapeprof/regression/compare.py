@@ -134,7 +134,11 @@ def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[st
 
 def _label(entry: Mapping[str, Any]) -> str:
     c = entry["cell"]
-    return f"{c['variant']} {c['batch_size']}x{c['sequence_length']}"
+    label = f"{c['variant']} {c['batch_size']}x{c['sequence_length']}"
+    if c.get("phase"):   # generation steps: decode cells share 1 token and differ by past
+        label = f"{c['variant']} {c['phase']} {c['batch_size']}x{c['sequence_length']}"
+        label += f" past {c['past_length']}" if c.get("past_length") else ""
+    return label
 
 
 def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str, ...]:

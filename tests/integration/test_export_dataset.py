@@ -11,7 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from support import SHARED_DATA, installed_command
+from support import SHARED_DATA, installed_command, read_report
 from shapeprof.data.glue import GLUE_TASKS
 from shapeprof.errors import DataError, ExportError
 from shapeprof.export.profiled import export_with_profile
@@ -84,6 +84,14 @@ def test_bench_writes_results_into_the_export(tiny_bert_dir, tmp_path):
     csv_rows = (out / "bench.csv").read_text().splitlines()
     assert cells and len(csv_rows) == 1 + len(cells)   # a header and a row per cell
     assert "| onnx |" in (out / "bench.md").read_text()
+    assert "[report.html](report.html)" in (out / "bench.md").read_text()
+    plots = read_report(out / "report.html")["plots"]
+    assert list(plots) == ["latency", "heatmap", "speedup", "policies"]   # FAST_BENCH times PyTorch too
+    latency = plots["latency"]["series"]
+    medians = {(c.variant, c.batch_size, c.sequence_length): c.stats.p50 for c in done.bench.cells}
+    assert {(s["variant"], s["batch_size"], x): p for s in latency["series"]
+            for x, p in zip(s["x"], s["p50_ms"])} == pytest.approx(medians)
+    assert sum(latency["histogram"]["rows"]) == 200     # the profiled rows under the curve
 
 
 def test_failed_profile_leaves_nothing(tiny_bert_dir, tmp_path):

@@ -12,7 +12,7 @@ from shapeprof.errors import ConfigError
 from shapeprof.regression import ci
 from shapeprof.regression.ci import run_ci
 from shapeprof.runspec import load_spec
-from support import SHARED_DATA, installed_command
+from support import SHARED_DATA, installed_command, read_report
 
 pytestmark = pytest.mark.slow  # CI mode exports twice and benchmarks
 
@@ -47,6 +47,12 @@ def test_run_spec_cli(spec_path, tmp_path):
         (1, 8), (1, 16), (4, 8), (4, 16)}
     assert json.loads((out / "profile.json").read_text())["dataset"]["rows_sampled"] == 120
     assert "| onnx |" in (out / "bench.md").read_text()
+    plots = read_report(out / "report.html")["plots"]   # no PyTorch in this spec: no speedup plot
+    assert list(plots) == ["latency", "heatmap", "policies"]
+    heatmap = plots["heatmap"]["series"]["panels"][0]
+    assert heatmap["batch_sizes"] == [1, 4] and heatmap["x"] == [8, 16]
+    assert {(c["batch_size"], c["sequence_length"]): c["stats_ms"]["p50"] for c in bench["cells"]} == {
+        (b, n): heatmap["p50_ms"][i][j] for i, b in enumerate([1, 4]) for j, n in enumerate([8, 16])}
 
 
 def test_ci_against_a_base_revision(spec_path, tmp_path):
@@ -59,6 +65,13 @@ def test_ci_against_a_base_revision(spec_path, tmp_path):
     assert all(c.verdict != "not comparable" and c.test.low <= c.test.ratio <= c.test.high
                for c in result.comparison.cells)
     assert (tmp_path / "ci" / "report.md").read_text() == result.report
+    assert "[report.html](report.html)" in result.report
+    plots = read_report(tmp_path / "ci" / "report.html")["plots"]
+    assert list(plots) == ["comparison", "latency", "heatmap", "policies"]
+    rows = plots["comparison"]["series"]["cells"]
+    assert {r["cell"]: (r["ratio"], r["verdict"]) for r in rows} == {
+        c.label: (c.test.ratio, c.verdict) for c in result.comparison.cells}
+    assert [r["ratio"] for r in rows] == sorted((r["ratio"] for r in rows), reverse=True)
     for which in ("base", "candidate"):
         saved = json.loads((tmp_path / "ci" / f"{which}.json").read_text())
         assert len(saved["cells"]) == 4 and all(c["rounds"] == 3 for c in saved["cells"])

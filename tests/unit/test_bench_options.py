@@ -92,18 +92,21 @@ def test_media_options_refuse_text_only_ones_and_the_other_modalitys_sizes():
         media_sizes(BenchOptions(sequence_lengths=[16]), "image")
 
 
-def test_write_all_writes_json_csv_and_markdown(tmp_path):
+def test_write_all_writes_json_csv_report_and_markdown(tmp_path):
     results = make_results()
     paths = results.write_all(tmp_path / "out")
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"bench.json", "bench.csv", "bench.md"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"bench.json", "bench.csv", "bench.md",
+                                                              "report.html"}
     assert paths == {"json": tmp_path / "out" / "bench.json", "csv": tmp_path / "out" / "bench.csv",
-                     "md": tmp_path / "out" / "bench.md"}
+                     "html": tmp_path / "out" / "report.html", "md": tmp_path / "out" / "bench.md"}
     back = BenchResults.load(paths["json"])
     assert back.cells == results.cells and back.settings == results.settings
     assert json.loads(paths["json"].read_text())["kind"] == "shapeprof.bench"
     table = pd.read_csv(paths["csv"])
     assert len(table) == len(results.cells) and set(table["variant"]) == {"onnx", "int8", "pytorch"}
-    assert paths["md"].read_text(encoding="utf-8") == results.summary() + "\n"
+    assert paths["md"].read_text(encoding="utf-8") == (results.summary() + "\n\n"
+                                                       "Plots of these results: [report.html](report.html)\n")
+    assert 'id="latency"' in paths["html"].read_text(encoding="utf-8")
 
 
 def test_bench_options_are_frozen():

@@ -1,0 +1,55 @@
+"""``shapeprof report``: a benchmark's results (and a base run to compare with) -> one HTML page."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("report", help="write an HTML page of plots from 'shapeprof bench' results")
+    p.add_argument("results", metavar="RESULTS.json", help="results of a run (bench.json, bench -o)")
+    p.add_argument("base", metavar="BASE.json", nargs="?", default=None,
+                   help="results of a reference run: adds the comparison (ratio per cell by verdict)")
+    p.add_argument("--output", "-o", default="report.html", help="the page to write (default: report.html)")
+    p.add_argument("--ignore", default="", metavar="KEYS",
+                   help="with BASE.json: parts of the cell definition left out of the match (see compare)")
+    p.add_argument("--thresholds", default=None, metavar="YAML",
+                   help="with BASE.json: thresholds file (default: configs/thresholds.yaml)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..atomic import check_output_file
+    from ..errors import ReportError
+    from ..report import write_report
+
+    check_output_file(args.output, ReportError, "--output")
+    results = load_results(args.results, "results")
+    comparison = None
+    if args.base is not None:
+        from ..regression import compare_results, load_thresholds
+
+        base = load_results(args.base, "base")
+        ignore = [k.strip() for k in args.ignore.split(",") if k.strip()]
+        comparison = compare_results(base.to_dict(), results.to_dict(), ignore,
+                                     load_thresholds(args.thresholds))
+    path = write_report(results, args.output, comparison, (args.base or "base", args.results))
+    print(f"wrote {path}")
+    return 0
+
+
+def load_results(path: str, which: str) -> Any:
+    """Results of any schema version; a missing or bad file is a one-line ReportError."""
+    from pathlib import Path
+
+    from .. import schema
+    from ..bench.results import BenchResults
+    from ..errors import ReportError
+
+    data = schema.load("bench", Path(path), ReportError)
+    try:
+        return BenchResults.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ReportError(f"{which} {path!r} are malformed ({e!r}); give a file written by "
+                          "'shapeprof bench -o' or 'export --bench'") from e
