@@ -29,7 +29,8 @@ from .variants import EXACT_ATOL, VariantInfo, build_variant, deviation
 
 CHECK_CELLS = 2     # variants are checked on the smallest and the largest cell
 Feeds = dict[str, np.ndarray]
-Timer = Callable[[SweepCell, int], tuple[list[float], "float | None"]]
+Memory = tuple["float | None", "float | None"]       # (process peak RSS, session growth) MiB
+Timer = Callable[[SweepCell, int], tuple[list[float], Memory]]
 
 
 @dataclass
@@ -163,23 +164,28 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
     order = list(timers)
     samples: dict[tuple[str, SweepCell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
     sizes: dict[tuple[str, SweepCell], list[int]] = {key: [] for key in samples}
-    peaks: dict[tuple[str, SweepCell], float | None] = dict.fromkeys(samples)
+    memory: dict[tuple[str, SweepCell], list[tuple[float | None, float | None]]] = {k: [] for k in samples}
     for r in range(rounds):
         for i, cell in enumerate(ctx.cells):
             for name in order[r % len(order):] + order[:r % len(order)]:
-                got, peak = timers[name](cell, r)
+                got, mem = timers[name](cell, r)
                 samples[name, cell] += got
                 sizes[name, cell].append(len(got))
-                old = peaks[name, cell]
-                peaks[name, cell] = peak if old is None or (peak is not None and peak > old) else old
+                memory[name, cell].append(mem)
                 if r == rounds - 1:
                     bar.update(1)
             if after_cell is not None:
                 after_cell(r, i)
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
-                       c.sequence_length, ctx.source, tuple(samples[name, c]), peaks[name, c], rounds,
-                       c.phase, c.past_length, tuple(sizes[name, c]))
+                       c.sequence_length, ctx.source, tuple(samples[name, c]), _largest(memory[name, c], 1),
+                       rounds, c.phase, c.past_length, tuple(sizes[name, c]), _largest(memory[name, c], 0))
             for name in timers for c in ctx.cells]
+
+
+def _largest(values: Sequence[tuple[float | None, float | None]], i: int) -> float | None:
+    """The largest of the i-th memory figure over rounds (None if never measured)."""
+    found = [v[i] for v in values if v[i] is not None]
+    return max(found) if found else None
 
 
 def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
@@ -189,10 +195,10 @@ def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
         ctx.sessions[name] = make_session(ctx.variant_paths[name], ctx.settings)
     session = ctx.sessions[name]
 
-    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         with PeakMemory() as mem:
             got = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
-        return got, mem.mib
+        return got, mem.both
 
     return timer
 
@@ -202,15 +208,15 @@ def _torch_timer(ctx: Context) -> Timer:
 
     first = next(iter(ctx.model.outputs))
 
-    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         with PeakMemory() as mem:
             got = collect_samples(torch_call(ctx.torch_module, ctx.feeds[cell], first), ctx.timing)
-        return got, mem.mib
+        return got, mem.both
 
     return timer
 
 
-def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list[float], Memory]:
     from .worker import run_in_subprocess
 
     feeds_path = ctx.workdir / f"feeds-{cell.label}.npz"
@@ -221,7 +227,8 @@ def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list
     spec_path = ctx.workdir / f"spec-{name}-{cell.label}-{r}.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     result = run_in_subprocess(spec_path)
-    return [float(s) for s in result["samples_ms"]], result.get("peak_rss_mib")
+    return [float(s) for s in result["samples_ms"]], (result.get("process_peak_rss_mib"),
+                                                       result.get("session_growth_mib"))
 
 
 def progress_bar(enabled: bool, total: int) -> Any:
