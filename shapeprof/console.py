@@ -3,7 +3,7 @@
 ``say`` prints one line. ``progress`` tracks a long step: on a terminal a tqdm bar (refreshed
 every second, so elapsed time moves during a long call); elsewhere (CI logs, pipes) a plain
 line at least every ``LINE_EVERY_S`` seconds with the position, total, elapsed time and ETA,
-even while a single long call runs. Disabled (``--quiet``), both print nothing.
+even while a single long call runs (a step done sooner prints nothing). Disabled (``--quiet``), both print nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, TextIO
 LINE_EVERY_S = 10.0     # non-terminal output: a line at least this often
 TICK_S = 1.0            # how often the background ticker looks at the clock
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+SHARE_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
 
 
 def say(enabled: bool, message: str) -> None:
@@ -39,12 +40,14 @@ class Progress:
     """A tqdm bar on a terminal, else a line every ``every`` seconds; a no-op when disabled.
 
     ``update(n, now=...)`` advances; ``now`` names what runs next (shown after the counts).
-    ``total`` may count weighted work (e.g. tokens): ETAs then hold from the first step.
+    ``total`` may count weighted work (e.g. tokens): ETAs then hold from the first step, and
+    ``percent`` shows the position as a share of the total (``now`` then says where it is).
     ``clock`` and ``tty`` are injectable so tests can drive the line mode with a fake clock;
     ``ticker=False`` leaves out the background thread (tests call ``tick`` themselves).
     """
 
-    def __init__(self, total: float | None, desc: str, *, unit: str = "steps", enabled: bool = True,
+    def __init__(self, total: float | None, desc: str, *, unit: str = "steps", percent: bool = False,
+                 enabled: bool = True,
                  stream: TextIO | None = None, tty: bool | None = None, every: float = LINE_EVERY_S,
                  clock: Callable[[], float] = time.monotonic, ticker: bool = True) -> None:
         from tqdm.auto import tqdm
@@ -53,19 +56,19 @@ class Progress:
         self.enabled = enabled
         self.tty = _isatty(self.stream) if tty is None else tty
         self.desc, self.unit, self.every, self.clock = desc, unit, every, clock
+        self.percent = percent and total is not None
         self.now = ""
         self.lines = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         kwargs: dict[str, Any] = dict(total=total, desc=desc, unit=unit, leave=False, disable=not enabled)
         if self.tty:
-            self.bar = tqdm(file=self.stream, dynamic_ncols=True, bar_format=BAR_FORMAT, **kwargs)
+            fmt = SHARE_FORMAT if self.percent else BAR_FORMAT
+            self.bar = tqdm(file=self.stream, dynamic_ncols=True, bar_format=fmt, **kwargs)
         else:   # rendered by us, line by line; tqdm keeps the counts, rate and ETA
             self.bar = tqdm(file=_Sink(), mininterval=float("inf"), **kwargs)
             self.bar.start_t = self.bar.last_print_t = clock()
-        self._last = clock()
-        if enabled and not self.tty:
-            self._emit()
+        self._last = clock()      # the stage's own ``say`` line opens it; the first line after ``every``
         self._thread = None
         if enabled and ticker:
             self._thread = threading.Thread(target=self._run, name=f"progress-{desc}", daemon=True)
@@ -92,7 +95,7 @@ class Progress:
         if self._thread is not None:
             self._thread.join()
         with self._lock:
-            if self.enabled and not self.tty:
+            if self.enabled and not self.tty and self.lines:    # a short step stays silent
                 self._emit(done=True)
             self.bar.close()
 
@@ -129,7 +132,10 @@ class Progress:
 
         n, total = self.bar.n, self.bar.total
         elapsed = self.clock() - self.bar.start_t
-        where = f"{self.desc}: {_count(n)}/{'?' if total is None else _count(total)} {self.unit}"
+        if self.percent:
+            where = f"{self.desc}: {100 * n / max(total, 1e-12):.0f}%"
+        else:
+            where = f"{self.desc}: {_count(n)}/{'?' if total is None else _count(total)} {self.unit}"
         if done:
             text = f"{where}, done in {tqdm.format_interval(elapsed)}"
         else:

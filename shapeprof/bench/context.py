@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ class Context:
     texts: Any = None
     source: str = "random"                  # "data" when the feeds are real rows or samples
     cells: Sequence[SweepCell] = field(default_factory=list)
+    torch_cells: set[Any] | None = None    # the cells PyTorch is timed at (None: every cell)
     sessions: dict[str, Any] = field(default_factory=dict)
     feeds: dict[SweepCell, Feeds] = field(default_factory=dict)
     torch_module: Any = None
@@ -75,9 +75,8 @@ def time_cells(ctx: Context, options: BenchOptions, pytorch: bool,
         stage_torch(ctx, options.torch_model)
     names = options.variants
     infos = [stage_variant(ctx, name) for name in names]
-    bar = progress_bar(options.progress, len(ctx.cells) * (len(names) + bool(pytorch)))
-    cells = measure_all(ctx, names, pytorch, options.fresh_process, options.rounds, bar, after_cell)
-    bar.close()
+    with progress_bar(ctx, options, pytorch) as bar:
+        cells = measure_all(ctx, names, pytorch, options.fresh_process, options.rounds, bar, after_cell)
     return infos, cells
 
 
@@ -162,24 +161,37 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
     if pytorch:
         timers["pytorch"] = _torch_timer(ctx)
     order = list(timers)
-    samples: dict[tuple[str, SweepCell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
+    samples: dict[tuple[str, SweepCell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers
+                                                         if times(ctx, n, c)}
     sizes: dict[tuple[str, SweepCell], list[int]] = {key: [] for key in samples}
     memory: dict[tuple[str, SweepCell], list[tuple[float | None, float | None]]] = {k: [] for k in samples}
     for r in range(rounds):
         for i, cell in enumerate(ctx.cells):
             for name in order[r % len(order):] + order[:r % len(order)]:
+                if not times(ctx, name, cell):
+                    continue
+                bar.update(0, now=f"round {r + 1}/{rounds}, cell {i + 1}/{len(ctx.cells)} {cell.label} {name}")
                 got, mem = timers[name](cell, r)
                 samples[name, cell] += got
                 sizes[name, cell].append(len(got))
                 memory[name, cell].append(mem)
-                if r == rounds - 1:
-                    bar.update(1)
+                bar.update(work(cell))
             if after_cell is not None:
                 after_cell(r, i)
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
                        c.sequence_length, ctx.source, tuple(samples[name, c]), _largest(memory[name, c], 1),
                        rounds, c.phase, c.past_length, tuple(sizes[name, c]), _largest(memory[name, c], 0))
-            for name in timers for c in ctx.cells]
+            for name in timers for c in ctx.cells if times(ctx, name, c)]
+
+
+def times(ctx: Context, runtime: str, cell: SweepCell) -> bool:
+    """Whether ``runtime`` is timed at ``cell`` (PyTorch may be limited to some cells)."""
+    return runtime != "pytorch" or ctx.torch_cells is None or cell in ctx.torch_cells
+
+
+def work(cell: SweepCell) -> int:
+    """A cell's share of the timing work, for ETAs: its tokens plus a fixed per-call overhead."""
+    return cell.tokens + 64
 
 
 def _largest(values: Sequence[tuple[float | None, float | None]], i: int) -> float | None:
@@ -231,8 +243,11 @@ def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list
                                                        result.get("session_growth_mib"))
 
 
-def progress_bar(enabled: bool, total: int) -> Any:
-    from tqdm.auto import tqdm
+def progress_bar(ctx: Context, options: BenchOptions, pytorch: bool) -> Any:
+    """Progress over rounds x cells x runtimes, weighted by each cell's tokens (ETAs hold from the
+    first cell on); the replay passes run inside the same rounds."""
+    from ..console import progress
 
-    return tqdm(total=total, desc="bench", unit="cell", file=sys.stderr, leave=False,
-                disable=not (enabled and sys.stderr.isatty()))
+    runtimes = [*options.variants, *(["pytorch"] if pytorch else [])]
+    total = options.rounds * sum(work(c) for c in ctx.cells for n in runtimes if times(ctx, n, c))
+    return progress(total, "bench", enabled=options.progress, percent=True)

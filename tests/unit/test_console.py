@@ -24,7 +24,7 @@ def line_mode(total: float | None = 10, **kwargs) -> tuple[Progress, io.StringIO
 
 def test_a_line_at_least_every_10_s_even_without_updates():
     bar, out, clock = line_mode(total=4)
-    stamps = [clock.t]                       # the opening line
+    stamps = [clock.t]                       # the stage's own opening line
     for step in range(40):                   # 40 s with a tick every second, one update every 15 s
         clock.t += 1
         before = len(out.getvalue().splitlines())
@@ -38,7 +38,7 @@ def test_a_line_at_least_every_10_s_even_without_updates():
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
     assert gaps and max(gaps) <= LINE_EVERY_S
     lines = out.getvalue().splitlines()
-    assert lines[0] == "shapeprof: bench: 0/4 cells [00:00 elapsed, ETA ?]"
+    assert lines[0] == "shapeprof: bench: 0/4 cells [00:10 elapsed, ETA ?]"
     assert lines[-1] == "shapeprof: bench: 2/4 cells, done in 00:40"
     assert all(line.startswith("shapeprof: bench: ") for line in lines)
 
@@ -60,7 +60,7 @@ def test_no_line_more_often_than_every_10_s_on_quick_updates():
         clock.t += 0.05
         bar.update(1)
     bar.close()
-    assert len(out.getvalue().splitlines()) == 2          # the opening and the closing line
+    assert out.getvalue() == ""                           # a step shorter than 10 s: silent
 
 
 def test_quiet_prints_nothing():
@@ -86,4 +86,13 @@ def test_unknown_total_still_reports():
     clock.t += 11
     bar.update(5)
     assert "bench: 5/? cells [00:11 elapsed, ETA ?]" in out.getvalue()
+    bar.close()
+
+
+def test_weighted_work_shows_a_share():
+    bar, out, clock = line_mode(total=400, percent=True)
+    clock.t += 12
+    bar.update(100, now="round 1/3, cell 2/7 32x55 onnx")
+    assert out.getvalue().splitlines()[-1] == \
+        "shapeprof: bench: 25% [00:12 elapsed, ETA 00:36]; round 1/3, cell 2/7 32x55 onnx"
     bar.close()
