@@ -73,6 +73,15 @@ def _bench_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _bench_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
+    """``peak_rss_mib`` always held the growth over the cell's starting RSS: renamed; the
+    process's peak was not recorded."""
+    for cell in d["cells"]:
+        cell["session_growth_mib"] = cell.pop("peak_rss_mib", None)
+        cell.setdefault("process_peak_rss_mib", None)
+    return d
+
+
 def _export_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     d.setdefault("source", None)                # before f240149
     d.setdefault("files", [layout.ONNX_FILE])          # before cafb553 every export was one graph
@@ -103,7 +112,7 @@ MEDIA_PROFILE = Artifact(
     ProfileError, "write it with 'shapeprof profile -o PATH'")
 
 BENCH = Artifact(
-    "bench", "results", layout.BENCH_FILE, 2,
+    "bench", "results", layout.BENCH_FILE, 3,
     ((1, "f240149: model, settings, environment, variants, cells (raw samples_ms, stats_ms, "
          "peak_rss_mib, rounds), expected, replays, notes, extra"),
      (1, "285f95c (no bump): cells' phase and past_length; generation; replays' "
@@ -113,8 +122,10 @@ BENCH = Artifact(
      (1, "bd6470a (no bump): replays' round_error, round_error_low, round_error_high"),
      (2, "every field above is always written; migrating 1 fills the missing ones with the "
          "code's defaults (phase '', past_length 0, round_sizes [], generation [], replay "
-         "estimates null) and drops sweep_*")),
-    BenchError, "give a file written by 'shapeprof bench -o'", {1: _bench_1_to_2})
+         "estimates null) and drops sweep_*"),
+     (3, "cells' peak_rss_mib (growth over the RSS before the cell) renamed session_growth_mib; "
+         "process_peak_rss_mib added (the process's peak RSS; null in migrated files)")),
+    BenchError, "give a file written by 'shapeprof bench -o'", {1: _bench_1_to_2, 2: _bench_2_to_3})
 
 VERIFICATION = Artifact(
     "verification", "verification report", layout.VERIFICATION_FILE, 1,
@@ -206,7 +217,11 @@ def upgrade(art: Artifact | str, data: Mapping[str, Any], where: str | None = No
     version = _version(art, data, where, err)
     out = copy.deepcopy(dict(data))
     for v in range(version, art.version):
-        out = art.migrations[v](out)
+        try:
+            out = art.migrations[v](out)
+        except (KeyError, TypeError, AttributeError) as e:   # a field of the old layout is missing
+            raise err(f"{where} is a malformed version-{v} {art.noun} file ({type(e).__name__}: {e}); "
+                      f"{art.remedy}") from e
     out["schema_version"] = art.version
     return out
 

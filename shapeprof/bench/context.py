@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +28,8 @@ from .variants import EXACT_ATOL, VariantInfo, build_variant, deviation
 
 CHECK_CELLS = 2     # variants are checked on the smallest and the largest cell
 Feeds = dict[str, np.ndarray]
-Timer = Callable[[SweepCell, int], tuple[list[float], "float | None"]]
+Memory = tuple["float | None", "float | None"]       # (process peak RSS, session growth) MiB
+Timer = Callable[[SweepCell, int], tuple[list[float], Memory]]
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Context:
     texts: Any = None
     source: str = "random"                  # "data" when the feeds are real rows or samples
     cells: Sequence[SweepCell] = field(default_factory=list)
+    torch_cells: set[Any] | None = None    # the cells PyTorch is timed at (None: every cell)
     sessions: dict[str, Any] = field(default_factory=dict)
     feeds: dict[SweepCell, Feeds] = field(default_factory=dict)
     torch_module: Any = None
@@ -74,9 +75,8 @@ def time_cells(ctx: Context, options: BenchOptions, pytorch: bool,
         stage_torch(ctx, options.torch_model)
     names = options.variants
     infos = [stage_variant(ctx, name) for name in names]
-    bar = progress_bar(options.progress, len(ctx.cells) * (len(names) + bool(pytorch)))
-    cells = measure_all(ctx, names, pytorch, options.fresh_process, options.rounds, bar, after_cell)
-    bar.close()
+    with progress_bar(ctx, options, pytorch) as bar:
+        cells = measure_all(ctx, names, pytorch, options.fresh_process, options.rounds, bar, after_cell)
     return infos, cells
 
 
@@ -161,25 +161,43 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
     if pytorch:
         timers["pytorch"] = _torch_timer(ctx)
     order = list(timers)
-    samples: dict[tuple[str, SweepCell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers}
+    samples: dict[tuple[str, SweepCell], list[float]] = {(n, c): [] for c in ctx.cells for n in timers
+                                                         if times(ctx, n, c)}
     sizes: dict[tuple[str, SweepCell], list[int]] = {key: [] for key in samples}
-    peaks: dict[tuple[str, SweepCell], float | None] = dict.fromkeys(samples)
+    memory: dict[tuple[str, SweepCell], list[tuple[float | None, float | None]]] = {k: [] for k in samples}
     for r in range(rounds):
         for i, cell in enumerate(ctx.cells):
             for name in order[r % len(order):] + order[:r % len(order)]:
-                got, peak = timers[name](cell, r)
+                if not times(ctx, name, cell):
+                    continue
+                bar.update(0, now=f"round {r + 1}/{rounds}, cell {i + 1}/{len(ctx.cells)} {cell.label} {name}")
+                got, mem = timers[name](cell, r)
                 samples[name, cell] += got
                 sizes[name, cell].append(len(got))
-                old = peaks[name, cell]
-                peaks[name, cell] = peak if old is None or (peak is not None and peak > old) else old
-                if r == rounds - 1:
-                    bar.update(1)
+                memory[name, cell].append(mem)
+                bar.update(work(cell))
             if after_cell is not None:
                 after_cell(r, i)
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
-                       c.sequence_length, ctx.source, tuple(samples[name, c]), peaks[name, c], rounds,
-                       c.phase, c.past_length, tuple(sizes[name, c]))
-            for name in timers for c in ctx.cells]
+                       c.sequence_length, ctx.source, tuple(samples[name, c]), _largest(memory[name, c], 1),
+                       rounds, c.phase, c.past_length, tuple(sizes[name, c]), _largest(memory[name, c], 0))
+            for name in timers for c in ctx.cells if times(ctx, name, c)]
+
+
+def times(ctx: Context, runtime: str, cell: SweepCell) -> bool:
+    """Whether ``runtime`` is timed at ``cell`` (PyTorch may be limited to some cells)."""
+    return runtime != "pytorch" or ctx.torch_cells is None or cell in ctx.torch_cells
+
+
+def work(cell: SweepCell) -> int:
+    """A cell's share of the timing work, for ETAs: its tokens plus a fixed per-call overhead."""
+    return cell.tokens + 64
+
+
+def _largest(values: Sequence[tuple[float | None, float | None]], i: int) -> float | None:
+    """The largest of the i-th memory figure over rounds (None if never measured)."""
+    found = [v[i] for v in values if v[i] is not None]
+    return max(found) if found else None
 
 
 def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
@@ -189,10 +207,10 @@ def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
         ctx.sessions[name] = make_session(ctx.variant_paths[name], ctx.settings)
     session = ctx.sessions[name]
 
-    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         with PeakMemory() as mem:
             got = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
-        return got, mem.mib
+        return got, mem.both
 
     return timer
 
@@ -202,15 +220,15 @@ def _torch_timer(ctx: Context) -> Timer:
 
     first = next(iter(ctx.model.outputs))
 
-    def timer(cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+    def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         with PeakMemory() as mem:
             got = collect_samples(torch_call(ctx.torch_module, ctx.feeds[cell], first), ctx.timing)
-        return got, mem.mib
+        return got, mem.both
 
     return timer
 
 
-def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list[float], float | None]:
+def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list[float], Memory]:
     from .worker import run_in_subprocess
 
     feeds_path = ctx.workdir / f"feeds-{cell.label}.npz"
@@ -221,11 +239,15 @@ def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list
     spec_path = ctx.workdir / f"spec-{name}-{cell.label}-{r}.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     result = run_in_subprocess(spec_path)
-    return [float(s) for s in result["samples_ms"]], result.get("peak_rss_mib")
+    return [float(s) for s in result["samples_ms"]], (result.get("process_peak_rss_mib"),
+                                                       result.get("session_growth_mib"))
 
 
-def progress_bar(enabled: bool, total: int) -> Any:
-    from tqdm.auto import tqdm
+def progress_bar(ctx: Context, options: BenchOptions, pytorch: bool) -> Any:
+    """Progress over rounds x cells x runtimes, weighted by each cell's tokens (ETAs hold from the
+    first cell on); the replay passes run inside the same rounds."""
+    from ..console import progress
 
-    return tqdm(total=total, desc="bench", unit="cell", file=sys.stderr, leave=False,
-                disable=not (enabled and sys.stderr.isatty()))
+    runtimes = [*options.variants, *(["pytorch"] if pytorch else [])]
+    total = options.rounds * sum(work(c) for c in ctx.cells for n in runtimes if times(ctx, n, c))
+    return progress(total, "bench", enabled=options.progress, percent=True)

@@ -22,6 +22,9 @@ from .runner import (GRAPH_OPTIMIZATION, MIN_SAMPLES, MIN_TIME_S, WARMUP, Sessio
 
 ROUNDS = 5
 NEW_TOKENS = 32
+GRIDS = ("quick", "full")
+# The quick grid's timing: fewer rounds and calls, still 3 rounds so speedups keep an interval.
+QUICK_TIMING = {"rounds": 3, "warmup": 1, "min_samples": 3}
 
 # How ``shapeprof bench`` spells each option, for messages (options without a flag keep their name).
 FLAGS = {"batch_sizes": "--batch-sizes", "sequence_lengths": "--sequence-lengths",
@@ -31,7 +34,7 @@ FLAGS = {"batch_sizes": "--batch-sizes", "sequence_lengths": "--sequence-lengths
          "flush_denormals": "--flush-denormals", "warmup": "--warmup", "min_samples": "--min-samples",
          "min_time_s": "--min-time", "rounds": "--rounds", "fresh_process": "--fresh-process",
          "policies": "--policies", "policy_batch_size": "--policy-batch-size", "replay_rows": "--replay",
-         "new_tokens": "--new-tokens", "progress": "--no-progress"}
+         "new_tokens": "--new-tokens", "progress": "--quiet", "grid": "--grid"}
 TEXT_ONLY = ("policies", "replay_rows", "policy_batch_size")   # padding policies and replay
 
 
@@ -46,12 +49,15 @@ class BenchOptions:
 
     Sweep: ``batch_sizes`` and ``sequence_lengths`` (text lengths, a decoder's prompt lengths, or
     an audio model's samples per clip), ``image_sizes`` ((height, width) pairs); None takes them
-    from the profile, else from the export. ``policies``, ``policy_batch_size``, ``replay_rows``
+    from the profile, else from the export; ``grid`` "quick" (text with a profile) measures only
+    what the answer needs: the policy batch size at the lengths the padding policies' estimates
+    rest on, and PyTorch at the median length; "full" the whole grid. ``policies``, ``policy_batch_size``, ``replay_rows``
     and ``replay_repeats`` weight text cells by the data; ``new_tokens`` sizes a decoder's
     generation sweep. ``intra_op_threads`` None (or 0) means the physical core count.
     """
 
     # the sweep
+    grid: str = "full"
     batch_sizes: tuple[int, ...] | None = None
     sequence_lengths: tuple[int, ...] | None = None
     image_sizes: tuple[tuple[int, int], ...] | None = None
@@ -99,6 +105,11 @@ class BenchOptions:
         return cls(**given)
 
     @classmethod
+    def quick(cls, **overrides: Any) -> BenchOptions:
+        """The quick grid with its timing (3 rounds, 1 warm-up call, 3 samples), then ``overrides``."""
+        return cls(**{"grid": "quick", **QUICK_TIMING, **overrides})
+
+    @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchOptions:
         """From ``shapeprof bench``'s parsed arguments."""
         from .media_sweep import parse_image_sizes
@@ -118,7 +129,7 @@ class BenchOptions:
             min_time_s=args.min_time, rounds=args.rounds, fresh_process=args.fresh_process,
             policies=split_names(args.policies, "--policies") if args.policies else None,
             policy_batch_size=args.policy_batch_size, replay_rows=args.replay,
-            new_tokens=args.new_tokens, progress=not args.no_progress)
+            new_tokens=args.new_tokens, progress=not args.quiet, grid=args.grid)
 
     def replace(self, **changes: Any) -> BenchOptions:
         """A copy with ``changes``, checked again."""
@@ -227,6 +238,8 @@ def _check_names(options: BenchOptions) -> None:
     from .variants import check_variant_names
 
     check_variant_names(options.variants)
+    if options.grid not in GRIDS:
+        raise BenchError(f"--grid {options.grid!r} is unknown; choose quick or full")
     if options.graph_optimization not in GRAPH_OPTIMIZATION:
         raise BenchError(f"--graph-optimization {options.graph_optimization!r} is unknown; choose one "
                          f"of {', '.join(GRAPH_OPTIMIZATION)}")

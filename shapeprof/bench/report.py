@@ -38,11 +38,11 @@ def cells_table(results: BenchResults) -> str:
     rows = [(r.variant, labels.get((r.batch_size, r.sequence_length), _cell_label(r)),
              r.input_source, r.p50_ms, r.p90_ms, r.p99_ms, r.sequences_per_s, r.tokens_per_s,
              _speedup(r.speedup_vs_pytorch, r.speedup_vs_pytorch_low, r.speedup_vs_pytorch_high),
-             r.peak_rss_mib)
+             r.process_peak_rss_mib, r.session_growth_mib)
             for r in df.itertuples()]
     cell, per_s, elements_s = MEDIA_HEADERS.get(results.settings.get("modality"), TEXT_HEADERS)
     return table(["variant", cell, "inputs", "p50 ms", "p90 ms", "p99 ms", per_s, elements_s,
-                  "x PyTorch (95% interval)", "peak RSS MiB"], rows)
+                  "x PyTorch (95% interval)", "process peak RSS MiB", "session growth MiB"], rows)
 
 
 def _speedup(ratio: float, low: float, high: float) -> str:

@@ -1,6 +1,6 @@
 """Benchmark results: frozen dataclasses, versioned JSON with raw samples, a tidy DataFrame.
 
-Schema (``schema_version`` 2; history and migrations in shapeprof.schema): ``model``,
+Schema (``schema_version`` 3; history and migrations in shapeprof.schema): ``model``,
 ``settings``, ``environment``, ``variants`` (with their deviation from the reference), ``cells``
 (one per cell x variant x runtime, raw samples in ms, ``round_sizes``; generation cells add
 ``phase`` prefill/decode and ``past_length``), ``expected`` (per padding policy), ``replays``
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = schema.BENCH.version
-MEMORY_NOTE = "peak_rss_mib: growth of the process's peak resident set (VmHWM) while measuring the cell"
+MEMORY_NOTE = ("process_peak_rss_mib: the process's peak resident memory (VmHWM) while measuring the cell; "
+               "session_growth_mib: that peak minus the RSS just before the cell, the memory this runtime "
+               "newly needed at this shape (largest over rounds; near 0 once its arena holds the shape)")
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,12 @@ class CellResult:
     sequence_length: int
     input_source: str              # data | random
     samples_ms: tuple[float, ...]
-    peak_rss_mib: float | None = None
+    session_growth_mib: float | None = None    # peak RSS minus the RSS before the cell (MiB)
     rounds: int = 1
     phase: str = ""                # generation cells: prefill | decode
     past_length: int = 0           # cached tokens before this call (decode)
     round_sizes: tuple[int, ...] = ()   # samples per round, in order (pairs runtimes by round)
+    process_peak_rss_mib: float | None = None   # the process's peak resident memory (MiB)
 
     @property
     def stats(self) -> LatencyStats:
@@ -66,16 +69,17 @@ class CellResult:
     def to_dict(self) -> dict[str, Any]:
         return {"variant": self.variant, "runtime": self.runtime, "batch_size": self.batch_size,
                 "sequence_length": self.sequence_length, "input_source": self.input_source,
-                "stats_ms": self.stats.to_dict(), "peak_rss_mib": self.peak_rss_mib,
+                "stats_ms": self.stats.to_dict(), "process_peak_rss_mib": self.process_peak_rss_mib,
+                "session_growth_mib": self.session_growth_mib,
                 "rounds": self.rounds, "phase": self.phase, "past_length": self.past_length,
                 "round_sizes": list(self.round_sizes), "samples_ms": list(self.samples_ms)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
         return cls(d["variant"], d["runtime"], int(d["batch_size"]), int(d["sequence_length"]),
-                   d["input_source"], tuple(float(s) for s in d["samples_ms"]), d.get("peak_rss_mib"),
+                   d["input_source"], tuple(float(s) for s in d["samples_ms"]), d.get("session_growth_mib"),
                    int(d.get("rounds", 1)), d.get("phase") or "", int(d.get("past_length") or 0),
-                   tuple(int(n) for n in d.get("round_sizes") or ()))
+                   tuple(int(n) for n in d.get("round_sizes") or ()), d.get("process_peak_rss_mib"))
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,7 @@ def _row_columns() -> tuple[str, ...]:
     return ("variant", "runtime", "batch_size", "sequence_length", "phase", "past_length", "tokens",
             "input_source", "n",
             "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "min_ms", "sequences_per_s",
-            "tokens_per_s", "peak_rss_mib", "rounds")
+            "tokens_per_s", "process_peak_rss_mib", "session_growth_mib", "rounds")
 
 
 def _row(c: CellResult) -> dict[str, Any]:
@@ -236,4 +240,5 @@ def _row(c: CellResult) -> dict[str, Any]:
             "input_source": c.input_source,
             "n": s.n, "p50_ms": s.p50, "p90_ms": s.p90, "p99_ms": s.p99, "mean_ms": s.mean,
             "std_ms": s.std, "min_ms": s.min, "sequences_per_s": seq_s, "tokens_per_s": tok_s,
-            "peak_rss_mib": c.peak_rss_mib, "rounds": c.rounds}
+            "process_peak_rss_mib": c.process_peak_rss_mib, "session_growth_mib": c.session_growth_mib,
+            "rounds": c.rounds}

@@ -5,9 +5,10 @@ the calling thread, which runs PyTorch and takes part in every onnxruntime call,
 way (``calling_thread_denormals``), so both runtimes run under one setting.
 
 A sample is the wall time (``time.perf_counter``) of one call on a fixed batch, outputs
-included. Memory is the peak resident set size (VmHWM) reached while measuring a cell, minus
-the RSS before it: Linux's peak counter is reset per cell through ``/proc/self/clear_refs``
-(where that is not allowed the process-wide peak is used, so later cells may read 0).
+included. Memory, per cell: the process's peak resident set size (VmHWM) while measuring it,
+and the session's own growth, that peak minus the RSS just before (what this runtime newly
+needed at this shape; near 0 once its arena holds the shape). Linux's peak counter is reset per
+cell through ``/proc/self/clear_refs`` (where that is not allowed the process-wide peak is used).
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def _status_kb(key: str) -> int | None:
 
 
 class PeakMemory:
-    """Peak RSS growth (MiB) during a ``with`` block; None where /proc is unavailable."""
+    """During a ``with`` block: the process's peak RSS (``peak_mib``) and its growth over the RSS
+    at the start (``growth_mib``), in MiB; None where /proc is unavailable."""
 
     def __enter__(self) -> PeakMemory:
         try:
@@ -164,10 +166,18 @@ class PeakMemory:
         except OSError:
             pass
         self.before = _status_kb("VmRSS")
-        self.mib: float | None = None
+        self.peak_mib: float | None = None
+        self.growth_mib: float | None = None
         return self
 
     def __exit__(self, *exc: object) -> None:
         peak = _status_kb("VmHWM")
+        if peak is not None:
+            self.peak_mib = peak / 1024.0
         if self.before is not None and peak is not None:
-            self.mib = max(0, peak - self.before) / 1024.0
+            self.growth_mib = max(0, peak - self.before) / 1024.0
+
+    @property
+    def both(self) -> tuple[float | None, float | None]:
+        """(process peak, session growth) in MiB."""
+        return self.peak_mib, self.growth_mib

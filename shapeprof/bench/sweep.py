@@ -112,6 +112,28 @@ def design_sweep(view: ProfileView | None = None, batch_sizes: Iterable[int] | N
     return cells
 
 
+def design_quick(view: ProfileView, policy_batch: int, pads: Iterable[int] = (),
+                 max_length: int | None = None) -> tuple[list[Cell], set[Cell]]:
+    """The quick grid: (cells, the cells PyTorch is timed at).
+
+    The padding policies' estimates at ``policy_batch`` rest on lengths from the shortest row to
+    the longest and on the fixed pads: measured at the shortest, p50, p90 and longest row and at
+    each pad, interpolated in between (latency is close to linear in length there). PyTorch
+    and batch 1 only at the median length, for onnxruntime against PyTorch.
+    """
+    p50, p90 = view.quantile_lengths((50, 90))
+    lengths = sorted({min(view.counts), p50, p90, max(view.counts), *(int(n) for n in pads)})
+    check_lengths(lengths, max_length)
+    torch_cells = {Cell(1, p50), Cell(policy_batch, p50)}
+    cells = sorted(torch_cells | {Cell(policy_batch, n) for n in lengths})
+    return cells, torch_cells
+
+
+def default_policy_batch(view: ProfileView | None, batch_sizes: Iterable[int] | None) -> int:
+    """The batch size of the padding-policy estimates: the largest given or profiled size."""
+    return max(_choose(batch_sizes, (view.batch_sizes or PROFILE_BATCH_SIZES) if view else DEFAULT_BATCH_SIZES))
+
+
 def _choose(given: Iterable[int] | None, default: Sequence[int]) -> list[int]:
     values = sorted(set(int(v) for v in (default if given is None else given)))
     if any(v < 1 for v in values):

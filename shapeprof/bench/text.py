@@ -24,7 +24,7 @@ from .profile_view import ProfileView, profile_view
 from .replay import ReplayPlan, ReplayResult
 from .results import BenchResults, CellResult
 from .runner import make_session
-from .sweep import Cell, design_sweep
+from .sweep import Cell, default_policy_batch, design_quick, design_sweep
 
 
 def run_text_benchmark(model: ModelDir, profile: Any, options: BenchOptions, texts: Any = None
@@ -45,8 +45,7 @@ def run_text_benchmark(model: ModelDir, profile: Any, options: BenchOptions, tex
             replay_rows = 0
         else:
             chosen = resolve_policies(ctx, options.policies) if ctx.view is not None else []
-            cells = design_sweep(ctx.view, options.batch_sizes, options.sequence_lengths,
-                                 ctx.model.max_length, extra_lengths=[p.pad_to for p in chosen if p.pad_to])
+            cells = design_text(ctx, options, chosen)
         ctx.cells = cells
         batch = options.policy_batch_size or max(c.batch_size for c in cells)
         plans = stage_replay_plans(ctx, chosen, batch, replay_rows, options.seed)
@@ -62,12 +61,27 @@ def run_text_benchmark(model: ModelDir, profile: Any, options: BenchOptions, tex
             expected = stage_expected(ctx, models, chosen, batch)
             replays = finish_replays(plans, models[variant], variant,
                                      round_models(measured, variant, options.rounds), options.replay_repeats)
-    settings = {**common_settings(ctx, options, pytorch),
+            rounds_s = expected_per_round(ctx, measured, chosen, batch, options.rounds)
+    settings = {**common_settings(ctx, options, pytorch), "grid": options.grid,
+                "pytorch_cells": None if ctx.torch_cells is None else sorted(c.spec() for c in ctx.torch_cells),
                 "replay_repeats_per_round": options.replay_repeats if plans else 0,
                 "new_tokens": options.new_tokens if generating else None,
                 "profile": _profile_summary(ctx.view)}
     return make_results(ctx, settings, infos, measured, expected=tuple(expected),
-                        replays=tuple(replays), generation=tuple(generation))
+                        replays=tuple(replays), generation=tuple(generation),
+                        extra={"expected_total_s_per_round": rounds_s} if not generating else {})
+
+
+def design_text(ctx: Context, options: BenchOptions, chosen: Sequence[Policy]) -> list[Cell]:
+    """The quick grid when asked for and a profile is there (and no axis was given), else the full."""
+    pads = [p.pad_to for p in chosen if p.pad_to]
+    given = options.batch_sizes is not None or options.sequence_lengths is not None
+    if options.grid == "quick" and ctx.view is not None and not given:
+        batch = options.policy_batch_size or default_policy_batch(ctx.view, None)
+        cells, ctx.torch_cells = design_quick(ctx.view, batch, pads, ctx.model.max_length)
+        return cells
+    return design_sweep(ctx.view, options.batch_sizes, options.sequence_lengths,
+                        ctx.model.max_length, extra_lengths=pads)
 
 
 def stage_data(ctx: Context, profile: Any, texts: Any) -> None:
@@ -138,7 +152,39 @@ def latency_models(cells: Sequence[CellResult]) -> dict[str, LatencyModel]:
     by_variant: dict[str, list[tuple[int, int, float]]] = {}
     for c in cells:
         by_variant.setdefault(c.variant, []).append((c.batch_size, c.sequence_length, c.stats.p50))
-    return {name: LatencyModel(points) for name, points in by_variant.items()}
+    return {name: LatencyModel(curves(points)) for name, points in by_variant.items()}
+
+
+def curves(points: Sequence[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """The points of batch sizes measured at two or more lengths, when there are any: a batch
+    size timed at one length (the quick grid's batch 1) says nothing about length."""
+    lengths: dict[int, set[int]] = {}
+    for b, n, _ in points:
+        lengths.setdefault(b, set()).add(n)
+    kept = [p for p in points if len(lengths[p[0]]) > 1]
+    return kept or list(points)
+
+
+def has_curve(model: LatencyModel) -> bool:
+    return any(len(points) > 1 for points in model.points.values())
+
+
+def expected_per_round(ctx: Context, cells: Sequence[CellResult], chosen: Sequence[Policy], batch: int,
+                       rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Expected total seconds per onnxruntime variant and policy, one per round (from the round's
+    cell medians): ratios between policies get an interval paired by round."""
+    if ctx.view is None or not chosen:
+        return {}
+    out: dict[str, dict[str, list[float]]] = {}
+    for variant in dict.fromkeys(c.variant for c in cells if c.runtime == "onnxruntime"):
+        per_round = round_models(cells, variant, rounds)
+        if per_round is None:
+            continue
+        models = [LatencyModel(curves([(b, n, m(b, n)) for b, n in m.exact])) for m in per_round]
+        for p in chosen:
+            found = [estimate(m, ctx.view.counts, p, batch) for m in models]
+            out.setdefault(variant, {})[found[0].policy] = [e.total_s for e in found]
+    return out
 
 
 def resolve_policies(ctx: Context, names: Sequence[str] | None) -> list[Policy]:
@@ -156,6 +202,8 @@ def stage_expected(ctx: Context, models: dict[str, LatencyModel], chosen: Sequen
     """Expected latency per variant x policy from the profile."""
     if ctx.view is None:
         return []
+    if any(has_curve(m) for m in models.values()):     # PyTorch timed at one length: no estimate
+        models = {name: m for name, m in models.items() if has_curve(m)}
     expected = [estimate(model, ctx.view.counts, p, batch, name,
                          "pytorch" if name == "pytorch" else "onnxruntime")
                 for name, model in models.items() for p in chosen]

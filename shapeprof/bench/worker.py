@@ -1,7 +1,8 @@
 """Fresh-process measurement: ``python -m shapeprof.bench.worker SPEC.json`` times one cell.
 
 The spec names the ONNX file, session settings, timing policy and an ``.npz`` of feeds; the
-worker prints ``{"samples_ms": [...], "peak_rss_mib": ...}`` as one JSON line on stdout.
+worker prints ``{"samples_ms": [...], "process_peak_rss_mib": ..., "session_growth_mib": ...}``
+as one JSON line on stdout.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:
         feeds = {k: data[k] for k in data.files}
     with PeakMemory() as mem:
         samples = collect_samples(ort_call(session, feeds), TimingPolicy(**spec["policy"]))
-    return {"samples_ms": samples, "peak_rss_mib": mem.mib}
+    return {"samples_ms": samples, "process_peak_rss_mib": mem.peak_mib, "session_growth_mib": mem.growth_mib}
 
 
 def run_in_subprocess(spec_path: Path, timeout_s: float = 3600) -> dict[str, Any]:

@@ -20,6 +20,10 @@ def add_parser(sub: Any) -> None:
                         "edges, real rows, expected latency per padding policy")
     p.add_argument("--output", "-o", default=None, help="results JSON to write (atomically)")
     p.add_argument("--csv", default=None, help="also write the tidy per-cell table as CSV")
+    p.add_argument("--grid", choices=("quick", "full"), default="full",
+                   help="full: every batch size x length of the profile (default); quick: the policy "
+                        "batch size at the lengths the padding-policy estimates need, PyTorch at the "
+                        "median length (give --rounds etc. to change its timing)")
     p.add_argument("--batch-sizes", "-b", default=None, help="comma-separated, e.g. 1,8,32")
     p.add_argument("--sequence-lengths", "-s", default=None,
                    help="comma-separated, e.g. 16,64,128 (prompt lengths for a decoder with past, "
@@ -59,7 +63,8 @@ def add_parser(sub: Any) -> None:
                    help="batch size of the expected-latency estimates (default: the largest measured)")
     p.add_argument("--replay", type=non_negative_int, default=0, metavar="ROWS",
                    help="replay ROWS sampled data rows per policy and compare with the prediction")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress output (stderr carries errors only)")
     p.set_defaults(run=run)
 
 
@@ -88,6 +93,6 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         results.to_csv(args.csv)
     print(results.summary())
-    if args.output:
+    if args.output and not args.quiet:
         print(f"\nresults: {args.output}", file=sys.stderr)
     return 0

@@ -19,6 +19,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rounds", type=positive_int, default=None, help="interleaved rounds (default: the spec's)")
     p.add_argument("--gate-timings", action="store_true",
                    help="fail on timing regressions too (default: exact facts only)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output (stderr carries errors only)")
     p.set_defaults(run=run)
 
 
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     check_weights(model)
     require_preprocessor_files(model)
     quiet_libraries()
-    result = run_ci(spec, args.base_rev, args.work_dir, args.rounds, args.gate_timings)
+    result = run_ci(spec, args.base_rev, args.work_dir, args.rounds, args.gate_timings,
+                    progress=not args.quiet)
     print(result.report, end="")
     return 1 if result.comparison.gate_failed else 0

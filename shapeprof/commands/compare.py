@@ -14,7 +14,7 @@ def add_parser(sub: Any) -> None:
                    help="comma-separated parts of the cell definition to leave out of the match: "
                         "model, variant, runtime, providers, threads, batch, length, versions")
     p.add_argument("--thresholds", default=None, metavar="YAML",
-                   help="thresholds file (default: configs/thresholds.yaml)")
+                   help="thresholds file (default: the packaged shapeprof/regression/thresholds.yaml)")
     p.add_argument("--timings-informational", action="store_true",
                    help="show timings but gate only on exact facts (for noisy shared machines)")
     p.add_argument("--output", "-o", default=None, help="also write the markdown report here")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from ._args import non_negative_float, non_negative_int, positive_int
 
+GRIDS = ("quick", "full")
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("export", help="export a model to ONNX and verify it against PyTorch")
-    p.add_argument("output_dir", metavar="OUTPUT_DIR", help="directory to create (model.onnx, config, tokenizer, reports)")
+    p.add_argument("output_dir", metavar="OUTPUT_DIR", nargs="?", default=None,
+                   help="directory to create (model.onnx, config, tokenizer, reports); required")
     p.add_argument("--model", "-m", default=None,
                    help="local model directory or Hub id (default: the embedded all-MiniLM-L6-v2)")
     p.add_argument("--task", "-t", default=None, help="task (default: inferred from the model's config)")
@@ -30,12 +34,17 @@ def add_parser(sub: Any) -> None:
     data.add_argument("--dynamic-range", choices=("model", "data"), default="model",
                       help="sequence range of the export: up to the model's limit, or the data's "
                            "min..max (default: model)")
-    data.add_argument("--bench", action="store_true",
-                      help="benchmark the export in onnxruntime on the profile's grid afterwards")
+    data.add_argument("--bench", nargs="?", const="quick", default=None, metavar="quick|full",
+                      help="benchmark the export in onnxruntime afterwards. quick (the default of a "
+                           "bare --bench, about a minute): the cells the expected throughput per "
+                           "padding policy needs at the policy batch size, onnxruntime vs PyTorch at "
+                           "the median length, 3 rounds with intervals; full: the profile's whole "
+                           "batch x length grid, 5 rounds")
     data.add_argument("--bench-variants", default="onnx,optimized",
                       help="variants --bench times: onnx, optimized, int8, optimized-int8 "
                            "(default: onnx,optimized)")
-    data.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    data.add_argument("--quiet", "-q", "--no-progress", dest="quiet", action="store_true",
+                      help="no progress output (stderr carries errors only)")
     p.set_defaults(run=run)
 
 
@@ -58,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ..default_model import default_model_dir
     from . import quiet_libraries
 
+    resolve_bench(args)
     if args.bench and args.dataset is None:
         raise ExportError("--bench needs --dataset (the benchmark sweeps the data's shapes); "
                           "or run 'shapeprof bench OUTPUT_DIR' after exporting")
@@ -68,9 +78,22 @@ def run(args: argparse.Namespace) -> int:
         return run_with_dataset(args)
     result = export(model, args.output_dir, task=args.task, opset=args.opset, atol=args.atol,
                     rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
-                    trust_remote_code=args.trust_remote_code)
+                    trust_remote_code=args.trust_remote_code, progress=not args.quiet)
     print(summary(result))
     return 0 if result.verification.passed else 1
+
+
+def resolve_bench(args: argparse.Namespace) -> None:
+    """``--bench OUT`` (a bare --bench before OUTPUT_DIR) reads as ``--bench quick OUT``."""
+    from ..errors import ExportError
+
+    if args.bench is not None and args.bench not in GRIDS:
+        if args.output_dir is not None:
+            raise ExportError(f"--bench takes quick or full, not {args.bench!r}")
+        args.output_dir, args.bench = args.bench, "quick"
+    if args.output_dir is None:
+        raise ExportError("OUTPUT_DIR is missing; give the directory to create, e.g. 'shapeprof export "
+                          "--dataset glue --bench out/'")
 
 
 def check_inputs(args: argparse.Namespace, model: Any) -> None:
@@ -105,24 +128,23 @@ def check_variants(names: list[str]) -> None:
 
 
 def run_with_dataset(args: argparse.Namespace) -> int:
+    import time
+
     from ..bench.options import BenchOptions, split_names
     from ..export.profiled import export_with_profile
-    from ..layout import BENCH_CSV, BENCH_FILE, BENCH_SUMMARY
 
+    start = time.perf_counter()
     options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
                    text_columns=args.text_columns, rows=args.rows, seed=args.seed)
-    bench_options = BenchOptions(variants=split_names(args.bench_variants, "--bench-variants"),
-                                 progress=not args.quiet)
+    variants = split_names(args.bench_variants, "--bench-variants")
+    bench_options = (BenchOptions.quick(variants=variants) if args.bench == "quick"
+                     else BenchOptions(variants=variants))
     done = export_with_profile(args.output_dir, args.model, args.dataset, args.task, args.opset,
                                profile_options=options, dynamic_range=args.dynamic_range,
-                               bench=args.bench, bench_options=bench_options, atol=args.atol,
+                               bench=args.bench is not None, bench_options=bench_options, atol=args.atol,
                                rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
                                trust_remote_code=args.trust_remote_code, progress=not args.quiet)
-    print(done.profile.summary(), "", summary(done.export), sep="\n")
-    if done.bench is not None:
-        print("", done.bench.summary(), sep="\n")
-    print(f"\nwrote {args.output_dir}: model.onnx, profile.json, verification.json"
-          + (f", {BENCH_FILE}, {BENCH_CSV}, {BENCH_SUMMARY}" if done.bench is not None else ""))
+    print(closing_summary(done, args.bench, time.perf_counter() - start))
     return 0 if done.export.verification.passed else 1
 
 
@@ -140,3 +162,80 @@ def summary(result: Any) -> str:
     return "\n".join(lines)
 
 
+# ---- the closing summary of export --dataset (at most 15 lines) --------------------------------
+def closing_summary(done: Any, grid: str | None, seconds: float) -> str:
+    """What was exported and verified, the data's shape, the recommended batching against padding
+    to 128 and to the longest row, onnxruntime against PyTorch, and where the files are."""
+    result = done.export
+    lines = [f"exported: {result.model_type} ({result.task}, opset {result.opset}) to "
+             f"{result.onnx_path} in {result.export_seconds:.1f} s",
+             verified_line(result.verification), data_line(done.profile)]
+    if done.bench is not None:
+        lines += bench_lines(done.bench)
+    lines += [f"note: {n}" for n in result.notes]
+    lines += files_lines(result, done.bench is not None)
+    took = f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+    how = {"quick": "; quick bench (--bench full for the whole grid)", "full": "; full bench grid"}
+    lines.append(f"took: {took}{how.get(grid or '', '')}")
+    return "\n".join(lines)
+
+
+def verified_line(report: Any) -> str:
+    real = sum(c.source == "data" for c in report.checks)
+    worst = max((o.max_abs_diff for c in report.checks for o in c.outputs), default=0.0)
+    verdict = "matches PyTorch" if report.passed else "DIFFERS from PyTorch"
+    return (f"verified: onnxruntime {verdict} on {len(report.checks)} shapes ({real} real-data batches): "
+            f"max abs diff {worst:.1e} (atol {report.atol:g}, rtol {report.rtol:g})")
+
+
+def data_line(profile: Any) -> str:
+    """The data's shape: lengths and padding waste (text), else the profile's first line."""
+    from ..profile.shape_profile import ShapeProfile
+
+    if not isinstance(profile, ShapeProfile):
+        return f"data: {profile.summary().splitlines()[0]}"
+    spec, seq = profile.dataset.spec, profile.sequence
+    split = f" [{spec.split}]" if spec.split else ""
+    top = max(profile.batch_sizes)
+    kept = [w for w in profile.padding if w.policy in ("fixed", "buckets")
+            or (w.policy == "longest" and w.batch_size == top)]
+    waste = ", ".join(f"{w.label} {w.waste:.2f}" for w in kept)
+    return (f"data: {spec.name}{split}, {profile.dataset.rows_sampled:,} rows: {seq.min}..{seq.max} tokens, "
+            f"p50 {seq.p(50):.4g}, p99 {seq.p(99):.4g}; padding waste (padded per real token): {waste}")
+
+
+def bench_lines(results: Any) -> list[str]:
+    from ..bench.answer import against_pytorch, batching, verdict
+
+    lines = []
+    answer = batching(results)
+    if answer is not None:
+        best = answer.best
+        lines.append(f"batching: {best.label}, batch {best.batch_size}: {best.sequences_per_s:,.0f} seq/s "
+                     f"expected on this data ({best.variant} in onnxruntime)")
+        lines += [f"  vs {base.label} ({base.sequences_per_s:,.0f} seq/s): {verdict(s)}"
+                  for base, s in answer.against]
+    pairs = against_pytorch(results)
+    if pairs:
+        variant = answer.best.variant if answer is not None else pairs[0].variant
+        median = math.ceil((results.settings.get("profile") or {}).get("p50") or 0)
+        mine = [p for p in pairs if p.variant == variant]
+        length = min({p.sequence_length for p in mine}, key=lambda n: abs(n - median))
+        at = ", ".join(f"batch {p.batch_size} {verdict(p.speedup)}"
+                       for p in sorted(mine, key=lambda p: -p.batch_size) if p.sequence_length == length)
+        lines.append(f"runtime: onnxruntime ({variant}) vs PyTorch at length {length}: {at}")
+    return lines
+
+
+def files_lines(result: Any, benched: bool) -> list[str]:
+    from pathlib import Path
+
+    from ..layout import BENCH_FILE, BENCH_SUMMARY, PROFILE_FILE, REPORT_HTML, VERIFICATION_FILE
+
+    out = Path(result.output_dir)
+    names = [p.file for p in result.parts] + [VERIFICATION_FILE, PROFILE_FILE]
+    names += [BENCH_FILE, f"{BENCH_SUMMARY} (every cell, policy and interval)"] if benched else []
+    lines = [f"files: {out}/: {', '.join(names)}"]
+    if (out / REPORT_HTML).is_file():
+        lines.append(f"report: {out / REPORT_HTML}")
+    return lines

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,12 +14,11 @@ CHUNK_ROWS = 65536
 
 
 def progress_bar(enabled: bool, total: int | None, desc: str) -> Any:
-    """A tqdm bar on stderr, shown only when asked for and stderr is a terminal."""
-    from tqdm.auto import tqdm
+    """Progress over rows on stderr (``shapeprof.console.progress``: a bar on a terminal, else a
+    line at least every 10 s)."""
+    from ..console import progress
 
-    show = enabled and sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, unit="rows", file=sys.stderr, disable=not show,
-                dynamic_ncols=True, leave=False)
+    return progress(total, desc, enabled=enabled, unit="rows")
 
 
 def empty_error(ds: ResolvedDataset) -> DataError:

@@ -75,6 +75,7 @@ def export(
     trust_remote_code: bool = False,
     extra_files: Callable[[Path], None] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    progress: bool = False,
 ) -> ExportResult:
     """Export ``model`` (a path, Hub id or loaded model) to ``output_dir``/model.onnx and verify it.
 
@@ -84,6 +85,7 @@ def export(
     ``extra_files`` may add files to the directory before it appears; ``metadata`` is
     merged into its ``shapeprof_export.json``. A model with freshly initialised weights
     (e.g. a new classification head) is saved too, so PyTorch comparisons use the same weights.
+    ``progress`` shows the conversion, every verification shape and generation parity on stderr.
     """
     from ..atomic import check_output_dir
 
@@ -100,12 +102,12 @@ def export(
     rtol = cfg.RTOL_FOR_VALIDATION if rtol is None else rtol
 
     with atomic_dir(output_dir, overwrite, ExportError) as tmp:
-        done, report = _convert_and_verify(parts, plans, opset, tmp, atol, rtol, data_feeds)
+        done, report = _convert_and_verify(parts, plans, opset, tmp, atol, rtol, data_feeds, progress)
         files = _save_model_files(loaded, tmp, trust_remote_code)
         report.save(tmp / VERIFICATION_FILE)
         if strict:
             raise_on_failure(report)
-        generation = check_generation(loaded, tmp, strict)
+        generation = check_generation(loaded, tmp, strict, progress)
         result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, done[0].inputs, done[0].outputs,
                               done[0].plan, report, sum(p.export_seconds for p in done), tuple(files),
                               _notes(loaded, report), generation, tuple(done))
@@ -116,6 +118,7 @@ def export(
 
 
 Part = tuple[str, Any, "OnnxConfig"]   # (file name, module to trace, its config)
+CONVERT_WORK = 8                       # a conversion's weight against one verification shape (ETAs)
 
 
 def _load(model: str | Path | Any, task: str | None, trust_remote_code: bool) -> LoadedModel:
@@ -142,16 +145,23 @@ def _plan_parts(cfg: OnnxConfig, parts: Sequence[Part], trace_shapes: Shapes | N
 
 def _convert_and_verify(parts: Sequence[Part], plans: Sequence[ExportPlan], opset: int, tmp: Path,
                         atol: float, rtol: float,
-                        data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]]
+                        data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]], progress: bool = False
                         ) -> tuple[list[PartResult], VerificationReport]:
     """Stages 2 and 3 per graph: convert and save it, then check it against PyTorch."""
+    from ..console import progress as progress_bar
+
     done, checks = [], []
-    for (file, module, part_cfg), plan in zip(parts, plans):
-        start = time.perf_counter()
-        save_program(convert(module, part_cfg, plan, opset), tmp / file)
-        done.append(PartResult(file, part_cfg.inputs, part_cfg.outputs, plan, time.perf_counter() - start))
-        prefix = f"{file.removesuffix('_model.onnx')}: " if len(parts) > 1 else ""
-        checks += verify_export(module, part_cfg, tmp / file, plan, atol, rtol, data_feeds, prefix).checks
+    shapes = sum(len(plan.verify_shapes) + len(data_feeds) for plan in plans)
+    with progress_bar(CONVERT_WORK * len(parts) + shapes, "export", enabled=progress, percent=True) as bar:
+        for (file, module, part_cfg), plan in zip(parts, plans):
+            bar.set_now(f"converting {file} (torch.onnx, dynamo)")
+            start = time.perf_counter()
+            save_program(convert(module, part_cfg, plan, opset), tmp / file)
+            done.append(PartResult(file, part_cfg.inputs, part_cfg.outputs, plan, time.perf_counter() - start))
+            bar.update(CONVERT_WORK, now=f"verifying {file} against PyTorch")
+            prefix = f"{file.removesuffix('_model.onnx')}: " if len(parts) > 1 else ""
+            checks += verify_export(module, part_cfg, tmp / file, plan, atol, rtol, data_feeds, prefix,
+                                    on_shape=lambda label: bar.update(1, now=f"verified {label}")).checks
     return done, VerificationReport(atol, rtol, tuple(checks))
 
 
@@ -175,7 +185,8 @@ def _part_shapes(cfg: OnnxConfig, trace_shapes: Shapes | None, bounds: Bounds | 
             {a: b for a, b in (bounds or {}).items() if a in axes})
 
 
-def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool) -> tuple[Any, ...]:
+def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool, progress: bool = False
+                     ) -> tuple[Any, ...]:
     """Greedy generation through onnxruntime vs ``generate`` (generation tasks only)."""
     from ..errors import VerificationError
     from ..layout import GENERATION_FILE
@@ -183,7 +194,12 @@ def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool) -> tuple[
 
     if not is_generative(loaded.onnx_config):
         return ()
-    checks = tuple(verify_generation(loaded.model, loaded.onnx_config, out_dir))
+    from ..console import progress as progress_bar
+    from .generation import PROMPT_LENGTHS
+
+    with progress_bar(len(PROMPT_LENGTHS), "generation parity", enabled=progress, unit="prompt batches") as bar:
+        checks = tuple(verify_generation(loaded.model, loaded.onnx_config, out_dir,
+                                         on_batch=lambda label: bar.update(1, now=f"checked {label}")))
     write_json(out_dir / GENERATION_FILE, generation_record(checks))
     failed = [c for c in checks if not c.passed]
     if failed and strict:

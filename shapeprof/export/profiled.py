@@ -99,7 +99,9 @@ def export_with_profile(
     def write_extras(tmp: Path) -> None:
         profile.save(tmp / PROFILE_FILE)
         if timing is not None:
-            say(progress, "benchmarking in onnxruntime")
+            grid = "quick grid" if timing.grid == "quick" else "full grid"
+            say(progress, f"benchmarking in onnxruntime ({grid}: {', '.join(timing.variants)}"
+                f"{' and PyTorch' if timing.pytorch else ''}, {timing.rounds} rounds)")
             bench_results.append(run_bench(tmp, profile, timing, bench_data(modality, dataset, options)))
 
     say(progress, f"exporting {cfg.MODEL_TYPE} ({cfg.task}) traced at "
@@ -109,7 +111,7 @@ def export_with_profile(
                     data_feeds=data_feeds(profile, cfg),
                     atol=atol, rtol=rtol, strict=strict, overwrite=overwrite,
                     trust_remote_code=trust_remote_code, extra_files=write_extras,
-                    metadata={"profile": profile_metadata(profile, cfg)})
+                    metadata={"profile": profile_metadata(profile, cfg)}, progress=progress)
     return ProfiledExport(result, profile, bench_results[0] if bench_results else None)
 
 

@@ -7,7 +7,7 @@ difference per output and shape; relative difference is ``|ort - pt| / (|pt| + a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,8 +140,10 @@ def raise_on_failure(report: VerificationReport) -> None:
 
 def verify_export(model: Any, cfg: OnnxConfig, onnx_path: Path, plan: ExportPlan, atol: float,
                   rtol: float, data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]] = (),
-                  label_prefix: str = "") -> VerificationReport:
-    """ORT vs PyTorch on dummy inputs at the plan's shapes, then on any real-data batches."""
+                  label_prefix: str = "", on_shape: Callable[[str], None] | None = None
+                  ) -> VerificationReport:
+    """ORT vs PyTorch on dummy inputs at the plan's shapes, then on any real-data batches;
+    ``on_shape(label)`` after each shape (progress)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -151,10 +153,14 @@ def verify_export(model: Any, cfg: OnnxConfig, onnx_path: Path, plan: ExportPlan
         feeds = cfg.generate_dummy_inputs("np", seed=seed, **shape)
         outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
         checks.append(ShapeCheck(label_prefix + label, "dummy", dict(shape), outputs))
+        if on_shape is not None:
+            on_shape(label_prefix + label)
     for label, feeds in data_feeds:
         shape = _shape_of(cfg, feeds)
         outputs = check_feeds(session, module, feeds, list(cfg.outputs), atol, rtol)
         checks.append(ShapeCheck(label_prefix + label, "data", shape, outputs))
+        if on_shape is not None:
+            on_shape(label_prefix + label)
     return VerificationReport(atol, rtol, tuple(checks))
 
 

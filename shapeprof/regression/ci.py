@@ -29,6 +29,7 @@ from .thresholds import Thresholds, thresholds_from_mapping
 
 CODE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BASE_REV = "HEAD~1"   # the parent; A/A (with a note) when it does not exist
+EXPORT_WORK = 2               # an export's weight against one side's benchmark round (ETAs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,12 +40,14 @@ class CiResult:
 
 
 def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/ci",
-           rounds: int | None = None, gate_timings: bool = False) -> CiResult:
+           rounds: int | None = None, gate_timings: bool = False, progress: bool = False) -> CiResult:
     """Export with base and candidate code, bench both interleaved, compare (see module doc).
 
     ``base_rev`` None means the parent commit, falling back to A/A when there is none; a
-    revision given explicitly must exist (ConfigError before any work).
+    revision given explicitly must exist (ConfigError before any work). ``progress`` shows the
+    two exports and the benchmark rounds on stderr.
     """
+    from ..console import progress as progress_bar
     from ..profile import profile_dataset
 
     if base_rev is not None:
@@ -57,14 +60,19 @@ def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/c
     model, task = _model_and_task(spec)
     data = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.data.items()}
     profile = profile_dataset(model, spec.dataset, progress=False, **data)
-    candidate = _export(CODE_ROOT, model, task, work / "candidate-model")
-    with _base_tree(rev, notes) as base_root:
-        base = _export(base_root, model, task, work / "base-model", notes) if base_root else None
-    if base is None:
-        notes.insert(0, "A/A run: the candidate was compared with itself, so the timings show only "
-                        "the harness's noise")
-        base = candidate
-    runs = _interleaved(base, candidate, profile, spec, rounds or spec.timing.get("rounds", 3))
+    rounds = rounds or spec.timing.get("rounds", 3)
+    with progress_bar(EXPORT_WORK * 2 + 2 * max(1, rounds), "ci", enabled=progress, percent=True) as bar:
+        bar.set_now("exporting with the candidate's code")
+        candidate = _export(CODE_ROOT, model, task, work / "candidate-model")
+        bar.update(EXPORT_WORK, now=f"exporting with the base's code ({rev})")
+        with _base_tree(rev, notes) as base_root:
+            base = _export(base_root, model, task, work / "base-model", notes) if base_root else None
+        bar.update(EXPORT_WORK)
+        if base is None:
+            notes.insert(0, "A/A run: the candidate was compared with itself, so the timings show only "
+                            "the harness's noise")
+            base = candidate
+        runs = _interleaved(base, candidate, profile, spec, rounds, bar)
     for which, results in zip(("base", "candidate"), runs):
         results.save(work / f"{which}.json")
     t = thresholds_from_mapping(spec.thresholds, "thresholds") if spec.thresholds else Thresholds()
@@ -147,7 +155,7 @@ def _export(code_root: Path, model: str, task: str, out: Path, notes: list[str] 
     """``shapeprof export`` with the code in ``code_root``, in a subprocess."""
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     cmd = [sys.executable, "-m", "shapeprof", "export", "--model", model, "--task", task,
-           "--overwrite", str(out)]
+           "--overwrite", str(out)]     # its progress goes to the captured stderr
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(code_root))
     if proc.returncode == 0:
         return out
@@ -158,7 +166,8 @@ def _export(code_root: Path, model: str, task: str, out: Path, notes: list[str] 
     return None
 
 
-def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: int) -> list[Any]:
+def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: int, bar: Any = None
+                 ) -> list[Any]:
     """Each round times base and candidate back to back, the order alternating from round to
     round; each side's samples are merged per cell, one block per round (paired by round)."""
     from ..bench.benchmark import run_benchmark
@@ -168,7 +177,11 @@ def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: i
     for r in range(max(1, rounds)):
         for i in ((0, 1) if r % 2 == 0 else (1, 0)):
             model_dir = (base, candidate)[i]
+            if bar is not None:
+                bar.set_now(f"round {r + 1}/{max(1, rounds)}, {('base', 'candidate')[i]}")
             results = run_benchmark(model_dir, profile, options)
+            if bar is not None:
+                bar.update(1)
             merged[i] = results if merged[i] is None else _merge(merged[i], results)
     return merged
 

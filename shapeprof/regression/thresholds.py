@@ -1,4 +1,5 @@
-"""Verdict thresholds, from ``configs/thresholds.yaml`` or a user file, validated on load."""
+"""Verdict thresholds, from the packaged ``thresholds.yaml`` (beside this module) or a user
+file, validated on load."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from ..errors import CompareError
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "configs" / "thresholds.yaml"
+DEFAULT_FILE = Path(__file__).resolve().with_name("thresholds.yaml")   # package data, in every install
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
 
     path = Path(path) if path is not None else DEFAULT_FILE
     if not path.is_file():
-        if path == DEFAULT_FILE:
-            return Thresholds()
+        if path == DEFAULT_FILE:   # a broken install, not a user error: say so instead of guessing
+            raise CompareError(f"the packaged thresholds {str(path)!r} are missing; reinstall shapeprof")
         raise CompareError(f"thresholds file {str(path)!r} not found; give a YAML file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -75,7 +75,7 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "### Cells" in proc.stdout and "x PyTorch" in proc.stdout
     data = json.loads(out.read_text())
-    assert data["schema_version"] == 2          # shapeprof.schema.BENCH
+    assert data["schema_version"] == 3          # shapeprof.schema.BENCH
     assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is True
     assert "denormals flushed to zero" in proc.stdout
     assert data["environment"]["versions"]["onnxruntime"]
@@ -86,6 +86,12 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
                for c in data["cells"])
     assert "onnx vs PyTorch, paired by round (95% interval): faster in" in proc.stdout
     assert csv.read_text().startswith("variant,runtime,batch_size,sequence_length")
+    # memory a user can act on: the process's peak RSS (a whole Python + torch process: >= 50 MiB)
+    # and the session's own growth at the cell, both labelled
+    assert "| process peak RSS MiB | session growth MiB |" in proc.stdout
+    assert all(c["process_peak_rss_mib"] >= 50 and 0 <= c["session_growth_mib"] <= c["process_peak_rss_mib"]
+               for c in data["cells"])
+    assert proc.stderr.strip() == ""            # --no-progress (= --quiet): errors only on stderr
 
 
 def test_api_with_profile_variants_expected_and_replay(model_dir, profile_path):

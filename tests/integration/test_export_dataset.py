@@ -120,3 +120,56 @@ def test_cli_errors_are_one_line(args, needle, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stderr
     assert not out.exists()
+
+
+def test_main_job_prints_a_short_closing_summary_and_nothing_on_stderr_when_quiet(tiny_bert_dir, tmp_path):
+    """The main job's shape on a tiny model: quick bench, at most 15 lines, every item, quiet stderr."""
+    out = tmp_path / "out"
+    proc = run_cli("export", "--model", str(tiny_bert_dir), "--dataset", "glue", "--rows", "300",
+                   "--bench", "--quiet", str(out), env={"SHAPEPROF_DATA_DIR": str(GLUE)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr == ""
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) <= 15, proc.stdout
+    for item in ("exported: bert (text-classification", "verified: onnxruntime matches PyTorch",
+                 "data: glue/sst2 [validation], 300 rows", "padding waste", "batching: ",
+                 "vs pad to 128 (", "vs pad to longest in batch (", "runtime: onnxruntime (",
+                 f"files: {out}/: model.onnx", "took: ", "quick bench"):
+        assert item in proc.stdout, (item, proc.stdout)
+    assert "report:" not in proc.stdout               # no report.html written
+    settings = json.loads((out / "bench.json").read_text())["settings"]
+    assert settings["grid"] == "quick" and settings["rounds"] == 3
+    torch_cells = {tuple(c) for c in settings["pytorch_cells"]}
+    assert len(torch_cells) == 2 and len({n for _, n in torch_cells}) == 1   # PyTorch at the median only
+
+
+def test_the_summary_names_the_report_when_there_is_one(tmp_path):
+    from types import SimpleNamespace
+
+    from shapeprof.commands.export import files_lines
+
+    result = SimpleNamespace(output_dir=tmp_path, parts=[SimpleNamespace(file="model.onnx")])
+    assert not any(line.startswith("report:") for line in files_lines(result, True))
+    (tmp_path / "report.html").write_text("<html></html>")
+    assert files_lines(result, True)[-1] == f"report: {tmp_path / 'report.html'}"
+
+
+@pytest.mark.parametrize("argv, grid, out", [
+    (["--bench", "OUT"], "quick", "OUT"), (["--bench", "quick", "OUT"], "quick", "OUT"),
+    (["--bench", "full", "OUT"], "full", "OUT"), (["OUT", "--bench"], "quick", "OUT"), (["OUT"], None, "OUT")])
+def test_bench_takes_an_optional_grid(argv, grid, out):
+    from shapeprof.cli import build_parser
+    from shapeprof.commands.export import resolve_bench
+
+    args = build_parser().parse_args(["export", "--dataset", "glue", *argv])
+    resolve_bench(args)
+    assert (args.bench, args.output_dir) == (grid, out)
+
+
+def test_bench_refuses_an_unknown_grid():
+    from shapeprof.cli import build_parser
+    from shapeprof.commands.export import resolve_bench
+
+    args = build_parser().parse_args(["export", "--dataset", "glue", "--bench", "fast", "OUT"])
+    with pytest.raises(ExportError, match="--bench takes quick or full, not 'fast'"):
+        resolve_bench(args)

@@ -62,7 +62,8 @@ def test_dataframe_is_tidy_with_speedups_and_csv(tmp_path):
     df = results.to_dataframe()
     assert len(df) == 6
     assert {"variant", "runtime", "batch_size", "sequence_length", "p50_ms", "p90_ms", "p99_ms",
-            "mean_ms", "std_ms", "sequences_per_s", "tokens_per_s", "peak_rss_mib",
+            "mean_ms", "std_ms", "sequences_per_s", "tokens_per_s", "process_peak_rss_mib",
+            "session_growth_mib",
             "speedup_vs_pytorch", "speedup_vs_onnx"} <= set(df.columns)
     onnx = df[(df.variant == "onnx") & (df.batch_size == 8)].iloc[0]
     assert onnx.speedup_vs_pytorch == pytest.approx(2.0)

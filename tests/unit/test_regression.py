@@ -137,7 +137,7 @@ def test_thresholds_are_validated_with_the_bad_key_named(tmp_path):
         thresholds_from_mapping({"p_value": "low"}, "t.yaml")
     with pytest.raises(CompareError, match="warning_ratio <= regression_ratio"):
         thresholds_from_mapping({"warning_ratio": 1.2, "regression_ratio": 1.1}, "t.yaml")
-    assert load_thresholds() == Thresholds()          # the shipped configs/thresholds.yaml
+    assert load_thresholds() == Thresholds()          # the packaged shapeprof/regression/thresholds.yaml
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

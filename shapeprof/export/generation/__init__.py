@@ -13,7 +13,7 @@ the decoder start token, feeding back both caches (see :mod:`shapeprof.onnx.seq2
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,10 @@ def is_seq2seq(cfg: Any) -> bool:
     return bool(getattr(cfg, "is_split", False))
 
 
-def verify_generation(model: Any, cfg: Any, out_dir: Any, seed: int = 0) -> list[GenerationCheck]:
-    """Greedy tokens through the export in ``out_dir`` vs ``generate``, per prompt batch."""
+def verify_generation(model: Any, cfg: Any, out_dir: Any, seed: int = 0,
+                      on_batch: Callable[[str], None] | None = None) -> list[GenerationCheck]:
+    """Greedy tokens through the export in ``out_dir`` vs ``generate``, per prompt batch;
+    ``on_batch(label)`` after each (progress)."""
     from ...layout import ONNX_FILE
 
     if is_seq2seq(cfg):
@@ -90,4 +92,6 @@ def verify_generation(model: Any, cfg: Any, out_dir: Any, seed: int = 0) -> list
         same = int(np.argmin(np.all(got == expected, axis=0).tolist() + [False]))
         label = "batch 1" if len(lengths) == 1 else f"batch {len(lengths)}, {generator.padding}"
         checks.append(GenerationCheck(label, len(lengths), NEW_TOKENS, same, same == NEW_TOKENS))
+        if on_batch is not None:
+            on_batch(label)
     return checks

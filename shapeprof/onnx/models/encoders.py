@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .architectures import ENCODERS, NO_TOKEN_TYPES, classes
+from .architectures import ENCODERS, classes
 
 globals().update(classes(ENCODERS))
