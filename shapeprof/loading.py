@@ -225,7 +225,7 @@ def load_model(
     ``config``: "registered", "auto" (derive from the model), or None: registered when
     the model type has a row, else derived.
     """
-    registry = registry or default_registry()
+    registry = default_registry() if registry is None else registry
     ref = str(ref)
     hf_config = load_config(ref, trust_remote_code)
     check_weights(ref)
@@ -256,7 +256,7 @@ def wrap_model(model: PreTrainedModel, task: str | None = None, *,
 
     ``config`` as in :func:`load_model`.
     """
-    registry = registry or default_registry()
+    registry = default_registry() if registry is None else registry
     origin, name = _resolve(model.config, task, config, registry)
     model = model.eval()
     return LoadedModel(model, onnx_config_for(model, name, origin, registry), None, (), origin)

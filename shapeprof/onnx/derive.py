@@ -139,27 +139,30 @@ def _is_decoder_only(model_type: str) -> bool:
 
 # ---- what the model says about itself ----------------------------------------------------------
 
-def preprocessor_inputs(model_type: str) -> tuple[str | None, tuple[str, ...]]:
-    """(preprocessor class name, ``model_input_names``) of the model type's tokenizer, image
-    processor or feature extractor class, in that order; (None, ()) when it has none."""
+PREPROCESSOR_KINDS = ("text", "image", "audio")
+
+
+def preprocessor_inputs(model_type: str, kind: str = "text") -> tuple[str | None, tuple[str, ...]]:
+    """(class name, ``model_input_names``) of the model type's preprocessor of ``kind``: its
+    tokenizer ("text"), image processor ("image") or feature extractor ("audio"); (None, ())
+    when it has none."""
     from transformers.models.auto import auto_mappings, image_processing_auto, tokenization_auto
     from transformers.models.auto.feature_extraction_auto import feature_extractor_class_from_name
 
-    lookups = (
-        (tokenization_auto.TOKENIZER_MAPPING_NAMES, tokenization_auto.tokenizer_class_from_name),
-        (auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES, image_processing_auto.get_image_processor_class_from_name),
-        (auto_mappings.FEATURE_EXTRACTOR_MAPPING_NAMES, feature_extractor_class_from_name),
-    )
-    for mapping, resolve in lookups:
-        name = mapping.get(model_type)
-        if isinstance(name, dict):
-            name = name.get("pil") or next(iter(name.values()), None)
-        if isinstance(name, (list, tuple)):
-            name = next((n for n in name if n), None)
-        cls = _resolve(resolve, name)
-        if cls is not None:
-            return cls.__name__, tuple(getattr(cls, "model_input_names", ()))
-    return None, ()
+    lookups = {
+        "text": (tokenization_auto.TOKENIZER_MAPPING_NAMES, tokenization_auto.tokenizer_class_from_name),
+        "image": (auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES,
+                  image_processing_auto.get_image_processor_class_from_name),
+        "audio": (auto_mappings.FEATURE_EXTRACTOR_MAPPING_NAMES, feature_extractor_class_from_name),
+    }
+    mapping, resolve = lookups[kind]
+    name = mapping.get(model_type)
+    if isinstance(name, dict):
+        name = name.get("pil") or next(iter(name.values()), None)
+    if isinstance(name, (list, tuple)):
+        name = next((n for n in name if n), None)
+    cls = _resolve(resolve, name)
+    return (cls.__name__, tuple(getattr(cls, "model_input_names", ()))) if cls is not None else (None, ())
 
 
 def _resolve(resolve: Any, name: str | None) -> Any:

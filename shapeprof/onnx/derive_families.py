@@ -270,7 +270,7 @@ class Vision(Family):
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
         config = model.config
-        preprocessor, names = preprocessor_inputs(config.model_type)
+        preprocessor, names = preprocessor_inputs(config.model_type, "image")
         if names and "pixel_values" not in names:
             raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'pixel_values'")
         check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
@@ -305,7 +305,9 @@ class Audio(Family):
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
         config = model.config
-        preprocessor, _ = preprocessor_inputs(config.model_type)
+        preprocessor, names = preprocessor_inputs(config.model_type, "audio")
+        if names and "input_values" not in names:
+            raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'input_values'")
         check_required(model, task, {"input_values"}, cls.BASE.__name__)
         normalized = normalized_class(NormalizedAudioConfig, config, {},
                                       optional={"conv_kernel": None, "conv_stride": None})
