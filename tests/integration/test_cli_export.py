@@ -34,12 +34,12 @@ def tiny_bert_dir(tmp_path_factory):
 
 
 def test_list_is_generated_from_the_registry():
-    proc = run("list")
+    proc = run("list", "--modality", "text", "--json")
     assert proc.returncode == 0
-    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
+    rows = {row["model_type"]: row for row in json.loads(proc.stdout)}
     assert {"bert", "roberta", "distilbert", "albert", "electra", "xlm-roberta", "mpnet",
             "deberta-v2"} <= set(rows)
-    assert "BertOnnxConfig" in rows["bert"]
+    assert rows["bert"]["config_class"] == "BertOnnxConfig" and rows["bert"]["config"] == "registered"
 
 
 def test_help_does_not_import_torch():

@@ -1,7 +1,7 @@
 """Derivation per family: which level-2 class, which inputs, which attributes to measure.
 
 Each family's ``derive(model, task)`` returns a subclass of its level-2 class (see
-:mod:`.derive`): the same graph form, input/output names and axis names as the
+:mod:`shapeprof.onnx.derive`): the same graph form, input/output names and axis names as the
 registered architectures of that family.
 """
 
@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .audio import AudioOnnxConfig, NormalizedAudioConfig
-from .base import OnnxConfig
-from .derive import (TEXT_ORDER, DeriveError, check_required, forward_params, fusable_attention_probe,
-                     normalized_class, position_offset, preprocessor_inputs, probe_output_axes, vocab_size,
+from ..audio import AudioOnnxConfig, NormalizedAudioConfig
+from ..base import OnnxConfig
+from .probe import (TEXT_ORDER, DeriveError, check_required, forward_params, fusable_attention_probe,
+                     normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
-from .normalized import NormalizedTextConfig, NormalizedVisionConfig
-from .seq2seq import NormalizedSeq2SeqConfig
-from .text import TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
-from .vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
+from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
+from ..seq2seq import NormalizedSeq2SeqConfig
+from ..text import TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
+from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 
 
 class ProbedOutputs(OnnxConfig):
@@ -202,7 +202,7 @@ class Decoder(Family):
         """Flat past in, flat present out: every present tensor is (batch, heads, past + new, head size)."""
         import torch
 
-        from .past import flat_from_cache
+        from ..past import flat_from_cache
 
         cfg = draft(model.config, task=task)
         inputs = cfg.generate_dummy_inputs("pt", **sizes)
@@ -290,7 +290,6 @@ class Vision(Family):
 
     @staticmethod
     def runs_at(model: Any, draft: type[OnnxConfig], task: str, sizes: Mapping[str, int]) -> bool:
-        from .derive import run
 
         try:
             run(model, draft(model.config, task=task), sizes)
