@@ -147,3 +147,10 @@ def test_raw_audio_models() -> None:
     cls = derive_onnx_config(tiny_config("hubert"), "feature-extraction")
     assert issubclass(cls, AudioOnnxConfig) and cls.DERIVATION["preprocessor"] == "Wav2Vec2FeatureExtractor"
     assert cls(tiny_config("hubert"), task="feature-extraction").outputs == {"last_hidden_state": {0: "batch_size"}}
+
+
+@pytest.mark.parametrize("model_type, part", [("clip", "family: a text-and-image model"),
+                                              ("layoutlm", "inputs: forward takes 'bbox'")])
+def test_layout_and_two_tower_models_are_refused(model_type: str, part: str) -> None:
+    with pytest.raises(DeriveError, match=part + ".*register"):
+        derive_onnx_config(tiny_config(model_type), "feature-extraction")

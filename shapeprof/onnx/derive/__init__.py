@@ -78,6 +78,9 @@ def _family(model: Any, task: str) -> Any:
     config = model.config
     main = getattr(model, "main_input_name", "input_ids")
     model_type = config.model_type
+    if getattr(config, "vision_config", None) is not None and getattr(config, "text_config", None) is not None:
+        raise DeriveError(model_type, task, "family", "a text-and-image model (two towers) is not derived",
+                          "TextAndVisionOnnxConfig")
     if getattr(config, "is_encoder_decoder", False):
         if main != "input_ids":
             raise DeriveError(model_type, task, "family", f"an encoder-decoder taking {main!r} (speech or "

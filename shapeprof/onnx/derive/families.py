@@ -90,6 +90,8 @@ def _inputs_from(names: tuple[str, ...], params: Mapping[str, bool], producible:
 class Encoder(Family):
     BASE = TextEncoderOnnxConfig
     PRODUCIBLE = ("input_ids", "attention_mask", "token_type_ids")
+    # Inputs of layout and multimodal encoders: exporting without them would drop part of the model.
+    OTHER_MODALITY_INPUTS = ("bbox", "pixel_values", "image", "visual_embeds", "input_features")
 
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
@@ -100,6 +102,10 @@ class Encoder(Family):
         if "input_ids" not in inputs:
             raise cls.fail(model, task, "inputs", f"forward takes no 'input_ids' from {preprocessor or 'a tokenizer'}")
         check_required(model, task, set(inputs), cls.BASE.__name__)
+        other = [n for n in cls.OTHER_MODALITY_INPUTS if n in params]
+        if other:
+            raise cls.fail(model, task, "inputs", f"forward takes {other[0]!r} (layout or media), which "
+                           f"{preprocessor or 'the tokenizer'} does not produce")
         values = {"vocab_size": vocab_size(model)}
         types = _embedding_rows(model, "token_type_embeddings")
         if "token_type_ids" in inputs and types is not None:
