@@ -41,6 +41,7 @@ _EXPORTS = {
     # registry, tasks, normalized configs
     **dict.fromkeys(("Architecture", "Registry", "register"), f"{_ONNX}.registry"),
     "default_registry": f"{_ONNX}.builtin",
+    "derive_onnx_config": f"{_ONNX}.derive",
     "normalize_task": f"{_ONNX}.tasks",
     **dict.fromkeys(("NormalizedConfig", "NormalizedTextConfig", "NormalizedVisionConfig"), f"{_ONNX}.normalized"),
     # pipeline

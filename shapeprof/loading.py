@@ -32,6 +32,7 @@ class LoadedModel:
     onnx_config: OnnxConfig
     source: str | None  # where the model came from, for copying preprocessors
     fresh_weights: tuple[str, ...] = ()  # parameters initialised at load time (e.g. a new head)
+    config_origin: str = "registered"    # "registered" (a registry row) or "derived" (from the model)
 
     @property
     def model_type(self) -> str:
@@ -162,6 +163,54 @@ def resolve_task(model_type: str, architectures: list[str] | None, task: str | N
     return name
 
 
+CONFIG_CHOICES = ("registered", "auto")
+
+
+def config_origin(model_type: str, choice: str | None, registry: Registry) -> str:
+    """"registered" or "derived": ``choice`` "auto" derives, "registered" needs a row, None (the
+    default) takes the registered config when there is one and derives otherwise."""
+    if choice not in (None, *CONFIG_CHOICES):
+        raise ConfigError(f"unknown config choice {choice!r}; use one of: {', '.join(CONFIG_CHOICES)}")
+    if choice == "auto" or (choice is None and model_type not in registry):
+        return "derived"
+    try:
+        registry.architecture(model_type)
+    except ConfigError as e:
+        raise ConfigError(f"{e.args[0]}; or derive a config from the model with --config auto "
+                          "(config='auto')") from None
+    return "registered"
+
+
+def resolve_derived_task(model_type: str, architectures: list[str] | None, task: str | None) -> str:
+    """The task of a derived config: the one given, else inferred; transformers must have its head."""
+    name = normalize_task(task) if task is not None else infer_task(architectures)
+    if not has_head(model_type, name):
+        if task is None and has_head(model_type, "feature-extraction"):
+            return "feature-extraction"
+        raise ConfigError(f"transformers has no {name!r} head for {model_type!r}; pass --task with a task "
+                          "it has a model class for")
+    return name
+
+
+def _resolve(config: PretrainedConfig, task: str | None, choice: str | None,
+             registry: Registry) -> tuple[str, str]:
+    """(origin, task) for a model's config."""
+    origin = config_origin(config.model_type, choice, registry)
+    architectures = getattr(config, "architectures", None)
+    if origin == "derived":
+        return origin, resolve_derived_task(config.model_type, architectures, task)
+    return origin, resolve_task(config.model_type, architectures, task, registry)
+
+
+def onnx_config_for(model: PreTrainedModel, task: str, origin: str, registry: Registry) -> OnnxConfig:
+    """The registered config class for the model's type, or one derived from the model."""
+    if origin == "derived":
+        from .onnx.derive import derive_onnx_config
+
+        return derive_onnx_config(model, task)(model.config, task=task)
+    return registry.get(model.config.model_type)(model.config, task=task)
+
+
 def load_model(
     ref: str | Path,
     task: str | None = None,
@@ -169,20 +218,24 @@ def load_model(
     registry: Registry | None = None,
     trust_remote_code: bool = False,
     model_kwargs: dict[str, Any] | None = None,
+    config: str | None = None,
 ) -> LoadedModel:
-    """Load ``ref`` for ``task`` (inferred when None) with its ONNX config."""
-    registry = registry or default_registry()
+    """Load ``ref`` for ``task`` (inferred when None) with its ONNX config.
+
+    ``config``: "registered", "auto" (derive from the model), or None: registered when
+    the model type has a row, else derived.
+    """
+    registry = default_registry() if registry is None else registry
     ref = str(ref)
-    config = load_config(ref, trust_remote_code)
+    hf_config = load_config(ref, trust_remote_code)
     check_weights(ref)
-    config_cls = registry.get(config.model_type)
-    name = resolve_task(config.model_type, getattr(config, "architectures", None), task, registry)
+    origin, name = _resolve(hf_config, task, config, registry)
     for key, value in (model_kwargs or {}).items():
-        setattr(config, key, value)
+        setattr(hf_config, key, value)
     source = str(Path(ref).expanduser().resolve()) if Path(ref).expanduser().exists() else ref
     try:
-        model, info = auto_class(name, config.model_type).from_pretrained(
-            source, config=config, trust_remote_code=trust_remote_code, output_loading_info=True
+        model, info = auto_class(name, hf_config.model_type).from_pretrained(
+            source, config=hf_config, trust_remote_code=trust_remote_code, output_loading_info=True
         )
     except Exception as e:  # OSError, ValueError, SafetensorError, UnpicklingError, ...
         import pickle
@@ -192,19 +245,21 @@ def load_model(
                                  f"load; {CONVERT_HINT}") from e
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"cannot load the weights of {ref!r}: {first}") from e
-    return LoadedModel(model.eval(), config_cls(config, task=name), source,
-                       tuple(sorted(info.get("missing_keys", ()))))
+    model = model.eval()
+    return LoadedModel(model, onnx_config_for(model, name, origin, registry), source,
+                       tuple(sorted(info.get("missing_keys", ()))), origin)
 
 
 def wrap_model(model: PreTrainedModel, task: str | None = None, *,
-               registry: Registry | None = None) -> LoadedModel:
-    """Describe an in-memory model (e.g. built from a config class) for export."""
-    registry = registry or default_registry()
-    config = model.config
-    config_cls = registry.get(config.model_type)
-    name = resolve_task(config.model_type, getattr(config, "architectures", None),
-                        normalize_task(task) if task else None, registry)
-    return LoadedModel(model.eval(), config_cls(config, task=name), None)
+               registry: Registry | None = None, config: str | None = None) -> LoadedModel:
+    """Describe an in-memory model (e.g. built from a config class) for export.
+
+    ``config`` as in :func:`load_model`.
+    """
+    registry = default_registry() if registry is None else registry
+    origin, name = _resolve(model.config, task, config, registry)
+    model = model.eval()
+    return LoadedModel(model, onnx_config_for(model, name, origin, registry), None, (), origin)
 
 
 def save_preprocessors(source: str | None, output_dir: Path,

@@ -89,6 +89,11 @@ def _export_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _export_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
+    d.setdefault("config", "registered")        # before derived configs every config was registered
+    return d
+
+
 def _generation_0_to_1(d: dict[str, Any]) -> dict[str, Any]:
     checks = d.get("checks") or []
     d["checks"] = checks
@@ -134,13 +139,15 @@ VERIFICATION = Artifact(
     VerificationError, "re-run 'shapeprof export'")
 
 EXPORT_RECORD = Artifact(
-    "export", "export record", layout.EXPORT_RECORD, 2,
+    "export", "export record", layout.EXPORT_RECORD, 3,
     ((1, "fd3e142: shapeprof_version, model_type, task, opset, inputs, outputs, trace_shapes, "
          "dynamic_bounds, export_seconds, verification_passed, notes, versions"),
      (1, "f240149 (no bump): source; 'profile' from export --dataset"),
      (1, "cafb553 (no bump): files, and parts for encoder-decoders"),
-     (2, "source and files always written; migrating 1 fills source null, files [model.onnx]")),
-    ExportError, "re-export the model with 'shapeprof export'", {1: _export_1_to_2})
+     (2, "source and files always written; migrating 1 fills source null, files [model.onnx]"),
+     (3, "config: 'registered' or 'derived' (from the model), and derivation (what was probed) for "
+         "derived configs; migrating 2 fills config 'registered'")),
+    ExportError, "re-export the model with 'shapeprof export'", {1: _export_1_to_2, 2: _export_2_to_3})
 
 GENERATION = Artifact(
     "generation", "generation checks", layout.GENERATION_FILE, 1,

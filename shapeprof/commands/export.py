@@ -18,6 +18,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", "-m", default=None,
                    help="local model directory or Hub id (default: the embedded all-MiniLM-L6-v2)")
     p.add_argument("--task", "-t", default=None, help="task (default: inferred from the model's config)")
+    p.add_argument("--config", choices=("registered", "auto"), default=None,
+                   help="ONNX config: 'registered' (the architecture's row) or 'auto' (derived from the "
+                        "model: inputs, axes, cache probed; see 'shapeprof list') (default: registered "
+                        "when the model type has one, else derived)")
     p.add_argument("--opset", type=positive_int, default=None, help="ONNX opset (default: the config's, 18)")
     p.add_argument("--atol", type=non_negative_float, default=None, help="absolute tolerance of the verification")
     p.add_argument("--rtol", type=non_negative_float, default=None, help="relative tolerance of the verification")
@@ -78,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         return run_with_dataset(args)
     result = export(model, args.output_dir, task=args.task, opset=args.opset, atol=args.atol,
                     rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
-                    trust_remote_code=args.trust_remote_code, progress=not args.quiet)
+                    trust_remote_code=args.trust_remote_code, progress=not args.quiet,
+                    config=args.config)
     print(summary(result))
     return 0 if result.verification.passed else 1
 
@@ -143,7 +148,8 @@ def run_with_dataset(args: argparse.Namespace) -> int:
                                profile_options=options, dynamic_range=args.dynamic_range,
                                bench=args.bench is not None, bench_options=bench_options, atol=args.atol,
                                rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
-                               trust_remote_code=args.trust_remote_code, progress=not args.quiet)
+                               trust_remote_code=args.trust_remote_code, progress=not args.quiet,
+                               config=args.config)
     print(closing_summary(done, args.bench, time.perf_counter() - start))
     return 0 if done.export.verification.passed else 1
 
@@ -151,7 +157,8 @@ def run_with_dataset(args: argparse.Namespace) -> int:
 def summary(result: Any) -> str:
     where = (f"{result.output_dir}/{{{', '.join(p.file for p in result.parts)}}}" if len(result.parts) > 1
              else str(result.onnx_path))
-    lines = [f"exported {result.model_type} ({result.task}, opset {result.opset}) "
+    origin = " with a derived config" if getattr(result, "config", "registered") == "derived" else ""
+    lines = [f"exported {result.model_type}{origin} ({result.task}, opset {result.opset}) "
              f"to {where} in {result.export_seconds:.1f} s",
              "", result.verification.table(), ""]
     lines += [f"generation ({c.label}): {c.matching_tokens}/{c.new_tokens} greedy tokens match "

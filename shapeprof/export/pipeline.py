@@ -52,6 +52,8 @@ class ExportResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     generation: tuple[Any, ...] = ()     # GenerationCheck per prompt batch (decoders)
     parts: tuple[PartResult, ...] = ()   # every graph; encoder-decoders have two
+    config: str = "registered"           # the ONNX config: "registered" or "derived" from the model
+    derivation: dict[str, Any] = field(default_factory=dict)   # what was probed (derived configs)
 
     @property
     def onnx_path(self) -> Path:
@@ -76,6 +78,7 @@ def export(
     extra_files: Callable[[Path], None] | None = None,
     metadata: Mapping[str, Any] | None = None,
     progress: bool = False,
+    config: str | None = None,
 ) -> ExportResult:
     """Export ``model`` (a path, Hub id or loaded model) to ``output_dir``/model.onnx and verify it.
 
@@ -86,6 +89,8 @@ def export(
     merged into its ``shapeprof_export.json``. A model with freshly initialised weights
     (e.g. a new classification head) is saved too, so PyTorch comparisons use the same weights.
     ``progress`` shows the conversion, every verification shape and generation parity on stderr.
+    ``config``: "registered", "auto" (derive the ONNX config from the model) or None (registered
+    when the model type has a row, else derived); see :func:`shapeprof.loading.load_model`.
     """
     from ..atomic import check_output_dir
 
@@ -93,7 +98,7 @@ def export(
     check_output_dir(output_dir, overwrite, ExportError)
     if opset is not None:
         check_opset(opset, opset)
-    loaded = _load(model, task, trust_remote_code)
+    loaded = _load(model, task, trust_remote_code, config)
     cfg = loaded.onnx_config
     opset = check_opset(opset, cfg.DEFAULT_ONNX_OPSET)
     parts = cfg.export_parts(loaded.model)
@@ -102,7 +107,8 @@ def export(
     rtol = cfg.RTOL_FOR_VALIDATION if rtol is None else rtol
 
     with atomic_dir(output_dir, overwrite, ExportError) as tmp:
-        done, report = _convert_and_verify(parts, plans, opset, tmp, atol, rtol, data_feeds, progress)
+        done, report = _convert_and_verify(parts, plans, opset, tmp, atol, rtol, data_feeds, loaded,
+                                           progress)
         files = _save_model_files(loaded, tmp, trust_remote_code)
         report.save(tmp / VERIFICATION_FILE)
         if strict:
@@ -110,7 +116,8 @@ def export(
         generation = check_generation(loaded, tmp, strict, progress)
         result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, done[0].inputs, done[0].outputs,
                               done[0].plan, report, sum(p.export_seconds for p in done), tuple(files),
-                              _notes(loaded, report), generation, tuple(done))
+                              _notes(loaded, report), generation, tuple(done), loaded.config_origin,
+                              dict(getattr(cfg, "DERIVATION", {}) if loaded.config_origin == "derived" else {}))
         write_json(tmp / EXPORT_RECORD, {**export_info(result, loaded.source), **(metadata or {})})
         if extra_files:
             extra_files(tmp)
@@ -121,15 +128,16 @@ Part = tuple[str, Any, "OnnxConfig"]   # (file name, module to trace, its config
 CONVERT_WORK = 8                       # a conversion's weight against one verification shape (ETAs)
 
 
-def _load(model: str | Path | Any, task: str | None, trust_remote_code: bool) -> LoadedModel:
+def _load(model: str | Path | Any, task: str | None, trust_remote_code: bool,
+          config: str | None = None) -> LoadedModel:
     """Stage 0: a path or Hub id is loaded, a model object wrapped, a LoadedModel kept."""
     from ..loading import LoadedModel, load_model, wrap_model
 
     if isinstance(model, LoadedModel):
         return model
     if isinstance(model, (str, Path)):
-        return load_model(model, task, trust_remote_code=trust_remote_code)
-    return wrap_model(model, task)
+        return load_model(model, task, trust_remote_code=trust_remote_code, config=config)
+    return wrap_model(model, task, config=config)
 
 
 def _plan_parts(cfg: OnnxConfig, parts: Sequence[Part], trace_shapes: Shapes | None,
@@ -145,7 +153,8 @@ def _plan_parts(cfg: OnnxConfig, parts: Sequence[Part], trace_shapes: Shapes | N
 
 def _convert_and_verify(parts: Sequence[Part], plans: Sequence[ExportPlan], opset: int, tmp: Path,
                         atol: float, rtol: float,
-                        data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]], progress: bool = False
+                        data_feeds: Sequence[tuple[str, dict[str, np.ndarray]]], loaded: LoadedModel,
+                        progress: bool = False
                         ) -> tuple[list[PartResult], VerificationReport]:
     """Stages 2 and 3 per graph: convert and save it, then check it against PyTorch."""
     from ..console import progress as progress_bar
@@ -156,13 +165,28 @@ def _convert_and_verify(parts: Sequence[Part], plans: Sequence[ExportPlan], opse
         for (file, module, part_cfg), plan in zip(parts, plans):
             bar.set_now(f"converting {file} (torch.onnx, dynamo)")
             start = time.perf_counter()
-            save_program(convert(module, part_cfg, plan, opset), tmp / file)
+            save_program(_convert(module, part_cfg, plan, opset, loaded), tmp / file)
             done.append(PartResult(file, part_cfg.inputs, part_cfg.outputs, plan, time.perf_counter() - start))
             bar.update(CONVERT_WORK, now=f"verifying {file} against PyTorch")
             prefix = f"{file.removesuffix('_model.onnx')}: " if len(parts) > 1 else ""
             checks += verify_export(module, part_cfg, tmp / file, plan, atol, rtol, data_feeds, prefix,
                                     on_shape=lambda label: bar.update(1, now=f"verified {label}")).checks
     return done, VerificationReport(atol, rtol, tuple(checks))
+
+
+def _convert(module: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int, loaded: LoadedModel) -> Any:
+    """Stage 2; a derived config that cannot be traced (custom op, data-dependent control flow)
+    says how to register a class instead."""
+    try:
+        return convert(module, cfg, plan, opset)
+    except ExportError as e:
+        if loaded.config_origin != "derived":
+            raise
+        from ..onnx.derive import registration_hint
+
+        base = getattr(loaded.onnx_config, "DERIVATION", {}).get("family", "OnnxConfig")
+        raise ExportError(f"{e.args[0]} (derived config); "
+                          f"{registration_hint(loaded.model_type, loaded.task, base)}") from e
 
 
 def _save_model_files(loaded: LoadedModel, tmp: Path, trust_remote_code: bool) -> list[str]:
@@ -232,6 +256,8 @@ def export_info(result: ExportResult, source: str | None = None) -> dict[str, An
         "shapeprof_version": __version__,
         "model_type": result.model_type,
         "task": result.task,
+        "config": result.config,
+        **({"derivation": result.derivation} if result.derivation else {}),
         "source": source,
         "opset": result.opset,
         "inputs": result.inputs,

@@ -61,6 +61,7 @@ def export_with_profile(
     overwrite: bool = False,
     trust_remote_code: bool = False,
     progress: bool = True,
+    config: str | None = None,
 ) -> ProfiledExport:
     """Profile ``dataset`` through ``model``'s tokenizer or preprocessor, export at its shapes,
     verify on real batches, and with ``bench`` benchmark the export on the profile's grid.
@@ -70,6 +71,7 @@ def export_with_profile(
     narrows them to the profile's min..max (axes constant over the data are always static). For
     a GLUE dataset without ``task`` the model gets a text-classification head with the task's
     label count. ``bench_options`` is a :class:`BenchOptions` or a mapping of its fields.
+    ``config`` chooses the ONNX config as in :func:`shapeprof.export.export`.
     """
     from ..default_model import default_model_dir
     from ..loading import load_model
@@ -89,7 +91,8 @@ def export_with_profile(
     say(progress, f"profiling {_what(modality, dataset)} with the "
         f"{'tokenizer' if modality == 'text' else 'preprocessor'} of {model}")
     profile = profile_dataset(model, dataset, progress=progress, **options)
-    loaded = load_model(model, task, model_kwargs=model_kwargs, trust_remote_code=trust_remote_code)
+    loaded = load_model(model, task, model_kwargs=model_kwargs, trust_remote_code=trust_remote_code,
+                        config=config)
     cfg = loaded.onnx_config
     check_axes(profile, cfg)
     taken = config_axes(cfg)

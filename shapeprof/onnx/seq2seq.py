@@ -25,7 +25,6 @@ import numpy as np
 
 from .base import OnnxConfig
 from .dummy import DummyInputGenerator, DummyTextInputGenerator, padded_mask
-from ..layout import DECODER_FILE, ENCODER_FILE
 from .normalized import NormalizedConfig
 
 

@@ -34,12 +34,12 @@ def tiny_bert_dir(tmp_path_factory):
 
 
 def test_list_is_generated_from_the_registry():
-    proc = run("list")
+    proc = run("list", "--modality", "text", "--json")
     assert proc.returncode == 0
-    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
+    rows = {row["model_type"]: row for row in json.loads(proc.stdout)}
     assert {"bert", "roberta", "distilbert", "albert", "electra", "xlm-roberta", "mpnet",
             "deberta-v2"} <= set(rows)
-    assert "BertOnnxConfig" in rows["bert"]
+    assert rows["bert"]["config_class"] == "BertOnnxConfig" and rows["bert"]["config"] == "registered"
 
 
 def test_help_does_not_import_torch():
@@ -53,7 +53,8 @@ def test_export_cli_infers_task_and_writes_reports(tiny_bert_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     info = json.loads((tmp_path / "out" / "shapeprof_export.json").read_text())
     assert info["task"] == "text-classification"  # from config.architectures
-    assert info["schema_version"] == 2 and info["files"] == ["model.onnx"]
+    assert info["schema_version"] == 3 and info["files"] == ["model.onnx"]
+    assert info["config"] == "registered" and "derivation" not in info
     assert info["verification_passed"] is True
     report = json.loads((tmp_path / "out" / "verification.json").read_text())
     assert report["schema_version"] == 1 and len(report["checks"]) == 3
@@ -73,12 +74,15 @@ def test_export_errors_are_one_line(tiny_bert_dir, tmp_path, args, match):
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_model_type(tmp_path):
+def test_unknown_model_type_with_config_registered(tmp_path):
     from transformers import AutoConfig
 
-    AutoConfig.for_model("bloom", hidden_size=32, n_layer=2, n_head=4).save_pretrained(tmp_path / "m")
-    line = one_line_error(run("export", "--model", str(tmp_path / "m"), str(tmp_path / "out")))
-    assert "model type 'bloom' is not supported; supported types:" in line
+    AutoConfig.for_model("nystromformer", hidden_size=32, num_hidden_layers=2,
+                         num_attention_heads=4).save_pretrained(tmp_path / "m")
+    line = one_line_error(run("export", "--model", str(tmp_path / "m"), "--config", "registered",
+                              str(tmp_path / "out")))
+    assert "model type 'nystromformer' is not supported; supported types:" in line
+    assert "--config auto" in line
 
 
 def test_unreadable_model_dir(tmp_path):

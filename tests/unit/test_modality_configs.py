@@ -151,9 +151,26 @@ def test_list_shows_static_axes():
     table = {r[0]: r for r in rows()}
     assert table["vit"][3] == ("height", "width") and table["convnext"][3] == ()
     assert table["wav2vec2"][2] == ("feature-extraction", "audio-classification", "automatic-speech-recognition")
+    assert table["vit"][4] == "image" and table["wav2vec2"][4] == "audio"
     text = render(rows())
     vit_line = next(line for line in text.splitlines() if line.startswith("vit "))
-    assert vit_line.endswith("height,width")
+    assert vit_line.endswith("static: height,width")
+    assert max(map(len, text.splitlines())) <= 100                  # readable in a 100-column terminal
+    assert "--config auto" in text.splitlines()[-2] + text.splitlines()[-1]
     csv = render(rows(), "csv").splitlines()
-    assert csv[0].endswith(",static_axes") and any(line.startswith("convnext,") and line.endswith(",")
+    assert csv[0].endswith(",static_axes") and any(line.startswith("convnext,image,") and line.endswith(",")
                                                     for line in csv)
+
+
+def test_list_filters_and_json():
+    import json
+
+    images = rows(modality="image")
+    assert images and {r[4] for r in images} == {"image"}
+    generative = {r[0] for r in rows(task="causal-lm-with-past")}          # synonyms accepted
+    assert "gpt2" in generative and "bert" not in generative
+    entries = json.loads(render(rows(task="fill-mask"), "json"))
+    bert = next(e for e in entries if e["model_type"] == "bert")
+    assert bert == {"model_type": "bert", "modality": "text", "config": "registered",
+                    "config_class": "BertOnnxConfig", "tasks": list(bert["tasks"]), "static_axes": []}
+    assert "fill-mask" in bert["tasks"]

@@ -103,7 +103,8 @@ def check_verification(path: Path) -> None:
 def check_export(path: Path, tmp_path: Path) -> None:
     commit = NAME.match(path.name)["commit"]
     record = schema.load("export", path)
-    assert record["schema_version"] == 2 and record["files"] == ["model.onnx"]
+    assert record["schema_version"] == 3 and record["files"] == ["model.onnx"]
+    assert record["config"] == "registered"           # every config was registered before version 3
     assert record["source"] == (None if commit == "fd3e142" else "tiny-bert")
     assert ("profile" in record) == (commit == "f240149")
     model_dir = tmp_path / "exported"                 # the bench reads the record of an export
@@ -240,6 +241,8 @@ def test_current_files_round_trip(tmp_path: Path) -> None:
     assert load_generation_checks(tmp_path / "generation.json") == checks
     record = schema.load("export", FIXTURES / "export-v1-cafb553.json")
     assert schema.load("export", record) == record
+    derived = {**record, "config": "derived"}
+    assert schema.load("export", derived)["config"] == "derived"
 
 
 def test_history_is_written_for_every_artifact() -> None:

@@ -1,0 +1,324 @@
+"""Derivation per family: which level-2 class, which inputs, which attributes to measure.
+
+Each family's ``derive(model, task)`` returns a subclass of its level-2 class (see
+:mod:`shapeprof.onnx.derive`): the same graph form, input/output names and axis names as the
+registered architectures of that family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ..audio import AudioOnnxConfig, NormalizedAudioConfig
+from ..base import OnnxConfig
+from .probe import (TEXT_ORDER, DeriveError, check_required, forward_params, fusable_attention_probe,
+                     normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
+                     first_line)
+from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
+from ..seq2seq import NormalizedSeq2SeqConfig
+from ..text import TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
+from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
+
+
+class ProbedOutputs(OnnxConfig):
+    """Output names from the level-2 class, their axes from the probe (see ``DERIVATION``)."""
+
+    PROBED_OUTPUTS: ClassVar[dict[str, dict[int, str]]] = {}
+    # What was probed: preprocessor, inputs, static output dims, cache, attention form. JSON-ready.
+    DERIVATION: ClassVar[dict[str, Any]] = {}
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        spec = super().outputs
+        return {name: dict(self.PROBED_OUTPUTS.get(name, axes)) for name, axes in spec.items()}
+
+
+def make_class(base: type[OnnxConfig], model_type: str, tasks: tuple[str, ...], **attrs: Any) -> type[OnnxConfig]:
+    """``Derived<Type>OnnxConfig``: a subclass of ``base`` carrying the derived class attributes."""
+    name = "Derived" + "".join(p[:1].upper() + p[1:] for p in model_type.replace("-", "_").split("_")) + "OnnxConfig"
+    body = {"__module__": "shapeprof.onnx.derive", "__qualname__": name, "MODEL_TYPE": model_type,
+            "SUPPORTED_TASKS": tasks, "__doc__": f"{model_type!r} derived from the model ({base.__name__}).",
+            **attrs}
+    return type(name, (ProbedOutputs, base), body)
+
+
+class Family:
+    """One family of architectures; subclasses say how to derive it."""
+
+    BASE: ClassVar[type[OnnxConfig]] = OnnxConfig
+
+    @classmethod
+    def fail(cls, model: Any, task: str, part: str, reason: str) -> DeriveError:
+        return DeriveError(model.config.model_type, task, part, reason, cls.BASE.__name__)
+
+    @classmethod
+    def probe(cls, model: Any, draft: type[OnnxConfig], task: str, base: Mapping[str, int],
+              moved: Mapping[str, int], skip: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Output axes of ``draft`` on ``model``; failures name the probe that failed."""
+        cfg = draft(model.config, task=task)
+        names = [n for n in cfg.outputs if not n.startswith(skip)] if skip else list(cfg.outputs)
+        try:
+            return probe_output_axes(model, cfg, base, moved, names)
+        except KeyError as e:
+            raise cls.fail(model, task, "outputs", f"the model returns no {e.args[0]!r} for this task") from e
+        except Exception as e:  # the model's own error at a probe shape
+            raise cls.fail(model, task, f"forward pass at {dict(base)} and moved {dict(moved)}",
+                           first_line(e)) from e
+
+    @classmethod
+    def finish(cls, draft: type[OnnxConfig], task: str, axes: dict[str, Any], fixed: dict[str, Any],
+               **derivation: Any) -> type[OnnxConfig]:
+        record = {"family": cls.BASE.__name__, **derivation,
+                  "static_output_dims": {n: {str(d): v for d, v in dims.items()} for n, dims in fixed.items() if dims}}
+        return make_class(cls.BASE, draft.MODEL_TYPE, (task,), **_own_attrs(draft),
+                          PROBED_OUTPUTS=axes, DERIVATION=record)
+
+
+def _own_attrs(draft: type) -> dict[str, Any]:
+    skip = {"__module__", "__qualname__", "__doc__", "MODEL_TYPE", "SUPPORTED_TASKS", "__dict__", "__weakref__"}
+    return {k: v for k, v in vars(draft).items() if k not in skip}
+
+
+def _inputs_from(names: tuple[str, ...], params: Mapping[str, bool], producible: tuple[str, ...]) -> list[str]:
+    ordered = [n for n in TEXT_ORDER if n in names] + [n for n in names if n not in TEXT_ORDER]
+    return [n for n in ordered if n in params and n in producible]
+
+
+# ---- text encoders ---------------------------------------------------------------------------------
+
+class Encoder(Family):
+    BASE = TextEncoderOnnxConfig
+    PRODUCIBLE = ("input_ids", "attention_mask", "token_type_ids")
+    # Inputs of layout and multimodal encoders: exporting without them would drop part of the model.
+    OTHER_MODALITY_INPUTS = ("bbox", "pixel_values", "image", "visual_embeds", "input_features")
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        config = model.config
+        preprocessor, names = preprocessor_inputs(config.model_type)
+        params = forward_params(model)
+        inputs = _inputs_from(names or ("input_ids", "attention_mask"), params, cls.PRODUCIBLE)
+        if "input_ids" not in inputs:
+            raise cls.fail(model, task, "inputs", f"forward takes no 'input_ids' from {preprocessor or 'a tokenizer'}")
+        check_required(model, task, set(inputs), cls.BASE.__name__)
+        other = [n for n in cls.OTHER_MODALITY_INPUTS if n in params]
+        if other:
+            raise cls.fail(model, task, "inputs", f"forward takes {other[0]!r} (layout or media), which "
+                           f"{preprocessor or 'the tokenizer'} does not produce")
+        values = {"vocab_size": vocab_size(model)}
+        types = _embedding_rows(model, "token_type_embeddings")
+        if "token_type_ids" in inputs and types is not None:
+            values["type_vocab_size"] = types
+        normalized = normalized_class(NormalizedTextConfig, config, {k: v for k, v in values.items() if v},
+                                      optional={"max_position_embeddings": None})
+        draft = make_class(cls.BASE, config.model_type, (), TEXT_INPUTS=tuple(inputs),
+                           NORMALIZED_CONFIG_CLASS=normalized, POSITION_OFFSET=position_offset(model),
+                           FUSABLE_ATTENTION=False)
+        base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
+        if task == "multiple-choice":
+            base, moved = {**base, "num_choices": 2}, {**moved, "num_choices": 3}
+        axes, fixed = cls.probe(model, draft, task, base, moved)
+        fusable = task != "multiple-choice" and fusable_attention_probe(model, draft(config, task=task), base)
+        draft.FUSABLE_ATTENTION = fusable
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=inputs,
+                          fusable_attention=fusable)
+
+
+def _embedding_rows(model: Any, suffix: str) -> int | None:
+    for name, module in model.named_modules():
+        if name.endswith(suffix) and hasattr(module, "num_embeddings"):
+            return int(module.num_embeddings)
+    return None
+
+
+# ---- decoders: the cache is read from a real forward pass -------------------------------------------
+
+class Decoder(Family):
+    BASE = TextDecoderOnnxConfig
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        config = model.config
+        preprocessor, _ = preprocessor_inputs(config.model_type)
+        params = forward_params(model)
+        given = {"input_ids", "attention_mask", "position_ids"} & set(params)
+        if "input_ids" not in given or "attention_mask" not in given:
+            raise cls.fail(model, task, "inputs", "forward does not take both 'input_ids' and 'attention_mask'")
+        check_required(model, task, given, cls.BASE.__name__)
+        cache = cls.cache(model, task)
+        values = {"vocab_size": vocab_size(model), "num_layers": cache["layers"],
+                  "num_key_value_heads": cache["key_value_heads"], **cls.head_dim(config, cache)}
+        fallback = {"num_attention_heads": cache["key_value_heads"], "max_position_embeddings": None}
+        if cache["sliding_window"]:   # keep past + new within the window: the cache then keeps every token
+            values["max_position_embeddings"] = cache["sliding_window"] - 1
+        normalized = normalized_class(NormalizedTextConfig, config, values, optional=fallback)
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
+                           USES_POSITION_IDS="position_ids" in given)
+        base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
+        if task.endswith("-with-past"):
+            base, moved = {**base, "past_sequence_length": 3}, {**moved, "past_sequence_length": 4}
+            cls.check_round_trip(model, draft, task, base, cache)
+        axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache)
+
+    @classmethod
+    def cache(cls, model: Any, task: str) -> dict[str, Any]:
+        """Layers, key/value heads, head size and sliding-window layers of the model's own cache."""
+        import torch
+
+        ids = torch.randint(3, max(4, vocab_size(model) or 4), (2, 5))
+        try:
+            with torch.no_grad():
+                out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True, return_dict=True)
+        except Exception as e:
+            raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
+        layers = getattr(getattr(out, "past_key_values", None), "layers", None)
+        if not layers:
+            kind = type(getattr(out, "past_key_values", None)).__name__
+            raise cls.fail(model, task, "cache", f"the model returns {kind}, not a per-layer key/value cache")
+        shapes = set()
+        for i, layer in enumerate(layers):
+            keys = getattr(layer, "keys", None)
+            if keys is None or getattr(keys, "dim", lambda: 0)() != 4:
+                raise cls.fail(model, task, "cache", f"layer {i} ({type(layer).__name__}) holds no key/value "
+                               "tensors (a hybrid or recurrent layer)")
+            shapes.add((int(keys.shape[1]), int(keys.shape[3])))
+        if len(shapes) != 1:
+            raise cls.fail(model, task, "cache", f"layers differ in (key/value heads, head size): {sorted(shapes)}")
+        heads, head_dim = shapes.pop()
+        sliding = [i for i, layer in enumerate(layers) if getattr(layer, "is_sliding", False)]
+        windows = {int(getattr(layers[i], "sliding_window", 0) or 0) for i in sliding}
+        return {"layers": len(layers), "key_value_heads": heads, "head_dim": head_dim,
+                "sliding_layers": sliding, "sliding_window": min(windows) if windows else None}
+
+    @staticmethod
+    def head_dim(config: Any, cache: Mapping[str, Any]) -> dict[str, int]:
+        """Measure head_dim only when hidden size / heads does not give it already."""
+        hidden = next((getattr(config, a) for a in ("hidden_size", "n_embd", "d_model") if hasattr(config, a)), None)
+        heads = next((getattr(config, a) for a in ("num_attention_heads", "n_head", "num_heads")
+                      if hasattr(config, a)), None)
+        if hidden and heads and not getattr(config, "head_dim", None) and hidden // heads == cache["head_dim"]:
+            return {}
+        return {"head_dim": cache["head_dim"]}
+
+    @classmethod
+    def check_round_trip(cls, model: Any, draft: type[OnnxConfig], task: str, sizes: Mapping[str, int],
+                         cache: Mapping[str, Any]) -> None:
+        """Flat past in, flat present out: every present tensor is (batch, heads, past + new, head size)."""
+        import torch
+
+        from ..past import flat_from_cache
+
+        cfg = draft(model.config, task=task)
+        inputs = cfg.generate_dummy_inputs("pt", **sizes)
+        try:
+            with torch.no_grad():
+                out = model(**cfg.to_model_kwargs(dict(inputs)), return_dict=True)
+            flat = flat_from_cache(out.past_key_values)
+        except Exception as e:
+            raise cls.fail(model, task, "forward pass with past key/values", first_line(e)) from e
+        want = (sizes["batch_size"], cache["key_value_heads"],
+                sizes["past_sequence_length"] + sizes["sequence_length"], cache["head_dim"])
+        bad = [tuple(t.shape) for t in flat if tuple(t.shape) != want]
+        if len(flat) != 2 * cache["layers"] or bad:
+            raise cls.fail(model, task, "cache", f"present tensors are {bad[:1] or len(flat)}, not {want} per "
+                           f"key and value of {cache['layers']} layers")
+
+
+# ---- encoder-decoders: split as the registered ones ------------------------------------------------
+
+class Seq2Seq(Family):
+    BASE = TextSeq2SeqOnnxConfig
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        config = model.config
+        preprocessor, _ = preprocessor_inputs(config.model_type)
+        check_required(model, task, {"input_ids", "attention_mask", "decoder_input_ids"}, cls.BASE.__name__)
+        cache, hidden = cls.cache(model, task)
+        values = {"vocab_size": vocab_size(model), "decoder_num_layers": cache["layers"],
+                  "num_attention_heads": cache["heads"], "hidden_size": hidden}
+        if hidden // cache["heads"] != cache["head_dim"]:
+            values["head_dim"] = cache["head_dim"]
+        normalized = normalized_class(NormalizedSeq2SeqConfig, config, values,
+                                      optional={"max_position_embeddings": None})
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
+        if draft(config, task=task).is_split:   # two graphs, the registered parts' names and axes
+            return cls.finish(draft, task, {}, {}, preprocessor=preprocessor, cache=cache)
+        base = {"batch_size": 2, "encoder_sequence_length": 6, "decoder_sequence_length": 3}
+        moved = {"batch_size": 3, "encoder_sequence_length": 8, "decoder_sequence_length": 4}
+        axes, fixed = cls.probe(model, draft, task, base, moved)
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, cache=cache)
+
+    @classmethod
+    def cache(cls, model: Any, task: str) -> tuple[dict[str, Any], int]:
+        import torch
+
+        ids = torch.randint(3, max(4, vocab_size(model) or 4), (2, 6))
+        try:
+            with torch.no_grad():
+                out = model(input_ids=ids, attention_mask=torch.ones_like(ids), decoder_input_ids=ids[:, :3],
+                            use_cache=True, return_dict=True)
+            layers = out.past_key_values.self_attention_cache.layers
+            keys = layers[0].keys
+            hidden = int(out.encoder_last_hidden_state.shape[-1])
+        except Exception as e:
+            raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
+        return {"layers": len(layers), "heads": int(keys.shape[1]), "head_dim": int(keys.shape[3])}, hidden
+
+
+# ---- images and raw audio ---------------------------------------------------------------------------
+
+class Vision(Family):
+    BASE = VisionOnnxConfig
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        config = model.config
+        preprocessor, names = preprocessor_inputs(config.model_type, "image")
+        if names and "pixel_values" not in names:
+            raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'pixel_values'")
+        check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
+        normalized = normalized_class(NormalizedVisionConfig, config, {},
+                                      optional={"image_size": None, "num_channels": None})
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
+        height, width = image_size_of(normalized(config))
+        base = {"batch_size": 2, "height": height, "width": width}
+        moved = {"batch_size": 3, "height": height + 16, "width": width + 32}
+        static = not cls.runs_at(model, draft, task, {**base, "height": height + 16, "width": width + 32})
+        if static:
+            draft.STATIC_AXES = IMAGE_AXES
+            moved = {"batch_size": 3}
+        axes, fixed = cls.probe(model, draft, task, base, moved)
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["pixel_values"],
+                          static_axes=list(draft.STATIC_AXES))
+
+    @staticmethod
+    def runs_at(model: Any, draft: type[OnnxConfig], task: str, sizes: Mapping[str, int]) -> bool:
+
+        try:
+            run(model, draft(model.config, task=task), sizes)
+            return True
+        except Exception:   # position embeddings of a fixed size: the image axes are static
+            return False
+
+
+class Audio(Family):
+    BASE = AudioOnnxConfig
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        config = model.config
+        preprocessor, names = preprocessor_inputs(config.model_type, "audio")
+        if names and "input_values" not in names:
+            raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'input_values'")
+        check_required(model, task, {"input_values"}, cls.BASE.__name__)
+        normalized = normalized_class(NormalizedAudioConfig, config, {},
+                                      optional={"conv_kernel": None, "conv_stride": None})
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
+        length = max(400, 2 * draft(config, task=task).min_audio_length())
+        base = {"batch_size": 2, "audio_sequence_length": length}
+        moved = {"batch_size": 3, "audio_sequence_length": 2 * length}
+        axes, fixed = cls.probe(model, draft, task, base, moved)
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["input_values"])

@@ -1,0 +1,156 @@
+"""derive_onnx_config: the level-2 class per family, inputs from the preprocessor, attribute names
+mapped to the config, axes and caches probed, registration, and one-line failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shapeprof import TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig, VisionOnnxConfig
+from shapeprof.errors import ConfigError
+from shapeprof.loading import config_origin, wrap_model
+from shapeprof.onnx.builtin import default_registry
+from shapeprof.onnx.derive import PROBED, DeriveError, derive_onnx_config, preprocessor_inputs
+from shapeprof.onnx.registry import Registry
+from shapeprof.testing.tiny import tiny_config, tiny_model
+
+SMALL = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "intermediate_size": 37}
+
+
+def config(model_type: str, **overrides: Any) -> Any:
+    from transformers import AutoConfig
+
+    return AutoConfig.for_model(model_type, **{**SMALL, **overrides})
+
+
+def test_text_encoder_takes_its_tokenizers_inputs_in_the_registered_order() -> None:
+    cls = derive_onnx_config(config("ernie", max_position_embeddings=64), "fill-mask")
+    assert issubclass(cls, TextEncoderOnnxConfig) and cls.__name__ == "DerivedErnieOnnxConfig"
+    assert cls.MODEL_TYPE == "ernie" and cls.SUPPORTED_TASKS == ("fill-mask",)
+    assert cls.TEXT_INPUTS == ("input_ids", "attention_mask", "token_type_ids")   # BertTokenizer's names
+    assert cls.FUSABLE_ATTENTION and cls.DERIVATION["preprocessor"] == "BertTokenizer"
+    onnx_cfg = cls(config("ernie", max_position_embeddings=64), task="fill-mask")
+    assert onnx_cfg.outputs == {"logits": {0: "batch_size", 1: "sequence_length"}}
+    assert cls.DERIVATION["static_output_dims"] == {"logits": {"2": 128}}    # the vocabulary: static
+    assert onnx_cfg.axis_bounds()["sequence_length"] == (1, 64)
+
+
+def test_dummy_inputs_are_valid_for_the_model() -> None:
+    cfg = config("ernie", max_position_embeddings=64, type_vocab_size=3)
+    onnx_cfg = derive_onnx_config(cfg, "feature-extraction")(cfg, task="feature-extraction")
+    dummy = onnx_cfg.generate_dummy_inputs("np", batch_size=4, sequence_length=9)
+    assert dummy["input_ids"].max() < 128 and dummy["token_type_ids"].max() < 3
+    assert set(dummy["attention_mask"].ravel()) == {0, 1}                      # padding included
+
+
+def test_models_without_token_types_or_fused_attention() -> None:
+    cls = derive_onnx_config(config("roformer", max_position_embeddings=64, embedding_size=32),
+                             "token-classification")
+    assert cls.TEXT_INPUTS == ("input_ids", "attention_mask")      # RoFormerTokenizer gives no token types
+    assert cls.FUSABLE_ATTENTION is False                          # its rotary attention is its own
+    cfg = cls(config("roformer", max_position_embeddings=64, embedding_size=32), task="token-classification")
+    assert cfg.additive_mask_input is None
+
+
+def test_roberta_style_positions_reserve_the_padding_offset() -> None:
+    cls = derive_onnx_config(tiny_config("roberta"), "feature-extraction")
+    assert cls.POSITION_OFFSET == 2 and cls.TEXT_INPUTS == ("input_ids", "attention_mask")
+
+
+def test_derived_llama_matches_the_registered_one_at_any_size() -> None:
+    task = "text-generation-with-past"
+    cls = derive_onnx_config(tiny_config("llama"), task)
+    assert issubclass(cls, TextDecoderOnnxConfig) and cls.USES_POSITION_IDS
+    assert cls.DERIVATION["cache"]["key_value_heads"] == 2
+    mapped = cls.NORMALIZED_CONFIG_CLASS.ATTRIBUTES
+    assert PROBED not in {mapped[k] for k in ("num_layers", "num_key_value_heads", "head_dim")}
+    registered = default_registry().get("llama")
+    bigger = tiny_config("llama", num_hidden_layers=3)             # names, not probed numbers
+    assert cls(bigger, task=task).inputs == registered(bigger, task=task).inputs
+    assert cls(bigger, task=task).outputs == registered(bigger, task=task).outputs
+
+
+def test_sliding_window_layers_bound_the_total_length() -> None:
+    cls = derive_onnx_config(tiny_config("mistral", sliding_window=16), "text-generation-with-past")
+    assert cls.DERIVATION["cache"]["sliding_layers"] == [0, 1]
+    bounds = cls(tiny_config("mistral", sliding_window=16), task="text-generation-with-past").axis_bounds()
+    assert bounds["past_sequence_length + sequence_length"] == (1, 15)
+
+
+def test_encoder_decoders_split_as_the_registered_ones() -> None:
+    task = "text2text-generation-with-past"
+    cls = derive_onnx_config(tiny_config("bart"), task)
+    assert issubclass(cls, TextSeq2SeqOnnxConfig)
+    derived, registered = cls(tiny_config("bart"), task=task), default_registry().get("bart")(tiny_config("bart"), task=task)
+    assert derived.inputs == registered.inputs and derived.outputs == registered.outputs
+    assert [p[0] for p in derived.export_parts(tiny_model("bart", task))] == ["encoder_model.onnx",
+                                                                             "decoder_model.onnx"]
+
+
+def test_fixed_size_images_make_static_axes() -> None:
+    cls = derive_onnx_config(tiny_config("vit"), "image-classification")
+    assert issubclass(cls, VisionOnnxConfig) and cls.STATIC_AXES == ("height", "width")
+    assert cls(tiny_config("vit"), task="image-classification").axis_bounds()["height"] == (32, 32)
+
+
+def test_preprocessor_names() -> None:
+    assert preprocessor_inputs("bert") == ("BertTokenizer", ("input_ids", "token_type_ids", "attention_mask"))
+    assert preprocessor_inputs("wav2vec2", "audio") == ("Wav2Vec2FeatureExtractor", ("input_values", "attention_mask"))
+    assert preprocessor_inputs("vit", "image")[1] == ("pixel_values",)
+
+
+def test_a_derived_class_can_be_registered() -> None:
+    cls = derive_onnx_config(config("ernie", max_position_embeddings=64), "fill-mask")
+    registry = Registry()
+    registered = registry.register("ernie", "fill-mask")(cls)
+    assert registry.get("ernie") is registered and issubclass(registered, cls)
+    loaded = wrap_model(tiny_model("bert", "fill-mask"), "fill-mask", registry=Registry(), config=None)
+    assert loaded.config_origin == "derived"          # bert is not in that empty registry
+
+
+def test_config_choice() -> None:
+    registry = default_registry()
+    assert config_origin("bert", None, registry) == "registered"
+    assert config_origin("bert", "auto", registry) == "derived"
+    assert config_origin("no-such-type", None, registry) == "derived"
+    with pytest.raises(ConfigError, match="is not supported; .*--config auto"):
+        config_origin("no-such-type", "registered", registry)
+    with pytest.raises(ConfigError, match="unknown config choice 'maybe'"):
+        config_origin("bert", "maybe", registry)
+
+
+def test_an_input_no_preprocessor_makes_fails_with_the_registration_hint() -> None:
+    from transformers import BertModel
+
+    class NeedsFeatures(BertModel):
+        def forward(self, input_ids: Any, extra_features: Any, attention_mask: Any = None, **kwargs: Any) -> Any:
+            return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
+    with pytest.raises(DeriveError) as info:
+        derive_onnx_config(NeedsFeatures(tiny_config("bert")), "feature-extraction")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("config error: cannot derive an ONNX config for 'bert'")
+    assert "inputs: forward requires 'extra_features', which no preprocessor" in message
+    assert "@shapeprof.register('bert', 'feature-extraction') on a subclass of TextEncoderOnnxConfig" in message
+
+
+def test_a_model_that_cannot_be_built_fails_in_one_line() -> None:
+    with pytest.raises(DeriveError, match=r"'bert' \(image-classification\): building the model: .*register"):
+        derive_onnx_config(tiny_config("bert"), "image-classification")
+
+
+def test_raw_audio_models() -> None:
+    from shapeprof import AudioOnnxConfig
+
+    cls = derive_onnx_config(tiny_config("hubert"), "feature-extraction")
+    assert issubclass(cls, AudioOnnxConfig) and cls.DERIVATION["preprocessor"] == "Wav2Vec2FeatureExtractor"
+    assert cls(tiny_config("hubert"), task="feature-extraction").outputs == {"last_hidden_state": {0: "batch_size"}}
+
+
+@pytest.mark.parametrize("model_type, part", [("clip", "family: a text-and-image model"),
+                                              ("layoutlm", "inputs: forward takes 'bbox'")])
+def test_layout_and_two_tower_models_are_refused(model_type: str, part: str) -> None:
+    with pytest.raises(DeriveError, match=part + ".*register"):
+        derive_onnx_config(tiny_config(model_type), "feature-extraction")
