@@ -136,7 +136,7 @@ def test_main_job_prints_a_short_closing_summary_and_nothing_on_stderr_when_quie
                  "vs pad to 128 (", "vs pad to longest in batch (", "runtime: onnxruntime (",
                  f"files: {out}/: model.onnx", "took: ", "quick bench"):
         assert item in proc.stdout, (item, proc.stdout)
-    assert "report:" not in proc.stdout               # no report.html written
+    assert f"report: {out / 'report.html'}" in proc.stdout and (out / "report.html").is_file()
     settings = json.loads((out / "bench.json").read_text())["settings"]
     assert settings["grid"] == "quick" and settings["rounds"] == 3
     torch_cells = {tuple(c) for c in settings["pytorch_cells"]}
