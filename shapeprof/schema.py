@@ -135,7 +135,9 @@ GENERATION = Artifact(
     "generation", "generation checks", layout.GENERATION_FILE, 1,
     ((0, "16a5a8b: {checks: [label, batch_size, new_tokens, matching_tokens, passed]}, "
          "no schema_version"),
-     (1, "schema_version and passed (every check passed) added")),
+     (1, "schema_version and passed (every check passed) added"),
+     (1, "wt-breadth (no bump): checks' distinct_tokens (fewest distinct tokens transformers "
+         "generated in a row); older files read as null")),
     VerificationError, "re-run 'shapeprof export'", {0: _generation_0_to_1}, unversioned=0)
 
 ARTIFACTS: dict[str, Artifact] = {a.kind: a for a in (PROFILE, MEDIA_PROFILE, BENCH, VERIFICATION,
