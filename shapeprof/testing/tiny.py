@@ -106,10 +106,12 @@ _SEQ2SEQ = {"vocab_size": 128, "d_model": 32, "encoder_layers": 2, "decoder_laye
             "encoder_attention_heads": 4, "decoder_attention_heads": 4, "encoder_ffn_dim": 37,
             "decoder_ffn_dim": 37, "max_position_embeddings": 256, "pad_token_id": 1, "bos_token_id": 0,
             "eos_token_id": 2, "decoder_start_token_id": 2, "forced_eos_token_id": None, "tie_word_embeddings": False}
+# transformers ties T5's head to its embeddings whatever the config says; gated-GELU (T5 v1.1,
+# mT5, UMT5) and a larger init let the layers, not the last token, choose the next token.
 SEQ2SEQ: dict[str, dict[str, Any]] = {
     "t5": {"vocab_size": 128, "d_model": 32, "d_kv": 8, "d_ff": 37, "num_layers": 2, "num_decoder_layers": 2,
            "num_heads": 4, "relative_attention_num_buckets": 8, "pad_token_id": 0, "eos_token_id": 1,
-           "decoder_start_token_id": 0, "initializer_factor": 8.0},
+           "decoder_start_token_id": 0, "feed_forward_proj": "gated-gelu", "initializer_factor": 3.0},
     "bart": dict(_SEQ2SEQ),
     "pegasus": dict(_SEQ2SEQ),
     "m2m_100": dict(_SEQ2SEQ),
@@ -121,7 +123,7 @@ SEQ2SEQ: dict[str, dict[str, Any]] = {
     "whisper": {**_SEQ2SEQ, "num_mel_bins": 8, "max_source_positions": 16, "max_target_positions": 64,
                 "decoder_start_token_id": 3, "begin_suppress_tokens": None, "suppress_tokens": None},
 }
-SEQ2SEQ.update({"umt5": SEQ2SEQ["t5"], "mt5": {**SEQ2SEQ["t5"], "initializer_factor": 4.0},
+SEQ2SEQ.update({"umt5": SEQ2SEQ["t5"], "mt5": SEQ2SEQ["t5"],
                 "longt5": {**SEQ2SEQ["t5"], "local_radius": 4, "global_block_size": 4}})  # local attention
 # Attribute names the common sizes do not apply to.
 _DROP_COMMON = {"gpt2": ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"),
