@@ -26,7 +26,8 @@ _LEVEL3 = {  # family module -> the class names of its rows (rows: shapeprof.onn
         "ResNet", "Segformer", "Swin", "Swinv2", "ViT", "Yolos"),
     "speech": ("AST", "Data2VecAudio", "Hubert", "SEW", "SEWD", "UniSpeech", "UniSpeechSat", "Wav2Vec2",
         "Wav2Vec2Conformer", "WavLM"),
-    "multimodal": ("CLIP", "ChineseCLIP", "GroupViT", "LayoutLM", "LayoutLMv3", "OwlViT", "Siglip"),
+    "multimodal": ("CLIP", "ChineseCLIP", "GroupViT", "LayoutLM", "LayoutLMv3", "MarkupLM", "OwlViT", "Siglip",
+        "Siglip2"),
 }
 
 _EXPORTS = {
@@ -48,6 +49,8 @@ _EXPORTS = {
     "InterpolatingVisionOnnxConfig": f"{_ONNX}.models.dinov2",
     "ExpertsDecoderOnnxConfig": f"{_ONNX}.models.moe",
     "SpectrogramOnnxConfig": f"{_ONNX}.models.spectrogram",
+    "PatchSequenceTextAndVisionOnnxConfig": f"{_ONNX}.models.siglip2",
+    "MarkupTextOnnxConfig": f"{_ONNX}.models.markuplm",
     # registry, tasks, normalized configs
     **dict.fromkeys(("Architecture", "Registry", "register"), f"{_ONNX}.registry"),
     "default_registry": f"{_ONNX}.builtin",

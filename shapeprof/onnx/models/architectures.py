@@ -24,7 +24,9 @@ from ..vision import IMAGE_AXES, VisionOnnxConfig
 from .deberta import OptionalTokenTypesOnnxConfig
 from .dinov2 import InterpolatingVisionOnnxConfig
 from .falcon import NormalizedFalconConfig
+from .markuplm import MarkupTextOnnxConfig
 from .moe import ExpertsDecoderOnnxConfig
+from .siglip2 import PatchSequenceTextAndVisionOnnxConfig
 from .spectrogram import SpectrogramOnnxConfig
 
 
@@ -49,6 +51,7 @@ GPT2_NAMES = NormalizedTextConfig.with_args(num_layers="n_layer", num_attention_
 GPT_NEO_NAMES = NormalizedTextConfig.with_args(num_layers="num_layers", num_attention_heads="num_heads")
 # Task sets of families whose transformers heads differ from their family's.
 NO_MULTIPLE_CHOICE = tuple(t for t in ENCODER_TASKS if t != "multiple-choice")
+TOKEN_TASKS = ("feature-extraction", "fill-mask", "text-classification", "token-classification")
 GENERATION_TASKS = tuple(t for t in DECODER_TASKS if t != "text-classification")
 T5_NAMES = NormalizedSeq2SeqConfig.with_args(num_attention_heads="num_heads",
                                              decoder_num_layers="num_decoder_layers", head_dim="d_kv")
@@ -78,7 +81,7 @@ ENCODERS = _family(
     _row("mobilebert", "MobileBert", TextEncoderOnnxConfig, ENCODER_TASKS),
     _row("squeezebert", "SqueezeBert", TextEncoderOnnxConfig, ENCODER_TASKS),
     _row("big_bird", "BigBird", TextEncoderOnnxConfig, ENCODER_TASKS),
-    _row("esm", "Esm", TextEncoderOnnxConfig, LAYOUT_TASKS, TEXT_INPUTS=NO_TOKEN_TYPES, FUSABLE_ATTENTION=False),
+    _row("esm", "Esm", TextEncoderOnnxConfig, TOKEN_TASKS, TEXT_INPUTS=NO_TOKEN_TYPES, FUSABLE_ATTENTION=False),
     _row("rembert", "RemBert", TextEncoderOnnxConfig, ENCODER_TASKS),
     _row("megatron-bert", "MegatronBert", TextEncoderOnnxConfig, ENCODER_TASKS),
     _row("modernbert", "ModernBert", TextEncoderOnnxConfig, ENCODER_TASKS, TEXT_INPUTS=NO_TOKEN_TYPES,
@@ -175,10 +178,12 @@ MULTIMODAL = _family(
     "multimodal",
     _row("clip", "CLIP", TextAndVisionOnnxConfig, CONTRASTIVE_TASKS),
     _row("siglip", "Siglip", TextAndVisionOnnxConfig, CONTRASTIVE_TASKS, TEXT_INPUTS=("input_ids",)),
+    _row("siglip2", "Siglip2", PatchSequenceTextAndVisionOnnxConfig, CONTRASTIVE_TASKS),
     _row("chinese_clip", "ChineseCLIP", TextAndVisionOnnxConfig, CONTRASTIVE_TASKS),
     _row("owlvit", "OwlViT", TextAndVisionOnnxConfig, ("feature-extraction",)),
     _row("groupvit", "GroupViT", TextAndVisionOnnxConfig, ("feature-extraction",)),
     _row("layoutlm", "LayoutLM", LayoutTextOnnxConfig, LAYOUT_TASKS),
+    _row("markuplm", "MarkupLM", MarkupTextOnnxConfig, LAYOUT_IMAGE_TASKS, POSITION_OFFSET=2, FUSABLE_ATTENTION=False),
     _row("layoutlmv3", "LayoutLMv3", LayoutTextAndImageOnnxConfig, LAYOUT_IMAGE_TASKS, POSITION_OFFSET=2,
          NORMALIZED_CONFIG_CLASS=NormalizedTextConfig.with_args(image_size="input_size")),
 )
