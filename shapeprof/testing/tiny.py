@@ -65,8 +65,8 @@ _DECODER = {"max_position_embeddings": 256, "vocab_size": 128, "bos_token_id": 1
             "pad_token_id": 0, "tie_word_embeddings": False, "initializer_range": 0.1}
 _GQA = {**_DECODER, "num_key_value_heads": 2}
 GENERATIVE: dict[str, dict[str, Any]] = {
-    "gpt2": {"n_embd": 32, "n_layer": 2, "n_head": 4, "n_positions": 256, "vocab_size": 128, "tie_word_embeddings": False,
-             "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0},
+    "gpt2": {"n_embd": 32, "n_layer": 2, "n_head": 4, "n_positions": 256, "vocab_size": 128,
+             "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0, "tie_word_embeddings": False},
     "gpt_neo": {**_DECODER, "num_layers": 2, "num_heads": 4, "attention_types": [[["global", "local"], 1]],
                 "window_size": 16},
     "opt": {**_DECODER, "ffn_dim": 37, "word_embed_proj_dim": 32, "enable_bias": True},
