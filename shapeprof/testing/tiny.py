@@ -162,7 +162,8 @@ OTHER_MODALITIES: dict[str, dict[str, Any]] = {
     "convnextv2": {"image_size": 32, "num_stages": 2, "hidden_sizes": [16, 32], "depths": [1, 1]},
     "swinv2": {"image_size": 32, "patch_size": 4, "embed_dim": 16, "depths": [1, 1], "num_attention_heads": [2, 2],
                "window_size": 2},
-    "levit": {"architectures": ["LevitForImageClassification"], "image_size": 64, "hidden_sizes": [16, 24, 32], "num_attention_heads": [2, 2, 2], "depths": [1, 1, 1],
+    "levit": {"architectures": ["LevitForImageClassification"], "image_size": 64, "hidden_sizes": [16, 24, 32],
+              "num_attention_heads": [2, 2, 2], "depths": [1, 1, 1],
               "key_dim": [8, 8, 8]},
     "mobilenet_v2": {"image_size": 32, "depth_multiplier": 0.25},
     "efficientnet": {"image_size": 32, "width_coefficient": 0.25, "depth_coefficient": 0.25,
@@ -178,7 +179,8 @@ OTHER_MODALITIES: dict[str, dict[str, Any]] = {
     "pvt": {"image_size": 32, "num_encoder_blocks": 2, "depths": [1, 1], "sequence_reduction_ratios": [2, 1],
             "hidden_sizes": [16, 32], "num_attention_heads": [1, 2], "patch_sizes": [4, 2], "strides": [4, 2],
             "mlp_ratios": [2, 2]},
-    "cvt": {"image_size": 32, "embed_dim": [8, 16, 32], "num_heads": [1, 1, 2], "depth": [1, 2, 3]},  # stage i needs > i layers
+    # CvT's stage i needs more than i layers.
+    "cvt": {"image_size": 32, "embed_dim": [8, 16, 32], "num_heads": [1, 1, 2], "depth": [1, 2, 3]},
     "dinov2_with_registers": {**_VIT, "layerscale_value": 1.0, "num_register_tokens": 2},
     "mobilevitv2": {"image_size": 64, "width_multiplier": 0.25, "n_attn_blocks": [1, 1, 1]},
     "sew": {**_SPEECH, "squeeze_factor": 2},

@@ -19,7 +19,8 @@ class DummyXPathInputGenerator(DummyInputGenerator):
 
     def generate(self, input_name: str, axes: Mapping[int, str]) -> np.ndarray:
         cfg = self.normalized_config.config
-        high = cfg.max_xpath_tag_unit_embeddings if input_name == "xpath_tags_seq" else cfg.max_xpath_subs_unit_embeddings
+        tags = input_name == "xpath_tags_seq"
+        high = cfg.max_xpath_tag_unit_embeddings if tags else cfg.max_xpath_subs_unit_embeddings
         shape = (self.shapes[axes[0]], self.shapes[axes[1]], int(cfg.max_depth))
         return self.rng.integers(0, high, size=shape, dtype=np.int64)
 
