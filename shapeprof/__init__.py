@@ -13,12 +13,21 @@ __version__ = "0.1.0"
 
 _ONNX = "shapeprof.onnx"
 _LEVEL3 = {  # family module -> the class names of its rows (rows: shapeprof.onnx.models.architectures)
-    "encoders": ("Albert", "Bert", "DebertaV2", "DistilBert", "Electra", "MPNet", "Roberta", "XLMRoberta"),
-    "decoders": ("GPT2", "GPTNeo", "Gemma", "Llama", "Mistral", "OPT", "Phi3", "Qwen2", "Qwen3"),
-    "seq2seq": ("Bart", "MBart", "Marian", "T5", "Whisper"),
-    "images": ("Beit", "ConvNext", "DeiT", "Dinov2", "MobileViT", "ResNet", "Swin", "ViT"),
-    "speech": ("Hubert", "Wav2Vec2", "WavLM"),
-    "multimodal": ("CLIP", "LayoutLM", "LayoutLMv3", "Siglip"),
+    "encoders": ("Albert", "Bert", "BigBird", "Camembert", "ConvBert", "Data2VecText", "Deberta", "DebertaV2",
+        "DistilBert", "Electra", "Ernie", "Esm", "Flaubert", "IBert", "MPNet", "MegatronBert", "MobileBert",
+        "ModernBert", "RemBert", "RoFormer", "Roberta", "SqueezeBert", "XLM", "XLMRoberta", "XLMRobertaXL"),
+    "decoders": ("BioGpt", "Bloom", "CodeGen", "Cohere", "Falcon", "GPT2", "GPTBigCode", "GPTJ", "GPTNeo", "GPTNeoX",
+        "Gemma", "Gemma2", "Gemma3Text", "Granite", "Llama", "Mistral", "Mixtral", "OPT", "Olmo", "Olmo2",
+        "Phi", "Phi3", "Qwen2", "Qwen2Moe", "Qwen3", "Qwen3Moe", "StableLm", "Starcoder2", "XGLM"),
+    "seq2seq": ("Bart", "Blenderbot", "BlenderbotSmall", "LongT5", "M2M100", "MBart", "MT5", "Marian", "PLBart",
+        "Pegasus", "T5", "UMT5", "Whisper"),
+    "images": ("Beit", "ConvNext", "ConvNextV2", "Cvt", "Data2VecVision", "DeiT", "Dinov2", "Dinov2WithRegisters",
+        "EfficientNet", "Levit", "MobileNetV2", "MobileViT", "MobileViTV2", "PoolFormer", "Pvt", "RegNet",
+        "ResNet", "Segformer", "Swin", "Swinv2", "ViT", "Yolos"),
+    "speech": ("AST", "Data2VecAudio", "Hubert", "SEW", "SEWD", "UniSpeech", "UniSpeechSat", "Wav2Vec2",
+        "Wav2Vec2Conformer", "WavLM"),
+    "multimodal": ("CLIP", "ChineseCLIP", "GroupViT", "LayoutLM", "LayoutLMv3", "MarkupLM", "OwlViT", "Siglip",
+        "Siglip2"),
 }
 
 _EXPORTS = {
@@ -38,6 +47,10 @@ _EXPORTS = {
     **{f"{n}OnnxConfig": f"{_ONNX}.models.{module}" for module, names in _LEVEL3.items() for n in names},
     "OptionalTokenTypesOnnxConfig": f"{_ONNX}.models.deberta",
     "InterpolatingVisionOnnxConfig": f"{_ONNX}.models.dinov2",
+    "ExpertsDecoderOnnxConfig": f"{_ONNX}.models.moe",
+    "SpectrogramOnnxConfig": f"{_ONNX}.models.spectrogram",
+    "PatchSequenceTextAndVisionOnnxConfig": f"{_ONNX}.models.siglip2",
+    "MarkupTextOnnxConfig": f"{_ONNX}.models.markuplm",
     # registry, tasks, normalized configs
     **dict.fromkeys(("Architecture", "Registry", "register"), f"{_ONNX}.registry"),
     "default_registry": f"{_ONNX}.builtin",

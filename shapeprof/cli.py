@@ -90,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted; nothing was written", 130, e, debug)
     except Terminated as e:
         return _fail("terminated; nothing was written", 143, e, debug)
+    except BrokenPipeError:  # the reader went away (``shapeprof list | head``): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as e:  # a bug or an unwrapped library failure: still one line
         return _fail(_internal(e), 2, e, debug)
 

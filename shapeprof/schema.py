@@ -101,6 +101,12 @@ def _generation_0_to_1(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _generation_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
+    for check in d.get("checks") or []:
+        check.setdefault("distinct_tokens", None)     # not measured before version 2
+    return d
+
+
 # ---- the artifacts -----------------------------------------------------------------------------
 
 PROFILE = Artifact(
@@ -150,11 +156,14 @@ EXPORT_RECORD = Artifact(
     ExportError, "re-export the model with 'shapeprof export'", {1: _export_1_to_2, 2: _export_2_to_3})
 
 GENERATION = Artifact(
-    "generation", "generation checks", layout.GENERATION_FILE, 1,
+    "generation", "generation checks", layout.GENERATION_FILE, 2,
     ((0, "16a5a8b: {checks: [label, batch_size, new_tokens, matching_tokens, passed]}, "
          "no schema_version"),
-     (1, "schema_version and passed (every check passed) added")),
-    VerificationError, "re-run 'shapeprof export'", {0: _generation_0_to_1}, unversioned=0)
+     (1, "schema_version and passed (every check passed) added"),
+     (2, "checks' distinct_tokens (fewest distinct tokens transformers generated in a row; "
+         "1 means a degenerate, repeated-token sequence); version-1 files read as null")),
+    VerificationError, "re-run 'shapeprof export'", {0: _generation_0_to_1, 1: _generation_1_to_2},
+    unversioned=0)
 
 ARTIFACTS: dict[str, Artifact] = {a.kind: a for a in (PROFILE, MEDIA_PROFILE, BENCH, VERIFICATION,
                                                       EXPORT_RECORD, GENERATION)}

@@ -77,8 +77,9 @@ def _table(table: list[Row], width: int) -> str:
     room = max(30, width - indent)
     lines = [_line(header, widths), _line(tuple("-" * w for w in widths) + ("-" * 19,), widths)]
     for mt, _, tasks, static, mod in table:
-        items = short_tasks(tasks) + ([f"static: {','.join(static)}"] if static else [])
-        wrapped = textwrap.wrap(", ".join(items), room, break_on_hyphens=False, break_long_words=False)
+        items = short_tasks(tasks) + ([f"static:\u00a0{','.join(static)}"] if static else [])
+        wrapped = [w.replace("\u00a0", " ") for w in
+                   textwrap.wrap(", ".join(items), room, break_on_hyphens=False, break_long_words=False)]
         lines.append(_line((mt, mod, wrapped[0]), widths))
         lines += [" " * indent + more for more in wrapped[1:]]
     lines.append(f"{len(table)} registered (--json for config classes). " + FOOTER)

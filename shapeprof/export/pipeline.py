@@ -116,7 +116,7 @@ def export(
         generation = check_generation(loaded, tmp, strict, progress)
         result = ExportResult(output_dir, cfg.MODEL_TYPE, cfg.task, opset, done[0].inputs, done[0].outputs,
                               done[0].plan, report, sum(p.export_seconds for p in done), tuple(files),
-                              _notes(loaded, report), generation, tuple(done), loaded.config_origin,
+                              _notes(loaded, report, generation), generation, tuple(done), loaded.config_origin,
                               dict(getattr(cfg, "DERIVATION", {}) if loaded.config_origin == "derived" else {}))
         write_json(tmp / EXPORT_RECORD, {**export_info(result, loaded.source), **(metadata or {})})
         if extra_files:
@@ -234,8 +234,12 @@ def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool, progress:
     return checks
 
 
-def _notes(loaded: LoadedModel, report: VerificationReport) -> tuple[str, ...]:
+def _notes(loaded: LoadedModel, report: VerificationReport, generation: Sequence[Any] = ()) -> tuple[str, ...]:
     notes = []
+    degenerate = [c.label for c in generation if c.degenerate]
+    if degenerate:
+        notes.append(f"greedy decoding repeats one token ({', '.join(degenerate)}): generation parity "
+                     "proves little for these weights")
     if loaded.fresh_weights:
         notes.append(f"{len(loaded.fresh_weights)} weight tensor(s) were freshly initialised "
                      f"(e.g. {loaded.fresh_weights[0]}): fine for shapes and latency, not for accuracy")

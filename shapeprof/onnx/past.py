@@ -72,10 +72,17 @@ class DummyDecoderInputGenerator(DummyInputGenerator):
 
 
 def cache_from_flat(config: Any, tensors: Sequence[Any]) -> Any:
-    """A ``DynamicCache`` holding (key, value) pairs given flat in layer order."""
+    """A ``DynamicCache`` holding (key, value) pairs given flat in layer order.
+
+    Sliding-window layers keep every position, like full ones: ``present.*`` is then always
+    past + new tokens long, and the model's sliding-window mask hides what lies outside
+    the window (transformers' own sliding cache drops it instead; the outputs are the same).
+    """
     from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
 
     cache = DynamicCache(config=config)
+    cache.layers = [DynamicLayer() if getattr(layer, "is_sliding", False) else layer for layer in cache.layers]
     for layer in range(len(tensors) // 2):
         cache.update(tensors[2 * layer], tensors[2 * layer + 1], layer)
     return cache

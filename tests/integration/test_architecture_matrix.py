@@ -1,4 +1,4 @@
-"""Every registered text-encoder (architecture, task) exports and verifies from a tiny model.
+"""Every registered text encoder exports and verifies from a tiny model (tasks: see matrix.py).
 
 Other modalities have their own matrix modules; test_matrix_coverage.py checks that
 together they cover every registered pair.
@@ -13,12 +13,12 @@ from shapeprof.export import export
 from shapeprof.onnx.text import TextEncoderOnnxConfig
 from shapeprof.onnx.builtin import default_registry
 from shapeprof.testing.tiny import tiny_model
+from matrix import matrix
 
 pytestmark = pytest.mark.slow  # exports every registered architecture
 
 REGISTRY = default_registry()
-MATRIX = [(mt, task) for mt in REGISTRY for task in REGISTRY.tasks(mt)
-          if issubclass(REGISTRY.get(mt), TextEncoderOnnxConfig)]
+MATRIX = matrix(REGISTRY, lambda cls: issubclass(cls, TextEncoderOnnxConfig))
 
 
 @pytest.mark.parametrize("model_type, task", MATRIX, ids=[f"{m}-{t}" for m, t in MATRIX])

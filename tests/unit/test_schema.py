@@ -121,8 +121,9 @@ def check_generation(path: Path) -> None:
     checks = load_generation_checks(path)
     assert [(c.label, c.matching_tokens, c.passed) for c in checks] == [
         ("batch 1", 20, True), ("batch 3, left-padded", 12, False)]
+    assert all(c.distinct_tokens is None and not c.degenerate for c in checks)  # not recorded then
     data = schema.load("generation", path)
-    assert data["schema_version"] == 1 and data["passed"] is False
+    assert data["schema_version"] == 2 and data["passed"] is False
 
 
 CHECKS: dict[str, Callable[..., None]] = {
@@ -236,7 +237,7 @@ def test_current_files_round_trip(tmp_path: Path) -> None:
     report = VerificationReport.load(FIXTURES / "verification-v1-fd3e142.json")
     report.save(tmp_path / "verification.json")
     assert VerificationReport.load(tmp_path / "verification.json") == report
-    checks = (GenerationCheck("batch 1", 1, 20, 20, True),)
+    checks = (GenerationCheck("batch 1", 1, 20, 20, True, 7),)
     (tmp_path / "generation.json").write_text(json.dumps(generation_record(checks)))
     assert load_generation_checks(tmp_path / "generation.json") == checks
     record = schema.load("export", FIXTURES / "export-v1-cafb553.json")

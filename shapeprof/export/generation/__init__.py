@@ -7,6 +7,12 @@ through the exported model, feeding each step's ``present.*`` back as the next
 token for token with ``model.generate``. EOS is suppressed on both sides so random-weight
 models generate the full length.
 
+Parity proves little when greedy decoding repeats one token: a constant matches a constant.
+Each check records ``distinct_tokens``, the fewest distinct tokens transformers generated
+in any row; a check with 1 is ``degenerate`` (the export notes it). The tests' tiny models
+are built so that greedy decoding varies (:mod:`shapeprof.testing.tiny`), and the matrix
+tests require it.
+
 Encoder-decoders run ``encoder_model.onnx`` once and ``decoder_model.onnx`` per token, from
 the decoder start token, feeding back both caches (see :mod:`shapeprof.onnx.seq2seq`).
 """
@@ -31,14 +37,21 @@ class GenerationCheck:
     new_tokens: int
     matching_tokens: int        # leading tokens equal in every row
     passed: bool
+    distinct_tokens: int | None = None  # fewest distinct expected tokens in a row; None: older file
+
+    @property
+    def degenerate(self) -> bool:
+        """Greedy decoding repeated one token in some row: parity there proves nothing."""
+        return self.distinct_tokens is not None and self.distinct_tokens <= 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> GenerationCheck:
+        distinct = d.get("distinct_tokens")
         return cls(str(d["label"]), int(d["batch_size"]), int(d["new_tokens"]),
-                   int(d["matching_tokens"]), bool(d["passed"]))
+                   int(d["matching_tokens"]), bool(d["passed"]), None if distinct is None else int(distinct))
 
 
 def generation_record(checks: Sequence[GenerationCheck]) -> dict[str, Any]:
@@ -60,6 +73,11 @@ def load_generation_checks(path: str | Path) -> tuple[GenerationCheck, ...]:
     except (KeyError, TypeError, ValueError) as e:
         raise VerificationError(f"generation checks {str(path)!r} are missing or have a bad field "
                                 f"({e!r}); re-run 'shapeprof export'") from e
+
+
+def distinct_tokens(tokens: np.ndarray) -> int:
+    """The fewest distinct tokens in any row of a (batch, new tokens) array."""
+    return min(len(np.unique(row)) for row in tokens)
 
 
 def is_generative(cfg: Any) -> bool:
@@ -91,7 +109,8 @@ def verify_generation(model: Any, cfg: Any, out_dir: Any, seed: int = 0,
         got = generator.onnx(inputs, NEW_TOKENS)
         same = int(np.argmin(np.all(got == expected, axis=0).tolist() + [False]))
         label = "batch 1" if len(lengths) == 1 else f"batch {len(lengths)}, {generator.padding}"
-        checks.append(GenerationCheck(label, len(lengths), NEW_TOKENS, same, same == NEW_TOKENS))
+        checks.append(GenerationCheck(label, len(lengths), NEW_TOKENS, same, same == NEW_TOKENS,
+                                      distinct_tokens(expected)))
         if on_batch is not None:
             on_batch(label)
     return checks
