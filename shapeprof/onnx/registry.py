@@ -30,6 +30,8 @@ C = TypeVar("C", bound="type[OnnxConfig]")
 ENTRY_POINT_GROUP = "shapeprof.onnx_configs"
 log = logging.getLogger(__name__)
 
+LISTED_INLINE = 12   # an unknown type's error lists the registered ones up to this many
+
 
 def canonical_tasks(model_type: str, tasks: Iterable[str]) -> tuple[str, ...]:
     """Canonical task names, deduplicated in order; at least one."""
@@ -137,15 +139,18 @@ class Registry:
         return decorate
 
     def architecture(self, model_type: str) -> Architecture:
-        """The row for ``model_type``; a one-line error lists the valid ones."""
+        """The row for ``model_type``; a one-line error says where the valid ones are."""
         try:
             return self._rows[model_type]
         except KeyError:
-            known = ", ".join(sorted(self._rows)) or "(none)"
             skipped = "".join(f"; {f}" for f in self.failures)
-            raise ConfigError(
-                f"model type {model_type!r} is not supported; supported types: {known}{skipped}"
-            ) from None
+            raise ConfigError(f"model type {model_type!r} is not registered ({self._known()}){skipped}") from None
+
+    def _known(self) -> str:
+        """The registered types when they fit in a line, else where to see them."""
+        if len(self._rows) <= LISTED_INLINE:
+            return "registered: " + (", ".join(sorted(self._rows)) or "none")
+        return f"{len(self._rows)} types are; 'shapeprof list' shows them"
 
     def get(self, model_type: str) -> type[OnnxConfig]:
         """The config class for ``model_type``, usable as ``cls(config, task=...)``."""

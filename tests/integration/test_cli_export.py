@@ -81,7 +81,7 @@ def test_unknown_model_type_with_config_registered(tmp_path):
                          num_attention_heads=4).save_pretrained(tmp_path / "m")
     line = one_line_error(run("export", "--model", str(tmp_path / "m"), "--config", "registered",
                               str(tmp_path / "out")))
-    assert "model type 'nystromformer' is not supported; supported types:" in line
+    assert "model type 'nystromformer' is not registered (" in line and "'shapeprof list'" in line
     assert "--config auto" in line
 
 
