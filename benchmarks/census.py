@@ -7,7 +7,8 @@ exported and verified, and classified.
 
 One (model type, main task) per subprocess: a crash, hang or segfault of one type does not stop the
 census (``--timeout`` seconds each). Each result is appended to ``--out`` (JSON lines) as soon as it
-is known; ``--resume`` skips the types already there. ``--markdown OUT`` writes the summary table
+is known; ``--resume`` skips the types already there (``--rerun crash,mismatch`` runs those again; the last
+record of a type wins). ``--markdown OUT`` writes the summary table
 per modality (``--summarize`` does only that, from an existing ``--out``).
 
 Each type is built offline from its config class: the registered types with
@@ -75,7 +76,7 @@ SHRINK: dict[str, int] = {
     **dict.fromkeys(("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"), 4),
     **dict.fromkeys(("num_experts_per_tok", "moe_topk", "top_k"), 2),
     **dict.fromkeys(("n_shared_experts", "n_group", "topk_group", "first_k_dense_replace"), 1),
-    "kv_lora_rank": 16, "q_lora_rank": 32, "conv_pos_kernel_size": 5,
+    "kv_lora_rank": 16, "entity_emb_size": 32, "q_lora_rank": 32, "conv_pos_kernel_size": 5,
     "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
 }
 LIST_SHRINK = {"depths": 1, "depth": 1, "conv_dim": 32}            # each element at most this
@@ -84,6 +85,7 @@ SPECIAL_IDS = {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder
 # As shapeprof.testing.tiny's decoders: untied head, larger init, so that greedy decoding varies
 # and is not decided by near-ties.
 GENERATIVE_INIT = {"tie_word_embeddings": False, "initializer_range": 0.1}
+LAYER_LISTS = ("layer_types", "layers_block_type", "block_types", "mlp_only_layers")
 SUB_CONFIGS = ("text_config", "vision_config", "audio_config", "encoder_config", "decoder_config",
                "speech_config", "qformer_config")
 
@@ -154,6 +156,11 @@ def one_line(text: str, limit: int = REASON_CHARS) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def describe(error: BaseException) -> str:
+    """``Type: first line of the message``."""
+    return one_line(f"{type(error).__name__}: {one_line(str(error))}".rstrip(": "))
+
+
 def classify_exception(error: BaseException) -> tuple[str, str]:
     """(status, reason) for an exception raised by the export."""
     from shapeprof.errors import ShapeprofError, VerificationError
@@ -162,7 +169,7 @@ def classify_exception(error: BaseException) -> tuple[str, str]:
         return "mismatch", one_line(str(error))
     if isinstance(error, ShapeprofError):
         return "refused", one_line(str(error))
-    return "crash", one_line(f"{type(error).__name__}: {error}".rstrip(": "))
+    return "crash", describe(error)
 
 
 def classify_result(config: str, verification_passed: bool, generation_passed: bool = True) -> str:
@@ -273,10 +280,12 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
             continue
         if name in SHRINK and isinstance(value, int) and value > SHRINK[name]:
             kwargs[name] = SHRINK[name]
+        elif name.endswith("_vocab_size") and isinstance(value, int) and value > 1024:
+            kwargs[name] = 128      # entity, character, ... tables (LUKE's 500k entities)
         elif name in LIST_SHRINK and isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
             kwargs[name] = [min(v, LIST_SHRINK[name]) for v in value]
         elif name in SUB_CONFIGS and isinstance(value, PretrainedConfig):
-            kwargs[name] = {**value.to_dict(), **shrink_kwargs(value, vocab)}
+            kwargs[name] = {"model_type": value.model_type, **shrink_kwargs(value, vocab)}
     heads = kwargs.get("num_attention_heads", getattr(config, "num_attention_heads", None))
     for kv in ("num_key_value_heads", "num_kv_heads"):   # multi-head attention stays multi-head
         if kv in kwargs and getattr(config, kv, None) == getattr(config, "num_attention_heads", None):
@@ -291,12 +300,32 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
             value = getattr(config, name, None)
             if isinstance(value, int) and not isinstance(value, bool) and value >= size:
                 kwargs[name] = small
-    layers = kwargs.get("num_hidden_layers")
-    for name in ("layer_types", "layers_block_type", "block_types"):
-        value = getattr(config, name, None)
-        if layers and isinstance(value, list) and len(value) > layers:
-            kwargs[name] = value[:layers]
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, int) and v >= size for v in value):
+                kwargs[name] = [v for v in value if isinstance(v, int) and v < size] or small
     return kwargs
+
+
+def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
+    """A tiny instance of ``config_class``: its defaults shrunk (only the shrunk values are passed,
+    so what the class derives from them, e.g. per-layer lists, follows)."""
+    from shapeprof.testing.tiny import GENERATION_TASKS
+
+    default = config_class()
+    kwargs = shrink_kwargs(default, vocab)
+    if task in GENERATION_TASKS:   # the registered decoders' recipe for a varying greedy output
+        kwargs.update(GENERATIVE_INIT)
+    if task == "automatic-speech-recognition" and getattr(default, "vocab_size", 0) is None:
+        kwargs["vocab_size"] = 32   # a CTC head needs a vocabulary
+    config = config_class(**kwargs)
+    layers = getattr(config, "num_hidden_layers", None)
+    for name in LAYER_LISTS:   # an explicit per-layer list longer than the layers
+        value = getattr(config, name, None)
+        if isinstance(layers, int) and isinstance(value, list) and len(value) > layers:
+            try:
+                config = config_class(**kwargs, **{name: value[:layers]})
+            except Exception:
+                pass
+    return config
 
 
 def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:
@@ -342,7 +371,7 @@ def media_processor(model_type: str, kind: str, config: Any) -> tuple[str, Any] 
     try:
         processor = cls(**kwargs)
     except Exception as e:
-        raise NotBuildable(f"{name}() fails: {one_line(f'{type(e).__name__}: {e}')}") from e
+        raise NotBuildable(f"{name}() fails: {describe(e)}") from e
     side = _image_side(config)
     if kind == "image" and side and isinstance(getattr(processor, "size", None), dict):
         size = processor.size
@@ -402,16 +431,12 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
         try:
             config_class = CONFIG_MAPPING[model_type]
         except Exception as e:   # KeyError: no config class (remote code), ImportError: missing dependency
-            raise NotBuildable(f"no config class: {one_line(f'{type(e).__name__}: {e}')}") from e
+            raise NotBuildable(f"no config class: {describe(e)}") from e
         try:
-            default = config_class()
-            kwargs = shrink_kwargs(default, vocab)
-            if task in tiny.GENERATION_TASKS:   # the registered decoders' recipe for a varying greedy output
-                kwargs.update(GENERATIVE_INIT)
-            config = config_class(**{**default.to_dict(), **kwargs})
+            config = shrunk_config(config_class, task, vocab)
         except Exception as e:
             raise NotBuildable(f"{config_class.__name__} cannot be built shrunk: "
-                               f"{one_line(f'{type(e).__name__}: {e}')}") from e
+                               f"{describe(e)}") from e
         info["sizes"] = "shrunk defaults"
     assert isinstance(config, PretrainedConfig) and AutoConfig
     model_class = auto_class(task, model_type)
@@ -426,7 +451,7 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
     try:
         model = model_class.from_config(config).eval()
     except Exception as e:
-        raise NotBuildable(f"{model_class.__name__}.from_config fails: {one_line(f'{type(e).__name__}: {e}')}") from e
+        raise NotBuildable(f"{model_class.__name__}.from_config fails: {describe(e)}") from e
     params = sum(p.numel() for p in model.parameters())
     if params > MAX_PARAMETERS:
         raise NotBuildable(f"{params / 1e6:.0f}M parameters even shrunk (over {MAX_PARAMETERS / 1e6:.0f}M)")
@@ -450,7 +475,7 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
         for _, processor in media:
             processor.save_pretrained(out)
     except Exception as e:
-        raise NotBuildable(f"save_pretrained fails: {one_line(f'{type(e).__name__}: {e}')}") from e
+        raise NotBuildable(f"save_pretrained fails: {describe(e)}") from e
     info["preprocessors"] += [name for name, _ in media]
     return info
 
@@ -479,7 +504,7 @@ def run_one(model_type: str) -> dict[str, Any]:
             return {**record, "status": "not buildable", "reason": one_line(str(e)),
                     "seconds": round(time.perf_counter() - start, 1)}
         except Exception as e:   # a bug in building: count it, it is ours or transformers'
-            return {**record, "status": "not buildable", "reason": one_line(f"{type(e).__name__}: {e}"),
+            return {**record, "status": "not buildable", "reason": describe(e),
                     "traceback": traceback.format_exc()[-2000:], "seconds": round(time.perf_counter() - start, 1)}
         record["build_seconds"] = round(time.perf_counter() - start, 1)
         try:
@@ -574,6 +599,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch/onnxruntime threads per worker")
     parser.add_argument("--out", type=Path, default=Path("census.jsonl"), help="JSON-lines results")
     parser.add_argument("--resume", action="store_true", help="skip the types already in --out")
+    parser.add_argument("--rerun", default="", help="with --resume: run again the types whose last status is "
+                        "one of these (comma-separated, e.g. crash,mismatch)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the summary table here")
     parser.add_argument("--summarize", action="store_true", help="only write --markdown from --out")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -600,7 +627,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     types = args.types.split(",") if args.types else candidate_types()
     todo = select(types, args.modality, args.limit, registry)
     if args.resume:
-        done = {r["model_type"] for r in read_jsonl(args.out)}
+        again = set(filter(None, args.rerun.split(",")))
+        unknown = again - set(STATUSES)
+        if unknown:
+            parser.error(f"--rerun: unknown status {', '.join(sorted(unknown))}; use {', '.join(STATUSES)}")
+        done = {r["model_type"] for r in read_jsonl(args.out) if r["status"] not in again}
         todo = [(mt, m) for mt, m in todo if mt not in done]
     elif args.out.exists():
         args.out.unlink()
