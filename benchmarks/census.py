@@ -125,19 +125,19 @@ def main_task(model_type: str, registry: Any) -> str | None:
 
 
 def modality_guess(model_type: str, task: str | None, registry: Any) -> str:
-    """text, image, audio, text+image or other: from the registered class, the task, else the
+    """text, image, audio, text+image or other: from the task, the registered class, else the
     preprocessor mappings."""
     from transformers.models.auto import auto_mappings, tokenization_auto
 
+    by_task = {"zero-shot-image-classification": "text+image", "image-classification": "image",
+               "automatic-speech-recognition": "audio", "automatic-speech-recognition-with-past": "audio",
+               "audio-classification": "audio"}
+    if task in by_task:   # speech to text (Whisper) is audio here
+        return by_task[task]
     if model_type in registry:
         from shapeprof.modality import modality_of_config_class
 
         return modality_of_config_class(registry.get(model_type))
-    by_task = {"zero-shot-image-classification": "text+image", "image-classification": "image",
-               "automatic-speech-recognition": "audio", "automatic-speech-recognition-with-past": "audio",
-               "audio-classification": "audio"}
-    if task in by_task:
-        return by_task[task]
     tokenizer = model_type in tokenization_auto.TOKENIZER_MAPPING_NAMES
     if model_type in auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES:
         return "text+image" if tokenizer else "image"
@@ -583,9 +583,10 @@ def versions() -> dict[str, str]:
             "onnxruntime": onnxruntime.__version__}
 
 
-def write_markdown(records: Sequence[Mapping[str, Any]], path: Path, command: str) -> None:
-    header = {"command": f"`{command}`", **{k: v for k, v in versions().items()},
-              "types": str(len(records))}
+def write_markdown(records: Sequence[Mapping[str, Any]], path: Path, command: str,
+                   summarized: str | None = None) -> None:
+    header = {"command": f"`{command}`", **({"summarized with": f"`{summarized}`"} if summarized else {}),
+              **versions(), "types": str(len(records))}
     path.write_text(markdown(records, header), encoding="utf-8")
 
 
@@ -618,7 +619,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.summarize:
         if args.markdown is None:
             parser.error("--summarize needs --markdown")
-        write_markdown(read_jsonl(args.out), args.markdown, command)
+        write_markdown(read_jsonl(args.out), args.markdown, f"python benchmarks/census.py --out {args.out} ...",
+                       summarized=command)
         return 0
 
     from shapeprof.onnx.builtin import default_registry
@@ -640,8 +642,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def one(item: tuple[str, str]) -> dict[str, Any]:
         mt, guess = item
+        start = time.perf_counter()
         record = run_in_subprocess(mt, args.timeout, args.threads)
         record.setdefault("modality", guess)
+        record["wall_seconds"] = round(time.perf_counter() - start, 1)   # with the interpreter's start
         append_jsonl(args.out, record)
         print(f"{mt:32s} {record['status']:14s} {record.get('seconds', 0):6.1f}s  "
               f"{short_reason(record.get('reason') or '')[:100]}", file=sys.stderr, flush=True)

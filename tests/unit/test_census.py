@@ -31,6 +31,8 @@ def test_exceptions_are_classified_by_kind(census):
     assert census.classify_exception(RuntimeError("boom\ntraceback line")) == ("crash", "RuntimeError: boom")
     assert census.classify_exception(KeyError("x")) == ("crash", "KeyError: 'x'")
     assert census.classify_exception(ValueError()) == ("crash", "ValueError")
+    assert census.classify_exception(ImportError("\nX requires the timm library\n")) == (
+        "crash", "ImportError: X requires the timm library")
     assert len(census.classify_exception(RuntimeError("x" * 1000))[1]) == census.REASON_CHARS
 
 
@@ -124,5 +126,16 @@ def test_main_task_and_modality_without_building(census):
     assert census.main_task("helium", registry) == "text-generation-with-past"
     assert census.modality_guess("wav2vec2", "automatic-speech-recognition", registry) == "audio"
     assert census.modality_guess("clip", "zero-shot-image-classification", registry) == "text+image"
+    assert census.modality_guess("whisper", "automatic-speech-recognition-with-past", registry) == "audio"
     assert census.modality_guess("helium", "text-generation-with-past", registry) == "text"
     assert "bert" in census.candidate_types() and len(census.candidate_types()) > 108
+
+
+def test_summarize_writes_the_markdown_from_the_jsonl(census, tmp_path):
+    out, md = tmp_path / "census.jsonl", tmp_path / "census.md"
+    for record in records():
+        census.append_jsonl(out, record)
+    assert census.main(["--summarize", "--out", str(out), "--markdown", str(md)]) == 0
+    text = md.read_text()
+    assert "- transformers: " in text and "- types: 7" in text and "summarized with" in text
+    assert "| **all** | 7 | 2 | 1 | 1 | 1 | 1 | 1 | 50 |" in text
