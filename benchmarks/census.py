@@ -9,7 +9,8 @@ One (model type, main task) per subprocess: a crash, hang or segfault of one typ
 census (``--timeout`` seconds each). Each result is appended to ``--out`` (JSON lines) as soon as it
 is known; ``--resume`` skips the types already there (``--rerun crash,mismatch`` runs those again; the last
 record of a type wins). ``--markdown OUT`` writes the summary table
-per modality (``--summarize`` does only that, from an existing ``--out``).
+per modality (``--modality`` selects on the modality guessed before building: task, registered class,
+preprocessor mappings; a record's modality is refined from the model's main input when that said "other") (``--summarize`` does only that, from an existing ``--out``).
 
 Each type is built offline from its config class: the registered types with
 ``shapeprof.testing.tiny``'s sizes, the others from the config class's defaults shrunk generically
@@ -85,6 +86,8 @@ SPECIAL_IDS = {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder
 # As shapeprof.testing.tiny's decoders: untied head, larger init, so that greedy decoding varies
 # and is not decided by near-ties.
 GENERATIVE_INIT = {"tie_word_embeddings": False, "initializer_range": 0.1}
+MAIN_INPUT_MODALITY = {"pixel_values": "image", "input_values": "audio", "input_features": "audio",
+                       "input_ids": "text"}
 LAYER_LISTS = ("layer_types", "layers_block_type", "block_types", "mlp_only_layers")
 SUB_CONFIGS = ("text_config", "vision_config", "audio_config", "encoder_config", "decoder_config",
                "speech_config", "qformer_config")
@@ -348,7 +351,9 @@ def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:
 def media_processor(model_type: str, kind: str, config: Any) -> tuple[str, Any] | None:
     """(class name, instance) of the type's image processor or feature extractor, default args."""
     from transformers.models.auto import auto_mappings, image_processing_auto
-    from transformers.models.auto.feature_extraction_auto import feature_extractor_class_from_name
+    from transformers.models.auto.feature_extraction_auto import (
+        feature_extractor_class_from_name,
+    )
 
     mapping = (auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES if kind == "image"
                else auto_mappings.FEATURE_EXTRACTOR_MAPPING_NAMES)
@@ -456,7 +461,7 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
     if params > MAX_PARAMETERS:
         raise NotBuildable(f"{params / 1e6:.0f}M parameters even shrunk (over {MAX_PARAMETERS / 1e6:.0f}M)")
     info["parameters"] = params
-    main = getattr(model, "main_input_name", "input_ids")
+    main = info["main_input"] = getattr(model, "main_input_name", "input_ids")
     kinds = [k for k, wanted in (("image", main == "pixel_values" or modality in ("image", "text+image")),
                                  ("audio", main in ("input_values", "input_features"))) if wanted]
     media = []
@@ -500,6 +505,8 @@ def run_one(model_type: str) -> dict[str, Any]:
         model_dir = Path(tmp) / "model"
         try:
             record.update(build(model_type, task, modality, registry, model_dir))
+            if modality == "other":   # the mappings did not say; the model's main input does
+                record["modality"] = MAIN_INPUT_MODALITY.get(record["main_input"], "other")
         except NotBuildable as e:
             return {**record, "status": "not buildable", "reason": one_line(str(e)),
                     "seconds": round(time.perf_counter() - start, 1)}
@@ -509,7 +516,7 @@ def run_one(model_type: str) -> dict[str, Any]:
         record["build_seconds"] = round(time.perf_counter() - start, 1)
         try:
             result = export(str(model_dir), Path(tmp) / "onnx", task=task)
-        except BaseException as e:  # noqa: BLE001  (KeyboardInterrupt excepted below)
+        except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise
             status, reason = classify_exception(e)
