@@ -7,10 +7,11 @@ exported and verified, and classified.
 
 One (model type, main task) per subprocess: a crash, hang or segfault of one type does not stop the
 census (``--timeout`` seconds each). Each result is appended to ``--out`` (JSON lines) as soon as it
-is known; ``--resume`` skips the types already there (``--rerun crash,mismatch`` runs those again; the last
-record of a type wins). ``--markdown OUT`` writes the summary table
-per modality (``--modality`` selects on the modality guessed before building: task, registered class,
-preprocessor mappings; a record's modality is refined from the model's main input when that said "other") (``--summarize`` does only that, from an existing ``--out``).
+is known; ``--resume`` skips the types already there (``--rerun crash,mismatch`` runs those again;
+the last record of a type wins). ``--markdown OUT`` writes the summary table per modality
+(``--summarize`` does only that, from an existing ``--out``). ``--modality`` selects on the modality
+guessed before building (task, registered class, preprocessor mappings); a record's "other" is
+refined from the model's main input.
 
 Each type is built offline from its config class: the registered types with
 ``shapeprof.testing.tiny``'s sizes, the others from the config class's defaults shrunk generically
