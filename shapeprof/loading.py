@@ -176,7 +176,7 @@ def config_origin(model_type: str, choice: str | None, registry: Registry) -> st
     try:
         registry.architecture(model_type)
     except ConfigError as e:
-        raise ConfigError(f"{e.args[0]}; or derive a config from the model with --config auto "
+        raise ConfigError(f"{e.args[0]}; to derive its config from the model, use --config auto "
                           "(config='auto')") from None
     return "registered"
 

@@ -115,7 +115,7 @@ def test_config_choice() -> None:
     assert config_origin("bert", None, registry) == "registered"
     assert config_origin("bert", "auto", registry) == "derived"
     assert config_origin("no-such-type", None, registry) == "derived"
-    with pytest.raises(ConfigError, match="is not supported; .*--config auto"):
+    with pytest.raises(ConfigError, match=r"is not registered \(.*\); to derive .*--config auto"):
         config_origin("no-such-type", "registered", registry)
     with pytest.raises(ConfigError, match="unknown config choice 'maybe'"):
         config_origin("bert", "maybe", registry)
