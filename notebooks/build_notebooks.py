@@ -6,7 +6,7 @@ import nbformat as nbf
 PARAMS = '''# Parameters: the results file to analyse (shapeprof bench -o, or bench.json of export --bench).
 # The default is the file the test suite writes from a tiny model, so this notebook runs anywhere.
 import os
-RESULTS = os.environ.get("SHAPEPROF_RESULTS", "../out/notebook-fixture/bench.json")'''
+RESULTS = os.environ.get("SHAPEPROF_RESULTS", "../tests/fixtures/report/bench-text.json")'''
 
 SETUP = '''%matplotlib inline
 import matplotlib.pyplot as plt
