@@ -15,7 +15,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--ignore", default="", metavar="KEYS",
                    help="with BASE.json: parts of the cell definition left out of the match (see compare)")
     p.add_argument("--thresholds", default=None, metavar="YAML",
-                   help="with BASE.json: thresholds file (default: configs/thresholds.yaml)")
+                   help="with BASE.json: thresholds file (default: the thresholds.yaml shipped in the package)")
     p.set_defaults(run=run)
 
 
