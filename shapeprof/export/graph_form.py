@@ -54,17 +54,23 @@ def fusable_attention(module: Any, query: Any, key: Any, value: Any, attention_m
 
 
 @contextlib.contextmanager
-def attention_implementation(model: Any, name: str) -> Iterator[Any]:
-    """Run ``model`` (every sub-config) with attention implementation ``name``; restore on exit."""
+def config_setting(model: Any, attribute: str, value: Any) -> Iterator[Any]:
+    """Run ``model`` with ``attribute`` set to ``value`` on every (sub-)config that has it;
+    restore the old values on exit."""
     configs = {id(m.config): m.config for m in model.modules() if hasattr(m, "config")}.values()
-    saved = [(c, c._attn_implementation) for c in configs]
+    saved = [(c, getattr(c, attribute)) for c in configs if hasattr(c, attribute)]
     try:
         for config, _ in saved:
-            config._attn_implementation = name
+            setattr(config, attribute, value)
         yield model
     finally:
-        for config, implementation in saved:
-            config._attn_implementation = implementation
+        for config, old in saved:
+            setattr(config, attribute, old)
+
+
+def attention_implementation(model: Any, name: str) -> contextlib.AbstractContextManager[Any]:
+    """Run ``model`` (every sub-config) with attention implementation ``name``; restore on exit."""
+    return config_setting(model, "_attn_implementation", name)
 
 
 @contextlib.contextmanager

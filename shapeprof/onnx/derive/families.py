@@ -286,7 +286,7 @@ class Vision(Family):
         height, width = image_size_of(normalized(config))
         base = {"batch_size": 2, "height": height, "width": width}
         moved = {"batch_size": 3, "height": height + 16, "width": width + 32}
-        static = not cls.runs_at(model, draft, task, {**base, "height": height + 16, "width": width + 32})
+        static = not cls.runs_at(model, draft, task, {**moved, "batch_size": base["batch_size"]})
         if static:
             draft.STATIC_AXES = IMAGE_AXES
             moved = {"batch_size": 3}
@@ -296,7 +296,6 @@ class Vision(Family):
 
     @staticmethod
     def runs_at(model: Any, draft: type[OnnxConfig], task: str, sizes: Mapping[str, int]) -> bool:
-
         try:
             run(model, draft(model.config, task=task), sizes)
             return True

@@ -13,28 +13,16 @@ from ..text import TextDecoderOnnxConfig
 EXPORTABLE_EXPERTS = "batched_mm"
 
 
-@contextlib.contextmanager
-def experts_implementation(model: Any, name: str) -> Iterator[Any]:
-    """Run ``model`` (every sub-config) with experts implementation ``name``; restore on exit."""
-    configs = {id(m.config): m.config for m in model.modules() if hasattr(m, "config")}.values()
-    saved = [(c, c._experts_implementation) for c in configs if hasattr(c, "_experts_implementation")]
-    try:
-        for config, _ in saved:
-            config._experts_implementation = name
-        yield model
-    finally:
-        for config, implementation in saved:
-            config._experts_implementation = implementation
-
-
 class ExpertsDecoderOnnxConfig(TextDecoderOnnxConfig):
     """A decoder whose feed-forward layers route each token to a few of several experts."""
 
     @contextlib.contextmanager
     def patch_model_for_export(self, model: Any) -> Iterator[Any]:
+        from ...export.graph_form import config_setting
+
         with super().patch_model_for_export(model) as patched:
             if patched is None:
                 yield patched
                 return
-            with experts_implementation(patched, EXPORTABLE_EXPERTS):
+            with config_setting(patched, "_experts_implementation", EXPORTABLE_EXPERTS):
                 yield patched
