@@ -82,6 +82,11 @@ def _bench_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _profile_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
+    d["uncertainty"] = {"status": "unknown"}    # intervals were not computed before version 2
+    return d
+
+
 def _export_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     d.setdefault("source", None)                # before f240149
     d.setdefault("files", [layout.ONNX_FILE])          # before cafb553 every export was one graph
@@ -110,10 +115,13 @@ def _generation_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
 # ---- the artifacts -----------------------------------------------------------------------------
 
 PROFILE = Artifact(
-    "profile", "profile", layout.PROFILE_FILE, 1,
+    "profile", "profile", layout.PROFILE_FILE, 2,
     ((1, "f240149: dataset, model, batch_sizes, axes, length_counts, recommendations "
-         "(trtexec, ort_trt_options), buckets, padding; unchanged since"),),
-    ProfileError, "write it with 'shapeprof profile -o PATH'")
+         "(trtexec, ort_trt_options), buckets, padding; unchanged to b81fe5a"),
+     (2, "uncertainty: status 'sample' with 95% intervals (percentiles per axis, padding and "
+         "bucket waste, methods, rows_for_p99_within_1) or 'exact' (every row profiled); "
+         "migrating 1 gives status 'unknown'")),
+    ProfileError, "write it with 'shapeprof profile -o PATH'", {1: _profile_1_to_2})
 
 MEDIA_PROFILE = Artifact(
     "media_profile", "image/audio profile", layout.PROFILE_FILE, 1,

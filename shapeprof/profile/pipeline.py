@@ -21,6 +21,7 @@ from .recommend import SEQUENCE, recommend
 from .shape_profile import DatasetInfo, ShapeProfile
 from .stats import axis_stats
 from .tokenize import LengthCounter, ModelInfo, load_tokenizer
+from .uncertainty import profile_uncertainty
 
 if TYPE_CHECKING:
     from .media import MediaProfile
@@ -124,7 +125,9 @@ def build_profile(ds: ResolvedDataset, info: ModelInfo, measured: Measurement, r
     dataset = DatasetInfo(ds.spec, acc.rows, measured.rows_total, rows, seed, streaming,
                           _sampling(measured, rows, streaming))
     sample: TextRows = measured.texts
+    sure = profile_uncertainty({SEQUENCE: counts}, measured.rows_total, counts, padding, plan.k,
+                               info.max_length)
     return ShapeProfile(dataset, info, tuple(sorted(set(int(b) for b in batch_sizes))),
                         {SEQUENCE: seq}, counts,
                         recommend(seq, batch_sizes, info.max_length, max_policy), plan, padding,
-                        sample=sample)
+                        uncertainty=sure, sample=sample)

@@ -24,6 +24,7 @@ from .padding import PaddingWaste
 from .recommend import BATCH, SEQUENCE, InputSpec, Recommendations, ShapeRange
 from .stats import AxisStats
 from .tokenize import ModelInfo
+from .uncertainty import UNKNOWN, Uncertainty
 
 SCHEMA_VERSION = schema.PROFILE.version
 
@@ -66,6 +67,7 @@ class ShapeProfile:
     padding: tuple[PaddingWaste, ...]
     schema_version: int = SCHEMA_VERSION
     shapeprof_version: str = __version__
+    uncertainty: Uncertainty = Uncertainty(UNKNOWN)   # 95% intervals of a sample, or "exact"
     sample: TextRows | None = field(default=None, compare=False, repr=False)  # not saved
 
     # --- what other stages use (the Profile protocol and text extras) ------------------------
@@ -157,6 +159,7 @@ class ShapeProfile:
                                 "ort_trt_options": self.ort_trt_options()},
             "buckets": self.buckets.to_dict(),
             "padding": [p.to_dict() for p in self.padding],
+            "uncertainty": self.uncertainty.to_dict(),
         }
 
     @classmethod
@@ -171,7 +174,8 @@ class ShapeProfile:
                        Recommendations.from_dict(data["recommendations"]),
                        BucketPlan.from_dict(data["buckets"]),
                        tuple(PaddingWaste.from_dict(p) for p in data["padding"]),
-                       int(version), str(data.get("shapeprof_version", "")))
+                       int(version), str(data.get("shapeprof_version", "")),
+                       Uncertainty.from_dict(data.get("uncertainty")))
         except (KeyError, TypeError, ValueError) as e:
             raise ProfileError(f"profile JSON is missing or has a bad field ({e!r}); "
                                "re-run 'shapeprof profile'") from e

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .bootstrap import BUCKET_REPS
+from .intervals import Interval
+from .uncertainty import BUCKET_METHOD, NOTES, PERCENTILE_METHOD, Uncertainty
+
 if TYPE_CHECKING:
     from .shape_profile import ShapeProfile
 
@@ -11,8 +15,8 @@ BAR_WIDTH = 40
 
 
 def format_summary(profile: ShapeProfile) -> str:
-    sections = [_header(profile), _axes(profile), _histogram(profile), _shapes(profile),
-                _buckets(profile), _padding(profile)]
+    sections = [_header(profile), _axes(profile), _how_sure(profile), _histogram(profile),
+                _shapes(profile), _buckets(profile), _padding(profile)]
     return "\n\n".join(s for s in sections if s)
 
 
@@ -39,10 +43,43 @@ def _axes(p: ShapeProfile) -> str:
         trunc = f"{a.truncated_rows:,} ({100 * a.truncated_share:.1f}%)"
         lines.append(f"{a.name:<16}{a.min:>6}{a.p(50):>8g}{a.p(90):>8g}{a.p(95):>8g}"
                      f"{a.p(99):>8g}{a.max:>6}{a.mean:>8.1f}  {'yes' if a.varies else 'no':<8}{trunc}")
+        bounds = [p.uncertainty.percentile(a.name, f"p{q}") for q in (50, 90, 95, 99)]
+        if all(bounds):
+            lines.append(f"{'  95% interval':<22}" + "".join(f"{_span(b):>8}" for b in bounds if b))
     batch = ", ".join(map(str, p.batch_sizes))
     lines.append(f"{'batch_size':<16}chosen by the user; profiled at {batch}")
     lines.append("(percentiles: numpy 'linear' method on token counts incl. special tokens)")
     return "\n".join(lines)
+
+
+def _span(interval: Interval) -> str:
+    low = "?" if interval.low is None else f"{interval.low:g}"
+    high = "?" if interval.high is None else f"{interval.high:g}"
+    return f"{low}-{high}"
+
+
+def _how_sure(p: ShapeProfile) -> str:
+    """Exact, unknown, or the sample's intervals: methods and rows for p99 within +-1 token."""
+    u = p.uncertainty
+    if not u.sampled:
+        return f"how sure: {NOTES.get(u.status, u.status)}"
+    of = f" of {u.population:,}" if u.population is not None else " (data size unknown)"
+    lines = [f"how sure: a sample of {u.rows:,}{of} rows; 95% intervals",
+             f"  percentiles: {PERCENTILE_METHOD}",
+             f"  padding waste: {u.waste_method}",
+             f"  buckets' waste: {BUCKET_METHOD.format(reps=BUCKET_REPS, seed=u.seed)}"]
+    for axis, rows in u.rows_for_p99.items():
+        lines.append(f"  {axis} p99 within +-1 token: {_rows_needed(rows, u)}")
+    return "\n".join(lines)
+
+
+def _rows_needed(rows: int | None, u: Uncertainty) -> str:
+    if rows is None:
+        return "no sample size gets there on this histogram"
+    if u.population is not None and rows >= u.population:
+        return f"profile all {u.population:,} rows (exact values)"
+    done = " (this sample already does)" if rows <= u.rows else ""
+    return f"about {rows:,} rows{done}"
 
 
 def _histogram(p: ShapeProfile) -> str:
@@ -77,14 +114,20 @@ def _buckets(p: ShapeProfile) -> str:
     total = sum(x.rows for x in b.buckets) or 1
     for x in b.buckets:
         lines.append(f"  {x.lo:>5}-{x.hi:<5} {x.rows:>9,} rows ({100 * x.rows / total:.1f}%)")
-    lines.append(f"  edges: {', '.join(map(str, b.edges))}; waste {b.waste:.3f} padded tokens per real token")
+    sure = p.uncertainty.buckets
+    span = f" (95% interval {sure.text('.3f')})" if sure is not None else ""
+    lines.append(f"  edges: {', '.join(map(str, b.edges))}; waste {b.waste:.3f}{span} padded tokens "
+                 "per real token")
     return "\n".join(lines)
 
 
 def _padding(p: ShapeProfile) -> str:
+    sure = p.uncertainty.waste
     lines = ["padding waste (padded tokens per real token)",
-             f"  {'policy':<30}{'waste':>8}{'padded':>14}{'real':>14}"]
+             f"  {'policy':<30}{'waste':>8}{'95% interval':>18}{'padded':>14}{'real':>14}"]
     for w in p.padding:
         note = f"  ({w.truncated_rows:,} rows cut)" if w.truncated_rows else ""
-        lines.append(f"  {w.label:<30}{w.waste:>8.3f}{w.padded_tokens:>14,}{w.real_tokens:>14,}{note}")
+        span = sure[w.label].text(".3f") if w.label in sure else "exact" if p.uncertainty.status == "exact" else "-"
+        lines.append(f"  {w.label:<30}{w.waste:>8.3f}{span:>18}{w.padded_tokens:>14,}"
+                     f"{w.real_tokens:>14,}{note}")
     return "\n".join(lines)

@@ -1,0 +1,152 @@
+"""95% intervals for padding waste by a percentile bootstrap of the length histogram.
+
+Each replicate redraws the sample's ``n`` rows from its own histogram (one multinomial draw of
+the counts, seeded, all replicates at once in numpy) and recomputes the waste; the interval is
+the 2.5th and 97.5th percentiles of the replicates, bias-corrected and accelerated (BCa, the acceleration from the
+histogram's jackknife). Resampling with replacement ignores the
+finite-population correction, so for a sample drawn without replacement it errs on the wide side.
+
+* Policies that pad each row on its own (``max_length``, ``fixed``, ``buckets`` with the chosen
+  edges; rows longer than the top edge are cut to it) are linear in the counts:
+  ``padded / real`` per replicate is two matrix products.
+* The chosen buckets' waste is not a smooth function of the counts (the edges are fitted to the
+  sample, which flatters them): ``BUCKET_REPS`` random halves of the sample each fit ``k``
+  buckets (the DP of :mod:`.buckets`, vectorised) and measure their waste on the other half;
+  the interval is the 2.5th-97.5th percentiles of those. Measured on SST-2 it covers the waste
+  of the sample's edges on all the rows; the plain bootstrap (refit on a redraw, measured on
+  the sample) did not (under 50% at 1,000 rows).
+* In-batch policies (``longest``, ``multiple_of_8``) depend on row order, which a histogram does
+  not hold: the replicate's waste is that of batches of ``b`` rows in random order,
+  ``E[pad(max of b rows)] / E[length] - 1``, with ``P(max <= v) = F(v)^b``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .intervals import CONFIDENCE, Interval
+
+BOOTSTRAP_REPS = 1000
+BOOTSTRAP_SEED = 0
+BUCKET_REPS = 200         # the buckets' split halves cost one DP each: fewer of them
+Statistic = Callable[[np.ndarray], np.ndarray]    # (replicates, lengths) counts -> (replicates,)
+
+
+def resample(counts: np.ndarray, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """``reps`` multinomial redraws of the histogram's rows: shape (reps, len(counts))."""
+    n = int(counts.sum())
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n, counts / n, size=reps)
+
+
+def percentile_bounds(samples: np.ndarray, confidence: float = CONFIDENCE) -> Interval:
+    """The plain percentile interval of bootstrap replicates."""
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(samples, [alpha, 1.0 - alpha])
+    return Interval(float(low), float(high))
+
+
+def bca_bounds(statistic: Statistic, counts: np.ndarray, draws: np.ndarray,
+               confidence: float = CONFIDENCE) -> Interval:
+    """Bias-corrected and accelerated (BCa) interval of ``statistic`` (draws -> one value per
+    row of draws); the acceleration comes from the histogram's jackknife (one row left out
+    per distinct length, weighted by its count)."""
+    from scipy.stats import norm
+
+    replicates = statistic(draws)
+    estimate = float(statistic(counts[None, :])[0])
+    share = np.clip(np.mean(replicates < estimate) + 0.5 * np.mean(replicates == estimate),
+                    1.0 / len(replicates), 1.0 - 1.0 / len(replicates))
+    z0 = float(norm.ppf(share))
+    jack = statistic(counts[None, :] - np.eye(len(counts), dtype=counts.dtype))
+    dev = np.average(jack, weights=counts) - jack
+    spread = float((counts * dev ** 2).sum())
+    accel = float((counts * dev ** 3).sum()) / (6.0 * spread ** 1.5) if spread > 0 else 0.0
+    alpha = (1.0 - confidence) / 2.0
+    z = norm.ppf([alpha, 1.0 - alpha])
+    levels = norm.cdf(z0 + (z0 + z) / (1.0 - accel * (z0 + z)))
+    low, high = np.quantile(replicates, levels)
+    return Interval(float(low), float(high))
+
+
+def per_row_waste(draws: np.ndarray, values: np.ndarray, pad_to: np.ndarray) -> np.ndarray:
+    """Waste per replicate when a row of length ``values[i]`` is padded (or cut) to ``pad_to[i]``."""
+    kept = np.minimum(values, pad_to)
+    real = draws @ kept.astype(np.float64)
+    return (draws @ (pad_to - kept).astype(np.float64)) / real
+
+
+def fixed_targets(values: np.ndarray, pad_to: int) -> np.ndarray:
+    return np.full(len(values), pad_to, dtype=np.int64)
+
+
+def in_batch_waste(draws: np.ndarray, values: np.ndarray, batch_size: int, multiple: int = 1,
+                   cap: int | None = None) -> np.ndarray:
+    """Waste per replicate of batches of ``batch_size`` random rows padded to their longest
+    (rounded up to ``multiple``, capped at ``cap``)."""
+    draws = np.asarray(draws, dtype=np.float64)
+    rows = draws.sum(axis=1, keepdims=True)
+    below = np.cumsum(draws, axis=1) / rows                  # F(v) per replicate
+    below_prev = np.concatenate([np.zeros_like(below[:, :1]), below[:, :-1]], axis=1)
+    p_max = below ** batch_size - below_prev ** batch_size    # P(max of b rows == v)
+    target = -(-values // multiple) * multiple
+    if cap is not None:
+        target = np.minimum(target, cap)
+    mean = draws @ values.astype(np.float64) / rows[:, 0]
+    return np.maximum((p_max @ target.astype(np.float64)) / mean - 1.0, 0.0)  # no float dust below 0
+
+
+CHUNK_CELLS = 4_000_000   # DP cells (replicates x (lengths + 1)^2) held at once
+
+
+def split_half_bucket_waste(values: np.ndarray, counts: np.ndarray, k: int,
+                            reps: int = BUCKET_REPS, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """Per random half of the sample: the waste, on the other half, of the ``k`` optimal buckets
+    fitted to this half -- fresh rows the edges were not chosen on, as the rest of the data is
+    (rows longer than the top edge cut to it). Half the rows: wide on purpose."""
+    rng = np.random.default_rng(seed)
+    halves = rng.multivariate_hypergeometric(counts, int(counts.sum()) // 2, size=reps)
+    step = max(1, CHUNK_CELLS // (len(values) + 1) ** 2)
+    parts = [edge_waste(fitted_edges(halves[s:s + step], values, k), values,
+                        counts[None, :] - halves[s:s + step]) for s in range(0, reps, step)]
+    return np.concatenate(parts)
+
+
+def fitted_edges(draws: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """The optimal ``k``-bucket edges of each replicate (the DP of :mod:`.buckets`, vectorised
+    over replicates); shape (replicates, k), 0 where a replicate has fewer buckets."""
+    reps, m = draws.shape
+    k = max(1, min(k, m))
+    zero = np.zeros((reps, 1))
+    c = np.concatenate([zero, np.cumsum(draws, axis=1)], axis=1)
+    s = np.concatenate([zero, np.cumsum(draws * values, axis=1)], axis=1)
+    last = np.maximum.accumulate(np.where(draws > 0, np.arange(m), -1), axis=1)
+    top = np.concatenate([zero, np.where(last >= 0, values[np.maximum(last, 0)], 0)], axis=1)
+    cost = top[:, None, :] * (c[:, None, :] - c[:, :, None]) - (s[:, None, :] - s[:, :, None])
+    cost = np.where(np.arange(m + 1)[:, None] < np.arange(m + 1)[None, :], cost, np.inf)
+    best = np.full((reps, m + 1), np.inf)
+    best[:, 0] = 0.0
+    choices = []
+    for _ in range(k):                                 # group [i, j) closes the last bucket
+        total = best[:, :, None] + cost
+        choice = np.argmin(total, axis=1)
+        best = np.take_along_axis(total, choice[:, None, :], axis=1)[:, 0, :]
+        choices.append(choice)
+    edges, j, rows = np.zeros((reps, k)), np.full(reps, m), np.arange(reps)
+    for n, choice in enumerate(reversed(choices)):
+        alive = j > 0
+        edges[:, n] = np.where(alive, top[rows, j], 0)
+        j = np.where(alive, choice[rows, j], 0)
+    return edges
+
+
+def edge_waste(edges: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Waste of each row of ``edges`` on ``counts`` (one histogram, or one per row of edges);
+    rows above the top edge are cut to it."""
+    fits = edges[:, None, :] >= values[None, :, None]
+    target = np.where(fits, edges[:, None, :], np.inf).min(axis=2)
+    target = np.where(np.isinf(target), edges.max(axis=1)[:, None], target)
+    kept = np.minimum(values, target)
+    return ((target - kept) * counts).sum(axis=1) / (kept * counts).sum(axis=1)

@@ -1,0 +1,145 @@
+"""How sure a profile is: 95% intervals when it comes from a sample, "exact" when it does not.
+
+Everything comes from the length histograms (value -> rows), never from the rows:
+
+* percentiles: distribution-free order-statistic bounds (:mod:`.intervals`);
+* padding waste per policy and the chosen buckets' waste: a seeded percentile bootstrap of
+  the histogram (:mod:`.bootstrap`);
+* ``rows_for_p99``: the fewest rows whose p99 interval would span at most 2 (+-1 token), read
+  on the current histogram.
+
+A profile of every row is exact (status ``"exact"``, no intervals). A profile written before
+intervals existed (schema 1) migrates to status ``"unknown"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .bootstrap import (BOOTSTRAP_REPS, BOOTSTRAP_SEED, BUCKET_REPS, bca_bounds, fixed_targets,
+                        in_batch_waste, per_row_waste, percentile_bounds, resample, split_half_bucket_waste)
+from .intervals import CONFIDENCE, Interval, percentile_interval, rows_for_width
+from .padding import PaddingWaste
+from .stats import PERCENTILES, as_arrays
+
+SAMPLE, EXACT, UNKNOWN = "sample", "exact", "unknown"
+IN_BATCH_MULTIPLE = {"longest": 1, "multiple_of_8": 8}
+PERCENTILE_METHOD = ("distribution-free order-statistic bounds: the sample's order statistics at "
+                     "ranks from the hypergeometric law of rows drawn without replacement from the "
+                     "data (binomial when the data's size is unknown); conservative on integer lengths")
+WASTE_METHOD = ("BCa bootstrap: {reps} multinomial redraws of the sample's histogram (seed {seed}); "
+                "in-batch policies as batches of random rows")
+BUCKET_METHOD = ("{reps} random halves of the sample (seed {seed}): buckets fitted on one half, "
+                 "waste measured on the other (conservative)")
+NOTES = {EXACT: "every row was profiled: the values are exact, no interval",
+         UNKNOWN: "written before shapeprof recorded intervals (profile schema 1): unknown"}
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The intervals of a sampled profile (or why it has none)."""
+
+    status: str                                             # "sample", "exact" or "unknown"
+    rows: int = 0                                           # rows the profile saw
+    population: int | None = None                           # rows in the data, when known
+    percentiles: Mapping[str, Mapping[str, Interval]] = field(default_factory=dict)  # axis -> p50 ->
+    waste: Mapping[str, Interval] = field(default_factory=dict)   # padding label -> waste interval
+    buckets: Interval | None = None                         # the chosen buckets' waste
+    rows_for_p99: Mapping[str, int | None] = field(default_factory=dict)   # axis -> rows for +-1
+    confidence: float = CONFIDENCE
+    reps: int = BOOTSTRAP_REPS
+    seed: int = BOOTSTRAP_SEED
+
+    @property
+    def sampled(self) -> bool:
+        return self.status == SAMPLE
+
+    def percentile(self, axis: str, name: str) -> Interval | None:
+        return self.percentiles.get(axis, {}).get(name)
+
+    @property
+    def waste_method(self) -> str:
+        return WASTE_METHOD.format(reps=self.reps, seed=self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.sampled:
+            return {"status": self.status, "note": NOTES[self.status]}
+        return {"status": self.status, "confidence": self.confidence, "rows": self.rows,
+                "population_rows": self.population, "percentile_method": PERCENTILE_METHOD,
+                "waste_method": self.waste_method,
+                "buckets_method": BUCKET_METHOD.format(reps=BUCKET_REPS, seed=self.seed),
+                "bootstrap_reps": self.reps,
+                "bootstrap_seed": self.seed,
+                "percentiles": {a: {k: i.to_list() for k, i in p.items()} for a, p in self.percentiles.items()},
+                "padding_waste": {k: i.to_list() for k, i in self.waste.items()},
+                "buckets_waste": None if self.buckets is None else self.buckets.to_list(),
+                "rows_for_p99_within_1": dict(self.rows_for_p99)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Uncertainty:
+        status = (data or {}).get("status", UNKNOWN)
+        if data is None or status != SAMPLE:
+            return cls(status if status in NOTES else UNKNOWN)
+        buckets = data.get("buckets_waste")
+        return cls(SAMPLE, int(data["rows"]), data.get("population_rows"),
+                   {a: {k: Interval.from_list(v) for k, v in p.items()}
+                    for a, p in data.get("percentiles", {}).items()},
+                   {k: Interval.from_list(v) for k, v in data.get("padding_waste", {}).items()},
+                   None if buckets is None else Interval.from_list(buckets),
+                   {a: None if r is None else int(r) for a, r in data.get("rows_for_p99_within_1", {}).items()},
+                   float(data.get("confidence", CONFIDENCE)), int(data.get("bootstrap_reps", BOOTSTRAP_REPS)),
+                   int(data.get("bootstrap_seed", BOOTSTRAP_SEED)))
+
+
+def is_sample(rows: int, population: int | None) -> bool:
+    """A profile is a sample unless it saw a known number of rows that is all of them."""
+    return population is None or rows < population
+
+
+def axes_uncertainty(axes: Mapping[str, Mapping[int, int]], population: int | None,
+                     percentiles: Sequence[int] = PERCENTILES) -> Uncertainty:
+    """Percentile intervals and rows-for-p99 per axis (image/audio profiles: no padding)."""
+    rows = max((sum(c.values()) for c in axes.values()), default=0)
+    if not is_sample(rows, population):
+        return Uncertainty(EXACT, rows, population)
+    intervals, needed = {}, {}
+    for name, counts in axes.items():
+        values, weights = as_arrays(counts)
+        intervals[name] = {f"p{q}": percentile_interval(values, weights, q, population) for q in percentiles}
+        needed[name] = rows_for_width(values, weights, 99, population=population)
+    return Uncertainty(SAMPLE, rows, population, intervals, rows_for_p99=needed)
+
+
+def profile_uncertainty(axes: Mapping[str, Mapping[int, int]], population: int | None,
+                        counts: Mapping[int, int], padding: Sequence[PaddingWaste],
+                        buckets: int, max_length: int | None,
+                        reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> Uncertainty:
+    """A text profile's intervals: per-axis percentiles, then the padding waste per policy
+    and the ``buckets`` chosen buckets' waste, bootstrapped from ``counts`` (length -> rows)."""
+    base = axes_uncertainty(axes, population)
+    if not base.sampled:
+        return base
+    values, weights = as_arrays(counts)
+    draws = resample(weights, reps, seed)
+    bucket_interval = percentile_bounds(split_half_bucket_waste(values, weights, buckets, BUCKET_REPS, seed))
+    waste = {w.label: interval for w in padding
+             if (interval := waste_interval(w, draws, values, weights, max_length)) is not None}
+    waste.update({w.label: bucket_interval for w in padding if w.policy == "buckets"})
+    return Uncertainty(SAMPLE, base.rows, population, base.percentiles, waste, bucket_interval,
+                       base.rows_for_p99, reps=reps, seed=seed)
+
+
+def waste_interval(w: PaddingWaste, draws: np.ndarray, values: np.ndarray, counts: np.ndarray,
+                   max_length: int | None) -> Interval | None:
+    """The BCa bootstrap interval of one padding policy (None for one it does not know)."""
+    if w.pad_to is not None:
+        targets = fixed_targets(values, w.pad_to)
+        return bca_bounds(lambda d: per_row_waste(d, values, targets), counts, draws)
+    if w.policy in IN_BATCH_MULTIPLE and w.batch_size:
+        multiple, b = IN_BATCH_MULTIPLE[w.policy], w.batch_size
+        return bca_bounds(lambda d: in_batch_waste(d, values, b, multiple, max_length), counts, draws)
+    return None
