@@ -66,8 +66,11 @@ class Uncertainty:
         return WASTE_METHOD.format(reps=self.reps, seed=self.seed)
 
     def to_dict(self) -> dict[str, Any]:
-        if not self.sampled:
-            return {"status": self.status, "note": NOTES[self.status]}
+        if self.status == UNKNOWN:
+            return {"status": UNKNOWN, "note": NOTES[UNKNOWN]}
+        if self.status == EXACT:
+            return {"status": EXACT, "note": NOTES[EXACT], "rows": self.rows,
+                    "population_rows": self.population}
         return {"status": self.status, "confidence": self.confidence, "rows": self.rows,
                 "population_rows": self.population, "percentile_method": PERCENTILE_METHOD,
                 "waste_method": self.waste_method,
@@ -82,8 +85,10 @@ class Uncertainty:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Uncertainty:
         status = (data or {}).get("status", UNKNOWN)
-        if data is None or status != SAMPLE:
-            return cls(status if status in NOTES else UNKNOWN)
+        if data is None or status not in (SAMPLE, EXACT):
+            return cls(UNKNOWN)
+        if status == EXACT:
+            return cls(EXACT, int(data.get("rows", 0)), data.get("population_rows"))
         buckets = data.get("buckets_waste")
         return cls(SAMPLE, int(data["rows"]), data.get("population_rows"),
                    {a: {k: Interval.from_list(v) for k, v in p.items()}

@@ -74,11 +74,20 @@ def check_bench(path: Path) -> None:
 
 def check_profile(path: Path) -> None:
     profile = ShapeProfile.load(path)
-    assert profile.schema_version == 1
-    assert sum(profile.length_counts().values()) == profile.dataset.rows_sampled == 12
+    assert profile.schema_version == schema.PROFILE.version == 2
+    commit = NAME.match(path.name)["commit"]
+    rows = 8 if commit == "b81fe5a" else 12       # b81fe5a: a sample of 8 of the 12 rows
+    assert sum(profile.length_counts().values()) == profile.dataset.rows_sampled == rows
+    assert profile.dataset.rows_total == 12
     assert profile.model.model_type == "gpt2" and profile.batch_sizes == (1, 4)
-    assert profile.bounds()["sequence_length"] == (1, 12)
-    assert profile.to_dict() == raw(path)         # the layout never changed
+    assert profile.bounds()["sequence_length"] == ((1, 12) if rows == 12 else (1, 10))
+    # version 1 had no intervals: "unknown", never "exact" (even for all rows) nor invented
+    assert profile.uncertainty.status == "unknown" and not profile.uncertainty.sampled
+    assert profile.uncertainty.percentile("sequence_length", "p99") is None
+    assert "unknown" in profile.summary() and "95% interval [" not in profile.summary()
+    migrated = {**raw(path), "schema_version": 2, "uncertainty": {"status": "unknown"}}
+    assert schema.load("profile", path) == migrated   # only the version and the status change
+    assert {**profile.to_dict(), "uncertainty": {"status": "unknown"}} == migrated
 
 
 def check_media_profile(path: Path) -> None:
@@ -232,6 +241,8 @@ def test_current_files_round_trip(tmp_path: Path) -> None:
     assert BenchResults.load(results.save(tmp_path / "bench.json")) == results
     profile = ShapeProfile.load(FIXTURES / "profile-v1-f240149.json")
     assert ShapeProfile.load(profile.save(tmp_path / "profile.json")) == profile
+    extra = {**profile.to_dict(), "generation_workload": {"prompt_length": {}}}   # another stage's key
+    assert ShapeProfile.from_dict(extra) == profile
     media = MediaProfile.load(FIXTURES / "media_profile-v1-285f95c.json")
     assert MediaProfile.load(media.save(tmp_path / "media.json")).to_dict() == media.to_dict()
     report = VerificationReport.load(FIXTURES / "verification-v1-fd3e142.json")
