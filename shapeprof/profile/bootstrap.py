@@ -2,8 +2,7 @@
 
 Each replicate redraws the sample's ``n`` rows from its own histogram (one multinomial draw of
 the counts, seeded, all replicates at once in numpy) and recomputes the waste; the interval is
-the 2.5th and 97.5th percentiles of the replicates, bias-corrected and accelerated (BCa, the acceleration from the
-histogram's jackknife). Resampling with replacement ignores the
+the 2.5th and 97.5th percentiles of the replicates. Resampling with replacement ignores the
 finite-population correction, so for a sample drawn without replacement it errs on the wide side.
 
 * Policies that pad each row on its own (``max_length``, ``fixed``, ``buckets`` with the chosen
@@ -22,8 +21,6 @@ finite-population correction, so for a sample drawn without replacement it errs 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from .intervals import CONFIDENCE, Interval
@@ -31,7 +28,6 @@ from .intervals import CONFIDENCE, Interval
 BOOTSTRAP_REPS = 1000
 BOOTSTRAP_SEED = 0
 BUCKET_REPS = 200         # the buckets' split halves cost one DP each: fewer of them
-Statistic = Callable[[np.ndarray], np.ndarray]    # (replicates, lengths) counts -> (replicates,)
 
 
 def resample(counts: np.ndarray, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
@@ -45,29 +41,6 @@ def percentile_bounds(samples: np.ndarray, confidence: float = CONFIDENCE) -> In
     """The plain percentile interval of bootstrap replicates."""
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(samples, [alpha, 1.0 - alpha])
-    return Interval(float(low), float(high))
-
-
-def bca_bounds(statistic: Statistic, counts: np.ndarray, draws: np.ndarray,
-               confidence: float = CONFIDENCE) -> Interval:
-    """Bias-corrected and accelerated (BCa) interval of ``statistic`` (draws -> one value per
-    row of draws); the acceleration comes from the histogram's jackknife (one row left out
-    per distinct length, weighted by its count)."""
-    from scipy.stats import norm
-
-    replicates = statistic(draws)
-    estimate = float(statistic(counts[None, :])[0])
-    share = np.clip(np.mean(replicates < estimate) + 0.5 * np.mean(replicates == estimate),
-                    1.0 / len(replicates), 1.0 - 1.0 / len(replicates))
-    z0 = float(norm.ppf(share))
-    jack = statistic(counts[None, :] - np.eye(len(counts), dtype=counts.dtype))
-    dev = np.average(jack, weights=counts) - jack
-    spread = float((counts * dev ** 2).sum())
-    accel = float((counts * dev ** 3).sum()) / (6.0 * spread ** 1.5) if spread > 0 else 0.0
-    alpha = (1.0 - confidence) / 2.0
-    z = norm.ppf([alpha, 1.0 - alpha])
-    levels = norm.cdf(z0 + (z0 + z) / (1.0 - accel * (z0 + z)))
-    low, high = np.quantile(replicates, levels)
     return Interval(float(low), float(high))
 
 
@@ -132,7 +105,7 @@ def fitted_edges(draws: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     for _ in range(k):                                 # group [i, j) closes the last bucket
         total = best[:, :, None] + cost
         choice = np.argmin(total, axis=1)
-        best = np.take_along_axis(total, choice[:, None, :], axis=1)[:, 0, :]
+        best = total[np.arange(reps)[:, None], choice, np.arange(m + 1)[None, :]]
         choices.append(choice)
     edges, j, rows = np.zeros((reps, k)), np.full(reps, m), np.arange(reps)
     for n, choice in enumerate(reversed(choices)):

@@ -66,20 +66,36 @@ def rank_bounds(n: int, q: float, population: int | None = None,
     """1-based ranks ``(l, u)`` of the order statistics bracketing the q-quantile (0 < q < 1).
 
     ``l == 0`` means no lower bound, ``u == n + 1`` no upper bound."""
-    from scipy import stats
-
     if n < 1:
         raise ValueError("rank bounds need at least one row")
     if population is not None and population < n:
         raise ValueError(f"a sample of {n} rows cannot come from {population} rows")
     alpha = (1.0 - confidence) / 2.0
+    ks, cdf = rank_count_cdf(n, q, population)
+    low = int(ks[min(np.searchsorted(cdf, alpha, side="left"), len(ks) - 1)])
+    high = int(ks[min(np.searchsorted(cdf, 1.0 - alpha, side="left"), len(ks) - 1)]) + 1
+    return max(low, 0), min(high, n + 1)    # P(H <= low - 1) <= alpha, P(H <= high - 1) >= 1 - alpha
+
+
+def rank_count_cdf(n: int, q: float, population: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The law of the number of sampled rows at or below the quantile, as (counts, cdf) on
+    the part of its support holding all but ~1e-30 of the mass (one vectorised pmf)."""
+    from scipy import stats
+
     if population is None:
-        law = stats.binom(n, q)
+        law, support = stats.binom(n, q), (0, n)
+        mean, var = n * q, n * q * (1 - q)
     else:
-        law = stats.hypergeom(population, math.floor((population - 1) * q) + 1, n)
-    low = int(law.ppf(alpha))                  # P(H <= low - 1) <= alpha
-    high = int(law.ppf(1.0 - alpha)) + 1       # P(H <= high - 1) >= 1 - alpha
-    return max(low, 0), min(high, n + 1)
+        a = math.floor((population - 1) * q) + 1
+        law, support = stats.hypergeom(population, a, n), (max(0, n - (population - a)), min(n, a))
+        share = a / population
+        mean = n * share
+        var = n * share * (1 - share) * (population - n) / max(population - 1, 1)
+    sd = math.sqrt(var)
+    lo = max(support[0], math.floor(mean - 12 * sd - 1))
+    hi = min(support[1], math.ceil(mean + 12 * sd + 1))
+    ks = np.arange(lo, hi + 1)
+    return ks, np.cumsum(np.exp(law.logpmf(ks)))
 
 
 def order_statistic(values: np.ndarray, counts: np.ndarray, rank: int) -> int:

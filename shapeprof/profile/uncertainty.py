@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .bootstrap import (BOOTSTRAP_REPS, BOOTSTRAP_SEED, BUCKET_REPS, bca_bounds, fixed_targets,
+from .bootstrap import (BOOTSTRAP_REPS, BOOTSTRAP_SEED, BUCKET_REPS, fixed_targets,
                         in_batch_waste, per_row_waste, percentile_bounds, resample, split_half_bucket_waste)
 from .intervals import CONFIDENCE, Interval, percentile_interval, rows_for_width
 from .padding import PaddingWaste
@@ -31,7 +31,7 @@ IN_BATCH_MULTIPLE = {"longest": 1, "multiple_of_8": 8}
 PERCENTILE_METHOD = ("distribution-free order-statistic bounds: the sample's order statistics at "
                      "ranks from the hypergeometric law of rows drawn without replacement from the "
                      "data (binomial when the data's size is unknown); conservative on integer lengths")
-WASTE_METHOD = ("BCa bootstrap: {reps} multinomial redraws of the sample's histogram (seed {seed}); "
+WASTE_METHOD = ("percentile bootstrap: {reps} multinomial redraws of the sample's histogram (seed {seed}); "
                 "in-batch policies as batches of random rows")
 BUCKET_METHOD = ("{reps} random halves of the sample (seed {seed}): buckets fitted on one half, "
                  "waste measured on the other (conservative)")
@@ -132,19 +132,18 @@ def profile_uncertainty(axes: Mapping[str, Mapping[int, int]], population: int |
     draws = resample(weights, reps, seed)
     bucket_interval = percentile_bounds(split_half_bucket_waste(values, weights, buckets, BUCKET_REPS, seed))
     waste = {w.label: interval for w in padding
-             if (interval := waste_interval(w, draws, values, weights, max_length)) is not None}
+             if (interval := waste_interval(w, draws, values, max_length)) is not None}
     waste.update({w.label: bucket_interval for w in padding if w.policy == "buckets"})
     return Uncertainty(SAMPLE, base.rows, population, base.percentiles, waste, bucket_interval,
                        base.rows_for_p99, reps=reps, seed=seed)
 
 
-def waste_interval(w: PaddingWaste, draws: np.ndarray, values: np.ndarray, counts: np.ndarray,
+def waste_interval(w: PaddingWaste, draws: np.ndarray, values: np.ndarray,
                    max_length: int | None) -> Interval | None:
-    """The BCa bootstrap interval of one padding policy (None for one it does not know)."""
+    """The bootstrap interval of one padding policy (None for one it does not know)."""
     if w.pad_to is not None:
-        targets = fixed_targets(values, w.pad_to)
-        return bca_bounds(lambda d: per_row_waste(d, values, targets), counts, draws)
+        return percentile_bounds(per_row_waste(draws, values, fixed_targets(values, w.pad_to)))
     if w.policy in IN_BATCH_MULTIPLE and w.batch_size:
-        multiple, b = IN_BATCH_MULTIPLE[w.policy], w.batch_size
-        return bca_bounds(lambda d: in_batch_waste(d, values, b, multiple, max_length), counts, draws)
+        multiple = IN_BATCH_MULTIPLE[w.policy]
+        return percentile_bounds(in_batch_waste(draws, values, w.batch_size, multiple, max_length))
     return None
