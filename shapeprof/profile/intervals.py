@@ -71,27 +71,27 @@ def rank_bounds(n: int, q: float, population: int | None = None,
     if population is not None and population < n:
         raise ValueError(f"a sample of {n} rows cannot come from {population} rows")
     alpha = (1.0 - confidence) / 2.0
-    ks, cdf = rank_count_cdf(n, q, population)
-    low = int(ks[min(np.searchsorted(cdf, alpha, side="left"), len(ks) - 1)])
-    high = int(ks[min(np.searchsorted(cdf, 1.0 - alpha, side="left"), len(ks) - 1)]) + 1
-    return max(low, 0), min(high, n + 1)    # P(H <= low - 1) <= alpha, P(H <= high - 1) >= 1 - alpha
+    if population is None:
+        from scipy import stats
+
+        low, high = (int(v) for v in stats.binom(n, q).ppf([alpha, 1.0 - alpha]))
+    else:
+        ks, cdf = hypergeometric_cdf(n, q, population)
+        low = int(ks[min(np.searchsorted(cdf, alpha, side="left"), len(ks) - 1)])
+        high = int(ks[min(np.searchsorted(cdf, 1.0 - alpha, side="left"), len(ks) - 1)])
+    return max(low, 0), min(high + 1, n + 1)  # P(H <= low - 1) <= alpha, P(H <= high) >= 1 - alpha
 
 
-def rank_count_cdf(n: int, q: float, population: int | None) -> tuple[np.ndarray, np.ndarray]:
+def hypergeometric_cdf(n: int, q: float, population: int) -> tuple[np.ndarray, np.ndarray]:
     """The law of the number of sampled rows at or below the quantile, as (counts, cdf) on
     the part of its support holding all but ~1e-30 of the mass (one vectorised pmf)."""
     from scipy import stats
 
-    if population is None:
-        law, support = stats.binom(n, q), (0, n)
-        mean, var = n * q, n * q * (1 - q)
-    else:
-        a = math.floor((population - 1) * q) + 1
-        law, support = stats.hypergeom(population, a, n), (max(0, n - (population - a)), min(n, a))
-        share = a / population
-        mean = n * share
-        var = n * share * (1 - share) * (population - n) / max(population - 1, 1)
-    sd = math.sqrt(var)
+    a = math.floor((population - 1) * q) + 1
+    law, support = stats.hypergeom(population, a, n), (max(0, n - (population - a)), min(n, a))
+    share = a / population
+    mean = n * share
+    sd = math.sqrt(n * share * (1 - share) * (population - n) / max(population - 1, 1))
     lo = max(support[0], math.floor(mean - 12 * sd - 1))
     hi = min(support[1], math.ceil(mean + 12 * sd + 1))
     ks = np.arange(lo, hi + 1)
