@@ -83,7 +83,8 @@ def _bench_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _profile_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
-    d["uncertainty"] = {"status": "unknown"}    # intervals were not computed before version 2
+    """Text and media profiles: intervals were not computed before version 2."""
+    d["uncertainty"] = {"status": "unknown"}
     return d
 
 
@@ -124,11 +125,13 @@ PROFILE = Artifact(
     ProfileError, "write it with 'shapeprof profile -o PATH'", {1: _profile_1_to_2})
 
 MEDIA_PROFILE = Artifact(
-    "media_profile", "image/audio profile", layout.PROFILE_FILE, 1,
+    "media_profile", "image/audio profile", layout.PROFILE_FILE, 2,
     ((1, "16a5a8b: kind 'media', modality image or audio, dataset, model, batch_sizes, axes, "
          "source_axes, static_axes, trace_shapes, bounds"),
-     (1, "285f95c: modality 'text+image' (CLIP-style pairs), same fields")),
-    ProfileError, "write it with 'shapeprof profile -o PATH'")
+     (1, "285f95c: modality 'text+image' (CLIP-style pairs), same fields; unchanged to b81fe5a"),
+     (2, "uncertainty: status 'sample' with 95% percentile intervals per axis (model input and "
+         "source) and rows_for_p99_within_1, or 'exact'; migrating 1 gives status 'unknown'")),
+    ProfileError, "write it with 'shapeprof profile -o PATH'", {1: _profile_1_to_2})
 
 BENCH = Artifact(
     "bench", "results", layout.BENCH_FILE, 3,

@@ -23,6 +23,7 @@ from ..atomic import write_json
 from ..console import say
 from ..errors import ProfileError
 from .stats import AxisStats, axis_stats
+from .uncertainty import NOTES, PERCENTILE_METHOD, UNKNOWN, Uncertainty, axes_uncertainty
 
 SCHEMA_VERSION = schema.MEDIA_PROFILE.version
 BATCH = "batch_size"
@@ -43,6 +44,7 @@ class MediaProfile:
     source_axes: Mapping[str, AxisStats]            # raw sizes (source pixels / duration in ms)
     schema_version: int = SCHEMA_VERSION
     shapeprof_version: str = __version__
+    uncertainty: Uncertainty = Uncertainty(UNKNOWN)   # 95% percentile intervals of a sample, or "exact"
     samples: tuple[dict[str, np.ndarray], ...] = field(default=(), compare=False, repr=False)
 
     # --- what the export uses ----------------------------------------------------------
@@ -80,7 +82,8 @@ class MediaProfile:
                 "axes": {k: v.to_dict() for k, v in self.axes.items()},
                 "source_axes": {k: v.to_dict() for k, v in self.source_axes.items()},
                 "static_axes": self.static_axes(), "trace_shapes": self.trace_shapes(),
-                "bounds": {k: list(v) for k, v in self.bounds().items()}}
+                "bounds": {k: list(v) for k, v in self.bounds().items()},
+                "uncertainty": self.uncertainty.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaProfile:
@@ -92,7 +95,8 @@ class MediaProfile:
                    tuple(int(b) for b in data["batch_sizes"]),
                    {k: AxisStats.from_dict(v) for k, v in data["axes"].items()},
                    {k: AxisStats.from_dict(v) for k, v in data["source_axes"].items()},
-                   int(data["schema_version"]), data.get("shapeprof_version", __version__))
+                   int(data["schema_version"]), data.get("shapeprof_version", __version__),
+                   Uncertainty.from_dict(data.get("uncertainty")))
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -115,14 +119,31 @@ class MediaProfile:
                  "|---|---:|---:|---:|---:|---:|---:|---|"]
         for group, axes in (("model input", self.axes), ("source", self.source_axes)):
             for name, s in axes.items():
-                lines.append(f"| {name} ({group}) | {s.min} | {s.p(50):g} | {s.p(90):g} | {s.p(99):g} "
+                p50, p90, p99 = (self._with_interval(name, s, q) for q in (50, 90, 99))
+                lines.append(f"| {name} ({group}) | {s.min} | {p50} | {p90} | {p99} "
                              f"| {s.max} | {s.mean:.1f} | {'yes' if s.varies else 'no (static)'} |")
+        lines += ["", how_sure(self.uncertainty)]
         static = self.static_axes()
         lines += ["", "static axes: " + (", ".join(f"{a}={n}" for a, n in static.items()) or "none"),
                   "trace shapes: " + ", ".join(f"{a}={n}" for a, n in self.trace_shapes().items()),
                   "dynamic ranges: " + ", ".join(f"{a}={lo}..{hi}" for a, (lo, hi) in self.bounds().items()
                                                  if a not in static)]
         return "\n".join(lines)
+
+
+    def _with_interval(self, axis: str, stats: AxisStats, q: int) -> str:
+        interval = self.uncertainty.percentile(axis, f"p{q}")
+        return f"{stats.p(q):g}" + (f" {interval.text()}" if interval is not None else "")
+
+
+def how_sure(u: Uncertainty) -> str:
+    """One paragraph: exact, unknown, or the sample's intervals and the rows p99 needs."""
+    if not u.sampled:
+        return f"how sure: {NOTES.get(u.status, u.status)}"
+    of = f" of {u.population:,}" if u.population is not None else ""
+    needed = "; ".join(f"{axis} {'?' if r is None else f'{r:,}'}" for axis, r in u.rows_for_p99.items())
+    return (f"how sure: a sample of {u.rows:,}{of}; percentiles with 95% intervals [low, high] from "
+            f"{PERCENTILE_METHOD}. Samples for p99 within +-1: {needed}")
 
 
 # ---- profiling ------------------------------------------------------------------------
@@ -197,4 +218,6 @@ def profile_media(model: str | Path, dataset: Any, modality: str, *,
     model_info = {"name_or_path": str(model), "processor_class": type(processor).__name__}
     return MediaProfile(modality, dataset_info, model_info, tuple(sorted({int(b) for b in batch_sizes})),
                         {a: axis_stats(a, c) for a, c in processed.items()},
-                        {a: axis_stats(a, c) for a, c in raw.items()}, samples=tuple(samples))
+                        {a: axis_stats(a, c) for a, c in raw.items()},
+                        uncertainty=axes_uncertainty({**processed, **raw}, len(source)),
+                        samples=tuple(samples))

@@ -20,6 +20,7 @@ from ..console import say
 from ..errors import ProfileError
 from .media import IMAGE_AXES, VERIFY_SAMPLES, MediaProfile, _image_sample, load_processor
 from .stats import axis_stats
+from .uncertainty import axes_uncertainty
 
 MODALITY = "text+image"
 
@@ -69,8 +70,10 @@ def profile_text_image(model: str | Path, dataset: Any, *,
     model_info = {"name_or_path": str(model), "model_type": info.model_type,
                   "tokenizer_class": info.tokenizer_class, "max_length": limit,
                   "processor_class": type(processor).__name__}
+    counts = {"sequence_length": Counter(lengths.tolist()), **sizes, **raw}
     return MediaProfile(MODALITY, dataset_info, model_info, tuple(sorted({int(b) for b in batch_sizes})),
-                        axes, {a: axis_stats(a, c) for a, c in raw.items()}, samples=tuple(samples))
+                        axes, {a: axis_stats(a, c) for a, c in raw.items()},
+                        uncertainty=axes_uncertainty(counts, len(pairs)), samples=tuple(samples))
 
 
 def _images(pairs: Any, processor: Any, indices: Sequence[int],

@@ -30,7 +30,7 @@ SAMPLE, EXACT, UNKNOWN = "sample", "exact", "unknown"
 IN_BATCH_MULTIPLE = {"longest": 1, "multiple_of_8": 8}
 PERCENTILE_METHOD = ("distribution-free order-statistic bounds: the sample's order statistics at "
                      "ranks from the hypergeometric law of rows drawn without replacement from the "
-                     "data (binomial when the data's size is unknown); conservative on integer lengths")
+                     "data (binomial when the data's size is unknown); conservative on integer sizes")
 WASTE_METHOD = ("percentile bootstrap: {reps} multinomial redraws of the sample's histogram (seed {seed}); "
                 "in-batch policies as batches of random rows")
 BUCKET_METHOD = ("{reps} random halves of the sample (seed {seed}): buckets fitted on one half, "

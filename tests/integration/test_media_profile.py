@@ -137,6 +137,12 @@ def test_hugging_face_dataset_with_an_image_column(models):
     profile = profile_media(models["convnext"], ds.cast_column("img", datasets.Image()), "image",
                             rows=3, seed=1, progress=False)
     assert profile.dataset["rows_sampled"] == 3 and "column 'img'" in profile.dataset["description"]
+    sure = profile.uncertainty                      # 3 of 4 images: a sample, with intervals
+    assert sure.sampled and (sure.rows, sure.population) == (3, 4)
+    assert set(sure.percentiles) == {*profile.axes, *profile.source_axes}
+    assert sure.percentile("source_height", "p50").contains(profile.source_axes["source_height"].p(50))
+    assert "how sure: a sample of 3 of 4" in profile.summary()
+    assert MediaProfile.from_dict(profile.to_dict()).uncertainty == sure
     with pytest.raises(DataError, match="no Image column"):
         profile_media(models["convnext"], ds, "image", progress=False)
 

@@ -98,6 +98,8 @@ def test_an_imagefolder_with_captions_and_an_in_memory_dataset(models, captions_
 
     sampled = profile_text_image(models["clip"], ds, rows=3, seed=1, progress=False)
     assert sampled.dataset["rows_sampled"] == 3 and sampled.dataset["text_column"] == "words"
+    assert sampled.uncertainty.sampled and "sequence_length" in sampled.uncertainty.percentiles
+    assert from_csv.uncertainty.status == "exact"        # every pair profiled
 
 
 def test_profile_cli_on_pairs_and_clear_errors(models, captions_csv, tmp_path):

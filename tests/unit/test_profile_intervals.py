@@ -228,3 +228,23 @@ def test_a_profile_of_every_row_says_exact(glue_dir, gpt2_dir):
     text = profile.summary()
     assert "values are exact, no interval" in text and "95% interval [" not in text
     assert profile.to_dict()["uncertainty"]["status"] == "exact"
+
+
+def test_an_image_profile_prints_its_intervals_next_to_the_percentiles():
+    from shapeprof.profile.media import MediaProfile
+    from shapeprof.profile.stats import axis_stats
+
+    counts = {"height": Counter({224: 40}), "source_height": Counter({480: 25, 375: 10, 612: 5})}
+    axes = {"height": axis_stats("height", counts["height"])}
+    raw = {"source_height": axis_stats("source_height", counts["source_height"])}
+    dataset = {"description": "image folder images/", "samples_total": 400, "rows_sampled": 40}
+    model = {"name_or_path": "tiny-vit", "processor_class": "ViTImageProcessor"}
+    sure = axes_uncertainty(counts, 400)
+    profile = MediaProfile("image", dataset, model, (1, 8), axes, raw, uncertainty=sure)
+    p50 = sure.percentile("source_height", "p50")
+    assert p50 == Interval(480.0, 480.0) and sure.percentile("height", "p99") == Interval(224.0, None)
+    text = profile.summary()
+    assert "| source_height (source) | 375 | 480 [480, 480] |" in text
+    assert "how sure: a sample of 40 of 400" in text and "order-statistic" in text
+    assert MediaProfile.from_dict(json.loads(json.dumps(profile.to_dict()))).uncertainty == sure
+    print(text)

@@ -92,13 +92,15 @@ def check_profile(path: Path) -> None:
 
 def check_media_profile(path: Path) -> None:
     profile = MediaProfile.load(path)
-    assert profile.schema_version == 1 and profile.batch_sizes == (1, 8)
+    assert profile.schema_version == 2 and profile.batch_sizes == (1, 8)
+    assert profile.uncertainty.status == "unknown" and "unknown" in profile.summary()
     if profile.modality == "image":
         assert profile.static_axes() == {"height": 224, "width": 224}
     else:
         assert profile.modality == "text+image" and profile.model["tokenizer_class"]
         assert profile.bounds()["sequence_length"] == (5, 9)
-    assert profile.to_dict() == raw(path)
+    assert profile.to_dict() == {**raw(path), "schema_version": 2, "uncertainty": {
+        "status": "unknown", "note": "written before shapeprof recorded intervals (profile schema 1): unknown"}}
 
 
 def check_verification(path: Path) -> None:
