@@ -34,6 +34,11 @@ def test_cli_writes_profile_and_prints_summary(glue_dir, tmp_path):
     data = json.loads(out.read_text())
     assert data["dataset"]["rows_sampled"] == 100 and data["buckets"]["k"] == 2
     assert not list(out.parent.glob(".*.tmp"))
+    sure = data["uncertainty"]                     # 100 of 408 rows: intervals, methods stated
+    assert sure["status"] == "sample" and sure["population_rows"] == 408
+    assert "order-statistic" in sure["percentile_method"] and "bootstrap" in sure["waste_method"]
+    assert "how sure: a sample of 100 of 408 rows; 95% intervals" in done.stdout
+    assert "  95% interval " in done.stdout and "p99 within +-1 token:" in done.stdout
 
 
 @pytest.mark.parametrize("args,fragment", [
@@ -57,7 +62,12 @@ def test_run_streaming_data_files(tmp_path, capsys):
                              "--batch-sizes", "2,4", "-o", str(out))) == 0
     printed = capsys.readouterr().out
     assert "text columns: body" in printed and "reservoir sample" in printed
-    assert json.loads(out.read_text())["batch_sizes"] == [2, 4]
+    data = json.loads(out.read_text())
+    assert data["batch_sizes"] == [2, 4]
+    assert (data["uncertainty"]["status"], data["uncertainty"]["population_rows"]) == ("sample", 300)
+    assert command.run(parse("--data-files", str(path), "--streaming", "-q", "-o", str(out))) == 0
+    assert "how sure: every row was profiled: the values are exact" in capsys.readouterr().out
+    assert json.loads(out.read_text())["uncertainty"]["status"] == "exact"
 
 
 def test_run_raises_data_error_for_missing_file(tmp_path):
