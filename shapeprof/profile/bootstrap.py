@@ -4,9 +4,9 @@ Each replicate redraws the sample's ``n`` rows from its own histogram (one multi
 the counts, seeded, all replicates at once in numpy) and recomputes the waste; the interval is
 the 2.5th and 97.5th percentiles of the replicates. Resampling with replacement ignores the
 finite-population correction, so for a sample drawn without replacement it errs on the wide side.
+Below ``MIN_ROWS`` rows a bootstrap says little (one row gives a zero-width interval): no interval.
 
-* Policies that pad each row on its own (``max_length``, ``fixed``, ``buckets`` with the chosen
-  edges; rows longer than the top edge are cut to it) are linear in the counts:
+* Policies that pad each row on its own (``max_length``, ``fixed``) are linear in the counts:
   ``padded / real`` per replicate is two matrix products.
 * The chosen buckets' waste is not a smooth function of the counts (the edges are fitted to the
   sample, which flatters them): ``BUCKET_REPS`` random halves of the sample each fit ``k``
@@ -28,6 +28,12 @@ from .intervals import CONFIDENCE, Interval
 BOOTSTRAP_REPS = 1000
 BOOTSTRAP_SEED = 0
 BUCKET_REPS = 200         # the buckets' split halves cost one DP each: fewer of them
+MIN_ROWS = 10
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, 0 where den is 0 (no real tokens: no waste, as PaddingWaste.waste says)."""
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
 
 
 def resample(counts: np.ndarray, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
@@ -47,8 +53,7 @@ def percentile_bounds(samples: np.ndarray, confidence: float = CONFIDENCE) -> In
 def per_row_waste(draws: np.ndarray, values: np.ndarray, pad_to: np.ndarray) -> np.ndarray:
     """Waste per replicate when a row of length ``values[i]`` is padded (or cut) to ``pad_to[i]``."""
     kept = np.minimum(values, pad_to)
-    real = draws @ kept.astype(np.float64)
-    return (draws @ (pad_to - kept).astype(np.float64)) / real
+    return ratio(draws @ (pad_to - kept).astype(np.float64), draws @ kept.astype(np.float64))
 
 
 def fixed_targets(values: np.ndarray, pad_to: int) -> np.ndarray:
@@ -68,7 +73,7 @@ def in_batch_waste(draws: np.ndarray, values: np.ndarray, batch_size: int, multi
     if cap is not None:
         target = np.minimum(target, cap)
     mean = draws @ values.astype(np.float64) / rows[:, 0]
-    return np.maximum((p_max @ target.astype(np.float64)) / mean - 1.0, 0.0)  # no float dust below 0
+    return np.maximum(ratio(p_max @ target.astype(np.float64) - mean, mean), 0.0)  # no float dust < 0
 
 
 CHUNK_CELLS = 4_000_000   # DP cells (replicates x (lengths + 1)^2) held at once
@@ -122,4 +127,4 @@ def edge_waste(edges: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.
     target = np.where(fits, edges[:, None, :], np.inf).min(axis=2)
     target = np.where(np.isinf(target), edges.max(axis=1)[:, None], target)
     kept = np.minimum(values, target)
-    return ((target - kept) * counts).sum(axis=1) / (kept * counts).sum(axis=1)
+    return ratio(((target - kept) * counts).sum(axis=1), (kept * counts).sum(axis=1))

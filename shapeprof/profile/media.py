@@ -141,7 +141,7 @@ def how_sure(u: Uncertainty) -> str:
     if not u.sampled:
         return f"how sure: {NOTES.get(u.status, u.status)}"
     of = f" of {u.population:,}" if u.population is not None else ""
-    needed = "; ".join(f"{axis} {'?' if r is None else f'{r:,}'}" for axis, r in u.rows_for_p99.items())
+    needed = "; ".join(f"{axis} {u.rows_needed(axis)}" for axis in u.rows_for_p99)
     return (f"how sure: a sample of {u.rows:,}{of}; percentiles with 95% intervals [low, high] from "
             f"{PERCENTILE_METHOD}. Samples for p99 within +-1: {needed}")
 

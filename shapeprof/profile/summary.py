@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from .bootstrap import BUCKET_REPS
 from .intervals import Interval
-from .uncertainty import BUCKET_METHOD, NOTES, PERCENTILE_METHOD, Uncertainty
+from .uncertainty import BUCKET_METHOD, NOTES, PERCENTILE_METHOD
 
 if TYPE_CHECKING:
     from .shape_profile import ShapeProfile
@@ -68,18 +68,9 @@ def _how_sure(p: ShapeProfile) -> str:
              f"  percentiles: {PERCENTILE_METHOD}",
              f"  padding waste: {u.waste_method}",
              f"  buckets' waste: {BUCKET_METHOD.format(reps=BUCKET_REPS, seed=u.seed)}"]
-    for axis, rows in u.rows_for_p99.items():
-        lines.append(f"  {axis} p99 within +-1 token: {_rows_needed(rows, u)}")
+    for axis in u.rows_for_p99:
+        lines.append(f"  {axis} p99 within +-1 token: {u.rows_needed(axis)}")
     return "\n".join(lines)
-
-
-def _rows_needed(rows: int | None, u: Uncertainty) -> str:
-    if rows is None:
-        return "no sample size gets there on this histogram"
-    if u.population is not None and rows >= u.population:
-        return f"profile all {u.population:,} rows (exact values)"
-    done = " (this sample already does)" if rows <= u.rows else ""
-    return f"about {rows:,} rows{done}"
 
 
 def _histogram(p: ShapeProfile) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .bootstrap import (BOOTSTRAP_REPS, BOOTSTRAP_SEED, BUCKET_REPS, fixed_targets,
+from .bootstrap import (BOOTSTRAP_REPS, BOOTSTRAP_SEED, BUCKET_REPS, MIN_ROWS, fixed_targets,
                         in_batch_waste, per_row_waste, percentile_bounds, resample, split_half_bucket_waste)
 from .intervals import CONFIDENCE, Interval, percentile_interval, rows_for_width
 from .padding import PaddingWaste
@@ -32,7 +32,7 @@ PERCENTILE_METHOD = ("distribution-free order-statistic bounds: the sample's ord
                      "ranks from the hypergeometric law of rows drawn without replacement from the "
                      "data (binomial when the data's size is unknown); conservative on integer sizes")
 WASTE_METHOD = ("percentile bootstrap: {reps} multinomial redraws of the sample's histogram (seed {seed}); "
-                "in-batch policies as batches of random rows")
+                "in-batch policies as batches of random rows; none below " + f"{MIN_ROWS} rows")
 BUCKET_METHOD = ("{reps} random halves of the sample (seed {seed}): buckets fitted on one half, "
                  "waste measured on the other (conservative)")
 NOTES = {EXACT: "every row was profiled: the values are exact, no interval",
@@ -60,6 +60,18 @@ class Uncertainty:
 
     def percentile(self, axis: str, name: str) -> Interval | None:
         return self.percentiles.get(axis, {}).get(name)
+
+    def rows_needed(self, axis: str) -> str:
+        """How many rows would bring ``axis``'s p99 interval within +-1, in words."""
+        rows = self.rows_for_p99.get(axis)
+        if rows is None:
+            return "no sample size gets there on this histogram"
+        if self.population is not None and rows >= self.population:
+            return f"all {self.population:,} rows (exact values)"
+        p99 = self.percentile(axis, "p99")
+        if p99 is None or p99.low is None or p99.high is None:   # the tail is not seen yet
+            return f"at least {rows:,} rows ({self.rows:,} cannot bound p99 yet)"
+        return f"about {rows:,} rows" + (" (this sample already does)" if rows <= self.rows else "")
 
     @property
     def waste_method(self) -> str:
@@ -126,7 +138,7 @@ def profile_uncertainty(axes: Mapping[str, Mapping[int, int]], population: int |
     """A text profile's intervals: per-axis percentiles, then the padding waste per policy
     and the ``buckets`` chosen buckets' waste, bootstrapped from ``counts`` (length -> rows)."""
     base = axes_uncertainty(axes, population)
-    if not base.sampled:
+    if not base.sampled or base.rows < MIN_ROWS:
         return base
     values, weights = as_arrays(counts)
     draws = resample(weights, reps, seed)

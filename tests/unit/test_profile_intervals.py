@@ -248,3 +248,16 @@ def test_an_image_profile_prints_its_intervals_next_to_the_percentiles():
     assert "how sure: a sample of 40 of 400" in text and "order-statistic" in text
     assert MediaProfile.from_dict(json.loads(json.dumps(profile.to_dict()))).uncertainty == sure
     print(text)
+
+
+def test_rows_needed_in_words():
+    tail = Counter({5: 90, 9: 8, 30: 2})                      # 100 rows: p99 not bounded above
+    small = axes_uncertainty({"sequence_length": tail}, population=10_000)
+    assert small.rows_needed("sequence_length").startswith("at least ")
+    assert "100 cannot bound p99 yet" in small.rows_needed("sequence_length")
+    flat = axes_uncertainty({"sequence_length": Counter({7: 900})}, population=None)
+    assert flat.rows_needed("sequence_length") == "about 368 rows (this sample already does)"
+    finite = axes_uncertainty({"sequence_length": Counter({7: 900})}, population=10_000)
+    assert finite.rows_for_p99["sequence_length"] < 368     # without replacement: a little fewer
+    sparse = axes_uncertainty({"sequence_length": Counter({1: 600, 60: 3, 90: 3, 150: 3})}, population=1000)
+    assert sparse.rows_needed("sequence_length") == "all 1,000 rows (exact values)"
