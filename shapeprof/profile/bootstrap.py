@@ -102,15 +102,16 @@ def fitted_edges(draws: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     s = np.concatenate([zero, np.cumsum(draws * values, axis=1)], axis=1)
     last = np.maximum.accumulate(np.where(draws > 0, np.arange(m), -1), axis=1)
     top = np.concatenate([zero, np.where(last >= 0, values[np.maximum(last, 0)], 0)], axis=1)
-    cost = top[:, None, :] * (c[:, None, :] - c[:, :, None]) - (s[:, None, :] - s[:, :, None])
-    cost = np.where(np.arange(m + 1)[:, None] < np.arange(m + 1)[None, :], cost, np.inf)
+    # cost[r, j, i]: rows of lengths v[i..j-1] padded to their longest (i last: contiguous argmin)
+    cost = top[:, :, None] * (c[:, :, None] - c[:, None, :]) - (s[:, :, None] - s[:, None, :])
+    cost = np.where(np.arange(m + 1)[None, :] < np.arange(m + 1)[:, None], cost, np.inf)
     best = np.full((reps, m + 1), np.inf)
     best[:, 0] = 0.0
     choices = []
     for _ in range(k):                                 # group [i, j) closes the last bucket
-        total = best[:, :, None] + cost
-        choice = np.argmin(total, axis=1)
-        best = total[np.arange(reps)[:, None], choice, np.arange(m + 1)[None, :]]
+        total = best[:, None, :] + cost
+        choice = np.argmin(total, axis=2)
+        best = np.take_along_axis(total, choice[:, :, None], axis=2)[:, :, 0]
         choices.append(choice)
     edges, j, rows = np.zeros((reps, k)), np.full(reps, m), np.arange(reps)
     for n, choice in enumerate(reversed(choices)):
