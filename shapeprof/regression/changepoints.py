@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import ClassVar
 
 import numpy as np
@@ -43,12 +44,12 @@ class Method:
     permutations: int = 999      # shuffles behind each p-value
     min_segment: int = 3         # commits on each side of a change, at least
     min_change: float = 0.05     # steps below 5% are not reported
-    seed: int = 0
+    seed: int = 0                # keep these defaults in step with commands/history.py
 
     name: ClassVar[str] = NAME
 
     def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1 or self.permutations < 19 or self.min_segment < 1 or self.min_change < 0:
+        if not 0 < self.alpha < 1 or self.permutations < 99 or self.min_segment < 1 or self.min_change < 0:
             raise ValueError(f"bad change-point parameters: {self}")
 
     def describe(self) -> str:
@@ -78,8 +79,9 @@ class Detection:
     smallest_step: float | None                    # ratio found half the time mid-series; None: too short
 
 
-def detect(values_ms: Sequence[float], method: Method = Method()) -> Detection:
+def detect(values_ms: Sequence[float], method: Method | None = None) -> Detection:
     """The change points of ``values_ms`` (one positive value per commit, in order)."""
+    method = method or Method()
     y = np.log(np.asarray(values_ms, dtype=np.float64))
     if y.size and not np.all(np.isfinite(y)):
         raise ValueError("change points need positive, finite latencies")
@@ -159,7 +161,7 @@ def _prune(y: np.ndarray, cuts: list[int], min_change: float) -> list[int]:
 
 def _segments(y: np.ndarray, cuts: list[int]) -> list[tuple[int, int, float]]:
     edges = [0, *cuts, y.size]
-    return [(a, b, float(np.median(y[a:b]))) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return [(a, b, float(np.median(y[a:b]))) for a, b in pairwise(edges) if b > a]
 
 
 def smallest_step(n: int, sigma: float, method: Method) -> float | None:

@@ -27,7 +27,8 @@ class Commit:
 
 def _git(cwd: str | Path, *args: str) -> str | None:
     try:
-        done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=30,
+                              check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

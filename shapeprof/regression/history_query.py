@@ -80,10 +80,10 @@ QUERY = """SELECT r.commit_sha, r.commit_time, r.created, r.machine, r.model, c.
     FROM cells c JOIN runs r ON r.run_id = c.run_id"""
 
 
-def read_rows(db: str | Path, filters: Filters = Filters()) -> list[Row]:
+def read_rows(db: str | Path, filters: Filters | None = None) -> list[Row]:
     """Every matching row, ordered by series, then commit order, then measurement time."""
     with connect(db) as conn:
-        return _rows(conn, filters)
+        return _rows(conn, filters or Filters())
 
 
 def _rows(conn: sqlite3.Connection, filters: Filters) -> list[Row]:
@@ -119,7 +119,7 @@ class Series:
     def label(self) -> str:
         model, machine, variant, runtime, cell, threads = self.key
         runtime_part = "" if runtime in ("onnxruntime", variant) else f" ({runtime})"
-        threads_part = f", {threads} threads" if threads else ""
+        threads_part = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
         return f"{model} {variant}{runtime_part} {cell} on {machine}{threads_part}"
 
 
