@@ -5,15 +5,17 @@ The method (named in every history report, with its parameters):
 1. The series is one value per commit, in commit order (the median over the runs at that
    commit of each run's median latency): separate runs are the unit of replication, since
    a run's rounds all share that run's machine state.
-2. Pettitt's statistic finds the most likely step: for each split ``k`` leaving at least
+2. Is there a step? Pettitt's statistic: for each split ``k`` leaving at least
    ``min_segment`` commits on each side, the rank sum of the first ``k`` values against its
-   expectation, standardised; the split is the one with the largest ``|Z_k|``.
+   expectation, standardised (``Z_k``); the test statistic is the largest ``|Z_k|``.
 3. Its p-value is a permutation test of that maximum (``permutations`` shuffles of the ranks,
    seeded, so a report is reproducible): exact for a flat series of exchangeable values,
    whatever the noise's shape, and the search over splits is accounted for.
-4. When ``p < alpha`` the series is split there and both halves are searched again (binary
-   segmentation). Ranks make it robust to a single slow run; a step must hold for
-   ``min_segment`` commits on both sides to be found.
+4. When ``p < alpha`` the series is split where ``k(n-k)/n`` times the squared gap between the
+   means of the two sides' logs is largest (least squares; ranks tie between several splits
+   of a clean step), and both halves are searched again (binary segmentation). The rank test
+   keeps one slow run from making a change; a step must hold for ``min_segment`` commits on
+   both sides to be found.
 5. Steps whose ratio (median after / median before) is within ``min_change`` of 1 are dropped,
    smallest first: significant but too small to matter.
 
@@ -119,12 +121,24 @@ def _split(y: np.ndarray, start: int, stop: int, method: Method, rng: np.random.
 
 
 def pettitt(x: np.ndarray, method: Method, rng: np.random.Generator) -> tuple[int, float]:
-    """The best split of ``x`` (index of the first value after it) and its permutation p-value."""
-    observed = _z(_ranks(x)[None, :], method.min_segment)[0]
-    k = method.min_segment + int(np.argmax(np.abs(observed)))
+    """The best split of ``x`` (index of the first value after it) and the permutation p-value
+    of Pettitt's max |Z| (is there a step at all?)."""
+    observed = float(np.max(np.abs(_z(_ranks(x)[None, :], method.min_segment)[0])))
     maxima = _permuted_maxima(x, method, rng)
-    p = (1 + int(np.sum(maxima >= np.max(np.abs(observed)) - 1e-9))) / (method.permutations + 1)
-    return k, p
+    p = (1 + int(np.sum(maxima >= observed - 1e-9))) / (method.permutations + 1)
+    return locate(x, method.min_segment), p
+
+
+def locate(x: np.ndarray, m: int) -> int:
+    """Where the step is: the split maximising k(n-k)/n (mean left - mean right)^2 of the logs
+    (the least-squares location of one mean shift). Ranks say whether there is a step but place
+    it coarsely: with a clean step, several splits inside the lower block tie."""
+    n = x.size
+    k = np.arange(m, n - m + 1)
+    total = np.cumsum(x)
+    left = total[k - 1] / k
+    right = (total[-1] - total[k - 1]) / (n - k)
+    return m + int(np.argmax(k * (n - k) / n * (left - right) ** 2))
 
 
 def _permuted_maxima(x: np.ndarray, method: Method, rng: np.random.Generator) -> np.ndarray:
@@ -189,3 +203,11 @@ def critical_z(n: int, method: Method) -> float:
     if (1 + int(np.sum(maxima >= perfect - 1e-9))) / (method.permutations + 1) >= method.alpha:
         return math.inf
     return float(np.quantile(maxima, 1 - method.alpha))
+
+
+def min_commits(method: Method, longest: int = 200) -> int | None:
+    """The fewest commits in which a perfectly clean step can be significant under ``method``."""
+    for n in range(2 * method.min_segment, longest + 1):
+        if math.isfinite(critical_z(n, method)):
+            return n
+    return None

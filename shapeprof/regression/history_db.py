@@ -114,8 +114,7 @@ def _make_parent(path: Path) -> None:
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> None:
-    """WAL mode, an integrity check, then our tables (created, or checked to be ours)."""
-    conn.execute("PRAGMA journal_mode = WAL")
+    """An integrity check, our tables (created, or checked to be ours), then WAL mode."""
     bad = [row[0] for row in conn.execute("PRAGMA quick_check")]
     if bad != ["ok"]:
         raise HistoryError(f"{_describe(path)} is damaged (SQLite quick_check: {bad[0]}); {REBUILD}")
@@ -132,6 +131,7 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> None:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('kind', ?), ('format_version', ?)",
                          (KIND, str(FORMAT_VERSION)))
     _check_meta(conn, path)
+    conn.execute("PRAGMA journal_mode = WAL")     # only once the file is known to be ours
 
 
 def _check_meta(conn: sqlite3.Connection, path: Path) -> None:

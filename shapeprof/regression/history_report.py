@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .changepoints import Detection, Method, detect
+from .changepoints import Detection, Method, detect, min_commits
 from .history_query import Filters, Series, read_rows, to_series
 
 
@@ -80,7 +80,8 @@ def markdown(report: HistoryReport) -> str:
                   f"({'slower' if r > 1 else 'faster'}) | {pv:.3g} |" for s, c, p, b, a, r, pv in rows]
     short = [r for r in series_rows(report) if r[5].startswith("none")]
     if short:
+        need = min_commits(report.method)
         lines += ["", (f"{len(short)} of {len(report.findings)} series have too few commits for any "
-                       f"change to be found (at least {2 * report.method.min_segment} are needed, more "
-                       "with noise).")]
+                       f"change to be found (this method needs at least {need} for a clean step, "
+                       "more with noise).")]
     return "\n".join(lines) + "\n"
