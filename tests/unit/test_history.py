@@ -213,8 +213,10 @@ def test_report_finds_the_step_at_its_commit(tmp_path: Path, capsys: pytest.Capt
     assert md.count(f"| {SHA.format(8)[:12]} | {SHA.format(7)[:12]} |") == 2      # both cells
     page = (tmp_path / "rep" / "history.html").read_text()
     assert page.count('<figure class="plot" id="series-') == 2 and "<svg" in page
-    from shapeprof.report.history import series_plot   # the figure carries the data it drew
     from shapeprof.regression.history_report import find_changes
+    from shapeprof.report.history import (
+        series_plot,  # the figure carries the data it drew
+    )
 
     finding = find_changes(db, Filters(cells=("1x4",))).findings[0]
     data = series_plot(finding, 0).series
