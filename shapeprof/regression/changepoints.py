@@ -27,6 +27,7 @@ noise (a robust sigma of successive log differences) and its length.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -194,6 +195,7 @@ def smallest_step(n: int, sigma: float, method: Method) -> float | None:
     return max(math.exp(step), 1 + method.min_change)
 
 
+@functools.lru_cache(maxsize=256)
 def critical_z(n: int, method: Method) -> float:
     """The (1 - alpha) quantile of max |Z| over splits for a flat series of n values; inf when
     even a perfect split cannot reach alpha."""
