@@ -33,7 +33,7 @@ from shapeprof.regression.changepoints import Method, detect
 def synthetic(seed: int = 0, trials: int = 200) -> None:
     rng = np.random.default_rng(seed)
     method = Method()
-    print("| commits | noise sigma | step | any change reported | found at its commit | within 1 |")
+    print("| commits | noise (t3 scale) | step | any change reported | found at its commit | within 1 |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n in (20, 40):
         for sigma in (0.03, 0.08):

@@ -98,7 +98,7 @@ def connect(path: str | Path, create: bool = False) -> Iterator[sqlite3.Connecti
     except sqlite3.Error as e:
         raise _failure(path, e) from e
     try:
-        retry(lambda: _prepare(conn, path, create))
+        retry(lambda: _prepare(conn, path))
         yield conn
     except sqlite3.DatabaseError as e:
         raise _failure(path, e) from e
@@ -113,7 +113,7 @@ def _make_parent(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
     """An integrity check, our tables (created, or checked to be ours), then WAL mode."""
     bad = [row[0] for row in conn.execute("PRAGMA quick_check")]
     if bad != ["ok"]:
