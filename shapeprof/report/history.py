@@ -80,7 +80,7 @@ def history_html(report: HistoryReport) -> str:
     header = ("series", "changed at commit", "last commit before", "before ms", "after ms", "ratio", "p")
     body.append(table(header, rows) if rows else "<p>No change point found.</p>")
     body += ["<h2>Series</h2>", table(("series", "commits", "runs", "last ms", "noise %",
-                                       "smallest detectable step", "changes"), series_rows(report))]
+                                       "smallest step found half the time", "changes"), series_rows(report))]
     if len(drawn) < len(report.findings):
         body.append(f'<p class="note">{len(report.findings) - len(drawn)} series without a change point '
                     "are not drawn; pass --model, --variant or --cell to draw them.</p>")
