@@ -68,3 +68,9 @@ class ReportError(ShapeprofError):
     """A report cannot be built or written (bad results file, unwritable path)."""
 
     stage = "report"
+
+
+class HistoryError(ShapeprofError):
+    """The history database cannot be opened, read or written, or a results file cannot join it."""
+
+    stage = "history"

@@ -30,6 +30,11 @@ BENCH_SUMMARY = "bench.md"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"     # plots and tables, one self-contained page
 
+# the history of runs (shapeprof history): one SQLite database per project, and its report
+HISTORY_DB = ".shapeprof/history.sqlite"    # default --db, relative to the working directory
+HISTORY_HTML = "history.html"
+HISTORY_MD = "history.md"
+
 # bench variants, written in the bench's work directory
 VARIANT_FILES = {
     "int8": "model-int8.onnx",

@@ -19,6 +19,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rounds", type=positive_int, default=None, help="interleaved rounds (default: the spec's)")
     p.add_argument("--gate-timings", action="store_true",
                    help="fail on timing regressions too (default: exact facts only)")
+    p.add_argument("--history", default=None, metavar="DB",
+                   help="also add the results to this history database (see 'shapeprof history')")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output (stderr carries errors only)")
     p.set_defaults(run=run)
 
@@ -31,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from . import quiet_libraries
 
     spec = load_spec(args.spec)
+    if args.history is not None:
+        from ..regression.history import check_history
+
+        check_history(args.history)
     if args.base_rev is not None:
         check_base_rev(args.base_rev)
     model = spec.model or default_model_dir()
@@ -38,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
     require_preprocessor_files(model)
     quiet_libraries()
     result = run_ci(spec, args.base_rev, args.work_dir, args.rounds, args.gate_timings,
-                    progress=not args.quiet)
+                    progress=not args.quiet, history=args.history)
     print(result.report, end="")
     return 1 if result.comparison.gate_failed else 0

@@ -40,12 +40,14 @@ class CiResult:
 
 
 def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/ci",
-           rounds: int | None = None, gate_timings: bool = False, progress: bool = False) -> CiResult:
+           rounds: int | None = None, gate_timings: bool = False, progress: bool = False,
+           history: str | Path | None = None) -> CiResult:
     """Export with base and candidate code, bench both interleaved, compare (see module doc).
 
     ``base_rev`` None means the parent commit, falling back to A/A when there is none; a
     revision given explicitly must exist (ConfigError before any work). ``progress`` shows the
-    two exports and the benchmark rounds on stderr.
+    two exports and the benchmark rounds on stderr. ``history``: a history database the results
+    are added to (shapeprof.regression.history).
     """
     from ..console import progress as progress_bar
     from ..profile import profile_dataset
@@ -75,6 +77,10 @@ def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/c
         runs = _interleaved(base, candidate, profile, spec, rounds, bar)
     for which, results in zip(("base", "candidate"), runs):
         results.save(work / f"{which}.json")
+    if history is not None:
+        from .history import record_ci
+
+        notes.append(record_ci(history, work, rev, base is candidate, CODE_ROOT))
     t = thresholds_from_mapping(spec.thresholds, "thresholds") if spec.thresholds else Thresholds()
     comparison = compare_results(runs[0].to_dict(), runs[1].to_dict(), thresholds=t,
                                  timings_gate=gate_timings, paired=True)

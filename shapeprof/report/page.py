@@ -45,9 +45,23 @@ def render(results: BenchResults, plots: Sequence[Plot], comparison: Comparison 
     else:
         body.append("<p>These results hold nothing to plot.</p>")
     body += [_section(p) for p in plots]
+    return document(title, body)
+
+
+def document(title: str, body: Sequence[str]) -> str:
+    """The page around ``body`` (HTML fragments): doctype, title, the shared CSS."""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def section(plot: Plot) -> str:
+    """One plot's section: heading, figure with its data, and the numbers as a table."""
+    return _section(plot)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    return _table(header, rows)
 
 
 def _meta(results: BenchResults) -> str:
