@@ -68,3 +68,9 @@ class ReportError(ShapeprofError):
     """A report cannot be built or written (bad results file, unwritable path)."""
 
     stage = "report"
+
+
+class TuneError(ShapeprofError):
+    """A tune cannot be set up or run (bad option, unusable accuracy data, no candidate)."""
+
+    stage = "tune"

@@ -36,3 +36,9 @@ VARIANT_FILES = {
     "optimized": "model-optimized.onnx",
     "optimized-int8": "model-optimized-int8.onnx",
 }
+
+# shapeprof tune's output directory
+TUNE_FILE = "tune.json"
+TUNE_SUMMARY = "tune.md"
+DEPLOY_FILE = "deploy.json"
+SERVE_SCRIPT = "serve.py"
