@@ -37,7 +37,8 @@ VARIANT_FILES = {
     "optimized-int8": "model-optimized-int8.onnx",
 }
 
-# shapeprof tune's output directory
+# shapeprof tune's output directory (export --tune puts it in OUTPUT_DIR/tune/)
+TUNE_DIR = "tune"
 TUNE_FILE = "tune.json"
 TUNE_SUMMARY = "tune.md"
 DEPLOY_FILE = "deploy.json"

@@ -35,6 +35,8 @@ def add_tune_arguments(group: Any) -> None:
     group.add_argument("--accuracy-data", default=None, metavar="D",
                        help="labelled data the variants are scored on (default: by model kind; STS-B "
                             "dev for embedding models)")
+    group.add_argument("--accuracy-rows", type=positive_int, default=None,
+                       help="labelled rows to score (default: all)")
     group.add_argument("--max-accuracy-drop", type=non_negative_float, default=0.5,
                        help="largest accepted drop of the task metric in points (default: 0.5)")
     group.add_argument("--window", type=positive_int, default=DEFAULT_WINDOW,
@@ -54,7 +56,8 @@ def options_from(args: argparse.Namespace) -> Any:
 
     variants = tuple(v.strip() for v in args.tune_variants.split(",") if v.strip())
     return TuneOptions(slo_ms=getattr(args, "slo_ms", None), slo_p99_ms=getattr(args, "slo_p99_ms", None),
-                       accuracy_data=args.accuracy_data, max_accuracy_drop=args.max_accuracy_drop,
+                       accuracy_data=args.accuracy_data, accuracy_rows=args.accuracy_rows,
+                       max_accuracy_drop=args.max_accuracy_drop,
                        window=args.window, variants=variants, max_batch=args.max_batch, threads=args.threads,
                        seed=args.tune_seed, progress=not args.quiet)
 
