@@ -89,9 +89,11 @@ def _resolve(name: str, data_dir: str | Path | None) -> ResolvedDataset:
 
 
 def _label_column(ds: ResolvedDataset, kind: str) -> str | None:
+    if kind == "generative":         # scored against its own text: labels are not read
+        return None
     names = list(ds.reader.schema().names)
     found = next((c for c in LABEL_COLUMNS if c in names), None)
-    if found is None and kind != "generative":
+    if found is None:
         raise DataError(f"accuracy data {ds.spec.name!r} ({ds.reader.description}) has no label column "
                         f"({' or '.join(LABEL_COLUMNS)}; columns: {', '.join(names)}); pass labelled "
                         "data, e.g. a GLUE dev set (glue/sst2, glue/stsb)")

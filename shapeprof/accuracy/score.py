@@ -29,7 +29,8 @@ Progress = Callable[[str], None]
 def score_variants(model_dir: str | Path | ModelDir, variants: Mapping[str, Path], data: AccuracyData, *,
                    reference: str = "onnx", batch_size: int = 32, seed: int = 0,
                    progress: Progress | None = None, threads: int | None = None) -> list[VariantScore]:
-    """The task metric of every variant, its paired drop from ``reference`` and its agreement.
+    """The task metric of every variant, its paired drop from ``reference`` and its agreement
+    with the reference (both None for the reference itself).
 
     ``variants`` maps names to ONNX files of the same model (the reference among them); the
     result lists the reference first, then the others in the given order. ``progress`` gets a
@@ -83,7 +84,7 @@ def _score(scorer: TaskScorer, name: str, out: np.ndarray, ref: np.ndarray, idx:
     metric = estimate(scorer.metric_name, scorer.metric(out), idx, higher)
     drop = None if is_reference else paired_drop(scorer.metric_name, scorer.metric(ref), scorer.metric(out),
                                                  idx, higher)
-    agree = scorer.agreement(ref, out)
+    agree = None if is_reference else scorer.agreement(ref, out)
     agreement = None if agree is None or scorer.agreement_name is None else \
         estimate(scorer.agreement_name, agree, idx)
     return VariantScore(name, metric, drop, agreement)

@@ -34,10 +34,12 @@ class StaticSettings:
     percentile: float = 99.999               # the percentile method's
     op_types: tuple[str, ...] = ("MatMul", "Gemm")
     exclude: tuple[str, ...] = ()            # node-name glob patterns kept in float
+    float_after: tuple[str, ...] = ()        # op types whose consumers stay float (e.g. "Gelu")
     batch_size: int = 8                      # calibration batch (length-sorted rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude)}
+        return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude),
+                "float_after": list(self.float_after)}
 
     def check(self) -> StaticSettings:
         if self.quant_format not in FORMATS:
@@ -65,7 +67,7 @@ def quantize_static_int8(src: Path, out: Path, model: ModelDir, rows: Calibratio
         try:
             graph = SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True)
             onnx.save(graph, str(typed))
-            _quantize(typed, out, model, rows, settings, excluded_nodes(graph, settings.exclude))
+            _quantize(typed, out, model, rows, settings, excluded_nodes(graph, settings.exclude, settings.float_after))
         except BenchError:
             raise
         except Exception as e:
@@ -99,8 +101,9 @@ def _quantize(typed: Path, out: Path, model: ModelDir, rows: CalibrationRows, se
                     calibrate_method=method, extra_options=extra)
 
 
-def excluded_nodes(graph: Any, patterns: tuple[str, ...]) -> list[str]:
-    """Names of the graph's nodes matching any glob pattern."""
-    if not patterns:
-        return []
-    return [n.name for n in graph.graph.node if any(fnmatch.fnmatchcase(n.name, p) for p in patterns)]
+def excluded_nodes(graph: Any, patterns: tuple[str, ...], float_after: tuple[str, ...] = ()) -> list[str]:
+    """Names of the graph's nodes matching any glob pattern or fed by an op of ``float_after``."""
+    nodes = graph.graph.node
+    after = {o for n in nodes if n.op_type in float_after for o in n.output}
+    return [n.name for n in nodes if any(fnmatch.fnmatchcase(n.name, p) for p in patterns)
+            or any(i in after for i in n.input)]
