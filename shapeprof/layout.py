@@ -35,6 +35,8 @@ VARIANT_FILES = {
     "int8": "model-int8.onnx",
     "optimized": "model-optimized.onnx",
     "optimized-int8": "model-optimized-int8.onnx",
+    "static-int8": "model-static-int8.onnx",
+    "optimized-static-int8": "model-optimized-static-int8.onnx",
 }
 
 # shapeprof tune's output directory (export --tune puts it in OUTPUT_DIR/tune/)
