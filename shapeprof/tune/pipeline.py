@@ -32,7 +32,7 @@ from .measure import latency_model
 from .options import TuneOptions
 from .result import Proof, Row, TuneResult
 from .scoring import accepted, check_accuracy_data, score
-from .variants import available_variants, build_variants
+from .variants import available_variants, build_variants, calibration_for
 
 STAGES = 6
 
@@ -50,7 +50,8 @@ def tune(model_dir: str | Path, profile: Any, output_dir: str | Path, options: T
     check_output_dir(output_dir, overwrite, TuneError)
     model = open_model_dir(model_dir)
     view = profile_view(profile)
-    data = check_accuracy_data(model, options.accuracy_data, options.accuracy_rows)
+    data = check_accuracy_data(model, options.accuracy_data, options.accuracy_rows, options.seed,
+                               (view.dataset or {}).get("data_dir"))
     variants, notes = available_variants(options.variants, model)
     with tempfile.TemporaryDirectory(prefix="shapeprof-tune-") as work, \
             progress(STAGES, "tune", enabled=options.progress, unit="stages") as bar:
@@ -64,9 +65,12 @@ def tune(model_dir: str | Path, profile: Any, output_dir: str | Path, options: T
 def _run(ctx: TuneContext, variants: list[str], data: Any, bar: Any) -> TuneResult:
     say(ctx.options.progress, f"tune: reading the profile's rows and building {len(variants)} variants")
     load_rows(ctx)
-    ctx.paths = build_variants(ctx.model, variants, ctx.workdir, ctx, bar.set_now)
+    static = any("static" in v for v in variants)
+    calibration = calibration_for(ctx.view, data, ctx.options.seed) if static else None
+    ctx.paths = build_variants(ctx.model, variants, ctx.workdir, calibration, bar.set_now)
     bar.update(1, now="scoring accuracy")
-    ctx.accuracy = score(ctx.model, ctx.paths, data, ctx.options.max_accuracy_drop, ctx.options.seed)
+    ctx.accuracy = score(ctx.model, {v: ctx.paths[v] for v in variants}, data, ctx.options.max_accuracy_drop,
+                         ctx.options.seed, bar.set_now, ctx.cores)
     good = [v for v in accepted(ctx.accuracy) if v in variants]
     if not good:
         raise TuneError(f"no variant keeps accuracy within --max-accuracy-drop {ctx.options.max_accuracy_drop:g}; "

@@ -8,7 +8,7 @@ drop); a variant whose drop exceeds the budget is rejected before any timing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,30 +38,36 @@ class AccuracyRow:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
 
-def check_accuracy_data(model: Any, data: str | None, rows: int | None = None) -> Any:
-    """The labelled data for ``model``'s kind; TuneError (one line) when it cannot serve."""
+def check_accuracy_data(model: Any, data: str | None, rows: int | None = None, seed: int = 0,
+                        data_dir: str | None = None) -> Any:
+    """The labelled data for ``model``'s kind (default: the kind's task, e.g. STS-B dev for
+    embedding models, read from ``data_dir`` when given); TuneError (one line) when it cannot
+    serve."""
     from ..accuracy import load_accuracy_data, model_kind
 
     try:
-        return load_accuracy_data(model_kind(model), data, rows=rows)
+        return load_accuracy_data(data, model_kind(model), rows=rows, seed=seed, model_dir=model.path,
+                                  data_dir=data_dir)
     except ShapeprofError as e:
-        raise TuneError(str(e).split(" error: ", 1)[-1]) from e
+        raise TuneError(f"accuracy data: {str(e).split(' error: ', 1)[-1]}") from e
 
 
-def score(model: Any, paths: Mapping[str, Path], data: Any, budget: float, seed: int = 0
-          ) -> list[AccuracyRow]:
+def score(model: Any, paths: Mapping[str, Path], data: Any, budget: float, seed: int = 0,
+          tick: Callable[[str], None] | None = None, threads: int | None = None) -> list[AccuracyRow]:
     """Every variant scored against float32; ``accepted`` when the drop is within ``budget``."""
     from ..accuracy import score_variants
 
-    scores = score_variants(model, dict(paths), data, seed=seed)
+    scores = score_variants(model, dict(paths), data, reference="onnx", seed=seed, progress=tick,
+                            threads=threads)
     return [_row(s, budget) for s in scores]
 
 
 def _row(s: Any, budget: float) -> AccuracyRow:
     drop = s.drop
-    value = float(getattr(drop, "value", drop) or 0.0)
+    value = 0.0 if drop is None else float(drop.value)
     return AccuracyRow(s.variant, s.metric.name, s.metric.value, s.metric.low, s.metric.high, value,
-                       getattr(drop, "low", None), getattr(drop, "high", None), value <= budget)
+                       None if drop is None else drop.low, None if drop is None else drop.high,
+                       value <= budget)
 
 
 def accepted(rows: Sequence[AccuracyRow]) -> list[str]:

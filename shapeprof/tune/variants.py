@@ -17,7 +17,7 @@ from ..bench.model_dir import ModelDir
 
 def available_variants(asked: Sequence[str], model: ModelDir) -> tuple[list[str], list[str]]:
     """(variants to build, notes on the ones left out); the exported graph is always in."""
-    known = set(bench_variants.VARIANTS)
+    known = set(bench_variants.ALL_VARIANTS)
     notes = []
     out = ["onnx"]
     for name in asked:
@@ -33,19 +33,28 @@ def available_variants(asked: Sequence[str], model: ModelDir) -> tuple[list[str]
     return out, notes
 
 
-def build_variants(model: ModelDir, names: Sequence[str], workdir: Path, ctx: Any,
+def build_variants(model: ModelDir, names: Sequence[str], workdir: Path, calibration: Any,
                    tick: Callable[[str], None]) -> dict[str, Path]:
-    """Each variant's ONNX file under ``workdir``."""
+    """Each variant's ONNX file under ``workdir``; the static int8s calibrated on ``calibration``
+    (a ``shapeprof.bench.calibration.CalibrationRows``)."""
     paths: dict[str, Path] = {"onnx": model.onnx_path}
     for name in names:
         if name in paths:
             continue
         tick(f"building {name}")
-        paths[name] = _build(name, model, workdir, paths)
+        paths[name] = _build(name, model, workdir, paths, calibration)
     return paths
 
 
-def _build(name: str, model: ModelDir, workdir: Path, paths: dict[str, Path]) -> Path:
+def calibration_for(view: Any, accuracy: Any, seed: int) -> Any:
+    """Calibration rows of the profiled dataset, none of them a row the accuracy data scores."""
+    from ..bench.calibration import calibration_rows
+    from ..data.source import DatasetSpec
+
+    return calibration_rows(DatasetSpec.from_dict(view.dataset), seed=seed, exclude=accuracy)
+
+
+def _build(name: str, model: ModelDir, workdir: Path, paths: dict[str, Path], calibration: Any) -> Path:
     if name == "optimized":
         return bench_variants.optimize(model, workdir / "model-optimized.onnx")[0]
     if name == "int8":
@@ -54,4 +63,9 @@ def _build(name: str, model: ModelDir, workdir: Path, paths: dict[str, Path]) ->
         if "optimized" not in paths:
             paths["optimized"] = bench_variants.optimize(model, workdir / "model-optimized.onnx")[0]
         return bench_variants.quantize(paths["optimized"], workdir / "model-optimized-int8.onnx")
-    return bench_variants.build_variant(name, model, workdir)[0]
+    if name == "optimized-static-int8" and "optimized" in paths:
+        from ..bench.static_int8 import DEFAULT_STATIC, quantize_static_int8
+
+        return quantize_static_int8(paths["optimized"], workdir / "model-optimized-static-int8.onnx", model,
+                                    calibration, DEFAULT_STATIC)
+    return bench_variants.build_variant(name, model, workdir, calibration)[0]
