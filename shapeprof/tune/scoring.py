@@ -49,7 +49,8 @@ def check_accuracy_data(model: Any, data: str | None, rows: int | None = None, s
         return load_accuracy_data(data, model_kind(model), rows=rows, seed=seed, model_dir=model.path,
                                   data_dir=data_dir)
     except ShapeprofError as e:
-        raise TuneError(f"accuracy data: {str(e).split(' error: ', 1)[-1]}") from e
+        where = "the default accuracy data" if data is None else f"--accuracy-data {str(data)!r}"
+        raise TuneError(f"{where}: {str(e).split(' error: ', 1)[-1]}") from e
 
 
 def score(model: Any, paths: Mapping[str, Path], data: Any, budget: float, seed: int = 0,

@@ -93,18 +93,32 @@ def _serve_module(out: Path):
 
 
 def test_serve_snippet_returns_what_the_chosen_graph_computes(tuned) -> None:
+    """Batch by batch the chosen graph's own outputs; row by row (no padding) the same for float
+    graphs, and within int8's batch-dependent activation scales for dynamic int8."""
     import onnxruntime as ort
     from transformers import AutoTokenizer
 
+    from shapeprof.tune.batching import Batching, plan
+
     _, out = tuned
-    served = _serve_module(out).serve(TEXTS * 5)                      # several batches, shuffled by length
+    texts = TEXTS * 5                                                  # several batches, reordered by length
+    served = _serve_module(out).serve(texts)
     deploy = json.loads((out / "deploy.json").read_text())
     session = ort.InferenceSession(str(out / deploy["model_file"]), providers=["CPUExecutionProvider"])
     tok = AutoTokenizer.from_pretrained(out)
-    for i, text in enumerate(TEXTS * 5):                              # one row at a time, no padding
-        feeds = {k: np.array([v], dtype=np.int64) for k, v in tok(text).items() if k in deploy["inputs"]}
-        hidden = session.run(["last_hidden_state"], feeds)[0][0]
-        np.testing.assert_allclose(served[i], hidden.mean(axis=0), atol=1e-4)
+    rows = [{k: v for k, v in tok(t).items() if k in deploy["inputs"]} for t in texts]
+    lengths = np.array([len(r["input_ids"]) for r in rows])
+    for idx, pad in plan(lengths, Batching.from_dict(deploy["batching"]), deploy["batch_size"]):
+        feeds = {k: np.array([rows[i][k] + [0] * (pad - lengths[i]) for i in idx]) for k in deploy["inputs"]}
+        hidden = session.run(["last_hidden_state"], feeds)[0]
+        mask = feeds["attention_mask"][..., None]
+        np.testing.assert_allclose(served[idx], (hidden * mask).sum(1) / mask.sum(1), atol=1e-5)
+    for i, row in enumerate(rows):
+        alone = session.run(["last_hidden_state"], {k: np.array([v]) for k, v in row.items()})[0][0].mean(0)
+        if "int8" in deploy["variant"]:
+            assert np.dot(served[i], alone) / np.linalg.norm(served[i]) / np.linalg.norm(alone) > 0.99
+        else:
+            np.testing.assert_allclose(served[i], alone, atol=1e-4)
     proc = subprocess.run([sys.executable, "serve.py", *TEXTS[:2]], cwd=out, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
