@@ -43,5 +43,6 @@ VARIANT_FILES = {
 TUNE_DIR = "tune"
 TUNE_FILE = "tune.json"
 TUNE_SUMMARY = "tune.md"
+TUNE_HTML = "tune.html"       # tune.md as a page in the HTML report's style
 DEPLOY_FILE = "deploy.json"
 SERVE_SCRIPT = "serve.py"

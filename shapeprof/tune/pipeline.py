@@ -24,7 +24,7 @@ from ..bench.profile_view import profile_view
 from ..bench.runner import physical_cores
 from ..console import progress, say
 from ..errors import TuneError
-from ..layout import TUNE_FILE, TUNE_SUMMARY
+from ..layout import TUNE_FILE, TUNE_HTML, TUNE_SUMMARY
 from . import search
 from .candidates import Candidate, closest, predict, rank
 from .context import TuneContext, load_rows
@@ -146,6 +146,7 @@ def _environment(ctx: TuneContext) -> dict[str, Any]:
 
 def _write(tmp: Path, ctx: TuneContext, result: TuneResult) -> TuneResult:
     from .deploy import write_deploy
+    from .page import render
     from .report import markdown
 
     deploy = None
@@ -153,5 +154,7 @@ def _write(tmp: Path, ctx: TuneContext, result: TuneResult) -> TuneResult:
         deploy = write_deploy(tmp, ctx.model, result.winner.candidate, ctx.paths[result.winner.candidate.variant])
     final = TuneResult(**{**result.__dict__, "deploy": deploy})
     final.save(tmp / TUNE_FILE)
-    (tmp / TUNE_SUMMARY).write_text(markdown(final), encoding="utf-8")
+    text = markdown(final)
+    (tmp / TUNE_SUMMARY).write_text(text, encoding="utf-8")
+    (tmp / TUNE_HTML).write_text(render(text), encoding="utf-8")
     return final

@@ -113,5 +113,5 @@ def summary(result: TuneResult, out: str) -> str:
                      f"(95%: {p.speedup['low']:.2f}-{p.speedup['high']:.2f})")
         if p.winner.flagged:
             lines.append(f"FLAGGED: the winner's replay misses its prediction by {p.winner.error:+.0%}")
-    lines.append(f"files: {out}/: tune.json, tune.md" + (", deploy.json, serve.py" if result.deploy else ""))
+    lines.append(f"files: {out}/: tune.json, tune.md, tune.html" + (", deploy.json, serve.py" if result.deploy else ""))
     return "\n".join(lines)
