@@ -45,42 +45,49 @@ def run_pass(sessions: Sequence[Any], feeds: Sequence[Feeds], keep: bool = False
              ) -> tuple[Pass, list[Any]]:
     """Serve every batch; with several sessions each pulls the next batch from a shared queue.
     Returns the pass and, with ``keep``, each batch's first output."""
-    jobs: queue.Queue[int] = queue.Queue()
-    for i in range(len(feeds)):
-        jobs.put(i)
-    times = [0.0] * len(feeds)
-    outputs: list[Any] = [None] * len(feeds)
-    errors: list[BaseException] = []
-
-    def worker(session: Any) -> None:
-        while not errors:
-            try:
-                i = jobs.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                t0 = time.perf_counter()
-                out = session.run(None, feeds[i])
-                times[i] = (time.perf_counter() - t0) * 1000.0
-            except BaseException as e:      # re-raised in the calling thread
-                errors.append(e)
-                return
-            if keep:
-                outputs[i] = out[0]
-
+    state = _Serving(feeds, keep)
     start = time.perf_counter()
     if len(sessions) == 1:
-        worker(sessions[0])
+        state.work(sessions[0])
     else:
-        threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in sessions]
+        threads = [threading.Thread(target=state.work, args=(s,), daemon=True) for s in sessions]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
     wall = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    return Pass(wall, tuple(times)), outputs
+    if state.errors:
+        raise state.errors[0]
+    return Pass(wall, tuple(state.times)), state.outputs
+
+
+class _Serving:
+    """The batches left to serve, and what serving them gave (per batch, in plan order)."""
+
+    def __init__(self, feeds: Sequence[Feeds], keep: bool) -> None:
+        self.feeds, self.keep = feeds, keep
+        self.jobs: queue.Queue[int] = queue.Queue()
+        for i in range(len(feeds)):
+            self.jobs.put(i)
+        self.times = [0.0] * len(feeds)
+        self.outputs: list[Any] = [None] * len(feeds)
+        self.errors: list[BaseException] = []
+
+    def work(self, session: Any) -> None:
+        while not self.errors:
+            try:
+                i = self.jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                t0 = time.perf_counter()
+                out = session.run(None, self.feeds[i])
+                self.times[i] = (time.perf_counter() - t0) * 1000.0
+            except BaseException as e:      # re-raised in the calling thread
+                self.errors.append(e)
+                return
+            if self.keep:
+                self.outputs[i] = out[0]
 
 
 def restore(batches: Plan, outputs: Sequence[np.ndarray], rows: int) -> list[np.ndarray]:

@@ -127,7 +127,7 @@ def test_serve_snippet_returns_what_the_chosen_graph_computes(tuned) -> None:
 
 def test_an_slo_nobody_meets_exits_1_with_the_closest(model_dir, profile_path, tmp_path) -> None:
     proc = tune_cli(str(model_dir), "--profile", str(profile_path), "-o", str(tmp_path / "t"),
-                    "--slo-ms", "0.0001", "--quiet", *FAST)
+                    "--slo-ms", "0.0001", "--quiet", *FAST[2:], "--tune-variants", "onnx")
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "no candidate meets the SLO (p50 <= 0.0001 ms per batch)" in proc.stderr
     assert proc.stderr.count("seq/s") >= 1 and "p50" in proc.stderr
@@ -159,3 +159,17 @@ def test_impossible_options_exit_2(model_dir, profile_path, tmp_path, args, need
     proc = tune_cli(str(model_dir), "--profile", str(profile_path), "-o", str(tmp_path / "t"), *args)
     assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "t").exists()
+
+
+def test_export_with_tune_writes_the_tune_beside_the_model(tiny_bert_dir, tmp_path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "shapeprof", "export", "--model", str(tiny_bert_dir),
+                           "--dataset", "glue", "--data-dir", str(GLUE), "--rows", "160", "--tune",
+                           "--tune-variants", "onnx,int8", "--max-batch", "64", "--window", "32",
+                           "--accuracy-rows", "200", "--quiet", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((out / "tune" / "tune.json").read_text())
+    assert data["model"]["task"] == "text-classification" and data["rows"][0]["baseline"]
+    assert data["accuracy"][0]["metric"] == "accuracy" and (out / "tune" / "deploy.json").is_file()
+    assert "tune: proof" in proc.stdout and (out / "model.onnx").is_file()

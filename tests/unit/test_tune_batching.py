@@ -69,3 +69,27 @@ def test_bad_policies_are_refused() -> None:
         Batching("window", window=0)
     with pytest.raises(ValueError, match="edges"):
         Batching("buckets")
+
+
+class _Session:
+    """Doubles its input; counts its calls."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls, self.fail = 0, fail
+
+    def run(self, names, feeds):
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("broken session")
+        return [feeds["x"] * 2]
+
+
+def test_parallel_sessions_serve_every_batch_once_in_plan_order() -> None:
+    from shapeprof.tune.serve import run_pass
+
+    sessions = [_Session(), _Session()]
+    done, outputs = run_pass(sessions, [{"x": np.full(2, i)} for i in range(9)], keep=True)
+    assert sum(s.calls for s in sessions) == 9 and len(done.batch_ms) == 9
+    assert [int(o[0]) for o in outputs] == [2 * i for i in range(9)]
+    with pytest.raises(RuntimeError, match="broken"):
+        run_pass([_Session(), _Session(fail=True)], [{"x": np.zeros(1)}] * 4)
