@@ -92,4 +92,4 @@ def test_parallel_sessions_serve_every_batch_once_in_plan_order() -> None:
     assert sum(s.calls for s in sessions) == 9 and len(done.batch_ms) == 9
     assert [int(o[0]) for o in outputs] == [2 * i for i in range(9)]
     with pytest.raises(RuntimeError, match="broken"):
-        run_pass([_Session(), _Session(fail=True)], [{"x": np.zeros(1)}] * 4)
+        run_pass([_Session(fail=True), _Session(fail=True)], [{"x": np.zeros(1)}] * 4)
