@@ -63,9 +63,4 @@ def _build(name: str, model: ModelDir, workdir: Path, paths: dict[str, Path], ca
         if "optimized" not in paths:
             paths["optimized"] = bench_variants.optimize(model, workdir / "model-optimized.onnx")[0]
         return bench_variants.quantize(paths["optimized"], workdir / "model-optimized-int8.onnx")
-    if name == "optimized-static-int8" and "optimized" in paths:
-        from ..bench.static_int8 import DEFAULT_STATIC, quantize_static_int8
-
-        return quantize_static_int8(paths["optimized"], workdir / "model-optimized-static-int8.onnx", model,
-                                    calibration, DEFAULT_STATIC)
     return bench_variants.build_variant(name, model, workdir, calibration)[0]
