@@ -9,9 +9,13 @@ from the float32 export paired on the same resampled rows (shapeprof.accuracy).
 
 Static int8 is calibrated on ``--calibration-rows`` SST-2 dev rows (the profiled dataset of the
 tune goal; STS-B rows are never used to calibrate). ``--static`` adds static int8 builds with
-other settings, each ``format/method/channels[/gelu]``: format qdq or qoperator, method minmax,
-percentile or entropy, channels pc (per channel) or pt (per tensor), ``gelu`` to keep the
-MatMuls fed by GELU (the FFN's second projection) in float.
+other settings, each ``[optimized:]format/method/channels[/gelu][/unfused]``: ``optimized:`` to
+quantise the optimizer's graph, format qdq or qoperator, method minmax, percentile or entropy,
+channels pc (per channel) or pt (per tensor), ``gelu`` to keep the MatMuls fed by GELU (the
+FFN's second projection) in float, ``unfused`` to build the optimizer's graph without its
+Attention fusion (whose fused op static quantisation leaves in float). Percentile and entropy calibrate on
+``--histogram-rows`` rows, one per batch padded to the longest (onnxruntime's histogram
+calibrators keep every activation in memory and need one shape).
 
 Latency: ``--latency-batches`` batches of ``--batch-size`` SST-2 dev rows in data order, padded
 to their longest row (the tune baseline's batching), on all physical cores. Every round times
@@ -34,28 +38,34 @@ BASE = ("onnx", "optimized", "int8", "optimized-int8", "static-int8", "optimized
 
 
 def parse_static(spec: str):
-    """``qoperator/minmax/pc/gelu`` -> StaticSettings."""
+    """``[optimized:]qoperator/minmax/pc[/gelu][/unfused]`` -> (variant, StaticSettings)."""
     from shapeprof.bench.static_int8 import StaticSettings
 
+    variant, _, spec = spec.rpartition(":")
     parts = spec.split("/")
-    if len(parts) < 3 or parts[2] not in ("pc", "pt"):
-        raise SystemExit(f"--static {spec!r}: give format/method/pc|pt[/gelu]")
-    gelu = ("Gelu", "BiasGelu", "FastGelu") if parts[3:] == ["gelu"] else ()
-    return StaticSettings(parts[0], parts[2] == "pc", parts[1], float_after=gelu).check()
+    if len(parts) < 3 or parts[2] not in ("pc", "pt") or variant not in ("", "optimized"):
+        raise SystemExit(f"--static {spec!r}: give [optimized:]format/method/pc|pt[/gelu][/unfused]")
+    gelu = ("Gelu", "BiasGelu", "FastGelu") if "gelu" in parts[3:] else ()
+    settings = StaticSettings(parts[0], parts[2] == "pc", parts[1], float_after=gelu,
+                              fuse_attention="unfused" not in parts[3:]).check()
+    return ("optimized-static-int8" if variant else "static-int8"), settings
 
 
-def build(model_dir: Path, out: Path, calibration, extra: list[str]) -> dict[str, tuple[Path, float, dict]]:
-    """Every variant's file, build seconds and static settings."""
+def build(model_dir: Path, out: Path, calibration, histogram_calibration, extra: list[str]
+          ) -> dict[str, tuple[Path, float, dict]]:
+    """Every variant's file, build seconds and static settings (percentile and entropy calibrate
+    on ``histogram_calibration``: onnxruntime holds all their activations in memory at once)."""
     from shapeprof.bench.static_int8 import DEFAULT_STATIC
     from shapeprof.bench.variants import make_variant
 
     built = {}
-    jobs = [(name, name, None) for name in BASE] + [(f"static-int8 [{s}]", "static-int8", parse_static(s))
-                                                    for s in extra]
+    jobs = [(name, name, None) for name in BASE] + [(f"{parse_static(s)[0]} [{s.rpartition(':')[2]}]",
+                                                     *parse_static(s)) for s in extra]
     for label, name, settings in jobs:
         start = time.perf_counter()
         where = out / label.replace(" ", "_").replace("/", "-")
-        path, _ = make_variant(model_dir, name, where, calibration=calibration, static=settings)
+        rows = histogram_calibration if settings and settings.method != "minmax" else calibration
+        path, _ = make_variant(model_dir, name, where, calibration=rows, static=settings)
         seconds = time.perf_counter() - start
         static = (settings or DEFAULT_STATIC).to_dict() if "static" in name else None
         built[label] = (path, seconds, static)
@@ -115,6 +125,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser)
     parser.add_argument("--calibration-rows", type=int, default=256)
+    parser.add_argument("--histogram-rows", type=int, default=96,
+                        help="calibration rows of the percentile and entropy methods (default 96)")
     parser.add_argument("--accuracy-rows", type=int, default=None, help="STS-B rows scored (default all)")
     parser.add_argument("--static", default="", help="extra static int8 settings, comma separated")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -132,8 +144,10 @@ def main() -> None:
     data = load_accuracy_data("glue/stsb", "embedding", rows=rows, seed=args.seed, data_dir=GLUE_DIR)
     calibration = calibration_rows("glue/sst2", rows=args.calibration_rows, seed=args.seed, exclude=data,
                                    data_dir=GLUE_DIR)
+    histogram = calibration_rows("glue/sst2", rows=args.histogram_rows, seed=args.seed, exclude=data,
+                                 data_dir=GLUE_DIR)
     extra = [s for s in args.static.split(",") if s.strip()]
-    built = build(model_dir, args.work_dir / "accuracy-variants", calibration, extra)
+    built = build(model_dir, args.work_dir / "accuracy-variants", calibration, histogram, extra)
     paths = {n: b[0] for n, b in built.items()}
     scores = score_variants(model_dir, paths, data, seed=args.seed, threads=threads,
                             progress=lambda m: print(m, file=sys.stderr))

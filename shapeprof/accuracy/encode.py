@@ -29,10 +29,11 @@ class Batch:
 
 
 def encode(tokenizer: Any, texts: Sequence[Any], max_length: int, batch_size: int,
-           max_tokens: int | None = None) -> list[Batch]:
+           max_tokens: int | None = None, uniform: bool = False) -> list[Batch]:
     """Length-sorted, padded batches of ``texts`` (strings or (text, pair) tuples).
 
-    ``max_tokens`` caps batch size x padded length (the logits of a language model grow with it).
+    ``max_tokens`` caps batch size x padded length (the logits of a language model grow with it);
+    ``uniform`` pads every batch to the longest row of all.
     """
     firsts = [t if isinstance(t, str) else t[0] for t in texts]
     pairs = None if not texts or isinstance(texts[0], str) else [t[1] for t in texts]
@@ -48,14 +49,14 @@ def encode(tokenizer: Any, texts: Sequence[Any], max_length: int, batch_size: in
             longest = int(lengths[order[min(start + size, len(order)) - 1]])
             size = max(1, min(batch_size, max_tokens // max(longest, 1)))
         rows = order[start:start + size]
-        batches.append(_pad(rows, ids, types, lengths, pad))
+        batches.append(_pad(rows, ids, types, lengths, pad, int(lengths.max()) if uniform else None))
         start += size
     return batches
 
 
 def _pad(rows: np.ndarray, ids: list[list[int]], types: list[list[int]] | None, lengths: np.ndarray,
-         pad: int) -> Batch:
-    n = int(lengths[rows].max())
+         pad: int, pad_to: int | None = None) -> Batch:
+    n = pad_to or int(lengths[rows].max())
     input_ids = np.full((len(rows), n), pad, dtype=np.int64)
     mask = np.zeros((len(rows), n), dtype=np.int64)
     token_types = np.zeros((len(rows), n), dtype=np.int64)

@@ -60,12 +60,12 @@ def source_key(spec: DatasetSpec) -> tuple[str, ...]:
     return (*where, spec.split or "")
 
 
-def calibration_rows(dataset: str | Path | DatasetSpec | ResolvedDataset, *,
+def calibration_rows(dataset: str | Path | DatasetSpec | ResolvedDataset | Any, *,
                      rows: int = DEFAULT_CALIBRATION_ROWS, seed: int = 0,
                      exclude: RowsInUse | Sequence[RowsInUse] = (), data_dir: str | Path | None = None
                      ) -> CalibrationRows:
-    """A seeded sample of ``rows`` rows of ``dataset`` (a profile's ``dataset.spec``, a name or a
-    file), none of them a row that ``exclude`` uses from the same source."""
+    """A seeded sample of ``rows`` rows of ``dataset`` (a ShapeProfile, its ``dataset.spec``, a
+    dataset name or a file), none of them a row that ``exclude`` uses from the same source."""
     from ..data.load import empty_error
     from ..data.rows import TextRows
 
@@ -92,6 +92,9 @@ def _resolve(dataset: Any, data_dir: str | Path | None) -> ResolvedDataset:
 
     if isinstance(dataset, ResolvedDataset):
         return dataset
+    profiled = getattr(getattr(dataset, "dataset", None), "spec", None)     # a ShapeProfile
+    if isinstance(profiled, DatasetSpec):
+        return reopen(profiled)
     if isinstance(dataset, DatasetSpec):
         return reopen(dataset)
     return resolve_dataset(str(dataset), data_dir=data_dir)
@@ -102,17 +105,23 @@ def _taken(key: tuple[str, ...], uses: Iterable[RowsInUse]) -> set[int]:
 
 
 class TextCalibrationReader:
-    """onnxruntime's CalibrationDataReader over tokenized calibration rows (length-sorted batches)."""
+    """onnxruntime's CalibrationDataReader over tokenized calibration rows (length-sorted batches).
+
+    ``uniform``: one row per batch, every batch padded to the longest row. onnxruntime's
+    histogram calibrators (percentile, entropy) stack all batches' activations into one array,
+    which needs one shape; padded positions are masked, as in pad-to-longest serving.
+    """
 
     def __init__(self, model: ModelDir, session_inputs: Sequence[Any], rows: CalibrationRows,
-                 batch_size: int = CALIBRATION_BATCH) -> None:
+                 batch_size: int = CALIBRATION_BATCH, uniform: bool = False) -> None:
         from ..accuracy.encode import encode
         from .inputs import load_model_tokenizer
 
         tokenizer = load_model_tokenizer(model)
         limit = min(model.max_length or MAX_LENGTH, MAX_LENGTH)
         self.names = [i.name for i in session_inputs]
-        self.batches = encode(tokenizer, rows.texts.inputs(), limit, batch_size)
+        self.batches = encode(tokenizer, rows.texts.inputs(), limit, 1 if uniform else batch_size,
+                              uniform=uniform)
         self.rewind()
 
     def rewind(self) -> None:

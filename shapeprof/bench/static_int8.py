@@ -4,7 +4,7 @@ Unlike dynamic int8, activation scales are fixed ahead of time from the calibrat
 run-time min/max pass is needed. What gets quantised is chosen for accuracy: MatMuls with
 constant weights only (``MatMulConstBOnly``), weights per output channel, activations
 asymmetric uint8, and named sensitive nodes left in float (``StaticSettings.exclude``, glob
-patterns over node names).
+patterns over node names, and ``float_after``: consumers of an op type such as GELU).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class StaticSettings:
     exclude: tuple[str, ...] = ()            # node-name glob patterns kept in float
     float_after: tuple[str, ...] = ()        # op types whose consumers stay float (e.g. "Gelu")
     batch_size: int = 8                      # calibration batch (length-sorted rows)
+    # optimized-static-int8: let the optimizer fuse attention (its Attention op then stays float:
+    # static quantisation has no int8 Attention) or not (its projections become int8 MatMuls)
+    fuse_attention: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude),
@@ -89,7 +92,7 @@ def _quantize(typed: Path, out: Path, model: ModelDir, rows: CalibrationRows, se
     from .calibration import TextCalibrationReader
 
     inputs = ort.InferenceSession(str(typed), providers=["CPUExecutionProvider"]).get_inputs()
-    reader = TextCalibrationReader(model, inputs, rows, settings.batch_size)
+    reader = TextCalibrationReader(model, inputs, rows, settings.batch_size, uniform=settings.method != "minmax")
     method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
               "entropy": CalibrationMethod.Entropy}[settings.method]
     fmt = QuantFormat.QDQ if settings.quant_format == "qdq" else QuantFormat.QOperator

@@ -91,7 +91,10 @@ def build_variant(name: str, model: ModelDir, workdir: Path, calibration: Calibr
         return model.onnx_path, {}
     if name in ("int8", "static-int8"):
         return _int8(name, model.onnx_path, workdir, model, calibration, static), {}
-    optimized, fused = optimize(model, workdir / VARIANT_FILES["optimized"])
+    if name == "optimized-static-int8" and static is not None and not static.fuse_attention:
+        optimized, fused = optimize(model, workdir / "model-optimized-unfused-attention.onnx", attention=False)
+    else:
+        optimized, fused = optimize(model, workdir / VARIANT_FILES["optimized"])
     if name == "optimized":
         return optimized, fused
     return _int8(name, optimized, workdir, model, calibration, static), fused
@@ -123,8 +126,9 @@ def _int8(name: str, src: Path, workdir: Path, model: ModelDir, calibration: Cal
     return quantize(src, out)
 
 
-def optimize(model: ModelDir, out: Path) -> tuple[Path, dict[str, int]]:
-    """onnxruntime's transformer optimizer with heads/hidden size from the config."""
+def optimize(model: ModelDir, out: Path, attention: bool = True) -> tuple[Path, dict[str, int]]:
+    """onnxruntime's transformer optimizer with heads/hidden size from the config (``attention``:
+    fuse attention into one Attention op)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
     kind = OPTIMIZER_MODEL_TYPES.get(model.model_type)
@@ -135,7 +139,7 @@ def optimize(model: ModelDir, out: Path) -> tuple[Path, dict[str, int]]:
     with quiet_logs():
         try:
             opt = optimize_model(str(model.onnx_path), model_type=kind, num_heads=heads,
-                                 hidden_size=hidden, optimization_options=fusion_options(kind))
+                                 hidden_size=hidden, optimization_options=fusion_options(kind, attention))
             opt.save_model_to_file(str(out))
         except Exception as e:  # the optimizer raises many types
             raise BenchError(f"onnxruntime's transformer optimizer failed on {str(model.onnx_path)!r}: "
@@ -144,7 +148,7 @@ def optimize(model: ModelDir, out: Path) -> tuple[Path, dict[str, int]]:
     return out, fused
 
 
-def fusion_options(kind: str) -> Any:
+def fusion_options(kind: str, attention: bool = True) -> Any:
     """The optimizer's options, adjusted for correctness and CPU speed.
 
     The default mask format assumes right padding (1-D sequence lengths) and gives
@@ -156,6 +160,7 @@ def fusion_options(kind: str) -> Any:
     options = FusionOptions(kind)
     options.attention_mask_format = AttentionMaskFormat.AttentionMask
     options.enable_skip_layer_norm = False
+    options.enable_attention = attention
     return options
 
 
