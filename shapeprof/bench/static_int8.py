@@ -83,8 +83,9 @@ def quantize_static_int8(src: Path, out: Path, model: ModelDir, rows: Calibratio
         except Exception as e:
             raise BenchError(f"static int8 quantisation of {str(src)!r} failed: {type(e).__name__}: "
                              f"{str(e)[:200]}; drop the static int8 variants") from e
-        finally:
+        finally:       # the typed copy, and the shape-inferred one the quantiser writes beside it
             typed.unlink(missing_ok=True)
+            typed.with_name(typed.stem + "-inferred.onnx").unlink(missing_ok=True)
     result = onnx.load(str(out))
     strip_value_info(result)
     onnx.save(result, str(out))
