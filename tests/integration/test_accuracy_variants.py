@@ -62,6 +62,11 @@ def test_static_int8_calibrated_on_real_rows_disjoint_from_scored_rows(embedder,
     assert kinds.count("DequantizeLinear") == 2 * 6 and all(made.get(n.input[0]) != "DequantizeLinear"
                                                            for n in graph.node if n.op_type == "MatMul"
                                                            and made.get(n.input[1]) != "DequantizeLinear")
+    opt, fused = make_variant(embedder, "optimized-static-int8", tmp_path / "v", calibration=calib)
+    opt_ops = {n.op_type for n in onnx.load(str(opt)).graph.node}
+    assert "Attention" not in opt_ops and "Attention" not in fused and "DequantizeLinear" in opt_ops
+    assert sorted(p.name for p in (tmp_path / "v").iterdir() if "static" in p.name) == [
+        "model-optimized-static-int8.onnx", "model-static-int8.onnx"]           # no temporary copies left
     with pytest.raises(BenchError, match="pass calibration rows"):
         make_variant(embedder, "optimized-static-int8", tmp_path / "w")
 
