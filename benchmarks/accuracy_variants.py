@@ -9,11 +9,11 @@ from the float32 export paired on the same resampled rows (shapeprof.accuracy).
 
 Static int8 is calibrated on ``--calibration-rows`` SST-2 dev rows (the profiled dataset of the
 tune goal; STS-B rows are never used to calibrate). ``--static`` adds static int8 builds with
-other settings, each ``[optimized:]format/method/channels[/gelu][/unfused]``: ``optimized:`` to
+other settings, each ``[optimized:]format/method/channels[/gelu][/fused]``: ``optimized:`` to
 quantise the optimizer's graph, format qdq or qoperator, method minmax, percentile or entropy,
 channels pc (per channel) or pt (per tensor), ``gelu`` to keep the MatMuls fed by GELU (the
-FFN's second projection) in float, ``unfused`` to build the optimizer's graph without its
-Attention fusion (whose fused op static quantisation leaves in float). Percentile and entropy calibrate on
+FFN's second projection) in float, ``fused`` to let the optimizer fuse Attention (whose fused
+op static quantisation leaves in float; by default it is not fused, so its projections are int8). Percentile and entropy calibrate on
 ``--histogram-rows`` rows, one per batch padded to the longest (onnxruntime's histogram
 calibrators keep every activation in memory and need one shape).
 
@@ -38,16 +38,16 @@ BASE = ("onnx", "optimized", "int8", "optimized-int8", "static-int8", "optimized
 
 
 def parse_static(spec: str):
-    """``[optimized:]qoperator/minmax/pc[/gelu][/unfused]`` -> (variant, StaticSettings)."""
+    """``[optimized:]qoperator/minmax/pc[/gelu][/fused]`` -> (variant, StaticSettings)."""
     from shapeprof.bench.static_int8 import StaticSettings
 
     variant, _, spec = spec.rpartition(":")
     parts = spec.split("/")
     if len(parts) < 3 or parts[2] not in ("pc", "pt") or variant not in ("", "optimized"):
-        raise SystemExit(f"--static {spec!r}: give [optimized:]format/method/pc|pt[/gelu][/unfused]")
+        raise SystemExit(f"--static {spec!r}: give [optimized:]format/method/pc|pt[/gelu][/fused]")
     gelu = ("Gelu", "BiasGelu", "FastGelu") if "gelu" in parts[3:] else ()
     settings = StaticSettings(parts[0], parts[2] == "pc", parts[1], float_after=gelu,
-                              fuse_attention="unfused" not in parts[3:]).check()
+                              fuse_attention="fused" in parts[3:]).check()
     return ("optimized-static-int8" if variant else "static-int8"), settings
 
 

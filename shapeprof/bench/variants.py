@@ -91,7 +91,7 @@ def build_variant(name: str, model: ModelDir, workdir: Path, calibration: Calibr
         return model.onnx_path, {}
     if name in ("int8", "static-int8"):
         return _int8(name, model.onnx_path, workdir, model, calibration, static), {}
-    if name == "optimized-static-int8" and static is not None and not static.fuse_attention:
+    if name == "optimized-static-int8" and not _static_settings(static).fuse_attention:
         optimized, fused = optimize(model, workdir / "model-optimized-unfused-attention.onnx", attention=False)
     else:
         optimized, fused = optimize(model, workdir / VARIANT_FILES["optimized"])
@@ -120,10 +120,16 @@ def _int8(name: str, src: Path, workdir: Path, model: ModelDir, calibration: Cal
           static: StaticSettings | None) -> Path:
     out = workdir / VARIANT_FILES[name]
     if name in STATIC_VARIANTS and calibration is not None:
-        from .static_int8 import DEFAULT_STATIC, quantize_static_int8
+        from .static_int8 import quantize_static_int8
 
-        return quantize_static_int8(src, out, model, calibration, static or DEFAULT_STATIC)
+        return quantize_static_int8(src, out, model, calibration, _static_settings(static))
     return quantize(src, out)
+
+
+def _static_settings(static: StaticSettings | None) -> StaticSettings:
+    from .static_int8 import DEFAULT_STATIC
+
+    return static or DEFAULT_STATIC
 
 
 def optimize(model: ModelDir, out: Path, attention: bool = True) -> tuple[Path, dict[str, int]]:

@@ -53,8 +53,20 @@ def test_static_int8_calibrated_on_real_rows_disjoint_from_scored_rows(embedder,
     assert len(reader.batches) == 6 and len(set(lengths)) > 2          # real rows at their own lengths
     assert sorted(reader.get_next()) == sorted(i.name for i in inputs)
     path, _ = make_variant(embedder, "static-int8", tmp_path / "v", calibration=calib)
-    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    graph = onnx.load(str(path)).graph
+    ops = {n.op_type for n in graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops and path.name == "model-static-int8.onnx"
+    # weight MatMuls get int8 weights (a DequantizeLinear on B); attention's activation MatMuls stay float
+    made = {o: n.op_type for n in graph.node for o in n.output}
+    kinds = [made.get(n.input[1]) for n in graph.node if n.op_type == "MatMul"]
+    assert kinds.count("DequantizeLinear") == 2 * 6 and all(made.get(n.input[0]) != "DequantizeLinear"
+                                                           for n in graph.node if n.op_type == "MatMul"
+                                                           and made.get(n.input[1]) != "DequantizeLinear")
+    opt, fused = make_variant(embedder, "optimized-static-int8", tmp_path / "v", calibration=calib)
+    opt_ops = {n.op_type for n in onnx.load(str(opt)).graph.node}
+    assert "Attention" not in opt_ops and "Attention" not in fused and "DequantizeLinear" in opt_ops
+    assert sorted(p.name for p in (tmp_path / "v").iterdir() if "static" in p.name) == [
+        "model-optimized-static-int8.onnx", "model-static-int8.onnx"]           # no temporary copies left
     with pytest.raises(BenchError, match="pass calibration rows"):
         make_variant(embedder, "optimized-static-int8", tmp_path / "w")
 
