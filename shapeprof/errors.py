@@ -74,3 +74,9 @@ class HistoryError(ShapeprofError):
     """The history database cannot be opened, read or written, or a results file cannot join it."""
 
     stage = "history"
+
+
+class TuneError(ShapeprofError):
+    """A tune cannot be set up or run (bad option, unusable accuracy data, no candidate)."""
+
+    stage = "tune"

@@ -40,4 +40,14 @@ VARIANT_FILES = {
     "int8": "model-int8.onnx",
     "optimized": "model-optimized.onnx",
     "optimized-int8": "model-optimized-int8.onnx",
+    "static-int8": "model-static-int8.onnx",
+    "optimized-static-int8": "model-optimized-static-int8.onnx",
 }
+
+# shapeprof tune's output directory (export --tune puts it in OUTPUT_DIR/tune/)
+TUNE_DIR = "tune"
+TUNE_FILE = "tune.json"
+TUNE_SUMMARY = "tune.md"
+TUNE_HTML = "tune.html"       # tune.md as a page in the HTML report's style
+DEPLOY_FILE = "deploy.json"
+SERVE_SCRIPT = "serve.py"

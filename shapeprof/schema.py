@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import layout
-from .errors import (BenchError, ExportError, ProfileError, ShapeprofError,
+from .errors import (BenchError, ExportError, ProfileError, ShapeprofError, TuneError,
                      VerificationError)
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -176,8 +176,21 @@ GENERATION = Artifact(
     VerificationError, "re-run 'shapeprof export'", {0: _generation_0_to_1, 1: _generation_1_to_2},
     unversioned=0)
 
+TUNE = Artifact(
+    "tune", "tune results", layout.TUNE_FILE, 1,
+    ((1, "shapeprof tune: options, environment, accuracy (metric, interval, drop per variant), "
+         "pruned, candidates (prediction per candidate, baseline first), layouts, winner, proof "
+         "(winner and baseline replays on held-out rows, speedup with interval), notes"),),
+    TuneError, "re-run 'shapeprof tune'")
+
+DEPLOY = Artifact(
+    "deploy", "deployment", layout.DEPLOY_FILE, 1,
+    ((1, "shapeprof tune: model_file, variant, task, providers, session_options, sessions, batching "
+         "(policy, window, bucket_edges), batch_size, max_length, inputs, output, pooling"),),
+    TuneError, "re-run 'shapeprof tune'")
+
 ARTIFACTS: dict[str, Artifact] = {a.kind: a for a in (PROFILE, MEDIA_PROFILE, BENCH, VERIFICATION,
-                                                      EXPORT_RECORD, GENERATION)}
+                                                      EXPORT_RECORD, GENERATION, TUNE, DEPLOY)}
 
 
 def artifact(kind: str) -> Artifact:

@@ -6,6 +6,10 @@ optimizer, dynamic int8 quantisation, and both combined.
   the BERT-like encoders, num_heads and hidden_size from the config); fused ops are recorded.
 * ``int8``: ``onnxruntime.quantization.quantize_dynamic`` (int8 weights, dynamic activations).
 * ``optimized-int8``: the optimised graph, quantised.
+* ``static-int8``, ``optimized-static-int8``: static int8 (``quantize_static``) of the exported or
+  optimised graph, calibrated on real rows of the profiled dataset (shapeprof.bench.static_int8,
+  shapeprof.bench.calibration). They need calibration rows, so ``shapeprof bench`` does not
+  build them; ``make_variant`` does.
 
 Each variant is checked against a reference (PyTorch, else the exported graph) on real rows
 before it is timed; the largest absolute deviation is reported.
@@ -13,18 +17,25 @@ before it is timed; the largest absolute deviation is reported.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import BenchError
-from .model_dir import ModelDir
+from ..layout import VARIANT_FILES
+from .model_dir import ModelDir, open_model_dir
+from .ort_logs import quiet_logs
 
-VARIANTS = ("onnx", "optimized", "int8", "optimized-int8")
+if TYPE_CHECKING:
+    from .calibration import CalibrationRows
+    from .static_int8 import StaticSettings
+
+VARIANTS = ("onnx", "optimized", "int8", "optimized-int8")     # what shapeprof bench builds
+STATIC_VARIANTS = ("static-int8", "optimized-static-int8")     # these need calibration rows
+ALL_VARIANTS = VARIANTS + STATIC_VARIANTS
 OPTIMIZER_MODEL_TYPES = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert",
                          "albert": "bert", "mpnet": "bert", "distilbert": "bert", "deberta-v2": "bert"}
 EXACT_ATOL = 1e-3       # fp32 variants: a deviation above this is flagged
@@ -67,20 +78,63 @@ def check_variant_names(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def build_variant(name: str, model: ModelDir, workdir: Path) -> tuple[Path, dict[str, int]]:
-    """The variant's ONNX file (built under ``workdir``) and its fused-op counts."""
+def build_variant(name: str, model: ModelDir, workdir: Path, calibration: CalibrationRows | None = None,
+                  static: StaticSettings | None = None) -> tuple[Path, dict[str, int]]:
+    """The variant's ONNX file (built under ``workdir``) and its fused-op counts.
+
+    The static int8 variants need ``calibration`` rows (see ``calibration_rows``).
+    """
+    if name in STATIC_VARIANTS and calibration is None:
+        raise BenchError(f"variant {name!r} is calibrated on real rows; pass calibration rows "
+                         "(shapeprof.bench.calibration.calibration_rows) or drop it")
     if name == "onnx":
         return model.onnx_path, {}
-    if name == "int8":
-        return quantize(model.onnx_path, workdir / "model-int8.onnx"), {}
-    optimized, fused = optimize(model, workdir / "model-optimized.onnx")
+    if name in ("int8", "static-int8"):
+        return _int8(name, model.onnx_path, workdir, model, calibration, static), {}
+    if name == "optimized-static-int8" and not _static_settings(static).fuse_attention:
+        optimized, fused = optimize(model, workdir / "model-optimized-unfused-attention.onnx", attention=False)
+    else:
+        optimized, fused = optimize(model, workdir / VARIANT_FILES["optimized"])
     if name == "optimized":
         return optimized, fused
-    return quantize(optimized, workdir / "model-optimized-int8.onnx"), fused
+    return _int8(name, optimized, workdir, model, calibration, static), fused
 
 
-def optimize(model: ModelDir, out: Path) -> tuple[Path, dict[str, int]]:
-    """onnxruntime's transformer optimizer with heads/hidden size from the config."""
+def make_variant(model_dir: str | Path | ModelDir, name: str, out_dir: str | Path, *,
+                 calibration: CalibrationRows | None = None, static: StaticSettings | None = None
+                 ) -> tuple[Path, dict[str, int]]:
+    """Build variant ``name`` of MODEL_DIR into ``out_dir`` (created); returns its file and fused ops.
+
+    ``name`` is one of ``ALL_VARIANTS``; the static int8 ones are calibrated on ``calibration``
+    with ``static`` settings (default: shapeprof.bench.static_int8.DEFAULT_STATIC).
+    """
+    if name not in ALL_VARIANTS:
+        raise BenchError(f"unknown variant {name!r}; choose from {', '.join(ALL_VARIANTS)}")
+    model = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return build_variant(name, model, out, calibration, static)
+
+
+def _int8(name: str, src: Path, workdir: Path, model: ModelDir, calibration: CalibrationRows | None,
+          static: StaticSettings | None) -> Path:
+    out = workdir / VARIANT_FILES[name]
+    if name in STATIC_VARIANTS and calibration is not None:
+        from .static_int8 import quantize_static_int8
+
+        return quantize_static_int8(src, out, model, calibration, _static_settings(static))
+    return quantize(src, out)
+
+
+def _static_settings(static: StaticSettings | None) -> StaticSettings:
+    from .static_int8 import DEFAULT_STATIC
+
+    return static or DEFAULT_STATIC
+
+
+def optimize(model: ModelDir, out: Path, attention: bool = True) -> tuple[Path, dict[str, int]]:
+    """onnxruntime's transformer optimizer with heads/hidden size from the config (``attention``:
+    fuse attention into one Attention op)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
     kind = OPTIMIZER_MODEL_TYPES.get(model.model_type)
@@ -88,10 +142,10 @@ def optimize(model: ModelDir, out: Path) -> tuple[Path, dict[str, int]]:
         raise BenchError(f"onnxruntime's transformer optimizer has no fusion for {model.model_type!r}; "
                          "drop the 'optimized' variants")
     heads, hidden = _heads_hidden(model.config)
-    with _quiet_logs():
+    with quiet_logs():
         try:
             opt = optimize_model(str(model.onnx_path), model_type=kind, num_heads=heads,
-                                 hidden_size=hidden, optimization_options=fusion_options(kind))
+                                 hidden_size=hidden, optimization_options=fusion_options(kind, attention))
             opt.save_model_to_file(str(out))
         except Exception as e:  # the optimizer raises many types
             raise BenchError(f"onnxruntime's transformer optimizer failed on {str(model.onnx_path)!r}: "
@@ -100,7 +154,7 @@ def optimize(model: ModelDir, out: Path) -> tuple[Path, dict[str, int]]:
     return out, fused
 
 
-def fusion_options(kind: str) -> Any:
+def fusion_options(kind: str, attention: bool = True) -> Any:
     """The optimizer's options, adjusted for correctness and CPU speed.
 
     The default mask format assumes right padding (1-D sequence lengths) and gives
@@ -112,6 +166,7 @@ def fusion_options(kind: str) -> Any:
     options = FusionOptions(kind)
     options.attention_mask_format = AttentionMaskFormat.AttentionMask
     options.enable_skip_layer_norm = False
+    options.enable_attention = attention
     return options
 
 
@@ -130,7 +185,7 @@ def quantize(src: Path, out: Path) -> Path:
     from ..export.graph_form import strip_value_info
 
     typed = out.with_name(out.stem + "-typed.onnx")
-    with _quiet_logs():
+    with quiet_logs():
         try:
             onnx.save(SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True), str(typed))
             quantize_dynamic(str(typed), str(out), weight_type=QuantType.QInt8)
@@ -167,16 +222,3 @@ def deviation(outputs: Sequence[np.ndarray], references: Sequence[np.ndarray]) -
         worst = max(worst, float(diff.max()))
         total, count = total + float(diff.sum()), count + diff.size
     return worst, total / max(count, 1)
-
-
-class _quiet_logs:
-    """Keep onnxruntime's optimizer/quantizer log lines off stderr."""
-
-    def __enter__(self) -> None:
-        self._level = logging.root.level
-        logging.root.setLevel(logging.ERROR)
-        for name in ("onnxruntime", "fusion", "onnx_model", "onnxruntime.transformers"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-
-    def __exit__(self, *exc: object) -> None:
-        logging.root.setLevel(self._level)

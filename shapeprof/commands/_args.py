@@ -35,3 +35,11 @@ def _at_least(low: int, kind: type, what: str) -> Callable[[str], int | float]:
 positive_int = _at_least(1, int, "sizes, rounds, counts")
 non_negative_int = _at_least(0, int, "seeds, warm-up calls, optional counts")
 non_negative_float = _at_least(0, float, "tolerances, seconds")
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (latency objectives in ms)."""
+    value = float(_number(text, float))
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value

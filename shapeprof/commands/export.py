@@ -49,7 +49,23 @@ def add_parser(sub: Any) -> None:
                            "(default: onnx,optimized)")
     data.add_argument("--quiet", "-q", "--no-progress", dest="quiet", action="store_true",
                       help="no progress output (stderr carries errors only)")
+    add_tune_group(p)
     p.set_defaults(run=run)
+
+
+def add_tune_group(p: Any) -> None:
+    """``--tune``: after the export, ``shapeprof tune`` on it into OUTPUT_DIR/tune/."""
+    from ._args import positive_float
+    from .tune import add_tune_arguments
+
+    group = p.add_argument_group("tuned export (see 'shapeprof tune --help')")
+    group.add_argument("--tune", action="store_true",
+                       help="with --dataset: choose the fastest deployment that keeps accuracy and prove "
+                            "it by replay; writes OUTPUT_DIR/tune/ (tune.json, deploy.json, serve.py, ...)")
+    slo = group.add_mutually_exclusive_group()
+    slo.add_argument("--slo-ms", type=positive_float, default=None, help="tune: median ms per batch at most")
+    slo.add_argument("--slo-p99-ms", type=positive_float, default=None, help="tune: p99 ms per batch at most")
+    add_tune_arguments(group)
 
 
 def add_data_arguments(group: Any) -> None:
@@ -75,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
     if args.bench and args.dataset is None:
         raise ExportError("--bench needs --dataset (the benchmark sweeps the data's shapes); "
                           "or run 'shapeprof bench OUTPUT_DIR' after exporting")
+    if args.tune and args.dataset is None:
+        raise ExportError("--tune needs --dataset (tune chooses on the data's rows); or run "
+                          "'shapeprof tune OUTPUT_DIR --profile P -o DIR' after exporting")
     model = args.model if args.model is not None else default_model_dir()
     check_inputs(args, model)
     quiet_libraries()
@@ -142,6 +161,7 @@ def run_with_dataset(args: argparse.Namespace) -> int:
     options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
                    text_columns=args.text_columns, rows=args.rows, seed=args.seed)
     variants = split_names(args.bench_variants, "--bench-variants")
+    tune_options = tune_options_of(args)
     bench_options = (BenchOptions.quick(variants=variants) if args.bench == "quick"
                      else BenchOptions(variants=variants))
     done = export_with_profile(args.output_dir, args.model, args.dataset, args.task, args.opset,
@@ -149,9 +169,22 @@ def run_with_dataset(args: argparse.Namespace) -> int:
                                bench=args.bench is not None, bench_options=bench_options, atol=args.atol,
                                rtol=args.rtol, strict=not args.allow_mismatch, overwrite=args.overwrite,
                                trust_remote_code=args.trust_remote_code, progress=not args.quiet,
-                               config=args.config)
+                               config=args.config, tune=tune_options)
     print(closing_summary(done, args.bench, time.perf_counter() - start))
+    if done.tune is not None:
+        from .tune import exit_status
+
+        return max(exit_status(done.tune), 0 if done.export.verification.passed else 1)
     return 0 if done.export.verification.passed else 1
+
+
+def tune_options_of(args: argparse.Namespace) -> Any:
+    """The tune options of ``--tune`` (checked now, before anything is loaded), else None."""
+    if not args.tune:
+        return None
+    from .tune import options_from
+
+    return options_from(args)
 
 
 def summary(result: Any) -> str:
@@ -181,6 +214,8 @@ def closing_summary(done: Any, grid: str | None, seconds: float) -> str:
         lines += bench_lines(done.bench)
     lines += [f"note: {n}" for n in result.notes]
     lines += files_lines(result, done.bench is not None)
+    if getattr(done, "tune", None) is not None:
+        lines += tune_lines(done.tune, result.output_dir)
     took = f"{int(seconds // 60)} min {seconds % 60:.0f} s"
     how = {"quick": "; quick bench (--bench full for the whole grid)", "full": "; full bench grid"}
     lines.append(f"took: {took}{how.get(grid or '', '')}")
@@ -232,6 +267,18 @@ def bench_lines(results: Any) -> list[str]:
                        for p in sorted(mine, key=lambda p: -p.batch_size) if p.sequence_length == length)
         lines.append(f"runtime: onnxruntime ({variant}) vs PyTorch at length {length}: {at}")
     return lines
+
+
+def tune_lines(tuned: Any, output_dir: Any) -> list[str]:
+    """The tune's winner and proof, in at most three lines."""
+    from pathlib import Path
+
+    from ..layout import TUNE_DIR
+    from ..tune.report import summary
+
+    lines = summary(tuned, str(Path(output_dir) / TUNE_DIR)).splitlines()
+    keep = [x for x in lines if x.startswith(("**", "proof", "FLAGGED", "files"))]
+    return ["tune: " + x.strip("*").replace("**", "") for x in keep][:4]
 
 
 def files_lines(result: Any, benched: bool) -> list[str]:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..bench.results import BenchResults
     from ..onnx.base import OnnxConfig
     from ..profile.protocol import Profile
+    from ..tune.options import TuneOptions
+    from ..tune.result import TuneResult
     from .pipeline import ExportResult
 
 TEXT_AXES = ("batch_size", "sequence_length")
@@ -42,6 +44,7 @@ class ProfiledExport:
     export: ExportResult
     profile: Profile
     bench: BenchResults | None = None
+    tune: TuneResult | None = None
 
 
 def export_with_profile(
@@ -62,6 +65,7 @@ def export_with_profile(
     trust_remote_code: bool = False,
     progress: bool = True,
     config: str | None = None,
+    tune: TuneOptions | None = None,
 ) -> ProfiledExport:
     """Profile ``dataset`` through ``model``'s tokenizer or preprocessor, export at its shapes,
     verify on real batches, and with ``bench`` benchmark the export on the profile's grid.
@@ -71,7 +75,9 @@ def export_with_profile(
     narrows them to the profile's min..max (axes constant over the data are always static). For
     a GLUE dataset without ``task`` the model gets a text-classification head with the task's
     label count. ``bench_options`` is a :class:`BenchOptions` or a mapping of its fields.
-    ``config`` chooses the ONNX config as in :func:`shapeprof.export.export`.
+    ``config`` chooses the ONNX config as in :func:`shapeprof.export.export`. With ``tune`` (a
+    :class:`~shapeprof.tune.TuneOptions`), ``shapeprof tune`` runs on the fresh export and writes
+    OUTPUT_DIR/tune/ (text data only).
     """
     from ..default_model import default_model_dir
     from ..loading import load_model
@@ -98,6 +104,9 @@ def export_with_profile(
     taken = config_axes(cfg)
     trace = {a: n for a, n in profile.trace_shapes().items() if a in taken}
     bench_results: list[BenchResults] = []
+    tuned: list[TuneResult] = []
+    if tune is not None and modality != "text":
+        raise ExportError(f"--tune chooses deployments for text models; this is a {modality} model")
 
     def write_extras(tmp: Path) -> None:
         profile.save(tmp / PROFILE_FILE)
@@ -106,6 +115,8 @@ def export_with_profile(
             say(progress, f"benchmarking in onnxruntime ({grid}: {', '.join(timing.variants)}"
                 f"{' and PyTorch' if timing.pytorch else ''}, {timing.rounds} rounds)")
             bench_results.append(run_bench(tmp, profile, timing, bench_data(modality, dataset, options)))
+        if tune is not None:
+            tuned.append(run_tune(tmp, tune.replace(progress=progress)))
 
     say(progress, f"exporting {cfg.MODEL_TYPE} ({cfg.task}) traced at "
         + " x ".join(f"{a}={n}" for a, n in trace.items()))
@@ -115,7 +126,8 @@ def export_with_profile(
                     atol=atol, rtol=rtol, strict=strict, overwrite=overwrite,
                     trust_remote_code=trust_remote_code, extra_files=write_extras,
                     metadata={"profile": profile_metadata(profile, cfg)}, progress=progress)
-    return ProfiledExport(result, profile, bench_results[0] if bench_results else None)
+    return ProfiledExport(result, profile, bench_results[0] if bench_results else None,
+                          tuned[0] if tuned else None)
 
 
 # ---- checks ------------------------------------------------------------------------------------
@@ -252,6 +264,15 @@ def run_bench(model_dir: Path, profile: Profile, options: BenchOptions, data: An
         results = dataclasses.replace(results, notes=(*results.notes, note))
     results.write_all(model_dir)
     return results
+
+
+def run_tune(model_dir: Path, options: TuneOptions) -> TuneResult:
+    """``shapeprof tune`` on the fresh export and its profile, into MODEL_DIR/tune/."""
+    from ..layout import TUNE_DIR
+    from ..tune import tune
+
+    say(options.progress, "tuning the deployment (variants, batching, batch size, threads; proof by replay)")
+    return tune(model_dir, model_dir / PROFILE_FILE, model_dir / TUNE_DIR, options)
 
 
 def _bench_options(given: BenchOptions | Mapping[str, Any] | None, progress: bool) -> BenchOptions:

@@ -1,0 +1,111 @@
+"""Sessions as a deployment opens them, and cells timed with variants interleaved.
+
+``open_session`` builds what ``deploy.json`` describes (threads, denormals flushed, full graph
+optimisation) or, for the baseline, onnxruntime's default session. ``time_cells`` times every
+cell under every session back to back, in an order rotating per round, so a shared machine's
+drift hits all variants alike; a cell's latency is the median of its samples over the rounds.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..bench.expected import LatencyModel
+from ..bench.runner import TimingPolicy, collect_samples
+from ..errors import TuneError
+
+Shape = tuple[int, int]                 # (batch size, sequence length)
+FAST = TimingPolicy(warmup=1, min_samples=2, min_time_s=0.0)
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """How a session is opened; ``threads`` None with ``default`` is onnxruntime's default."""
+
+    threads: int = 1
+    flush_denormals: bool = True
+    default: bool = False
+
+    def options(self) -> dict[str, Any]:
+        """The session options as deploy.json records them."""
+        if self.default:
+            return {"defaults": True}
+        entries = {"session.set_denormal_as_zero": "1"} if self.flush_denormals else {}
+        return {"intra_op_num_threads": self.threads, "inter_op_num_threads": 1,
+                "graph_optimization_level": "ORT_ENABLE_ALL", "config_entries": entries}
+
+
+def open_session(path: str | Path, spec: SessionSpec) -> Any:
+    """An onnxruntime CPU session opened as ``spec`` says."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if not spec.default:
+        options.intra_op_num_threads = spec.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if spec.flush_denormals:
+            options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:      # onnxruntime raises its own exception types
+        raise TuneError(f"onnxruntime cannot load {str(path)!r}: {str(e).splitlines()[0][:200]}; "
+                        "re-export the model") from e
+
+
+def time_cells(sessions: Mapping[str, Any], shapes: Sequence[Shape],
+               feeds_of: Callable[[Shape], dict[str, np.ndarray]], rounds: int = 2,
+               timing: TimingPolicy = FAST, tick: Callable[[str], None] | None = None
+               ) -> dict[str, dict[Shape, float]]:
+    """Median ms of every shape under every session, interleaved per cell and round."""
+    samples: dict[str, dict[Shape, list[float]]] = {n: {s: [] for s in shapes} for n in sessions}
+    names = list(sessions)
+    for r in range(rounds):
+        for shape in shapes:
+            feeds = feeds_of(shape)
+            order = names[r % len(names):] + names[:r % len(names)]
+            for name in order:
+                session = sessions[name]
+                samples[name][shape] += collect_samples(lambda: session.run(None, feeds), timing)
+            if tick is not None:
+                tick(f"cell {shape[0]}x{shape[1]}, round {r + 1}")
+    return {n: {s: float(np.median(v)) for s, v in per.items()} for n, per in samples.items()}
+
+
+def time_parallel(sessions: Sequence[Any], shapes: Sequence[Shape],
+                  feeds_of: Callable[[Shape], dict[str, np.ndarray]], rounds: int = 2,
+                  timing: TimingPolicy = FAST, tick: Callable[[str], None] | None = None) -> dict[Shape, float]:
+    """Median ms of a call at each shape while every session runs the same shape at once: the
+    latency one of several parallel sessions sees, contention for cores and memory included."""
+    samples: dict[Shape, list[float]] = {s: [] for s in shapes}
+    for r in range(rounds):
+        for shape in shapes:
+            feeds = feeds_of(shape)
+            start = threading.Barrier(len(sessions))
+            got: list[list[float]] = [[] for _ in sessions]
+
+            def work(i: int, session: Any) -> None:
+                start.wait()
+                got[i] += collect_samples(lambda: session.run(None, feeds), timing)
+
+            threads = [threading.Thread(target=work, args=(i, s)) for i, s in enumerate(sessions)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            samples[shape] += [x for g in got for x in g]
+            if tick is not None:
+                tick(f"cell {shape[0]}x{shape[1]} on {len(sessions)} parallel sessions, round {r + 1}")
+    return {s: float(np.median(v)) for s, v in samples.items()}
+
+
+def latency_model(cells: Mapping[Shape, float]) -> LatencyModel:
+    return LatencyModel((b, n, ms) for (b, n), ms in cells.items())
