@@ -32,12 +32,18 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
                     split: str | None = None, text_columns: str | Sequence[str] | None = None,
                     rows: int | None = None, seed: int = 0, streaming: bool = False,
                     batch_sizes: Sequence[int] = (1, 8, 32), buckets: int | None = None,
-                    max_policy: str = "max", progress: bool = True) -> Profile:
+                    max_policy: str = "max", progress: bool = True,
+                    prompt_columns: str | Sequence[str] | None = None,
+                    completion_column: str | None = None,
+                    chat_template: str | Path | None = None) -> Profile:
     """Tokenize a seeded sample of ``dataset`` with ``model``'s tokenizer and profile its shapes.
 
     ``model`` None means the embedded all-MiniLM-L6-v2. Only the tokenizer and config load.
     ``rows`` None profiles every row; ``streaming`` reads in chunks with bounded memory
     (a reservoir sample when ``rows`` is given). ``buckets`` None picks k automatically.
+    Chat data (``prompt_columns`` + ``completion_column``, or a ``messages`` column; prompts
+    rendered with the tokenizer's chat template or the ``chat_template`` file) gives a generation
+    profile: see :mod:`shapeprof.profile.generation`.
     """
     check_arguments(rows, batch_sizes, buckets)
     if model is None:
@@ -51,6 +57,21 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
         return profile_preprocessed(model, data_dir or dataset, modality, data_files=data_files,
                                   split=split, text_column=column, rows=rows, seed=seed,
                                   batch_sizes=batch_sizes, progress=progress)
+    chat = {"prompt_columns": prompt_columns, "completion_column": completion_column,
+            "chat_template": chat_template}
+    if any(v is not None for v in chat.values()) or not streaming:
+        from .generation import chat_layout, profile_generation
+
+        layout = chat_layout(dataset, data_dir=data_dir, data_files=data_files, split=split,
+                             text_columns=text_columns, **chat)
+        if layout is not None:
+            if streaming:
+                raise ProfileError("--streaming applies to text profiles; a chat profile reads its "
+                                   "(sampled) records in memory: drop --streaming, use --rows")
+            return profile_generation(model, dataset, columns=layout, chat_template=chat_template,
+                                      data_dir=data_dir, data_files=data_files, split=split, rows=rows,
+                                      seed=seed, batch_sizes=batch_sizes, buckets=buckets,
+                                      max_policy=max_policy, progress=progress)
     ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
                          text_columns=text_columns, streaming=streaming)
     tokenizer, info = load_tokenizer(model)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .padding import PaddingWaste
 from .recommend import BATCH, SEQUENCE, InputSpec, Recommendations, ShapeRange
 from .stats import AxisStats
 from .tokenize import ModelInfo
+
+if TYPE_CHECKING:
+    from .generation import GenerationStats
 
 SCHEMA_VERSION = schema.PROFILE.version
 
@@ -67,6 +70,7 @@ class ShapeProfile:
     schema_version: int = SCHEMA_VERSION
     shapeprof_version: str = __version__
     sample: TextRows | None = field(default=None, compare=False, repr=False)  # not saved
+    generation: GenerationStats | None = None  # chat data: prompt and completion lengths (optional key)
 
     # --- what other stages use (the Profile protocol and text extras) ------------------------
 
@@ -123,6 +127,9 @@ class ShapeProfile:
 
     def texts(self) -> TextRows:
         """The profiled texts (re-loaded from the dataset description after ``load``)."""
+        if self.sample is None and self.generation is not None:   # the rendered prompts
+            from .generation import reload_requests
+            object.__setattr__(self, "sample", TextRows(("prompt",), (reload_requests(self).prompts,)))
         if self.sample is None:
             object.__setattr__(self, "sample", reload_sample(self.dataset))
         assert self.sample is not None
@@ -157,6 +164,7 @@ class ShapeProfile:
                                 "ort_trt_options": self.ort_trt_options()},
             "buckets": self.buckets.to_dict(),
             "padding": [p.to_dict() for p in self.padding],
+            **({"generation": self.generation.to_dict()} if self.generation is not None else {}),
         }
 
     @classmethod
@@ -171,7 +179,8 @@ class ShapeProfile:
                        Recommendations.from_dict(data["recommendations"]),
                        BucketPlan.from_dict(data["buckets"]),
                        tuple(PaddingWaste.from_dict(p) for p in data["padding"]),
-                       int(version), str(data.get("shapeprof_version", "")))
+                       int(version), str(data.get("shapeprof_version", "")),
+                       generation=_generation(data.get("generation")))
         except (KeyError, TypeError, ValueError) as e:
             raise ProfileError(f"profile JSON is missing or has a bad field ({e!r}); "
                                "re-run 'shapeprof profile'") from e
@@ -188,6 +197,15 @@ class ShapeProfile:
     def summary(self) -> str:
         from .summary import format_summary
         return format_summary(self)
+
+
+def _generation(data: Mapping[str, Any] | None) -> GenerationStats | None:
+    """The optional ``generation`` key (chat data); absent in other profiles."""
+    if not data:
+        return None
+    from .generation import GenerationStats
+
+    return GenerationStats.from_dict(data)
 
 
 def reload_sample(info: DatasetInfo) -> TextRows:
