@@ -112,7 +112,10 @@ def _generation_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
 PROFILE = Artifact(
     "profile", "profile", layout.PROFILE_FILE, 1,
     ((1, "f240149: dataset, model, batch_sizes, axes, length_counts, recommendations "
-         "(trtexec, ort_trt_options), buckets, padding; unchanged since"),),
+         "(trtexec, ort_trt_options), buckets, padding; unchanged since"),
+     (1, "chat data (no bump): optional 'generation' (prompt_length and new_tokens statistics, "
+         "pairs [[prompt, new tokens, rows]], chat columns, template origin and sha256); older "
+         "readers ignore it, and a file without it is a text profile")),
     ProfileError, "write it with 'shapeprof profile -o PATH'")
 
 MEDIA_PROFILE = Artifact(
@@ -135,7 +138,10 @@ BENCH = Artifact(
          "code's defaults (phase '', past_length 0, round_sizes [], generation [], replay "
          "estimates null) and drops sweep_*"),
      (3, "cells' peak_rss_mib (growth over the RSS before the cell) renamed session_growth_mib; "
-         "process_peak_rss_mib added (the process's peak RSS; null in migrated files)")),
+         "process_peak_rss_mib added (the process's peak RSS; null in migrated files)"),
+     (3, "generation workloads (no bump): optional 'requests' (per-request percentiles over real "
+         "prompt/completion pairs) and 'generation_replays'; older readers ignore them, and a "
+         "file without them reads them as empty")),
     BenchError, "give a file written by 'shapeprof bench -o'", {1: _bench_1_to_2, 2: _bench_2_to_3})
 
 VERIFICATION = Artifact(

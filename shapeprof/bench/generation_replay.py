@@ -7,8 +7,8 @@ the cache (argmax of the logits, fed back with the grown mask, positions and ``p
 the next ``past_key_values.*``) until the batch's longest N: exactly N - 1 steps for a batch of
 one. Each round of the benchmark runs every batch once, a slice after each cell, so the replay
 and the cells it is predicted from share the machine's state. Measured: per batch, the median
-over rounds of the time to each token; a request's TTFT is the prefill, its latency the time
-to its own N-th token. Predicted: the same batches through the cells' cost model
+over rounds of each call (prefill, every decode step), summed to the time to each token; a
+request's TTFT is the prefill, its latency the time to its own N-th token. Predicted: the same batches through the cells' cost model
 (:class:`~shapeprof.bench.requests.StepCosts`). The loop's own work (argmax, concatenation)
 is in the measurement and not in the cells: it is part of the error.
 """
@@ -183,7 +183,7 @@ def finish_generation_replay(plan: GenerationReplayPlan, cells: Sequence[CellRes
     rounds = min(len(b.marks) for b in plan.batches)
     if rounds == 0:
         raise BenchError("the generation replay ran no whole round; give --rounds 1 or more")
-    measured = [np.median(np.stack(b.marks[:rounds]), axis=0) for b in plan.batches]
+    measured = [median_marks(b.marks[:rounds]) for b in plan.batches]
     predicted = [_predicted(prefill, decode, b) for b in plan.batches]
     m_ttft, m_lat = _per_request(measured, plan.batches)
     p_ttft, p_lat = _per_request(predicted, plan.batches)
@@ -195,6 +195,13 @@ def finish_generation_replay(plan: GenerationReplayPlan, cells: Sequence[CellRes
                             relative_error(p_total, m_total),
                             {"predicted": summary(p_ttft * 1e3), "measured": summary(m_ttft * 1e3)},
                             {"predicted": summary(p_lat * 1e3), "measured": summary(m_lat * 1e3)})
+
+
+def median_marks(marks: Sequence[np.ndarray]) -> np.ndarray:
+    """Seconds to each token from each call's median over rounds (prefill, then every decode
+    step): a call slowed in one round by outside load does not count, as for the cells."""
+    calls = np.diff(np.stack(marks), axis=1, prepend=0.0)
+    return np.cumsum(np.median(calls, axis=0))
 
 
 def _predicted(prefill: LatencyModel, decode: LatencyModel | None, batch: RequestBatch) -> np.ndarray:

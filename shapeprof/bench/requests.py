@@ -137,3 +137,23 @@ def constant_pairs(counts: Mapping[int, int], new_tokens: int, max_length: int |
         key = (int(length) if limit is None else min(int(length), limit), int(new_tokens))
         out[key] = out.get(key, 0) + int(c)
     return out
+
+
+def closing_lines(results: Any) -> list[str]:
+    """What ``export --bench`` prints for a decoder: latency per request at batch 1, throughput
+    per batch size, and the replay's error."""
+    mine = [r for r in results.requests if r.variant == results.requests[0].variant] if results.requests else []
+    lines = []
+    for r in mine[:1]:
+        lat, ttft = r.latency_ms, r.ttft_ms
+        lines.append(f"generation ({r.variant}, {r.source}, batch {r.batch_size}): latency per request "
+                     f"p50 {lat['p50']:.3g} ms, p90 {lat['p90']:.3g} ms, p99 {lat['p99']:.3g} ms; TTFT p50 "
+                     f"{ttft['p50']:.3g} ms; {r.ms_per_token['p50']:.3g} ms/token")
+    if mine:
+        lines.append("  throughput: " + ", ".join(f"batch {r.batch_size} {r.tokens_per_s:,.0f} tok/s "
+                                                   f"({r.requests_per_s:,.1f} req/s)" for r in mine))
+    for g in results.generation_replays:
+        lines.append(f"  replay: {g.requests} real requests (batch {g.batch_size}, {g.decode_steps} decode "
+                     f"steps): predicted {g.predicted_s:.3g} s, measured {g.measured_s:.3g} s "
+                     f"({100 * g.error:+.0f}%)")
+    return lines

@@ -217,14 +217,18 @@ def data_line(profile: Any) -> str:
     kept = [w for w in profile.padding if w.policy in ("fixed", "buckets")
             or (w.policy == "longest" and w.batch_size == top)]
     waste = ", ".join(f"{w.label} {w.waste:.2f}" for w in kept)
+    new = profile.generation.new_tokens if profile.generation is not None else None
+    completions = f"; new tokens p50 {new.p(50):.4g}, p99 {new.p(99):.4g}" if new is not None else ""
     return (f"data: {spec.name}{split}, {profile.dataset.rows_sampled:,} rows: {seq.min}..{seq.max} tokens, "
-            f"p50 {seq.p(50):.4g}, p99 {seq.p(99):.4g}; padding waste (padded per real token): {waste}")
+            f"p50 {seq.p(50):.4g}, p99 {seq.p(99):.4g}{completions}; padding waste (padded per real "
+            f"token): {waste}")
 
 
 def bench_lines(results: Any) -> list[str]:
     from ..bench.answer import against_pytorch, batching, verdict
+    from ..bench.requests import closing_lines
 
-    lines = []
+    lines = closing_lines(results)
     answer = batching(results)
     if answer is not None:
         best = answer.best

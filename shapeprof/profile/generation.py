@@ -16,7 +16,7 @@ The result is a :class:`~shapeprof.profile.shape_profile.ShapeProfile` whose
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,8 +83,12 @@ def profile_generation(model: str | Path, dataset: Any, *, columns: ChatColumns,
                        data_files: PathsArg | None = None, split: str | None = None,
                        rows: int | None = None, seed: int = 0, batch_sizes: Sequence[int] = (1, 8, 32),
                        buckets: int | None = None, max_policy: str = "max",
-                       progress: bool = True) -> ShapeProfile:
-    """Profile the prompts and completions of a chat or instruction dataset (module docstring)."""
+                       progress: bool = True, build: Callable[..., ShapeProfile] | None = None
+                       ) -> ShapeProfile:
+    """Profile the prompts and completions of a chat or instruction dataset (module docstring).
+
+    ``build`` is :func:`shapeprof.profile.pipeline.build_profile` (passed in by the pipeline,
+    which dispatches here, so the two modules do not import each other)."""
     import dataclasses
 
     from ..console import say
@@ -97,8 +101,11 @@ def profile_generation(model: str | Path, dataset: Any, *, columns: ChatColumns,
     records = load_chat(ds, columns, rows, seed)
     say(progress, f"rendering and tokenizing {len(records):,} prompts and answers")
     requests, natural = measure_requests(tokenizer, template, records, info.max_length)
-    base = _shape_profile(ds, info, requests, natural[0], records, rows, seed, batch_sizes, buckets,
-                          max_policy)
+    if build is None:
+        raise ProfileError("profile_generation needs the pipeline's build_profile; call "
+                           "shapeprof.profile.profile_dataset")
+    base = _shape_profile(build, ds, info, requests, natural[0], records, rows, seed, batch_sizes,
+                          buckets, max_policy)
     stats = generation_stats(requests, natural, columns, template, _stop_token(tokenizer))
     return dataclasses.replace(base, generation=stats)
 
@@ -163,7 +170,7 @@ def generation_stats(requests: ChatRequests, natural: tuple[np.ndarray, np.ndarr
                            requests)
 
 
-def _shape_profile(ds: Any, info: Any, requests: ChatRequests, natural: np.ndarray,
+def _shape_profile(build: Callable[..., ShapeProfile], ds: Any, info: Any, requests: ChatRequests, natural: np.ndarray,
                    records: ChatRecords, rows: int | None, seed: int, batch_sizes: Sequence[int],
                    buckets: int | None, max_policy: str) -> ShapeProfile:
     """The prompt lengths as the profile's sequence axis (buckets, padding, recommendations)."""
@@ -171,14 +178,13 @@ def _shape_profile(ds: Any, info: Any, requests: ChatRequests, natural: np.ndarr
 
     from ..data.rows import TextRows
     from .measure import LengthAccumulator, Measurement
-    from .pipeline import build_profile
 
     acc = LengthAccumulator(info.max_length, batch_sizes)
     acc.add(natural)
     spec = dataclasses.replace(ds.spec, text_columns=records.columns.read)
     resolved = dataclasses.replace(ds, spec=spec)
     texts = TextRows(("prompt",), (list(requests.prompts),))
-    return build_profile(resolved, info, Measurement(acc, texts, records.rows_total), rows, seed, False,
+    return build(resolved, info, Measurement(acc, texts, records.rows_total), rows, seed, False,
                          batch_sizes, buckets, max_policy)
 
 

@@ -71,7 +71,7 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
             return profile_generation(model, dataset, columns=layout, chat_template=chat_template,
                                       data_dir=data_dir, data_files=data_files, split=split, rows=rows,
                                       seed=seed, batch_sizes=batch_sizes, buckets=buckets,
-                                      max_policy=max_policy, progress=progress)
+                                      max_policy=max_policy, progress=progress, build=build_profile)
     ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
                          text_columns=text_columns, streaming=streaming)
     tokenizer, info = load_tokenizer(model)
