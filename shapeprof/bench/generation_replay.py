@@ -10,7 +10,8 @@ and the cells it is predicted from share the machine's state. Measured: per batc
 over rounds of each call (prefill, every decode step), summed to the time to each token; a
 request's TTFT is the prefill, its latency the time to its own N-th token. Predicted: the same batches through the cells' cost model
 (:class:`~shapeprof.bench.requests.StepCosts`). The loop's own work (argmax, concatenation)
-is in the measurement and not in the cells: it is part of the error.
+is in the measurement and not in the cells: it is part of the error; ``calls_s`` sums the
+``session.run`` calls alone, so ``calls_error`` is the cost model's error without it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class GenerationReplay:
     predicted_s: float                     # every batch, prefill to its last token
     measured_s: float                      # the same, median per batch over rounds
     error: float                           # (predicted - measured) / measured
+    calls_s: float                         # the session.run calls alone (medians), no host loop
+    calls_error: float                     # (predicted - calls_s) / calls_s
     ttft_ms: dict[str, dict[str, float]]   # {"predicted": {p50, p90, p99, mean}, "measured": ...}
     latency_ms: dict[str, dict[str, float]]
 
@@ -66,6 +69,7 @@ class RequestBatch:
     prompt: int                            # padded prompt length
     new: np.ndarray                        # tokens each row generates
     marks: list[np.ndarray] = field(default_factory=list)   # per round: seconds to each token
+    calls: list[np.ndarray] = field(default_factory=list)   # per round: seconds in each session.run
 
     @property
     def steps(self) -> int:
@@ -90,7 +94,9 @@ class GenerationReplayPlan:
         slots = len(self.ctx.cells)
         n = len(self.batches)
         for batch in self.batches[n * i // slots: n * (i + 1) // slots]:
-            batch.marks.append(run_batch(self.session, batch))
+            marks, calls = run_batch(self.session, batch)
+            batch.marks.append(marks)
+            batch.calls.append(calls)
 
 
 def _session(ctx: Any, variant: str) -> Any:
@@ -101,17 +107,18 @@ def _session(ctx: Any, variant: str) -> Any:
     return ctx.sessions[variant]
 
 
-def run_batch(session: Any, batch: RequestBatch) -> np.ndarray:
-    """Prefill then ``batch.steps`` greedy decode steps; seconds from the start to each token."""
+def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Prefill then ``batch.steps`` greedy decode steps: seconds from the start to each token,
+    and seconds inside each ``session.run`` (the rest is the loop's own work)."""
     from ..onnx.past import position_ids
 
     names = {i.name for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
-    marks = np.empty(batch.steps + 1)
+    marks, calls = np.empty(batch.steps + 1), np.empty(batch.steps + 1)
     mask = batch.feeds["attention_mask"]
     start = time.perf_counter()
     result = dict(zip(outputs, session.run(None, batch.feeds)))
-    marks[0] = time.perf_counter() - start
+    marks[0] = calls[0] = time.perf_counter() - start
     for k in range(batch.steps):
         token = result["logits"][:, -1, :].argmax(-1).astype(np.int64)[:, None]
         mask = np.concatenate([mask, np.ones_like(token)], axis=1)
@@ -119,9 +126,12 @@ def run_batch(session: Any, batch: RequestBatch) -> np.ndarray:
         feeds.update(input_ids=token, attention_mask=mask)
         if "position_ids" in names:
             feeds["position_ids"] = position_ids(mask, 1)
-        result = dict(zip(outputs, session.run(None, {n: v for n, v in feeds.items() if n in names})))
+        feeds = {n: v for n, v in feeds.items() if n in names}
+        t0 = time.perf_counter()
+        result = dict(zip(outputs, session.run(None, feeds)))
         marks[k + 1] = time.perf_counter() - start
-    return marks
+        calls[k + 1] = marks[k + 1] - (t0 - start)
+    return marks, calls
 
 
 # ---- planning ------------------------------------------------------------------------------
@@ -189,10 +199,11 @@ def finish_generation_replay(plan: GenerationReplayPlan, cells: Sequence[CellRes
     p_ttft, p_lat = _per_request(predicted, plan.batches)
     m_total = float(sum(m[-1] for m in measured))
     p_total = float(sum(p[-1] for p in predicted))
+    calls = float(sum(np.median(np.stack(b.calls[:rounds]), axis=0).sum() for b in plan.batches))
     return GenerationReplay(plan.variant, "onnxruntime", plan.batch_size,
                             int(sum(len(b.new) for b in plan.batches)), rounds,
                             int(sum(b.steps for b in plan.batches)), p_total, m_total,
-                            relative_error(p_total, m_total),
+                            relative_error(p_total, m_total), calls, relative_error(p_total, calls),
                             {"predicted": summary(p_ttft * 1e3), "measured": summary(m_ttft * 1e3)},
                             {"predicted": summary(p_lat * 1e3), "measured": summary(m_lat * 1e3)})
 

@@ -112,10 +112,10 @@ def generation_replay_table(results: BenchResults) -> str:
         return f"{d['predicted'][q]:.3g} / {d['measured'][q]:.3g}"
 
     rows = [(r.variant, r.batch_size, r.requests, r.rounds, r.decode_steps, r.predicted_s, r.measured_s,
-             f"{100 * r.error:+.1f}%", pm(r.ttft_ms, "p50"), pm(r.latency_ms, "p50"),
+             f"{100 * r.error:+.1f}%", r.calls_s, f"{100 * r.calls_error:+.1f}%", pm(r.ttft_ms, "p50"), pm(r.latency_ms, "p50"),
              pm(r.latency_ms, "p90"), pm(r.latency_ms, "p99")) for r in results.generation_replays]
     return table(["variant", "batch", "requests", "rounds", "decode steps/round", "predicted s",
-                  "measured s", "error", "TTFT p50 ms pred/meas", "latency p50 ms pred/meas",
+                  "measured s", "error", "session.run alone s", "error vs run alone", "TTFT p50 ms pred/meas", "latency p50 ms pred/meas",
                   "p90 pred/meas", "p99 pred/meas"], rows)
 
 

@@ -155,5 +155,6 @@ def closing_lines(results: Any) -> list[str]:
     for g in results.generation_replays:
         lines.append(f"  replay: {g.requests} real requests (batch {g.batch_size}, {g.decode_steps} decode "
                      f"steps): predicted {g.predicted_s:.3g} s, measured {g.measured_s:.3g} s "
-                     f"({100 * g.error:+.0f}%)")
+                     f"({100 * g.error:+.0f}%; session.run calls alone {g.calls_s:.3g} s, "
+                     f"{100 * g.calls_error:+.0f}%)")
     return lines

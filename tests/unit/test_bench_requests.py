@@ -109,7 +109,7 @@ def test_the_sweep_decodes_up_to_the_longest_real_request():
 def test_results_keep_requests_and_replays_and_read_older_files():
     prefill, decode = models()
     estimate = estimate_requests(prefill, decode, SHORT, 1)
-    replay = GenerationReplay("onnx", "onnxruntime", 1, 3, 2, 40, 0.1, 0.12, -1 / 6,
+    replay = GenerationReplay("onnx", "onnxruntime", 1, 3, 2, 40, 0.1, 0.12, -1 / 6, 0.11, -1 / 11,
                               {"predicted": {"p50": 1.0}, "measured": {"p50": 1.1}},
                               {"predicted": {"p50": 9.0}, "measured": {"p50": 10.0}})
     results = BenchResults({"model_type": "gpt2"}, {}, {"versions": {}}, requests=(estimate,),
