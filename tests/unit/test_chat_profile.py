@@ -169,3 +169,10 @@ def test_unreadable_or_broken_template_files(capsys, gpt2_dir, alpaca, tmp_path)
     binary = tmp_path / "binary.jinja"
     binary.write_bytes(b"\xff\xfe\x00")
     assert "not UTF-8" in fails(capsys, profile_args(gpt2_dir, alpaca, *cols, "--chat-template", str(binary)))
+
+
+def test_export_chat_options_need_a_dataset_and_replay_needs_bench(capsys, gpt2_dir, tmp_path):
+    base = ["export", str(tmp_path / "out"), "--model", str(gpt2_dir), "-q"]
+    assert "give it with --dataset" in fails(capsys, [*base, "--prompt-columns", "instruction"])
+    assert "--replay needs --bench" in fails(capsys, [*base, "--replay", "5"])
+    assert not (tmp_path / "out").exists()
