@@ -119,9 +119,12 @@ PROFILE = Artifact(
     "profile", "profile", layout.PROFILE_FILE, 2,
     ((1, "f240149: dataset, model, batch_sizes, axes, length_counts, recommendations "
          "(trtexec, ort_trt_options), buckets, padding; unchanged to b81fe5a"),
+     (1, "chat data (no bump): optional 'generation' (prompt_length and new_tokens statistics, "
+         "pairs [[prompt, new tokens, rows]], chat columns, template origin and sha256); older "
+         "readers ignore it, and a file without it is a text profile"),
      (2, "uncertainty: status 'sample' with 95% intervals (percentiles per axis, padding and "
          "bucket waste, methods, rows_for_p99_within_1) or 'exact' (every row profiled); "
-         "migrating 1 gives status 'unknown'")),
+         "migrating 1 gives status 'unknown'; 'generation' stays optional")),
     ProfileError, "write it with 'shapeprof profile -o PATH'", {1: _profile_1_to_2})
 
 MEDIA_PROFILE = Artifact(
@@ -146,7 +149,10 @@ BENCH = Artifact(
          "code's defaults (phase '', past_length 0, round_sizes [], generation [], replay "
          "estimates null) and drops sweep_*"),
      (3, "cells' peak_rss_mib (growth over the RSS before the cell) renamed session_growth_mib; "
-         "process_peak_rss_mib added (the process's peak RSS; null in migrated files)")),
+         "process_peak_rss_mib added (the process's peak RSS; null in migrated files)"),
+     (3, "generation workloads (no bump): optional 'requests' (per-request percentiles over real "
+         "prompt/completion pairs) and 'generation_replays'; older readers ignore them, and a "
+         "file without them reads them as empty")),
     BenchError, "give a file written by 'shapeprof bench -o'", {1: _bench_1_to_2, 2: _bench_2_to_3})
 
 VERIFICATION = Artifact(

@@ -54,20 +54,36 @@ def past_lengths(prompts: Sequence[int], new_tokens: int) -> list[int]:
     return sorted({p + k for p in prompts for k in (0, last // 2, last)})
 
 
+def pair_past_lengths(prompts: Sequence[int], pairs: Mapping[tuple[int, int], int]) -> list[int]:
+    """Past lengths the decode steps of the data's real pairs see: the prompt lengths (first
+    step) and the quantiles of the last step's past (``p + n - 2``), up to the longest."""
+    ends = {(p + n - 2): c for (p, n), c in pairs.items() if n > 1}
+    if not ends:
+        return []
+    from ..profile.stats import as_arrays, percentile_from_counts
+
+    values, weights = as_arrays(ends)
+    tops = {int(round(percentile_from_counts(values, weights, q))) for q in (50, 90, 99)}
+    return sorted(set(prompts) | tops | {int(values[-1])})
+
+
 def design_generation(view: ProfileView | None = None, batch_sizes: Iterable[int] | None = None,
-                      prompts: Iterable[int] | None = None, new_tokens: int = DEFAULT_NEW_TOKENS,
+                      prompts: Iterable[int] | None = None, new_tokens: int | None = None,
                       max_length: int | None = None) -> list[Cell]:
     """Prefill cells (batch x prompt length) and decode cells (batch x past length).
 
-    Prompts must leave room for ``new_tokens`` within ``max_length``: chosen lengths are
+    ``new_tokens`` None takes the data's real (prompt, completion) pairs when the profile has
+    them (decode at the past lengths their steps see), else ``DEFAULT_NEW_TOKENS``. A constant
+    ``new_tokens``: prompts must leave room for it within ``max_length``: chosen lengths are
     clipped to fit, given ones are refused.
     """
+    pairs = view.pairs if view is not None and new_tokens is None else None
+    if pairs:
+        return _design_pairs(view, batch_sizes, prompts, pairs)
+    new_tokens = DEFAULT_NEW_TOKENS if new_tokens is None else new_tokens
     if new_tokens < 1:
         raise BenchError(f"--new-tokens {new_tokens} must be at least 1")
-    default = view.batch_sizes if view is not None and view.batch_sizes else DEFAULT_BATCH_SIZES
-    batches = sorted({int(b) for b in (default if batch_sizes is None else batch_sizes)})
-    if any(b < 1 for b in batches):
-        raise BenchError(f"batch sizes {batches} include a value below 1; sizes must be positive")
+    batches = _batches(view, batch_sizes)
     limit = None if max_length is None else max(1, max_length - new_tokens + 1)
     lengths = prompt_lengths(view, prompts)
     if prompts is None and limit is not None:
@@ -76,6 +92,29 @@ def design_generation(view: ProfileView | None = None, batch_sizes: Iterable[int
     if not batches or not lengths:
         raise BenchError("the generation sweep is empty; give at least one batch size and prompt length")
     pasts = past_lengths(lengths, new_tokens) if new_tokens > 1 else []
+    return _cells(batches, lengths, pasts)
+
+
+def _batches(view: ProfileView | None, batch_sizes: Iterable[int] | None) -> list[int]:
+    default = view.batch_sizes if view is not None and view.batch_sizes else DEFAULT_BATCH_SIZES
+    batches = sorted({int(b) for b in (default if batch_sizes is None else batch_sizes)})
+    if any(b < 1 for b in batches):
+        raise BenchError(f"batch sizes {batches} include a value below 1; sizes must be positive")
+    return batches
+
+
+def _design_pairs(view: Any, batch_sizes: Iterable[int] | None, prompts: Iterable[int] | None,
+                  pairs: Mapping[tuple[int, int], int]) -> list[Cell]:
+    """The real pairs' sweep: prefill at the prompt quantiles, decode up to the longest request."""
+    batches = _batches(view, batch_sizes)
+    lengths = prompt_lengths(view, prompts)
+    check_lengths(lengths, None)
+    if not batches or not lengths:
+        raise BenchError("the generation sweep is empty; give at least one batch size and prompt length")
+    return _cells(batches, lengths, pair_past_lengths(lengths, pairs))
+
+
+def _cells(batches: Sequence[int], lengths: Sequence[int], pasts: Sequence[int]) -> list[Cell]:
     return ([Cell(b, n, "prefill") for b in batches for n in lengths]
             + [Cell(b, 1, "decode", p) for b in batches for p in pasts])
 

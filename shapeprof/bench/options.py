@@ -53,7 +53,7 @@ class BenchOptions:
     what the answer needs: the policy batch size at the lengths the padding policies' estimates
     rest on, and PyTorch at the median length; "full" the whole grid. ``policies``, ``policy_batch_size``, ``replay_rows``
     and ``replay_repeats`` weight text cells by the data; ``new_tokens`` sizes a decoder's
-    generation sweep. ``intra_op_threads`` None (or 0) means the physical core count.
+    generation sweep (None: the completions of a chat profile, else 32). ``intra_op_threads`` None (or 0) means the physical core count.
     """
 
     # the sweep
@@ -81,7 +81,7 @@ class BenchOptions:
     policy_batch_size: int | None = None
     replay_rows: int = 0
     replay_repeats: int = 1
-    new_tokens: int = NEW_TOKENS
+    new_tokens: int | None = None       # None: the profile's real completions, else NEW_TOKENS
     seed: int = 0
     progress: bool = field(default=True, compare=False)
 
@@ -204,7 +204,8 @@ def check(options: BenchOptions) -> None:
     least = {"warmup": 0, "min_samples": 1, "rounds": 1, "replay_rows": 0, "replay_repeats": 1,
              "new_tokens": 1, "seed": 0}
     for name, low in least.items():
-        _at_least(name, getattr(options, name), low)
+        if name != "new_tokens" or options.new_tokens is not None:
+            _at_least(name, getattr(options, name), low)
     _at_least_or_none("intra_op_threads", options.intra_op_threads, 0)
     _at_least_or_none("policy_batch_size", options.policy_batch_size, 1)
     if not isinstance(options.min_time_s, (int, float)) or isinstance(options.min_time_s, bool) \

@@ -31,6 +31,7 @@ class ProfileView:
     max_length: int | None = None
     dataset: Mapping[str, Any] | None = None    # DatasetSpec.to_dict()
     seed: int = 0
+    pairs: dict[tuple[int, int], int] | None = None   # chat data: (prompt, new tokens) -> rows
     source: Any = field(default=None, compare=False, repr=False)   # the original object
 
     @property
@@ -101,7 +102,7 @@ def profile_view(profile: Any) -> ProfileView:
         name_or_path=_get(model, "name_or_path"),
         max_length=_get(model, "max_length") or _get(profile, "max_length"),
         dataset=_as_dict(_get(profile, "dataset")), seed=int(_get(profile, "seed") or 0),
-        source=profile)
+        pairs=_pairs(profile), source=profile)
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -134,6 +135,17 @@ def _counts(profile: Any) -> dict[int, int]:
     if isinstance(raw, (list, tuple)):       # [[length, count], ...]
         return {int(k): int(v) for k, v in raw if int(v) > 0}
     return {}
+
+
+def _pairs(profile: Any) -> dict[tuple[int, int], int] | None:
+    """A generation profile's joint (prompt, new tokens) histogram, else None."""
+    generation = _get(profile, "generation")
+    raw = _get(generation, "pairs") if generation is not None else None
+    if not raw:
+        return None
+    if isinstance(raw, Mapping):
+        return {(int(p), int(n)): int(c) for (p, n), c in raw.items()}
+    return {(int(p), int(n)): int(c) for p, n, c in raw}
 
 
 def _edges(profile: Any) -> tuple[int, ...]:

@@ -94,6 +94,31 @@ def generation_table(results: BenchResults) -> str:
                   "total ms", "tok/s", "requests/s", "outside measured"], rows)
 
 
+def requests_table(results: BenchResults) -> str:
+    """Per request over the real (prompt, completion) pairs: percentiles and throughput."""
+    def q(d: dict[str, float]) -> str:
+        return f"{d['p50']:.3g} / {d['p90']:.3g} / {d['p99']:.3g}"
+
+    rows = [(r.variant, r.batch_size, r.requests, f"{r.mean_prompt_length:.1f}", f"{r.mean_new_tokens:.1f}",
+             q(r.ttft_ms), q(r.ms_per_token), q(r.latency_ms), r.tokens_per_s, r.requests_per_s,
+             r.outside_measured) for r in results.requests]
+    return table(["variant", "batch", "requests", "prompt (mean)", "new tokens (mean)",
+                  "TTFT ms p50/p90/p99", "ms/token p50/p90/p99", "latency ms p50/p90/p99", "tok/s",
+                  "requests/s", "outside measured"], rows)
+
+
+def generation_replay_table(results: BenchResults) -> str:
+    def pm(d: dict[str, dict[str, float]], q: str) -> str:
+        return f"{d['predicted'][q]:.3g} / {d['measured'][q]:.3g}"
+
+    rows = [(r.variant, r.batch_size, r.requests, r.rounds, r.decode_steps, r.predicted_s, r.measured_s,
+             f"{100 * r.error:+.1f}%", r.calls_s, f"{100 * r.calls_error:+.1f}%", pm(r.ttft_ms, "p50"), pm(r.latency_ms, "p50"),
+             pm(r.latency_ms, "p90"), pm(r.latency_ms, "p99")) for r in results.generation_replays]
+    return table(["variant", "batch", "requests", "rounds", "decode steps/round", "predicted s",
+                  "measured s", "error", "session.run alone s", "error vs run alone", "TTFT p50 ms pred/meas", "latency p50 ms pred/meas",
+                  "p90 pred/meas", "p99 pred/meas"], rows)
+
+
 def variants_table(results: BenchResults) -> str:
     rows = [(v.name, v.reference, v.max_abs_diff, v.mean_abs_diff, v.within_tolerance, v.size_mb,
              ", ".join(f"{k} {n}" for k, n in v.fused_ops.items()) or "-") for v in results.variants]
@@ -143,7 +168,13 @@ def markdown_summary(results: BenchResults) -> str:
         parts += ["", "### Expected on the data, per padding policy", expected_table(results)]
     if results.generation:
         parts += ["", "### Expected per request (prefill + decode steps)", generation_table(results)]
+    if results.requests:
+        parts += ["", f"### Expected per request ({results.requests[0].source}; static batches)",
+                  requests_table(results)]
     if results.replays:
         parts += ["", "### Replay: prediction vs measurement", replay_table(results)]
+    if results.generation_replays:
+        parts += ["", "### Generation replay: real requests through prefill and decode",
+                  generation_replay_table(results)]
     parts += [f"note: {n}" for n in results.notes]
     return "\n".join(parts)

@@ -18,6 +18,8 @@ import numpy as np
 from .. import schema
 from ..atomic import write_json
 from .decode import GenerationEstimate
+from .generation_replay import GenerationReplay
+from .requests import RequestEstimate
 from .expected import PolicyEstimate
 from .paired import PairedSpeedup, paired_speedup, round_medians
 from .replay import ReplayResult
@@ -96,6 +98,8 @@ class BenchResults:
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
     generation: tuple[GenerationEstimate, ...] = ()
+    requests: tuple[RequestEstimate, ...] = ()            # per request over real pairs (decoders)
+    generation_replays: tuple[GenerationReplay, ...] = ()  # real requests, predicted vs measured
 
     # ---- JSON -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +111,8 @@ class BenchResults:
                 "expected": [e.to_dict() for e in self.expected],
                 "replays": [r.to_dict() for r in self.replays],
                 "generation": [g.to_dict() for g in self.generation],
+                "requests": [r.to_dict() for r in self.requests],
+                "generation_replays": [r.to_dict() for r in self.generation_replays],
                 "notes": list(self.notes), "extra": self.extra}
 
     @classmethod
@@ -119,7 +125,9 @@ class BenchResults:
                    tuple(PolicyEstimate(**e) for e in d.get("expected", ())),
                    tuple(ReplayResult.from_dict(r) for r in d.get("replays", ())),
                    tuple(d.get("notes", ())), d.get("created", ""), version, d.get("extra") or {},
-                   tuple(GenerationEstimate(**g) for g in d.get("generation", ())))
+                   tuple(GenerationEstimate(**g) for g in d.get("generation", ())),
+                   tuple(RequestEstimate.from_dict(r) for r in d.get("requests") or ()),
+                   tuple(GenerationReplay.from_dict(r) for r in d.get("generation_replays") or ()))
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON atomically (temporary file, then rename)."""

@@ -22,6 +22,7 @@ from .model_dir import ModelDir
 from .options import BenchOptions
 from .profile_view import ProfileView, profile_view
 from .replay import ReplayPlan, ReplayResult
+from .requests import RequestEstimate
 from .results import BenchResults, CellResult
 from .runner import make_session
 from .sweep import Cell, default_policy_batch, design_quick, design_sweep
@@ -52,10 +53,22 @@ def run_text_benchmark(model: ModelDir, profile: Any, options: BenchOptions, tex
         stage_feeds(ctx, cells, options.seed, plans)
         variant = options.variants[0]
         passes = replay_passes(ctx, plans, variant, options.replay_repeats)
+        served = None
+        if generating and options.replay_rows:
+            from .generation_replay import plan_generation_replay
+
+            served = plan_generation_replay(ctx, options.replay_rows, options.seed,
+                                            options.policy_batch_size or 1, variant)
+            passes = served.after_cell
         infos, measured = time_cells(ctx, options, pytorch, after_cell=passes)
-        expected, replays, generation = [], [], []
+        expected, replays, generation, requests, served_replays = [], [], [], [], []
         if generating:
             generation = stage_generation(ctx, measured, options.new_tokens)
+            requests = stage_requests(ctx, measured, options.new_tokens, options.seed)
+            if served is not None:
+                from .generation_replay import finish_generation_replay
+
+                served_replays = [finish_generation_replay(served, measured)]
         else:
             models = latency_models(measured)
             expected = stage_expected(ctx, models, chosen, batch)
@@ -66,9 +79,11 @@ def run_text_benchmark(model: ModelDir, profile: Any, options: BenchOptions, tex
                 "pytorch_cells": None if ctx.torch_cells is None else sorted(c.spec() for c in ctx.torch_cells),
                 "replay_repeats_per_round": options.replay_repeats if plans else 0,
                 "new_tokens": options.new_tokens if generating else None,
+                "new_tokens_source": _new_tokens_source(ctx, options.new_tokens) if generating else None,
                 "profile": _profile_summary(ctx.view)}
     return make_results(ctx, settings, infos, measured, expected=tuple(expected),
                         replays=tuple(replays), generation=tuple(generation),
+                        requests=tuple(requests), generation_replays=tuple(served_replays),
                         extra={"expected_total_s_per_round": rounds_s} if not generating else {})
 
 
@@ -120,16 +135,21 @@ def generation_limits(ctx: Context, pytorch: bool, replay_rows: int, policies: A
     """What the generation sweep leaves out, as notes; returns whether PyTorch is timed (never)."""
     if pytorch:
         ctx.notes.append("generation sweep: no PyTorch baseline for prefill/decode steps (onnxruntime only)")
-    if replay_rows or policies:
-        ctx.notes.append("generation sweep: padding policies and replay apply to encoders; skipped")
+    if policies:
+        ctx.notes.append("generation sweep: padding policies apply to encoders; skipped")
     return False
 
 
-def stage_generation(ctx: Context, cells: Sequence[CellResult], new_tokens: int
+def stage_generation(ctx: Context, cells: Sequence[CellResult], new_tokens: int | None
                      ) -> list[GenerationEstimate]:
-    """Expected TTFT and latency per request, per variant and batch size: over the profile's
-    prompt lengths, else at each measured prompt length."""
-    from .decode import estimate_generation, generation_models
+    """Expected TTFT and latency per request, per variant and batch size, for a constant number
+    of new tokens: over the profile's prompt lengths, else at each measured prompt length
+    (nothing when the profile's real completions are used: see ``stage_requests``)."""
+    from .decode import DEFAULT_NEW_TOKENS, estimate_generation, generation_models
+
+    if _new_tokens_source(ctx, new_tokens) == "data pairs":
+        return []
+    new_tokens = DEFAULT_NEW_TOKENS if new_tokens is None else new_tokens
 
     batches = sorted({c.batch_size for c in ctx.cells})
     if ctx.view is not None:
@@ -141,6 +161,35 @@ def stage_generation(ctx: Context, cells: Sequence[CellResult], new_tokens: int
                                 max_length=ctx.model.max_length)
             for name, (prefill, decode) in generation_models(cells).items()
             for b in batches for counts in histograms]
+
+
+def _new_tokens_source(ctx: Context, new_tokens: int | None) -> str:
+    if new_tokens is None and ctx.view is not None and ctx.view.pairs:
+        return "data pairs"
+    from .decode import DEFAULT_NEW_TOKENS
+
+    return f"constant {DEFAULT_NEW_TOKENS if new_tokens is None else new_tokens}"
+
+
+def stage_requests(ctx: Context, cells: Sequence[CellResult], new_tokens: int | None, seed: int
+                   ) -> list[RequestEstimate]:
+    """TTFT, ms per token and latency percentiles per variant and batch size over the real
+    (prompt, completion) pairs, else over the prompts with a constant number of new tokens."""
+    from .decode import DEFAULT_NEW_TOKENS, generation_models
+    from .requests import constant_pairs, estimate_requests
+
+    source = _new_tokens_source(ctx, new_tokens)
+    if source == "data pairs":
+        assert ctx.view is not None and ctx.view.pairs
+        pairs = ctx.view.pairs
+    else:
+        counts = ctx.view.counts if ctx.view is not None else {
+            c.sequence_length: 1 for c in ctx.cells if c.phase == "prefill"}
+        pairs = constant_pairs(counts, new_tokens or DEFAULT_NEW_TOKENS, ctx.model.max_length)
+        source = f"prompts x {new_tokens or DEFAULT_NEW_TOKENS} new tokens"
+    batches = sorted({c.batch_size for c in ctx.cells})
+    return [estimate_requests(prefill, decode, pairs, b, name, source=source, seed=seed)
+            for name, (prefill, decode) in generation_models(cells).items() for b in batches]
 
 
 def latency_models(cells: Sequence[CellResult]) -> dict[str, LatencyModel]:

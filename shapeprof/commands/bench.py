@@ -28,9 +28,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--sequence-lengths", "-s", default=None,
                    help="comma-separated, e.g. 16,64,128 (prompt lengths for a decoder with past, "
                         "samples per clip for an audio model)")
-    p.add_argument("--new-tokens", type=positive_int, default=NEW_TOKENS,
-                   help="decoder with past: tokens generated per request; decode is timed at past "
-                        f"lengths up to prompt + N - 1 (default {NEW_TOKENS})")
+    p.add_argument("--new-tokens", type=positive_int, default=None,
+                   help="decoder with past: tokens generated per request, overriding the profile's "
+                        "real completion lengths; decode is timed at past lengths up to prompt + N - 1 "
+                        f"(default: a chat profile's completions, else {NEW_TOKENS})")
     p.add_argument("--image-sizes", default=None,
                    help="image models: comma-separated HxW sizes, e.g. 224x224,384x384")
     p.add_argument("--variants", default="onnx",

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ._args import non_negative_float, non_negative_int, positive_int
+from ._chat import add_chat_arguments, chat_options
 
 GRIDS = ("quick", "full")
 
@@ -35,6 +36,7 @@ def add_parser(sub: Any) -> None:
                       help="profile this dataset and export at its shapes: glue (SST-2), glue/<task>, "
                            "a Hub dataset id, or a data file (default: none, the seed's dummy shapes)")
     add_data_arguments(data)
+    add_chat_arguments(data)
     data.add_argument("--dynamic-range", choices=("model", "data"), default="model",
                       help="sequence range of the export: up to the model's limit, or the data's "
                            "min..max (default: model)")
@@ -47,6 +49,9 @@ def add_parser(sub: Any) -> None:
     data.add_argument("--bench-variants", default="onnx,optimized",
                       help="variants --bench times: onnx, optimized, int8, optimized-int8 "
                            "(default: onnx,optimized)")
+    data.add_argument("--replay", type=non_negative_int, default=0, metavar="ROWS",
+                      help="with --bench: replay ROWS real rows (a decoder with past: real requests "
+                           "through prefill and decode) and compare with the prediction (default: 0)")
     data.add_argument("--quiet", "-q", "--no-progress", dest="quiet", action="store_true",
                       help="no progress output (stderr carries errors only)")
     add_tune_group(p)
@@ -88,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
     from . import quiet_libraries
 
     resolve_bench(args)
+    if args.replay and not args.bench:
+        raise ExportError("--replay needs --bench (it checks the benchmark's prediction); add --bench")
+    if chat_options(args) and args.dataset is None:
+        raise ExportError("--prompt-columns, --completion-column and --chat-template describe a chat "
+                          "dataset; give it with --dataset")
     if args.bench and args.dataset is None:
         raise ExportError("--bench needs --dataset (the benchmark sweeps the data's shapes); "
                           "or run 'shapeprof bench OUTPUT_DIR' after exporting")
@@ -159,11 +169,11 @@ def run_with_dataset(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
-                   text_columns=args.text_columns, rows=args.rows, seed=args.seed)
+                   text_columns=args.text_columns, rows=args.rows, seed=args.seed, **chat_options(args))
     variants = split_names(args.bench_variants, "--bench-variants")
     tune_options = tune_options_of(args)
-    bench_options = (BenchOptions.quick(variants=variants) if args.bench == "quick"
-                     else BenchOptions(variants=variants))
+    bench_options = (BenchOptions.quick(variants=variants, replay_rows=args.replay) if args.bench == "quick"
+                     else BenchOptions(variants=variants, replay_rows=args.replay))
     done = export_with_profile(args.output_dir, args.model, args.dataset, args.task, args.opset,
                                profile_options=options, dynamic_range=args.dynamic_range,
                                bench=args.bench is not None, bench_options=bench_options, atol=args.atol,
@@ -242,14 +252,18 @@ def data_line(profile: Any) -> str:
     kept = [w for w in profile.padding if w.policy in ("fixed", "buckets")
             or (w.policy == "longest" and w.batch_size == top)]
     waste = ", ".join(f"{w.label} {w.waste:.2f}" for w in kept)
+    new = profile.generation.new_tokens if profile.generation is not None else None
+    completions = f"; new tokens p50 {new.p(50):.4g}, p99 {new.p(99):.4g}" if new is not None else ""
     return (f"data: {spec.name}{split}, {profile.dataset.rows_sampled:,} rows: {seq.min}..{seq.max} tokens, "
-            f"p50 {seq.p(50):.4g}, p99 {seq.p(99):.4g}; padding waste (padded per real token): {waste}")
+            f"p50 {seq.p(50):.4g}, p99 {seq.p(99):.4g}{completions}; padding waste (padded per real "
+            f"token): {waste}")
 
 
 def bench_lines(results: Any) -> list[str]:
     from ..bench.answer import against_pytorch, batching, verdict
+    from ..bench.requests import closing_lines
 
-    lines = []
+    lines = closing_lines(results)
     answer = batching(results)
     if answer is not None:
         best = answer.best

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ._args import non_negative_int, positive_int
+from ._chat import add_chat_arguments, chat_options
 
 
 def _positive_ints(text: str) -> tuple[int, ...]:
@@ -43,6 +44,7 @@ def add_parser(sub: Any) -> None:
                    help="number of length buckets (default: chosen automatically)")
     p.add_argument("--max-policy", choices=("max", "p99"), default="max",
                    help="recommended max sequence length: the data max or its p99 (default: max)")
+    add_chat_arguments(p)
     p.add_argument("--output", "-o", default=None, metavar="PROFILE_JSON",
                    help="write the profile JSON here (atomically)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                               text_columns=args.text_columns, rows=args.rows, seed=args.seed,
                               streaming=args.streaming, batch_sizes=args.batch_sizes,
                               buckets=args.buckets, max_policy=args.max_policy,
-                              progress=not args.quiet)
+                              progress=not args.quiet, **chat_options(args))
     print(profile.summary())
     if args.output:
         path = profile.save(args.output)

@@ -97,6 +97,25 @@ def resolve_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None
     return ResolvedDataset(spec, reader)
 
 
+def open_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None = None,
+                 data_files: PathsArg | None = None, split: str | None = None,
+                 streaming: bool = False) -> ResolvedDataset:
+    """Resolve a dataset to its reader without choosing text columns (chat records, whose
+    columns are checked by :mod:`shapeprof.data.chat`)."""
+    name = str(dataset or "glue")
+    task = None if data_files is not None and name.lower() == "glue" else _glue_task_of(name)
+    if data_files is not None:
+        spec, reader = _local_files(name, task, data_files, split)
+    elif task is not None:
+        spec, reader = _glue(task, data_dir, split, streaming)
+    elif Path(name).is_file():
+        spec, reader = _local_files("files", None, name, split)
+    else:
+        spec, reader = _hub(name, split, streaming)
+    return ResolvedDataset(DatasetSpec(**{**spec.__dict__, "split": getattr(reader, "split", spec.split)}),
+                           reader)
+
+
 def reopen(spec: DatasetSpec, streaming: bool = False) -> ResolvedDataset:
     """Open the dataset a spec describes again (e.g. from a saved profile)."""
     files = list(spec.files) if spec.kind == "files" else None
@@ -105,6 +124,15 @@ def reopen(spec: DatasetSpec, streaming: bool = False) -> ResolvedDataset:
         name = f"{spec.name}:{spec.hub_config}"
     return resolve_dataset(name, data_dir=spec.data_dir, data_files=files, split=spec.split,
                            text_columns=spec.text_columns, streaming=streaming)
+
+
+def reopen_args(spec: DatasetSpec) -> dict[str, Any]:
+    """The ``open_dataset`` arguments that open a spec's dataset again."""
+    files = list(spec.files) if spec.kind == "files" else None
+    name = spec.name if spec.kind == "hub" or spec.task else (spec.format or "files")
+    if spec.kind == "hub" and spec.hub_config and not spec.task:
+        name = f"{spec.name}:{spec.hub_config}"
+    return {"dataset": name, "data_dir": spec.data_dir, "data_files": files, "split": spec.split}
 
 
 def _glue_task_of(name: str) -> GlueTask | None:

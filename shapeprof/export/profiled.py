@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 TEXT_AXES = ("batch_size", "sequence_length")
 RANGES = ("model", "data")
 EXPORTABLE = ("text", "image", "audio")          # modalities a dataset can drive the export of
-TEXT_ONLY_OPTIONS = ("text_columns", "buckets")
+TEXT_ONLY_OPTIONS = ("text_columns", "buckets", "prompt_columns", "completion_column", "chat_template")
+PAST_AXES = ("past_sequence_length", "past_sequence_length + sequence_length")   # generation profiles
 
 
 @dataclass(frozen=True)
@@ -165,15 +166,19 @@ def check_axes(profile: Profile, cfg: OnnxConfig) -> None:
         raise ExportError(f"the profile has axes {', '.join(extra)} that {cfg.MODEL_TYPE} "
                           f"({cfg.task}) does not take; profile it with its own modality")
     if profile.modality == "text":
-        check_text_axes(cfg)
+        check_text_axes(cfg, getattr(profile, "generation", None) is not None)
 
 
-def check_text_axes(cfg: OnnxConfig) -> None:
-    """Text profiles describe (batch, sequence); other input axes cannot come from them."""
-    other = sorted(config_axes(cfg) - set(TEXT_AXES))
+def check_text_axes(cfg: OnnxConfig, generation: bool = False) -> None:
+    """Text profiles describe (batch, sequence); other input axes cannot come from them, except
+    the cache's of a decoder with past when the profile is of prompts (a chat dataset)."""
+    other = sorted(config_axes(cfg) - set(TEXT_AXES) - set(PAST_AXES if generation else ()))
     if other:
+        hint = (" (a decoder with past takes a chat dataset: --prompt-columns/--completion-column or "
+                "a messages column)" if set(other) <= set(PAST_AXES) else "")
         raise ExportError(f"a dataset profile gives batch and sequence sizes, but {cfg.MODEL_TYPE} "
-                          f"({cfg.task}) also has the axes {', '.join(other)}; export it without --dataset")
+                          f"({cfg.task}) also has the axes {', '.join(other)}; export it without "
+                          f"--dataset{hint}")
 
 
 # ---- what the export takes from the profile ---------------------------------------------------
@@ -200,8 +205,24 @@ def adapt_feeds(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, n
 
 
 def data_feeds(profile: Profile, cfg: OnnxConfig) -> list[tuple[str, dict[str, np.ndarray]]]:
-    """The profile's real batches (min, opt, max), labelled and in the config's input order."""
-    return [(f"data {label}", adapt_feeds(cfg, feeds)) for label, feeds in profile.real_batches()]
+    """The profile's real batches (min, opt, max), labelled and in the config's input order.
+
+    A decoder with past gets the real prompt ids after a cache of the dummy generator's (its
+    mask and positions), as one decode call after a past sees them."""
+    batches = profile.real_batches()
+    if any(name.startswith("past_key_values") for name in cfg.inputs):
+        return [(f"data {label}", with_cache(cfg, feeds)) for label, feeds in batches]
+    return [(f"data {label}", adapt_feeds(cfg, feeds)) for label, feeds in batches]
+
+
+def with_cache(cfg: OnnxConfig, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The dummy inputs at the batch's shape (past at the config's default), real input ids."""
+    b, n = feeds["input_ids"].shape
+    past = int(cfg.default_axis_sizes().get("past_sequence_length", 8))
+    dummy = cfg.generate_dummy_inputs("np", batch_size=int(b), sequence_length=int(n),
+                                      past_sequence_length=past)
+    dummy["input_ids"] = feeds["input_ids"].astype(dummy["input_ids"].dtype)
+    return {name: dummy[name] for name in cfg.inputs}
 
 
 def profile_metadata(profile: Profile, cfg: OnnxConfig) -> dict[str, Any]:

@@ -33,12 +33,18 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
                     split: str | None = None, text_columns: str | Sequence[str] | None = None,
                     rows: int | None = None, seed: int = 0, streaming: bool = False,
                     batch_sizes: Sequence[int] = (1, 8, 32), buckets: int | None = None,
-                    max_policy: str = "max", progress: bool = True) -> Profile:
+                    max_policy: str = "max", progress: bool = True,
+                    prompt_columns: str | Sequence[str] | None = None,
+                    completion_column: str | None = None,
+                    chat_template: str | Path | None = None) -> Profile:
     """Tokenize a seeded sample of ``dataset`` with ``model``'s tokenizer and profile its shapes.
 
     ``model`` None means the embedded all-MiniLM-L6-v2. Only the tokenizer and config load.
     ``rows`` None profiles every row; ``streaming`` reads in chunks with bounded memory
     (a reservoir sample when ``rows`` is given). ``buckets`` None picks k automatically.
+    Chat data (``prompt_columns`` + ``completion_column``, or a ``messages`` column; prompts
+    rendered with the tokenizer's chat template or the ``chat_template`` file) gives a generation
+    profile: see :mod:`shapeprof.profile.generation`.
     """
     check_arguments(rows, batch_sizes, buckets)
     if model is None:
@@ -52,12 +58,37 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
         return profile_preprocessed(model, data_dir or dataset, modality, data_files=data_files,
                                   split=split, text_column=column, rows=rows, seed=seed,
                                   batch_sizes=batch_sizes, progress=progress)
+    chat = _profile_chat(model, dataset, streaming, data_dir=data_dir, data_files=data_files,
+                         split=split, text_columns=text_columns, rows=rows, seed=seed,
+                         batch_sizes=batch_sizes, buckets=buckets, max_policy=max_policy,
+                         progress=progress, prompt_columns=prompt_columns,
+                         completion_column=completion_column, chat_template=chat_template)
+    if chat is not None:
+        return chat
     ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
                          text_columns=text_columns, streaming=streaming)
     tokenizer, info = load_tokenizer(model)
     acc = LengthAccumulator(info.max_length, batch_sizes)
     measured = _measure(ds, LengthCounter(tokenizer), acc, rows, seed, streaming, progress)
     return build_profile(ds, info, measured, rows, seed, streaming, batch_sizes, buckets, max_policy)
+
+
+def _profile_chat(model: str | Path, dataset: str, streaming: bool, **options: Any) -> Profile | None:
+    """A generation profile when the chat options or a ``messages`` column ask for one, else None."""
+    from .generation import chat_layout, profile_generation
+
+    chat = {k: options.pop(k) for k in ("prompt_columns", "completion_column", "chat_template")}
+    if streaming and all(v is None for v in chat.values()):
+        return None                              # a stream is a text profile unless asked
+    where = {k: options[k] for k in ("data_dir", "data_files", "split")}
+    layout = chat_layout(dataset, text_columns=options.pop("text_columns"), **where, **chat)
+    if layout is None:
+        return None
+    if streaming:
+        raise ProfileError("--streaming applies to text profiles; a chat profile reads its "
+                           "(sampled) records in memory: drop --streaming, use --rows")
+    return profile_generation(model, dataset, columns=layout, chat_template=chat["chat_template"],
+                              build=build_profile, **options)
 
 
 def profile_preprocessed(model: str | Path, dataset: Any, modality: str, *,

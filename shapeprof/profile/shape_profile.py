@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from .recommend import BATCH, SEQUENCE, InputSpec, Recommendations, ShapeRange
 from .stats import AxisStats
 from .tokenize import ModelInfo
 from .uncertainty import UNKNOWN, Uncertainty
+
+if TYPE_CHECKING:
+    from .generation import GenerationStats
 
 SCHEMA_VERSION = schema.PROFILE.version
 
@@ -69,6 +72,7 @@ class ShapeProfile:
     shapeprof_version: str = __version__
     uncertainty: Uncertainty = Uncertainty(UNKNOWN)   # 95% intervals of a sample, or "exact"
     sample: TextRows | None = field(default=None, compare=False, repr=False)  # not saved
+    generation: GenerationStats | None = None  # chat data: prompt and completion lengths (optional key)
 
     # --- what other stages use (the Profile protocol and text extras) ------------------------
 
@@ -125,6 +129,9 @@ class ShapeProfile:
 
     def texts(self) -> TextRows:
         """The profiled texts (re-loaded from the dataset description after ``load``)."""
+        if self.sample is None and self.generation is not None:   # the rendered prompts
+            from .generation import reload_requests
+            object.__setattr__(self, "sample", TextRows(("prompt",), (reload_requests(self).prompts,)))
         if self.sample is None:
             object.__setattr__(self, "sample", reload_sample(self.dataset))
         assert self.sample is not None
@@ -160,6 +167,7 @@ class ShapeProfile:
             "buckets": self.buckets.to_dict(),
             "padding": [p.to_dict() for p in self.padding],
             "uncertainty": self.uncertainty.to_dict(),
+            **({"generation": self.generation.to_dict()} if self.generation is not None else {}),
         }
 
     @classmethod
@@ -176,6 +184,7 @@ class ShapeProfile:
                        tuple(PaddingWaste.from_dict(p) for p in data["padding"]),
                        int(version), str(data.get("shapeprof_version", "")),
                        Uncertainty.from_dict(data.get("uncertainty")))
+                       generation=_generation(data.get("generation")))
         except (KeyError, TypeError, ValueError) as e:
             raise ProfileError(f"profile JSON is missing or has a bad field ({e!r}); "
                                "re-run 'shapeprof profile'") from e
@@ -192,6 +201,15 @@ class ShapeProfile:
     def summary(self) -> str:
         from .summary import format_summary
         return format_summary(self)
+
+
+def _generation(data: Mapping[str, Any] | None) -> GenerationStats | None:
+    """The optional ``generation`` key (chat data); absent in other profiles."""
+    if not data:
+        return None
+    from .generation import GenerationStats
+
+    return GenerationStats.from_dict(data)
 
 
 def reload_sample(info: DatasetInfo) -> TextRows:

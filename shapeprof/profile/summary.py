@@ -15,7 +15,7 @@ BAR_WIDTH = 40
 
 
 def format_summary(profile: ShapeProfile) -> str:
-    sections = [_header(profile), _axes(profile), _how_sure(profile), _histogram(profile),
+    sections = [_header(profile), _axes(profile), _how_sure(profile), _generation(profile), _histogram(profile),
                 _shapes(profile), _buckets(profile), _padding(profile)]
     return "\n\n".join(s for s in sections if s)
 
@@ -33,6 +33,12 @@ def _header(p: ShapeProfile) -> str:
         f"max length {m.max_length if m.max_length is not None else 'none'}",
         f"  inputs:  {', '.join(m.input_names)}",
     ])
+
+
+def _generation(p: ShapeProfile) -> str:
+    from .generation import generation_summary
+
+    return generation_summary(p.generation) if p.generation is not None else ""
 
 
 def _axes(p: ShapeProfile) -> str:
