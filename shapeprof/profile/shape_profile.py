@@ -183,7 +183,7 @@ class ShapeProfile:
                        BucketPlan.from_dict(data["buckets"]),
                        tuple(PaddingWaste.from_dict(p) for p in data["padding"]),
                        int(version), str(data.get("shapeprof_version", "")),
-                       Uncertainty.from_dict(data.get("uncertainty")))
+                       Uncertainty.from_dict(data.get("uncertainty")),
                        generation=_generation(data.get("generation")))
         except (KeyError, TypeError, ValueError) as e:
             raise ProfileError(f"profile JSON is missing or has a bad field ({e!r}); "
