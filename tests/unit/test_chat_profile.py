@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from shapeprof import schema
 from shapeprof.cli import main
 from shapeprof.profile import ShapeProfile, profile_dataset
 
@@ -112,7 +113,7 @@ def test_the_tokenizers_own_template_and_the_file_override(gpt2_dir, gpt2, alpac
 def test_saved_profile_keeps_generation_and_reloads_its_prompts(columns_profile, tmp_path):
     path = columns_profile.save(tmp_path / "profile.json")
     data = json.loads(path.read_text())
-    assert data["schema_version"] == 1 and "generation" in data
+    assert data["schema_version"] == schema.PROFILE.version and "generation" in data
     loaded = ShapeProfile.load(path)
     assert loaded.generation == columns_profile.generation
     assert loaded.generation.requests is None
