@@ -82,6 +82,11 @@ def _bench_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _bench_3_to_4(d: dict[str, Any]) -> dict[str, Any]:
+    d.setdefault("reference", None)             # the reference workload was not timed before 4
+    return d
+
+
 def _export_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     d.setdefault("source", None)                # before f240149
     d.setdefault("files", [layout.ONNX_FILE])          # before cafb553 every export was one graph
@@ -123,7 +128,7 @@ MEDIA_PROFILE = Artifact(
     ProfileError, "write it with 'shapeprof profile -o PATH'")
 
 BENCH = Artifact(
-    "bench", "results", layout.BENCH_FILE, 3,
+    "bench", "results", layout.BENCH_FILE, 4,
     ((1, "f240149: model, settings, environment, variants, cells (raw samples_ms, stats_ms, "
          "peak_rss_mib, rounds), expected, replays, notes, extra"),
      (1, "285f95c (no bump): cells' phase and past_length; generation; replays' "
@@ -135,8 +140,12 @@ BENCH = Artifact(
          "code's defaults (phase '', past_length 0, round_sizes [], generation [], replay "
          "estimates null) and drops sweep_*"),
      (3, "cells' peak_rss_mib (growth over the RSS before the cell) renamed session_growth_mib; "
-         "process_peak_rss_mib added (the process's peak RSS; null in migrated files)")),
-    BenchError, "give a file written by 'shapeprof bench -o'", {1: _bench_1_to_2, 2: _bench_2_to_3})
+         "process_peak_rss_mib added (the process's peak RSS; null in migrated files)"),
+     (4, "reference: the reference workload (a fixed tiny graph) timed in every round, with "
+         "workload, samples_ms and round_sizes, for normalising separate runs; null in migrated "
+         "files")),
+    BenchError, "give a file written by 'shapeprof bench -o'",
+    {1: _bench_1_to_2, 2: _bench_2_to_3, 3: _bench_3_to_4})
 
 VERIFICATION = Artifact(
     "verification", "verification report", layout.VERIFICATION_FILE, 1,

@@ -1,10 +1,11 @@
 """Benchmark results: frozen dataclasses, versioned JSON with raw samples, a tidy DataFrame.
 
-Schema (``schema_version`` 3; history and migrations in shapeprof.schema): ``model``,
+Schema (``schema_version`` 4; history and migrations in shapeprof.schema): ``model``,
 ``settings``, ``environment``, ``variants`` (with their deviation from the reference), ``cells``
 (one per cell x variant x runtime, raw samples in ms, ``round_sizes``; generation cells add
 ``phase`` prefill/decode and ``past_length``), ``expected`` (per padding policy), ``replays``
-(predicted vs measured), ``generation`` (expected per request of a decoder), ``notes``.
+(predicted vs measured), ``generation`` (expected per request of a decoder), ``notes``, ``reference`` (the reference
+workload's raw samples per round, :mod:`.reference`; null when not timed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..atomic import write_json
 from .decode import GenerationEstimate
 from .expected import PolicyEstimate
 from .paired import PairedSpeedup, paired_speedup, round_medians
+from .reference import ReferenceResult
 from .replay import ReplayResult
 from .stats import LatencyStats, summarize, throughput
 from .variants import VariantInfo
@@ -96,6 +98,7 @@ class BenchResults:
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
     generation: tuple[GenerationEstimate, ...] = ()
+    reference: ReferenceResult | None = None
 
     # ---- JSON -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -107,7 +110,8 @@ class BenchResults:
                 "expected": [e.to_dict() for e in self.expected],
                 "replays": [r.to_dict() for r in self.replays],
                 "generation": [g.to_dict() for g in self.generation],
-                "notes": list(self.notes), "extra": self.extra}
+                "notes": list(self.notes), "extra": self.extra,
+                "reference": None if self.reference is None else self.reference.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BenchResults:
@@ -119,7 +123,8 @@ class BenchResults:
                    tuple(PolicyEstimate(**e) for e in d.get("expected", ())),
                    tuple(ReplayResult.from_dict(r) for r in d.get("replays", ())),
                    tuple(d.get("notes", ())), d.get("created", ""), version, d.get("extra") or {},
-                   tuple(GenerationEstimate(**g) for g in d.get("generation", ())))
+                   tuple(GenerationEstimate(**g) for g in d.get("generation", ())),
+                   ReferenceResult.from_dict(d["reference"]) if d.get("reference") else None)
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON atomically (temporary file, then rename)."""

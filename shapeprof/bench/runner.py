@@ -97,8 +97,9 @@ def calling_thread_denormals(flush: bool) -> Iterator[None]:
         torch.set_flush_denormal(before)
 
 
-def make_session(path: str | Path, settings: SessionSettings) -> Any:
-    """An onnxruntime session with the given providers, optimisation level and threads."""
+def make_session(path: str | Path | bytes, settings: SessionSettings) -> Any:
+    """An onnxruntime session with the given providers, optimisation level and threads
+    (``path`` may also be a serialised model)."""
     import onnxruntime as ort
 
     if settings.graph_optimization not in GRAPH_OPTIMIZATION:
@@ -117,10 +118,12 @@ def make_session(path: str | Path, settings: SessionSettings) -> Any:
     options.log_severity_level = 3
     if settings.flush_denormals:
         options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    source = path if isinstance(path, bytes) else str(path)
     try:
-        return ort.InferenceSession(str(path), options, providers=list(settings.providers))
+        return ort.InferenceSession(source, options, providers=list(settings.providers))
     except Exception as e:  # onnxruntime raises its own exception types
-        raise BenchError(f"onnxruntime cannot load {str(path)!r}: {str(e).splitlines()[0][:300]}; "
+        where = "the reference graph" if isinstance(path, bytes) else repr(str(path))
+        raise BenchError(f"onnxruntime cannot load {where}: {str(e).splitlines()[0][:300]}; "
                          "re-export the model") from e
 
 

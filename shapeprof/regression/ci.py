@@ -194,4 +194,8 @@ def _merge(acc: Any, more: Any) -> Any:
         cells.append(dataclasses.replace(c, samples_ms=c.samples_ms + m.samples_ms,
                                          rounds=c.rounds + m.rounds,
                                          round_sizes=c.round_sizes + m.round_sizes))
-    return dataclasses.replace(acc, cells=tuple(cells))
+    ref = acc.reference
+    if ref is not None and more.reference is not None:
+        ref = dataclasses.replace(ref, samples_ms=ref.samples_ms + more.reference.samples_ms,
+                                  round_sizes=ref.round_sizes + more.reference.round_sizes)
+    return dataclasses.replace(acc, cells=tuple(cells), reference=ref)
