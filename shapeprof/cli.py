@@ -19,7 +19,7 @@ from . import __version__
 from .atomic import Terminated, sigterm_raises
 from .errors import ShapeprofError, VerificationError
 
-COMMANDS = ("export", "list", "profile", "bench", "compare", "report", "run", "ci")
+COMMANDS = ("export", "list", "profile", "bench", "compare", "calibrate", "report", "run", "ci")
 MAX_MESSAGE = 600  # characters of one error line
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .paired import round_medians
 from .runner import SessionSettings, TimingPolicy, collect_samples, make_session
 
-ROWS, WIDTH, LAYERS = 64, 512, 4
+ROWS, WIDTH, LAYERS = 32, 1024, 6
 SLICE = TimingPolicy(warmup=1, min_samples=3, min_time_s=0.0)     # after each cell
 WORKLOAD = (f"onnxruntime graph: {LAYERS} x (MatMul [{ROWS},{WIDTH}] x [{WIDTH},{WIDTH}] + Relu), "
             "float32, seed 0, the run's session settings")
@@ -25,7 +25,6 @@ WORKLOAD = (f"onnxruntime graph: {LAYERS} x (MatMul [{ROWS},{WIDTH}] x [{WIDTH},
 
 def reference_model() -> bytes:
     """The serialised reference graph (deterministic: fixed shapes and seeded weights)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)

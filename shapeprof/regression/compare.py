@@ -1,5 +1,9 @@
 """Match the cells of two benchmark runs by definition and test each pair.
 
+Each cell is tested on its round medians (shapeprof.regression.stats): round by round when the
+runs were interleaved (``paired``, CI mode), else as two separate runs with a between-run
+component. Files without rounds fall back to the pooled test, and the report says so.
+
 A cell's definition: model (type and task), variant, runtime, providers, threads,
 batch size, sequence length, and the package versions. ``ignore`` leaves chosen parts
 out of the match (e.g. ``threads`` to compare a 1-thread run with a 2-thread one).
@@ -9,6 +13,7 @@ are compared exactly and gate on their own.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError, CompareError
-from .stats import NOT_COMPARABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test
+from .stats import (NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test,
+                    separate_ratio_test)
 from .thresholds import Thresholds
 
+NORMALISE = False   # divide by the reference workload; see the README's CI section for why not
 KEY_PARTS = ("model", "variant", "runtime", "providers", "threads", "batch", "length", "versions")
 FACTS = ("inputs", "outputs", "op_counts", "verification_passed")
 
@@ -33,10 +40,16 @@ class CellComparison:
     base_median_ms: float
     cand_median_ms: float
     test: RatioTest
+    method: str = "pooled"         # paired | rounds | rounds/reference | pooled
 
     @property
     def verdict(self) -> str:
         return self.test.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "group": self.group, "weight": self.weight,
+                "base_median_ms": self.base_median_ms, "cand_median_ms": self.cand_median_ms,
+                "method": self.method, **self.test.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,29 @@ class Comparison:
         return sum(c.verdict == verdict for c in self.cells)
 
     @property
+    def unresolved(self) -> tuple[CellComparison, ...]:
+        return tuple(c for c in self.cells if c.verdict == NOT_RESOLVABLE)
+
+    @property
+    def overall_detectable(self) -> float:
+        """Smallest uniform slowdown of every cell the geometric mean over cells could detect."""
+        from .resolution import overall_detectable
+
+        ses = [c.test.se for c in self.cells if not math.isnan(c.test.se)]
+        shared = 0.0 if self.paired else 2.0 * self.thresholds.between_run_sd ** 2
+        return overall_detectable(ses, shared, self.thresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (per-cell dicts) for storing, e.g. in a history of runs."""
+        return {"verdict": self.verdict, "gate_failed": self.gate_failed, "paired": self.paired,
+                "timings_gate": self.timings_gate, "cells": [c.to_dict() for c in self.cells],
+                "overall_detectable": self.overall_detectable, "geomeans": dict(self.geomeans),
+                "fact_changes": list(self.fact_changes),
+                "failed_verification": list(self.failed_verification),
+                "only_in_base": list(self.only_in_base), "only_in_candidate": list(self.only_in_candidate),
+                "thresholds": dataclasses.asdict(self.thresholds)}
+
+    @property
     def gate_failed(self) -> bool:
         """Exit status 1: a regression, a changed exact fact or a failed verification."""
         timing = self.timings_gate and self.count(REGRESSION)
@@ -70,11 +106,14 @@ class Comparison:
             return "REGRESSION" if self.timings_gate else "PASS (timing regressions shown, not gated)"
         if self.count("warning"):
             return "PASS with warnings"
+        if self.unresolved:
+            return f"PASS ({len(self.unresolved)} of {len(self.cells)} cells not resolvable)"
         return "PASS"
 
 
 def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str] = (),
-                  thresholds: Thresholds | None = None, timings_gate: bool = True) -> Comparison:
+                  thresholds: Thresholds | None = None, timings_gate: bool = True,
+                  normalise: bool = NORMALISE) -> Comparison:
     from ..bench.results import BenchResults
 
     runs = []
@@ -86,16 +125,18 @@ def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str]
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise CompareError(f"{which} results {str(path)!r} are malformed ({e!r}); "
                                "give a file written by 'shapeprof bench -o'") from e
-    return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate)
+    return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate, normalise=normalise)
 
 
 def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignore: Sequence[str] = (),
                     thresholds: Thresholds | None = None, timings_gate: bool = True,
-                    paired: bool = False) -> Comparison:
+                    paired: bool = False, normalise: bool = NORMALISE) -> Comparison:
     """Compare two results mappings (``BenchResults.to_dict()`` form).
 
     ``paired``: the runs were timed in interleaved rounds, round i of one next to round i of
-    the other, so each cell is tested round by round (``paired_ratio_test``).
+    the other, so each cell is tested round by round (``paired_ratio_test``). Otherwise they
+    are separate runs (``separate_ratio_test``); ``normalise`` divides each round median by
+    the reference workload's in the same round, where both runs timed it.
     """
     t = thresholds or Thresholds()
     bad = [k for k in ignore if k not in KEY_PARTS]
@@ -107,7 +148,8 @@ def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignor
         raise CompareError("no cell of the base matches a cell of the candidate; they measure "
                            "different models, grids or settings (see --ignore)")
     weights = _weights(base, [base_cells[k]["cell"] for k in common])
-    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, paired) for k in common)
+    how = "paired" if paired else "rounds/reference" if normalise else "rounds"
+    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how) for k in common)
     return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
                       tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
                       geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate,
@@ -128,7 +170,7 @@ def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[st
         if cell.get("phase"):   # generation runs: prefill and decode cells share batch x length
             parts.update(phase=cell["phase"], past=int(cell.get("past_length") or 0))
         key = tuple((k, v) for k, v in parts.items() if k not in ignore)
-        out[key] = {"cell": cell, "model": model}
+        out[key] = {"cell": cell, "model": model, "reference": run.get("reference")}
     return out
 
 
@@ -146,14 +188,29 @@ def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str,
 
 
 def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Mapping[int, float] | None,
-                  t: Thresholds, paired: bool = False) -> CellComparison:
+                  t: Thresholds, how: str) -> CellComparison:
     b, c = base["cell"]["samples_ms"], cand["cell"]["samples_ms"]
-    test = paired_ratio_test(_rounds(base), _rounds(cand), t) if paired else ratio_test(b, c, t)
+    test, method = _test(base, cand, t, how)
     model = base["model"]
     group = f"{model.get('model_type')} {model.get('task')} / {base['cell']['variant']}"
     weight = weights.get(int(base["cell"]["sequence_length"]), 0.0) if weights else 1.0
     return CellComparison(_label(base), group, weight, float(np.median(b)) if len(b) else math.nan,
-                          float(np.median(c)) if len(c) else math.nan, test)
+                          float(np.median(c)) if len(c) else math.nan, test, method)
+
+
+def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: str
+          ) -> tuple[RatioTest, str]:
+    """The cell's test and its method name (see the module doc)."""
+    rb, rc = _rounds(base), _rounds(cand)
+    if how == "paired":
+        return paired_ratio_test(rb, rc, t), how
+    if min(rb.size, rc.size) < 3:
+        return ratio_test(base["cell"]["samples_ms"], cand["cell"]["samples_ms"], t), "pooled"
+    if how == "rounds/reference":
+        nb, nc = _reference_rounds(base, rb.size), _reference_rounds(cand, rc.size)
+        if nb is not None and nc is not None:
+            return separate_ratio_test(rb / nb, rc / nc, t), how
+    return separate_ratio_test(rb, rc, t), "rounds"
 
 
 def _rounds(entry: Mapping[str, Any]) -> np.ndarray:
@@ -163,6 +220,17 @@ def _rounds(entry: Mapping[str, Any]) -> np.ndarray:
     cell = entry["cell"]
     got = round_medians(cell["samples_ms"], cell.get("round_sizes") or ())
     return np.array([]) if got is None else got
+
+
+def _reference_rounds(entry: Mapping[str, Any], rounds: int) -> np.ndarray | None:
+    """The run's reference workload per round, when it was timed in the same rounds."""
+    from ..bench.paired import round_medians
+
+    ref = entry.get("reference")
+    if not ref:
+        return None
+    got = round_medians(ref["samples_ms"], ref["round_sizes"])
+    return got if got is not None and got.size == rounds else None
 
 
 def _weights(run: Mapping[str, Any], cells: Sequence[Mapping[str, Any]]) -> dict[int, float] | None:
