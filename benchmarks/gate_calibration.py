@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from bench_common import REPO, add_common_args, model_dirs
 
 CI_SPEC = REPO / "configs" / "ci.yaml"
@@ -138,7 +139,119 @@ def ci_runs(base: Path, seeded: Path, out: Path, runs: int) -> None:
 
 
 def evaluate(separate: Path, ci: Path) -> dict[str, Any]:
-    raise NotImplementedError
+    """Every figure of the README's table, from the saved runs."""
+    from shapeprof.regression.calibrate import load_runs
+
+    base = load_runs(sorted(separate.glob("base-*.json"), key=_index))
+    seeded = load_runs(sorted(separate.glob("seeded-*.json"), key=_index))
+    out: dict[str, Any] = {"separate_runs": len(base), "seeded_runs": len(seeded)}
+    if len(base) >= 4:
+        out["aa_spread"] = aa_spread(base)
+        for name, normalise in (("rounds", False), ("rounds_reference", True)):
+            out[name] = separate_verdicts(base, seeded, normalise)
+        out["pooled_before"] = pooled_verdicts(base, seeded)
+    if ci.is_dir():
+        out["ci"] = ci_verdicts(ci)
+    return out
+
+
+def _index(path: Path) -> int:
+    return int(path.stem.rsplit("-", 1)[1])
+
+
+def aa_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """How far apart unchanged runs are, with and without the reference: between-run sd (log)."""
+    from shapeprof.regression.calibrate import between_run_sd, cell_logs
+
+    return {name: round(between_run_sd(list(cell_logs(runs, normalise).values())), 4)
+            for name, normalise in (("between_run_sd_raw", False), ("between_run_sd_reference", True))}
+
+
+def _loo_thresholds(runs: list[dict[str, Any]], leave: tuple[int, ...], normalise: bool) -> Any:
+    """Thresholds with between_run_sd calibrated on the A/A runs outside ``leave`` (no peeking)."""
+    import dataclasses
+
+    from shapeprof.regression.calibrate import between_run_sd, cell_logs
+    from shapeprof.regression.thresholds import load_thresholds
+
+    rest = [r for k, r in enumerate(runs) if k not in leave]
+    sd = between_run_sd(list(cell_logs(rest, normalise).values()))
+    return dataclasses.replace(load_thresholds(), between_run_sd=sd)
+
+
+def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, Any]:
+    """compare on ordered A/A pairs and on base i vs seeded j; between_run_sd left-one-out."""
+    from shapeprof.regression import compare_results
+
+    aa, caught, verdicts = 0, {}, {}
+    pairs = list(itertools.permutations(range(len(base)), 2))
+    for i, j in pairs:
+        t = _loo_thresholds(base, (i, j), normalise)
+        cmp = compare_results(base[i], base[j], thresholds=t, normalise=normalise)
+        aa += cmp.count("regression") > 0
+        for c in cmp.cells:
+            verdicts.setdefault(c.verdict, 0)
+            verdicts[c.verdict] += 1
+    for i, j in itertools.product(range(len(base)), range(len(seeded))):
+        t = _loo_thresholds(base, (i,), normalise)
+        cmp = compare_results(base[i], seeded[j], thresholds=t, normalise=normalise)
+        for c in cmp.cells:
+            caught.setdefault(c.label, []).append(c.verdict == "regression")
+    return {"aa_pairs": len(pairs), "aa_false_alarms": aa, "aa_cell_verdicts": verdicts,
+            "seeded_pairs": len(base) * len(seeded),
+            "seeded_caught_share": {k: round(sum(v) / len(v), 3) for k, v in caught.items()}}
+
+
+def pooled_verdicts(base: list, seeded: list) -> dict[str, Any]:
+    """The test compare used before (pooled samples, bootstrap + Mann-Whitney)."""
+    from shapeprof.regression.stats import ratio_test
+    from shapeprof.regression.thresholds import load_thresholds
+
+    t = load_thresholds()
+
+    def flagged(a: dict, b: dict) -> list[tuple[str, bool]]:
+        return [(f"{x['batch_size']}x{x['sequence_length']}",
+                 ratio_test(x["samples_ms"], y["samples_ms"], t).verdict == "regression")
+                for x, y in zip(a["cells"], b["cells"])]
+
+    aa = sum(any(f for _, f in flagged(base[i], base[j]))
+             for i, j in itertools.permutations(range(len(base)), 2))
+    caught: dict[str, list[bool]] = {}
+    for a, b in itertools.product(base, seeded):
+        for label, f in flagged(a, b):
+            caught.setdefault(label, []).append(f)
+    return {"aa_false_alarms": aa, "seeded_caught_share": {k: round(sum(v) / len(v), 3)
+                                                           for k, v in caught.items()}}
+
+
+def ci_verdicts(ci: Path) -> dict[str, Any]:
+    """The paired CI comparisons with configs/ci.yaml's thresholds: timing gates, resolvability,
+    and the seed's true slowdown (geometric mean of its paired ratios over the seeded runs)."""
+    import math
+
+    from shapeprof.regression import compare_results
+    from shapeprof.regression.calibrate import load_runs
+    from shapeprof.regression.thresholds import thresholds_from_mapping
+    from shapeprof.runspec import load_spec
+
+    t = thresholds_from_mapping(load_spec(CI_SPEC).thresholds, "ci.yaml")
+    out: dict[str, Any] = {}
+    for kind in ("aa", "seeded"):
+        found = sorted(ci.glob(f"{kind}-*-candidate.json"), key=lambda p: int(p.stem.split("-")[1]))
+        cmps = [compare_results(*load_runs([str(p).replace("-candidate", "-base"), p]), thresholds=t,
+                                paired=True) for p in found]
+        ratios: dict[str, list[float]] = {}
+        for cmp in cmps:
+            for c in cmp.cells:
+                ratios.setdefault(c.label, []).append(math.log(c.test.ratio))
+        out[kind] = {"runs": len(cmps), "timing_gate_failed": sum(c.count("regression") > 0 for c in cmps),
+                     "runs_all_resolvable": sum(not c.unresolved for c in cmps),
+                     "detectable_max": round(max((x.test.detectable for c in cmps for x in c.cells),
+                                                 default=math.nan), 3),
+                     "overall_detectable_median": round(float(np.median([c.overall_detectable
+                                                                         for c in cmps])), 3) if cmps else None,
+                     "mean_ratio": {k: round(math.exp(sum(v) / len(v)), 3) for k, v in ratios.items()}}
+    return out
 
 
 if __name__ == "__main__":

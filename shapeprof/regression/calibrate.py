@@ -54,14 +54,18 @@ class Calibration:
                 "thresholds": dataclasses.asdict(self.suggested)}
 
 
-def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds | None = None
-              ) -> Calibration:
-    """The calibration of ``runs`` (``BenchResults.to_dict()`` form) at false-alarm ``rate``."""
+def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds | None = None,
+              normalise: bool | None = None) -> Calibration:
+    """The calibration of ``runs`` (``BenchResults.to_dict()`` form) at false-alarm ``rate``;
+    ``normalise`` (default: as ``compare`` does) divides by the reference workload."""
+    from .compare import NORMALISE
+
+    normalise = NORMALISE if normalise is None else normalise
     if not 0.0 < rate < 0.5:
         raise CompareError(f"false-alarm rate must lie strictly between 0 and 0.5, got {rate}")
     if len(runs) < MIN_RUNS:
         raise CompareError(f"calibration needs at least {MIN_RUNS} runs of the benchmark, got {len(runs)}")
-    logs = cell_logs(runs)
+    logs = cell_logs(runs, normalise)
     pairs = list(itertools.permutations(range(len(runs)), 2))
     ratios = np.array([[math.exp(v[j].mean() - v[i].mean()) for v in logs.values()] for i, j in pairs])
     sd = between_run_sd(list(logs.values()))
@@ -71,18 +75,26 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
                             warning_ratio=round(1.0 + (regression - 1.0) / 2.0, 3),
                             between_run_sd=round(sd, 4))
     return Calibration(len(runs), tuple(logs), tuple(ratios.ravel().tolist()),
-                       tuple(ratios.max(axis=1).tolist()), sd, rate, t, _false_alarms(runs, pairs, t))
+                       tuple(ratios.max(axis=1).tolist()), sd, rate, t,
+                       _false_alarms(runs, pairs, t, normalise))
 
 
-def cell_logs(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[np.ndarray]]:
-    """Per cell label: each run's log round medians (cells every run has, with enough rounds)."""
-    from .compare import _cells, _label, _rounds
+def cell_logs(runs: Sequence[Mapping[str, Any]], normalise: bool = False) -> dict[str, list[np.ndarray]]:
+    """Per cell label: each run's log round medians (cells every run has, with enough rounds),
+    divided by the run's reference workload per round when ``normalise``."""
+    from .compare import _cells, _label, _reference_rounds, _rounds
 
     tables = [_cells(run, ()) for run in runs]
     out: dict[str, list[np.ndarray]] = {}
     for key in tables[0]:
         if all(key in t for t in tables):
             rounds = [_rounds(t[key]) for t in tables]
+            if normalise:
+                refs = [_reference_rounds(t[key], r.size) for t, r in zip(tables, rounds)]
+                if any(ref is None for ref in refs):
+                    raise CompareError("--normalise needs the reference workload in every run "
+                                       "(results of schema 4 or later, timed in the same rounds)")
+                rounds = [r / ref for r, ref in zip(rounds, refs)]
             if min(r.size for r in rounds) >= MIN_ROUNDS:
                 out[_label(tables[0][key])] = [np.log(r) for r in rounds]
     if not out:
@@ -101,12 +113,13 @@ def between_run_sd(cells: Sequence[Sequence[np.ndarray]]) -> float:
     return math.sqrt(float(np.mean(parts)))
 
 
-def _false_alarms(runs: Sequence[Mapping[str, Any]], pairs: Sequence[tuple[int, int]], t: Thresholds
-                  ) -> int:
+def _false_alarms(runs: Sequence[Mapping[str, Any]], pairs: Sequence[tuple[int, int]], t: Thresholds,
+                  normalise: bool) -> int:
     from .compare import compare_results
     from .stats import REGRESSION
 
-    return sum(compare_results(runs[i], runs[j], thresholds=t).count(REGRESSION) > 0 for i, j in pairs)
+    return sum(compare_results(runs[i], runs[j], thresholds=t, normalise=normalise).count(REGRESSION) > 0
+               for i, j in pairs)
 
 
 def thresholds_yaml(cal: Calibration, source: str) -> str:

@@ -27,7 +27,7 @@ from .stats import (NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paire
                     separate_ratio_test)
 from .thresholds import Thresholds
 
-NORMALISE = False   # divide by the reference workload; see the README's CI section for why not
+NORMALISE = True    # divide by the reference workload per round (the README CI section measures it)
 KEY_PARTS = ("model", "variant", "runtime", "providers", "threads", "batch", "length", "versions")
 FACTS = ("inputs", "outputs", "op_counts", "verification_passed")
 
