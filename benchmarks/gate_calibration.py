@@ -51,13 +51,16 @@ def main() -> None:
     base, _ = model_dirs(args)
     seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{args.gemms}", args.gemms)
     out = args.work_dir / "gate"
+    separate = out / f"separate-g{args.gemms}" if args.threads is None else \
+        out / f"separate-g{args.gemms}-t{args.threads}"
     if args.stage in ("all", "separate"):
-        separate_runs(base, seeded, out / f"separate-g{args.gemms}", args.runs)
+        threads = [] if args.threads is None else ["--threads", str(args.threads)]
+        separate_runs(base, seeded, separate, args.runs, threads)
     if args.stage in ("all", "ci"):
         ci_runs(base, seeded, out / f"ci-g{args.gemms}-{spec_hash()}", args.ci_runs)
     if args.stage not in ("all", "evaluate"):
         return
-    report = evaluate(out / f"separate-g{args.gemms}", out / f"ci-g{args.gemms}-{spec_hash()}")
+    report = evaluate(separate, out / f"ci-g{args.gemms}-{spec_hash()}")
     print(json.dumps(report, indent=1))
     if args.output:
         args.output.write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -92,7 +95,7 @@ def seeded_copy(base: Path, out: Path, gemms: int) -> Path:
     return out
 
 
-def separate_runs(base: Path, seeded: Path, out: Path, runs: int) -> None:
+def separate_runs(base: Path, seeded: Path, out: Path, runs: int, extra: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for i in range(runs):
@@ -101,7 +104,7 @@ def separate_runs(base: Path, seeded: Path, out: Path, runs: int) -> None:
             if path.is_file():
                 continue
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "shapeprof", "bench", str(model), *GRID, "--quiet",
+            subprocess.run([sys.executable, "-m", "shapeprof", "bench", str(model), *GRID, *extra, "--quiet",
                             "-o", str(path)], check=True, env=env, stdout=subprocess.DEVNULL)
             print(f"{path.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 

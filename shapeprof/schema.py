@@ -84,6 +84,8 @@ def _bench_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
 
 def _bench_3_to_4(d: dict[str, Any]) -> dict[str, Any]:
     d.setdefault("reference", None)             # the reference workload was not timed before 4
+    for cell in d["cells"]:
+        cell.setdefault("cpu_samples_ms", [])   # nor the CPU time of each call
     return d
 
 
@@ -142,8 +144,9 @@ BENCH = Artifact(
      (3, "cells' peak_rss_mib (growth over the RSS before the cell) renamed session_growth_mib; "
          "process_peak_rss_mib added (the process's peak RSS; null in migrated files)"),
      (4, "reference: the reference workload (a fixed tiny graph) timed in every round, with "
-         "workload, samples_ms and round_sizes, for normalising separate runs; null in migrated "
-         "files")),
+         "workload, samples_ms and round_sizes, for normalising separate runs; cells' cpu_samples_ms: "
+         "the calling thread's CPU time per call (onnxruntime with 1 intra-op thread, else []); "
+         "null and [] in migrated files")),
     BenchError, "give a file written by 'shapeprof bench -o'",
     {1: _bench_1_to_2, 2: _bench_2_to_3, 3: _bench_3_to_4})
 

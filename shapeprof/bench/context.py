@@ -23,7 +23,7 @@ from .reference import ReferenceTimer
 from .profile_view import ProfileView
 from .results import BenchResults, CellResult
 from .runner import (PeakMemory, SessionSettings, TimingPolicy, calling_thread_denormals, collect_samples,
-                     make_session, ort_call)
+                     collect_timed, make_session, ort_call)
 from .sweep import SweepCell
 from .variants import EXACT_ATOL, VariantInfo, build_variant, deviation
 
@@ -54,6 +54,7 @@ class Context:
     references: dict[SweepCell, tuple[str, list[np.ndarray]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     reference: ReferenceTimer | None = None  # the reference workload, timed after every cell
+    cpu_samples: dict[tuple[str, SweepCell], list[float]] = field(default_factory=dict)
 
 
 def as_model_dir(model_dir: str | Path | ModelDir) -> ModelDir:
@@ -186,8 +187,15 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
                 after_cell(r, i)
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
                        c.sequence_length, ctx.source, tuple(samples[name, c]), _largest(memory[name, c], 1),
-                       rounds, c.phase, c.past_length, tuple(sizes[name, c]), _largest(memory[name, c], 0))
+                       rounds, c.phase, c.past_length, tuple(sizes[name, c]), _largest(memory[name, c], 0),
+                       _cpu(ctx, name, c, len(samples[name, c])))
             for name in timers for c in ctx.cells if times(ctx, name, c)]
+
+
+def _cpu(ctx: Context, name: str, cell: SweepCell, count: int) -> tuple[float, ...]:
+    """The cell's CPU-time samples when every sample has one (in-process onnxruntime, 1 thread)."""
+    got = ctx.cpu_samples.get((name, cell), [])
+    return tuple(got) if len(got) == count else ()
 
 
 def times(ctx: Context, runtime: str, cell: SweepCell) -> bool:
@@ -215,7 +223,9 @@ def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
 
     def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         with PeakMemory() as mem:
-            got = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
+            got, cpu = collect_timed(ort_call(session, ctx.feeds[cell]), ctx.timing)
+        if ctx.settings.intra_op_threads == 1:     # else the pool's threads do work unseen here
+            ctx.cpu_samples.setdefault((name, cell), []).extend(cpu)
         return got, mem.both
 
     return timer

@@ -4,7 +4,8 @@ Schema (``schema_version`` 4; history and migrations in shapeprof.schema): ``mod
 ``settings``, ``environment``, ``variants`` (with their deviation from the reference), ``cells``
 (one per cell x variant x runtime, raw samples in ms, ``round_sizes``; generation cells add
 ``phase`` prefill/decode and ``past_length``), ``expected`` (per padding policy), ``replays``
-(predicted vs measured), ``generation`` (expected per request of a decoder), ``notes``, ``reference`` (the reference
+(predicted vs measured), ``generation`` (expected per request of a decoder), ``notes``; cells' ``cpu_samples_ms``
+(the calling thread's CPU time per call, with one intra-op thread), ``reference`` (the reference
 workload's raw samples per round, :mod:`.reference`; null when not timed).
 """
 
@@ -51,6 +52,7 @@ class CellResult:
     past_length: int = 0           # cached tokens before this call (decode)
     round_sizes: tuple[int, ...] = ()   # samples per round, in order (pairs runtimes by round)
     process_peak_rss_mib: float | None = None   # the process's peak resident memory (MiB)
+    cpu_samples_ms: tuple[float, ...] = ()      # the calling thread's CPU time per call (1 thread)
 
     @property
     def stats(self) -> LatencyStats:
@@ -74,14 +76,16 @@ class CellResult:
                 "stats_ms": self.stats.to_dict(), "process_peak_rss_mib": self.process_peak_rss_mib,
                 "session_growth_mib": self.session_growth_mib,
                 "rounds": self.rounds, "phase": self.phase, "past_length": self.past_length,
-                "round_sizes": list(self.round_sizes), "samples_ms": list(self.samples_ms)}
+                "round_sizes": list(self.round_sizes), "samples_ms": list(self.samples_ms),
+                "cpu_samples_ms": list(self.cpu_samples_ms)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
         return cls(d["variant"], d["runtime"], int(d["batch_size"]), int(d["sequence_length"]),
                    d["input_source"], tuple(float(s) for s in d["samples_ms"]), d.get("session_growth_mib"),
                    int(d.get("rounds", 1)), d.get("phase") or "", int(d.get("past_length") or 0),
-                   tuple(int(n) for n in d.get("round_sizes") or ()), d.get("process_peak_rss_mib"))
+                   tuple(int(n) for n in d.get("round_sizes") or ()), d.get("process_peak_rss_mib"),
+                   tuple(float(s) for s in d.get("cpu_samples_ms") or ()))
 
 
 @dataclass(frozen=True)

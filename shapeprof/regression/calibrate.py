@@ -41,6 +41,7 @@ class Calibration:
     false_alarm_rate: float
     suggested: Thresholds
     false_alarms: int                    # ordered pairs compare calls a regression, suggested thresholds
+    normalised: str = "cells divided by the reference workload per round"
 
     def quantiles(self) -> dict[str, float]:
         x = np.asarray(self.pair_ratios)
@@ -76,19 +77,29 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
                             between_run_sd=round(sd, 4))
     return Calibration(len(runs), tuple(logs), tuple(ratios.ravel().tolist()),
                        tuple(ratios.max(axis=1).tolist()), sd, rate, t,
-                       _false_alarms(runs, pairs, t, normalise))
+                       _false_alarms(runs, pairs, t, normalise), _description(runs, normalise))
+
+
+def _description(runs: Sequence[Mapping[str, Any]], normalise: bool) -> str:
+    from .compare import _cells, _metric
+
+    if _metric("auto", [e for run in runs for e in _cells(run, ()).values()]) == "cpu":
+        return "CPU time per call (one intra-op thread)"
+    return "wall time divided by the reference workload per round" if normalise else "wall time"
 
 
 def cell_logs(runs: Sequence[Mapping[str, Any]], normalise: bool = False) -> dict[str, list[np.ndarray]]:
     """Per cell label: each run's log round medians (cells every run has, with enough rounds),
     divided by the run's reference workload per round when ``normalise``."""
-    from .compare import _cells, _label, _reference_rounds, _rounds
+    from .compare import _cells, _label, _metric, _reference_rounds, _rounds
 
     tables = [_cells(run, ()) for run in runs]
+    metric = _metric("auto", [e for t in tables for e in t.values()])
+    normalise = normalise and metric == "wall"
     out: dict[str, list[np.ndarray]] = {}
     for key in tables[0]:
         if all(key in t for t in tables):
-            rounds = [_rounds(t[key]) for t in tables]
+            rounds = [_rounds(t[key], metric) for t in tables]
             if normalise:
                 refs = [_reference_rounds(t[key], r.size) for t, r in zip(tables, rounds)]
                 if any(ref is None for ref in refs):
@@ -126,7 +137,8 @@ def thresholds_yaml(cal: Calibration, source: str) -> str:
     """The suggested thresholds in configs/thresholds.yaml's format, the evidence as comments."""
     q = cal.quantiles()
     t = dataclasses.asdict(cal.suggested)
-    head = [f"# Calibrated by 'shapeprof calibrate' from {cal.runs} separate runs ({source}).",
+    head = [f"# Calibrated by 'shapeprof calibrate' from {cal.runs} separate runs ({source}), "
+            f"{cal.normalised}.",
             f"# A/A ratios over {len(cal.pair_max)} ordered pairs x {len(cal.cells)} cells: "
             + ", ".join(f"{k} {v:.3f}" for k, v in q.items()) + ".",
             f"# Chosen false-alarm rate {cal.false_alarm_rate:g} per pair: regression_ratio is that "

@@ -189,6 +189,11 @@ def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: i
     return merged
 
 
+def _joined(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
+    """CPU samples of two blocks, or none when a block has none (they must align with the wall)."""
+    return a + b if a and b else ()
+
+
 def _merge(acc: Any, more: Any) -> Any:
     by_key = {(c.variant, c.key): c for c in more.cells}
     cells = []
@@ -196,7 +201,8 @@ def _merge(acc: Any, more: Any) -> Any:
         m = by_key[c.variant, c.key]
         cells.append(dataclasses.replace(c, samples_ms=c.samples_ms + m.samples_ms,
                                          rounds=c.rounds + m.rounds,
-                                         round_sizes=c.round_sizes + m.round_sizes))
+                                         round_sizes=c.round_sizes + m.round_sizes,
+                                         cpu_samples_ms=_joined(c.cpu_samples_ms, m.cpu_samples_ms)))
     ref = acc.reference
     if ref is not None and more.reference is not None:
         ref = dataclasses.replace(ref, samples_ms=ref.samples_ms + more.reference.samples_ms,

@@ -65,6 +65,7 @@ class Comparison:
     ignored: tuple[str, ...] = ()
     timings_gate: bool = True              # False: timing verdicts are shown, not gated
     paired: bool = False                   # cells compared round by round (interleaved runs)
+    metric: str = "wall"                   # wall | cpu: which time per call was compared
 
     def count(self, verdict: str) -> int:
         return sum(c.verdict == verdict for c in self.cells)
@@ -85,6 +86,7 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (per-cell dicts) for storing, e.g. in a history of runs."""
         return {"verdict": self.verdict, "gate_failed": self.gate_failed, "paired": self.paired,
+                "metric": self.metric,
                 "timings_gate": self.timings_gate, "cells": [c.to_dict() for c in self.cells],
                 "overall_detectable": self.overall_detectable, "geomeans": dict(self.geomeans),
                 "fact_changes": list(self.fact_changes),
@@ -113,7 +115,7 @@ class Comparison:
 
 def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str] = (),
                   thresholds: Thresholds | None = None, timings_gate: bool = True,
-                  normalise: bool = NORMALISE) -> Comparison:
+                  normalise: bool = NORMALISE, metric: str = "auto") -> Comparison:
     from ..bench.results import BenchResults
 
     runs = []
@@ -125,18 +127,22 @@ def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str]
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise CompareError(f"{which} results {str(path)!r} are malformed ({e!r}); "
                                "give a file written by 'shapeprof bench -o'") from e
-    return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate, normalise=normalise)
+    return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate, normalise=normalise,
+                           metric=metric)
 
 
 def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignore: Sequence[str] = (),
                     thresholds: Thresholds | None = None, timings_gate: bool = True,
-                    paired: bool = False, normalise: bool = NORMALISE) -> Comparison:
+                    paired: bool = False, normalise: bool = NORMALISE, metric: str = "auto"
+                    ) -> Comparison:
     """Compare two results mappings (``BenchResults.to_dict()`` form).
 
     ``paired``: the runs were timed in interleaved rounds, round i of one next to round i of
     the other, so each cell is tested round by round (``paired_ratio_test``). Otherwise they
     are separate runs (``separate_ratio_test``); ``normalise`` divides each round median by
-    the reference workload's in the same round, where both runs timed it.
+    the reference workload's in the same round, where both runs timed it (wall time only).
+    ``metric``: "wall", "cpu" (the calling thread's CPU time per call, recorded with one
+    intra-op thread) or "auto" (cpu when every matched cell has it on both sides, else wall).
     """
     t = thresholds or Thresholds()
     bad = [k for k in ignore if k not in KEY_PARTS]
@@ -148,12 +154,25 @@ def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignor
         raise CompareError("no cell of the base matches a cell of the candidate; they measure "
                            "different models, grids or settings (see --ignore)")
     weights = _weights(base, [base_cells[k]["cell"] for k in common])
-    how = "paired" if paired else "rounds/reference" if normalise else "rounds"
-    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how) for k in common)
+    metric = _metric(metric, [e for k in common for e in (base_cells[k], cand_cells[k])])
+    how = "paired" if paired else "rounds/reference" if normalise and metric == "wall" else "rounds"
+    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how, metric) for k in common)
     return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
                       tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
                       geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate,
-                      paired)
+                      paired, metric)
+
+
+def _metric(asked: str, entries: Sequence[Mapping[str, Any]]) -> str:
+    """The time to compare: "cpu" needs CPU samples aligned with the wall samples everywhere."""
+    if asked not in ("auto", "wall", "cpu"):
+        raise CompareError(f"unknown timing metric {asked!r}; choose auto, wall or cpu")
+    has_cpu = all(len(e["cell"].get("cpu_samples_ms") or ()) == len(e["cell"]["samples_ms"]) > 0
+                  for e in entries)
+    if asked == "cpu" and not has_cpu:
+        raise CompareError("--metric cpu needs CPU times in every matched cell of both runs; bench "
+                           "with --threads 1 (results of schema 4 or later), or use --metric wall")
+    return asked if asked != "auto" else "cpu" if has_cpu else "wall"
 
 
 def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[str, Any]]:
@@ -188,9 +207,9 @@ def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str,
 
 
 def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Mapping[int, float] | None,
-                  t: Thresholds, how: str) -> CellComparison:
-    b, c = base["cell"]["samples_ms"], cand["cell"]["samples_ms"]
-    test, method = _test(base, cand, t, how)
+                  t: Thresholds, how: str, metric: str = "wall") -> CellComparison:
+    b, c = _samples(base, metric), _samples(cand, metric)
+    test, method = _test(base, cand, t, how, metric)
     model = base["model"]
     group = f"{model.get('model_type')} {model.get('task')} / {base['cell']['variant']}"
     weight = weights.get(int(base["cell"]["sequence_length"]), 0.0) if weights else 1.0
@@ -198,14 +217,14 @@ def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Map
                           float(np.median(c)) if len(c) else math.nan, test, method)
 
 
-def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: str
+def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: str, metric: str
           ) -> tuple[RatioTest, str]:
     """The cell's test and its method name (see the module doc)."""
-    rb, rc = _rounds(base), _rounds(cand)
+    rb, rc = _rounds(base, metric), _rounds(cand, metric)
     if how == "paired":
         return paired_ratio_test(rb, rc, t), how
     if min(rb.size, rc.size) < 3:
-        return ratio_test(base["cell"]["samples_ms"], cand["cell"]["samples_ms"], t), "pooled"
+        return ratio_test(_samples(base, metric), _samples(cand, metric), t), "pooled"
     if how == "rounds/reference":
         nb, nc = _reference_rounds(base, rb.size), _reference_rounds(cand, rc.size)
         if nb is not None and nc is not None:
@@ -213,12 +232,16 @@ def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: 
     return separate_ratio_test(rb, rc, t), "rounds"
 
 
-def _rounds(entry: Mapping[str, Any]) -> np.ndarray:
+def _samples(entry: Mapping[str, Any], metric: str = "wall") -> Sequence[float]:
+    cell = entry["cell"]
+    return cell["cpu_samples_ms"] if metric == "cpu" else cell["samples_ms"]
+
+
+def _rounds(entry: Mapping[str, Any], metric: str = "wall") -> np.ndarray:
     """The cell's per-round block medians (empty when it kept no rounds)."""
     from ..bench.paired import round_medians
 
-    cell = entry["cell"]
-    got = round_medians(cell["samples_ms"], cell.get("round_sizes") or ())
+    got = round_medians(_samples(entry, metric), entry["cell"].get("round_sizes") or ())
     return np.array([]) if got is None else got
 
 

@@ -25,7 +25,7 @@ def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candi
         lines += [f"<details><summary>{len(quiet)} cells without a significant change</summary>", ""]
         lines += _table(quiet) + ["", "</details>", ""]
     lines += _geomeans(cmp)
-    lines += ["### Details", "", _method(cmp), _rules(cmp),
+    lines += ["### Details", "", _metric(cmp), _method(cmp), _rules(cmp),
               f"- cells matched on: model, variant, runtime, providers, threads, batch, length, "
               f"versions{'; ignored: ' + ', '.join(cmp.ignored) if cmp.ignored else ''}."]
     for which, labels in (("base", cmp.only_in_base), ("candidate", cmp.only_in_candidate)):
@@ -56,6 +56,14 @@ def resolution_lines(cmp: Comparison) -> list[str]:
                      f"{worst:.2f}x), so they are neither regression nor same and do not gate; "
                      f"{more}.")
     return lines + ([""] if lines else [])
+
+
+def _metric(cmp: Comparison) -> str:
+    if cmp.metric == "cpu":
+        return ("- time per call: the calling thread's CPU time (onnxruntime with one intra-op thread "
+                "computes there), which time spent preempted by other processes does not inflate; "
+                "medians in ms of CPU time; wall times are in the results files.")
+    return "- time per call: wall clock (time.perf_counter)."
 
 
 def _method(cmp: Comparison) -> str:

@@ -24,7 +24,7 @@ class Thresholds:
     min_samples: int = 5                # per side, else "not comparable" (pooled test)
     seed: int = 0
     power: float = 0.9                  # smallest detectable change: found this often
-    between_run_sd: float = 0.0         # sd of a whole run's log level (separate runs; calibrate)
+    between_run_sd: float = 0.015       # sd of a whole run's log level (separate runs; calibrate)
 
     def __post_init__(self) -> None:
         if not 1.0 < self.warning_ratio <= self.regression_ratio:

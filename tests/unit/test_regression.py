@@ -117,6 +117,7 @@ Geometric mean of the ratios (unweighted):
 
 ### Details
 
+- time per call: wall clock (time.perf_counter).
 - cells without 3 rounds per run (pooled test): ratio = median(candidate) / median(base); 95% bootstrap interval (2000 resamples); p: Mann-Whitney U, two-sided. It treats one run's samples as independent, which over-claims between separate runs.
 - pooled test: regression: ratio >= 1.1, p < 0.002 and interval above 1.05; warning: ratio >= 1.05, p < 0.002 and interval above 1; improvement: ratio <= 1/1.05, p < 0.002 and interval below 1; noise: as large but failing those tests.
 - cells matched on: model, variant, runtime, providers, threads, batch, length, versions.

@@ -91,7 +91,7 @@ def test_reference_cancels_the_run_level_and_a_true_slowdown_is_caught():
 
 def test_too_few_rounds_is_not_resolvable_and_says_how_many_would_be():
     base, cand = bench_run(1.0, 1, rounds=3, noise=0.08), bench_run(1.0, 2, rounds=3, noise=0.08)
-    cmp = compare_results(base, cand, normalise=False)
+    cmp = compare_results(base, cand, thresholds=Thresholds(between_run_sd=0.005), normalise=False)
     assert {c.verdict for c in cmp.cells} == {"not resolvable"} and not cmp.gate_failed
     assert all(c.test.detectable > 1.10 and c.test.rounds_needed > 3 for c in cmp.cells)
     report = markdown_report(cmp)
@@ -213,3 +213,22 @@ def test_reference_workload_is_timed_per_round_and_kept_in_the_results(tmp_path)
     assert loaded.reference == ref and loaded.to_dict()["schema_version"] == 4
     merged = _merge(loaded, loaded)                  # CI mode appends each round's blocks
     assert merged.reference.round_sizes == (6, 3, 6, 3)
+
+
+def test_cpu_time_is_gated_when_every_cell_has_it(tmp_path, capsys):
+    """Wall times of a preempted process swing by 25% per round; its CPU time per call does not."""
+    base, slower = paired(1.15, 0.25, rounds=8, seed=5)
+    rng = np.random.default_rng(6)
+    for run, f in ((base, 1.0), (slower, 1.15)):
+        for c, ms in zip(run["cells"], CELLS.values()):
+            c["cpu_samples_ms"] = [float(f * ms * (1 + 0.01 * e)) for e in rng.standard_normal(len(c["samples_ms"]))]
+    cpu = compare_results(base, slower, paired=True)
+    assert cpu.metric == "cpu" and {c.verdict for c in cpu.cells} == {"regression"} and cpu.gate_failed
+    assert "the calling thread's CPU time" in markdown_report(cpu)
+    wall = compare_results(base, slower, paired=True, metric="wall")
+    assert wall.metric == "wall" and not wall.gate_failed
+    del slower["cells"][0]["cpu_samples_ms"]
+    assert compare_results(base, slower, paired=True).metric == "wall"
+    files = [write(tmp_path / "b.json", base), write(tmp_path / "c.json", slower)]
+    assert main(["compare", *files, "--metric", "cpu"]) == 2
+    assert "--metric cpu needs CPU times in every matched cell" in capsys.readouterr().err
