@@ -1,6 +1,7 @@
 """Can the regression gate be trusted on this machine? A/A false alarms and a seeded slowdown.
 
     .venv/bin/python benchmarks/gate_calibration.py [--runs 6] [--ci-runs 10] [--gemms 24]
+        [--ci-gemms 7] [--threads N] [--stage all|separate|ci|evaluate] [-o figures.json]
 
 Stages (each resumable: finished results are kept in ``--work-dir`` and skipped on a re-run):
 
@@ -9,10 +10,11 @@ Stages (each resumable: finished results are kept in ``--work-dir`` and skipped 
 2. Separate runs: ``--runs`` runs of ``shapeprof bench MODEL -b 1,8 -s 16,64 --no-pytorch
    --rounds 5`` of the base and as many of the seeded model, each in its own process, base and
    seeded alternating in time.
-3. Paired CI runs: ``--ci-runs`` A/A (base vs base) and seeded (base vs seeded) CI comparisons
-   on configs/ci.yaml's spec, through the code path ``shapeprof ci`` uses after its exports
-   (``regression.ci._interleaved`` then ``compare_results(paired=True)``), alternating A/A and
-   seeded.
+3. Paired CI runs: ``--ci-runs`` A/A (base vs base) and seeded (base vs a ``--ci-gemms``
+   seed) CI comparisons on configs/ci.yaml's spec, through the code path ``shapeprof ci`` uses
+   after its exports (``regression.ci._interleaved`` then ``compare_results(paired=True)``),
+   alternating A/A and seeded; compared on CPU time (what CI mode picks: one thread) and on
+   wall time.
 4. Evaluation (always re-run, cheap): compare over the ordered pairs of separate A/A runs, with
    the old pooled test and with the round-level test with and without the reference
    normalisation; base run i vs seeded run j; the CI runs' timing gates. Timing verdicts only:
@@ -46,10 +48,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=6, help="separate runs per model (default 6)")
     parser.add_argument("--ci-runs", type=int, default=10, help="CI runs per kind (default 10)")
     parser.add_argument("--gemms", type=int, default=24, help="identity GEMMs of the seed (default 24)")
+    parser.add_argument("--ci-gemms", type=int, default=None,
+                        help="identity GEMMs of the CI runs' seed (default: --gemms)")
     parser.add_argument("--stage", choices=("all", "separate", "ci", "evaluate"), default="all")
     args = parser.parse_args()
     base, _ = model_dirs(args)
     seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{args.gemms}", args.gemms)
+    ci_gemms = args.ci_gemms or args.gemms
+    ci_seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{ci_gemms}", ci_gemms)
+    ci_dir = args.work_dir / "gate" / f"ci-g{ci_gemms}-{spec_hash()}"
     out = args.work_dir / "gate"
     separate = out / f"separate-g{args.gemms}" if args.threads is None else \
         out / f"separate-g{args.gemms}-t{args.threads}"
@@ -57,10 +64,10 @@ def main() -> None:
         threads = [] if args.threads is None else ["--threads", str(args.threads)]
         separate_runs(base, seeded, separate, args.runs, threads)
     if args.stage in ("all", "ci"):
-        ci_runs(base, seeded, out / f"ci-g{args.gemms}-{spec_hash()}", args.ci_runs)
+        ci_runs(base, ci_seeded, ci_dir, args.ci_runs)
     if args.stage not in ("all", "evaluate"):
         return
-    report = evaluate(separate, out / f"ci-g{args.gemms}-{spec_hash()}")
+    report = evaluate(separate, ci_dir)
     print(json.dumps(report, indent=1))
     if args.output:
         args.output.write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -228,33 +235,39 @@ def pooled_verdicts(base: list, seeded: list) -> dict[str, Any]:
 
 
 def ci_verdicts(ci: Path) -> dict[str, Any]:
-    """The paired CI comparisons with configs/ci.yaml's thresholds: timing gates, resolvability,
-    and the seed's true slowdown (geometric mean of its paired ratios over the seeded runs)."""
-    import math
-
-    from shapeprof.regression import compare_results
-    from shapeprof.regression.calibrate import load_runs
+    """The paired CI comparisons with configs/ci.yaml's thresholds, on CPU time (what CI mode
+    picks with one thread) and on wall time: timing gates, resolvability, and the seed's
+    slowdown (geometric mean of its paired ratios over the seeded runs)."""
     from shapeprof.regression.thresholds import thresholds_from_mapping
     from shapeprof.runspec import load_spec
 
     t = thresholds_from_mapping(load_spec(CI_SPEC).thresholds, "ci.yaml")
-    out: dict[str, Any] = {}
-    for kind in ("aa", "seeded"):
-        found = sorted(ci.glob(f"{kind}-*-candidate.json"), key=lambda p: int(p.stem.split("-")[1]))
-        cmps = [compare_results(*load_runs([str(p).replace("-candidate", "-base"), p]), thresholds=t,
-                                paired=True) for p in found]
-        ratios: dict[str, list[float]] = {}
-        for cmp in cmps:
-            for c in cmp.cells:
-                ratios.setdefault(c.label, []).append(math.log(c.test.ratio))
-        out[kind] = {"runs": len(cmps), "timing_gate_failed": sum(c.count("regression") > 0 for c in cmps),
-                     "runs_all_resolvable": sum(not c.unresolved for c in cmps),
-                     "detectable_max": round(max((x.test.detectable for c in cmps for x in c.cells),
-                                                 default=math.nan), 3),
-                     "overall_detectable_median": round(float(np.median([c.overall_detectable
-                                                                         for c in cmps])), 3) if cmps else None,
-                     "mean_ratio": {k: round(math.exp(sum(v) / len(v)), 3) for k, v in ratios.items()}}
-    return out
+    return {metric: {kind: _ci_kind(ci, kind, t, metric) for kind in ("aa", "seeded")}
+            for metric in ("cpu", "wall")}
+
+
+def _ci_kind(ci: Path, kind: str, t: Any, metric: str) -> dict[str, Any]:
+    import math
+
+    from shapeprof.regression import compare_results
+    from shapeprof.regression.calibrate import load_runs
+
+    found = sorted(ci.glob(f"{kind}-*-candidate.json"), key=lambda p: int(p.stem.split("-")[1]))
+    cmps = [compare_results(*load_runs([str(p).replace("-candidate", "-base"), p]), thresholds=t,
+                            paired=True, metric=metric) for p in found]
+    ratios: dict[str, list[float]] = {}
+    for cmp in cmps:
+        for c in cmp.cells:
+            ratios.setdefault(c.label, []).append(math.log(c.test.ratio))
+    return {"runs": len(cmps), "timing_gate_failed": sum(c.count("regression") > 0 for c in cmps),
+            "cells_resolvable": f"{sum(not x.verdict == 'not resolvable' for c in cmps for x in c.cells)}"
+                                f" of {sum(len(c.cells) for c in cmps)}",
+            "detectable_median": {k: round(float(np.median([x.test.detectable for c in cmps
+                                                            for x in c.cells if x.label == k])), 3)
+                                  for k in ratios},
+            "regression_cells": {k: sum(x.verdict == "regression" for c in cmps for x in c.cells
+                                        if x.label == k) for k in ratios},
+            "mean_ratio": {k: round(math.exp(sum(v) / len(v)), 3) for k, v in ratios.items()}}
 
 
 if __name__ == "__main__":
