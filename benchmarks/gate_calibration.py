@@ -116,6 +116,15 @@ def separate_runs(base: Path, seeded: Path, out: Path, runs: int, extra: list[st
             print(f"{path.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
+def _claim(path: Path) -> bool:
+    """Take one CI run for this process (several may fill the same directory at once)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def spec_hash() -> str:
     """Which CI spec the CI runs used (its sweep and timing): a new spec gets new runs."""
     import yaml
@@ -135,7 +144,7 @@ def ci_runs(base: Path, seeded: Path, out: Path, runs: int) -> None:
     spec = load_spec(CI_SPEC)
     profile: Any = None
     for i, kind in itertools.product(range(runs), ("aa", "seeded")):
-        if (out / f"{kind}-{i}-candidate.json").is_file():
+        if (out / f"{kind}-{i}-candidate.json").is_file() or not _claim(out / f"{kind}-{i}.claim"):
             continue
         if profile is None:
             data = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.data.items()}
