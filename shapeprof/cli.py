@@ -19,7 +19,8 @@ from . import __version__
 from .atomic import Terminated, sigterm_raises
 from .errors import ShapeprofError, VerificationError
 
-COMMANDS = ("export", "list", "profile", "bench", "tune", "compare", "report", "run", "ci", "history")
+COMMANDS = ("export", "list", "profile", "bench", "tune", "compare", "calibrate", "report", "run", "ci",
+            "history")
 MAX_MESSAGE = 600  # characters of one error line
 
 

@@ -88,6 +88,13 @@ def _profile_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _bench_3_to_4(d: dict[str, Any]) -> dict[str, Any]:
+    d.setdefault("reference", None)             # the reference workload was not timed before 4
+    for cell in d["cells"]:
+        cell.setdefault("cpu_samples_ms", [])   # nor the CPU time of each call
+    return d
+
+
 def _export_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     d.setdefault("source", None)                # before f240149
     d.setdefault("files", [layout.ONNX_FILE])          # before cafb553 every export was one graph
@@ -137,7 +144,7 @@ MEDIA_PROFILE = Artifact(
     ProfileError, "write it with 'shapeprof profile -o PATH'", {1: _profile_1_to_2})
 
 BENCH = Artifact(
-    "bench", "results", layout.BENCH_FILE, 3,
+    "bench", "results", layout.BENCH_FILE, 4,
     ((1, "f240149: model, settings, environment, variants, cells (raw samples_ms, stats_ms, "
          "peak_rss_mib, rounds), expected, replays, notes, extra"),
      (1, "285f95c (no bump): cells' phase and past_length; generation; replays' "
@@ -152,8 +159,13 @@ BENCH = Artifact(
          "process_peak_rss_mib added (the process's peak RSS; null in migrated files)"),
      (3, "generation workloads (no bump): optional 'requests' (per-request percentiles over real "
          "prompt/completion pairs) and 'generation_replays'; older readers ignore them, and a "
-         "file without them reads them as empty")),
-    BenchError, "give a file written by 'shapeprof bench -o'", {1: _bench_1_to_2, 2: _bench_2_to_3})
+         "file without them reads them as empty"),
+     (4, "reference: the reference workload (a fixed tiny graph) timed in every round, with "
+         "workload, samples_ms and round_sizes, for normalising separate runs; cells' cpu_samples_ms: "
+         "the calling thread's CPU time per call (onnxruntime with 1 intra-op thread, else []); "
+         "null and [] in migrated files")),
+    BenchError, "give a file written by 'shapeprof bench -o'",
+    {1: _bench_1_to_2, 2: _bench_2_to_3, 3: _bench_3_to_4})
 
 VERIFICATION = Artifact(
     "verification", "verification report", layout.VERIFICATION_FILE, 1,

@@ -19,10 +19,11 @@ import numpy as np
 from ..errors import BenchError
 from .model_dir import ModelDir, open_model_dir
 from .options import BenchOptions
+from .reference import ReferenceTimer
 from .profile_view import ProfileView
 from .results import BenchResults, CellResult
 from .runner import (PeakMemory, SessionSettings, TimingPolicy, calling_thread_denormals, collect_samples,
-                     make_session, ort_call)
+                     collect_timed, make_session, ort_call)
 from .sweep import SweepCell
 from .variants import EXACT_ATOL, VariantInfo, build_variant, deviation
 
@@ -52,6 +53,8 @@ class Context:
     variant_paths: dict[str, Path] = field(default_factory=dict)
     references: dict[SweepCell, tuple[str, list[np.ndarray]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reference: ReferenceTimer | None = None  # the reference workload, timed after every cell
+    cpu_samples: dict[tuple[str, SweepCell], list[float]] = field(default_factory=dict)
 
 
 def as_model_dir(model_dir: str | Path | ModelDir) -> ModelDir:
@@ -93,7 +96,8 @@ def make_results(ctx: Context, settings: dict[str, Any], infos: Sequence[Variant
 
     return BenchResults(ctx.model.summary(), settings, capture_environment(ctx.settings.intra_op_threads),
                         tuple(infos), tuple(cells), notes=tuple(ctx.notes),
-                        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **more)
+                        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                        reference=ctx.reference.result() if ctx.reference else None, **more)
 
 
 def stage_torch(ctx: Context, torch_model: str | Path | None) -> None:
@@ -155,7 +159,8 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
     outside load hits all runtimes and cells alike: speedups and the latency curve stay
     sound on a busy machine. The runtimes' order rotates from round to round, and each
     round's sample count is kept, so speedups can be paired by round (shapeprof.bench.paired).
-    ``after_cell(r, i)`` runs after cell ``i`` of round ``r`` (a slice of the replay passes).
+    ``after_cell(r, i)`` runs after cell ``i`` of round ``r`` (a slice of the replay passes);
+    a slice of the reference workload follows every cell too (shapeprof.bench.reference).
     """
     timers = {name: _onnx_timer(ctx, name, fresh) for name in names}
     if pytorch:
@@ -165,6 +170,7 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
                                                          if times(ctx, n, c)}
     sizes: dict[tuple[str, SweepCell], list[int]] = {key: [] for key in samples}
     memory: dict[tuple[str, SweepCell], list[tuple[float | None, float | None]]] = {k: [] for k in samples}
+    ctx.reference = ctx.reference or ReferenceTimer(ctx.settings)
     for r in range(rounds):
         for i, cell in enumerate(ctx.cells):
             for name in order[r % len(order):] + order[:r % len(order)]:
@@ -176,12 +182,20 @@ def measure_all(ctx: Context, names: Sequence[str], pytorch: bool, fresh: bool, 
                 sizes[name, cell].append(len(got))
                 memory[name, cell].append(mem)
                 bar.update(work(cell))
+            ctx.reference.time(r)
             if after_cell is not None:
                 after_cell(r, i)
     return [CellResult(name, "pytorch" if name == "pytorch" else "onnxruntime", c.batch_size,
                        c.sequence_length, ctx.source, tuple(samples[name, c]), _largest(memory[name, c], 1),
-                       rounds, c.phase, c.past_length, tuple(sizes[name, c]), _largest(memory[name, c], 0))
+                       rounds, c.phase, c.past_length, tuple(sizes[name, c]), _largest(memory[name, c], 0),
+                       _cpu(ctx, name, c, len(samples[name, c])))
             for name in timers for c in ctx.cells if times(ctx, name, c)]
+
+
+def _cpu(ctx: Context, name: str, cell: SweepCell, count: int) -> tuple[float, ...]:
+    """The cell's CPU-time samples when every sample has one (in-process onnxruntime, 1 thread)."""
+    got = ctx.cpu_samples.get((name, cell), [])
+    return tuple(got) if len(got) == count else ()
 
 
 def times(ctx: Context, runtime: str, cell: SweepCell) -> bool:
@@ -209,7 +223,9 @@ def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
 
     def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         with PeakMemory() as mem:
-            got = collect_samples(ort_call(session, ctx.feeds[cell]), ctx.timing)
+            got, cpu = collect_timed(ort_call(session, ctx.feeds[cell]), ctx.timing)
+        if ctx.settings.intra_op_threads == 1:     # else the pool's threads do work unseen here
+            ctx.cpu_samples.setdefault((name, cell), []).extend(cpu)
         return got, mem.both
 
     return timer

@@ -1,10 +1,12 @@
 """Benchmark results: frozen dataclasses, versioned JSON with raw samples, a tidy DataFrame.
 
-Schema (``schema_version`` 3; history and migrations in shapeprof.schema): ``model``,
+Schema (``schema_version`` 4; history and migrations in shapeprof.schema): ``model``,
 ``settings``, ``environment``, ``variants`` (with their deviation from the reference), ``cells``
 (one per cell x variant x runtime, raw samples in ms, ``round_sizes``; generation cells add
 ``phase`` prefill/decode and ``past_length``), ``expected`` (per padding policy), ``replays``
-(predicted vs measured), ``generation`` (expected per request of a decoder), ``notes``.
+(predicted vs measured), ``generation`` (expected per request of a decoder), ``notes``; cells' ``cpu_samples_ms``
+(the calling thread's CPU time per call, with one intra-op thread), ``reference`` (the reference
+workload's raw samples per round, :mod:`.reference`; null when not timed).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .generation_replay import GenerationReplay
 from .requests import RequestEstimate
 from .expected import PolicyEstimate
 from .paired import PairedSpeedup, paired_speedup, round_medians
+from .reference import ReferenceResult
 from .replay import ReplayResult
 from .stats import LatencyStats, summarize, throughput
 from .variants import VariantInfo
@@ -51,6 +54,7 @@ class CellResult:
     past_length: int = 0           # cached tokens before this call (decode)
     round_sizes: tuple[int, ...] = ()   # samples per round, in order (pairs runtimes by round)
     process_peak_rss_mib: float | None = None   # the process's peak resident memory (MiB)
+    cpu_samples_ms: tuple[float, ...] = ()      # the calling thread's CPU time per call (1 thread)
 
     @property
     def stats(self) -> LatencyStats:
@@ -74,14 +78,16 @@ class CellResult:
                 "stats_ms": self.stats.to_dict(), "process_peak_rss_mib": self.process_peak_rss_mib,
                 "session_growth_mib": self.session_growth_mib,
                 "rounds": self.rounds, "phase": self.phase, "past_length": self.past_length,
-                "round_sizes": list(self.round_sizes), "samples_ms": list(self.samples_ms)}
+                "round_sizes": list(self.round_sizes), "samples_ms": list(self.samples_ms),
+                "cpu_samples_ms": list(self.cpu_samples_ms)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
         return cls(d["variant"], d["runtime"], int(d["batch_size"]), int(d["sequence_length"]),
                    d["input_source"], tuple(float(s) for s in d["samples_ms"]), d.get("session_growth_mib"),
                    int(d.get("rounds", 1)), d.get("phase") or "", int(d.get("past_length") or 0),
-                   tuple(int(n) for n in d.get("round_sizes") or ()), d.get("process_peak_rss_mib"))
+                   tuple(int(n) for n in d.get("round_sizes") or ()), d.get("process_peak_rss_mib"),
+                   tuple(float(s) for s in d.get("cpu_samples_ms") or ()))
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class BenchResults:
     generation: tuple[GenerationEstimate, ...] = ()
     requests: tuple[RequestEstimate, ...] = ()            # per request over real pairs (decoders)
     generation_replays: tuple[GenerationReplay, ...] = ()  # real requests, predicted vs measured
+    reference: ReferenceResult | None = None
 
     # ---- JSON -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -113,7 +120,8 @@ class BenchResults:
                 "generation": [g.to_dict() for g in self.generation],
                 "requests": [r.to_dict() for r in self.requests],
                 "generation_replays": [r.to_dict() for r in self.generation_replays],
-                "notes": list(self.notes), "extra": self.extra}
+                "notes": list(self.notes), "extra": self.extra,
+                "reference": None if self.reference is None else self.reference.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BenchResults:
@@ -127,7 +135,8 @@ class BenchResults:
                    tuple(d.get("notes", ())), d.get("created", ""), version, d.get("extra") or {},
                    tuple(GenerationEstimate(**g) for g in d.get("generation", ())),
                    tuple(RequestEstimate.from_dict(r) for r in d.get("requests") or ()),
-                   tuple(GenerationReplay.from_dict(r) for r in d.get("generation_replays") or ()))
+                   tuple(GenerationReplay.from_dict(r) for r in d.get("generation_replays") or ()),
+                   ReferenceResult.from_dict(d["reference"]) if d.get("reference") else None)
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON atomically (temporary file, then rename)."""

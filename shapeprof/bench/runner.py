@@ -97,8 +97,9 @@ def calling_thread_denormals(flush: bool) -> Iterator[None]:
         torch.set_flush_denormal(before)
 
 
-def make_session(path: str | Path, settings: SessionSettings) -> Any:
-    """An onnxruntime session with the given providers, optimisation level and threads."""
+def make_session(path: str | Path | bytes, settings: SessionSettings) -> Any:
+    """An onnxruntime session with the given providers, optimisation level and threads
+    (``path`` may also be a serialised model)."""
     import onnxruntime as ort
 
     if settings.graph_optimization not in GRAPH_OPTIMIZATION:
@@ -117,27 +118,41 @@ def make_session(path: str | Path, settings: SessionSettings) -> Any:
     options.log_severity_level = 3
     if settings.flush_denormals:
         options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    source = path if isinstance(path, bytes) else str(path)
     try:
-        return ort.InferenceSession(str(path), options, providers=list(settings.providers))
+        return ort.InferenceSession(source, options, providers=list(settings.providers))
     except Exception as e:  # onnxruntime raises its own exception types
-        raise BenchError(f"onnxruntime cannot load {str(path)!r}: {str(e).splitlines()[0][:300]}; "
+        where = "the reference graph" if isinstance(path, bytes) else repr(str(path))
+        raise BenchError(f"onnxruntime cannot load {where}: {str(e).splitlines()[0][:300]}; "
                          "re-export the model") from e
 
 
 def collect_samples(call: Callable[[], Any], policy: TimingPolicy) -> list[float]:
     """Warm up, then time ``call`` until both ``min_samples`` and ``min_time_s`` are reached (ms)."""
+    return collect_timed(call, policy)[0]
+
+
+def collect_timed(call: Callable[[], Any], policy: TimingPolicy) -> tuple[list[float], list[float]]:
+    """As :func:`collect_samples`, with the calling thread's CPU time of each call too (ms).
+
+    With one intra-op thread onnxruntime computes on the calling thread, so its CPU time is the
+    call's work without the time the thread spent preempted by other processes.
+    """
     for _ in range(policy.warmup):
         call()
     samples: list[float] = []
-    clock = time.perf_counter
+    cpu: list[float] = []
+    clock, thread_clock = time.perf_counter, time.thread_time
     start = clock()
     while len(samples) < policy.max_samples:
-        t0 = clock()
+        t0, c0 = clock(), thread_clock()
         call()
-        samples.append((clock() - t0) * 1000.0)
-        if len(samples) >= policy.min_samples and clock() - start >= policy.min_time_s:
+        c1, t1 = thread_clock(), clock()
+        samples.append((t1 - t0) * 1000.0)
+        cpu.append((c1 - c0) * 1000.0)
+        if len(samples) >= policy.min_samples and t1 - start >= policy.min_time_s:
             break
-    return samples
+    return samples, cpu
 
 
 def ort_call(session: Any, feeds: dict[str, Any], output_names: Sequence[str] | None = None

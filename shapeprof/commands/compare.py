@@ -17,6 +17,9 @@ def add_parser(sub: Any) -> None:
                    help="thresholds file (default: the packaged shapeprof/regression/thresholds.yaml)")
     p.add_argument("--timings-informational", action="store_true",
                    help="show timings but gate only on exact facts (for noisy shared machines)")
+    p.add_argument("--metric", choices=("auto", "wall", "cpu"), default="auto",
+                   help="time per call to compare: cpu (the calling thread's CPU time, recorded by "
+                        "'bench --threads 1'), wall, or auto (cpu where both runs have it)")
     p.add_argument("--output", "-o", default=None, help="also write the markdown report here")
     p.set_defaults(run=run)
 
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.output, CompareError, "--output")
     ignore = [k.strip() for k in args.ignore.split(",") if k.strip()]
     comparison = compare_files(args.base, args.candidate, ignore, load_thresholds(args.thresholds),
-                               timings_gate=not args.timings_informational)
+                               timings_gate=not args.timings_informational, metric=args.metric)
     report = markdown_report(comparison, args.base, args.candidate)
     if args.output:
         with atomic_file(Path(args.output), CompareError) as tmp:

@@ -2,7 +2,9 @@
 
 Both revisions export the model with their own code (the base from a temporary
 ``git worktree``); the two exports are then timed by the candidate's harness in
-interleaved rounds (base, candidate, base, ...) so machine load hits both alike.
+interleaved rounds (base, candidate, base, ...) so machine load hits both alike. Timings gate
+by default in every cell whose paired interval can resolve the threshold; the cells that cannot
+are "not resolvable", named at the top of the report, and only exact facts gate for them.
 An explicit base revision must exist (checked before any work). Without the default
 base (first commit, shallow clone) or when the base cannot export, the candidate is
 compared with itself (an A/A run) and the top of the report says so and why.
@@ -40,14 +42,15 @@ class CiResult:
 
 
 def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/ci",
-           rounds: int | None = None, gate_timings: bool = False, progress: bool = False,
+           rounds: int | None = None, gate_timings: bool = True, progress: bool = False,
            history: str | Path | None = None) -> CiResult:
     """Export with base and candidate code, bench both interleaved, compare (see module doc).
 
     ``base_rev`` None means the parent commit, falling back to A/A when there is none; a
-    revision given explicitly must exist (ConfigError before any work). ``progress`` shows the
-    two exports and the benchmark rounds on stderr. ``history``: a history database the results
-    are added to (shapeprof.regression.history).
+    revision given explicitly must exist (ConfigError before any work). ``gate_timings`` False
+    shows timings without gating them. ``progress`` shows the two exports and the benchmark
+    rounds on stderr. ``history``: a history database the results are added to
+    (shapeprof.regression.history).
     """
     from ..console import progress as progress_bar
     from ..profile import profile_dataset
@@ -87,7 +90,7 @@ def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/c
     report = "".join(f"> **note**: {n}\n" for n in notes) + ("\n" if notes else "")
     report += markdown_report(comparison, f"base ({rev})", "candidate (working tree)")
     if not gate_timings:
-        report += "- timings are informational here (noisy shared machine); exact facts gate.\n"
+        report += "- timings are informational here (--timings-informational); exact facts gate.\n"
     report += _html_report(runs[1], comparison, work, (f"base ({rev})", "candidate (working tree)"), notes)
     with atomic_file(work / REPORT_MD, ConfigError) as tmp:
         tmp.write_text(report, encoding="utf-8")
@@ -192,6 +195,11 @@ def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: i
     return merged
 
 
+def _joined(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
+    """CPU samples of two blocks, or none when a block has none (they must align with the wall)."""
+    return a + b if a and b else ()
+
+
 def _merge(acc: Any, more: Any) -> Any:
     by_key = {(c.variant, c.key): c for c in more.cells}
     cells = []
@@ -199,5 +207,10 @@ def _merge(acc: Any, more: Any) -> Any:
         m = by_key[c.variant, c.key]
         cells.append(dataclasses.replace(c, samples_ms=c.samples_ms + m.samples_ms,
                                          rounds=c.rounds + m.rounds,
-                                         round_sizes=c.round_sizes + m.round_sizes))
-    return dataclasses.replace(acc, cells=tuple(cells))
+                                         round_sizes=c.round_sizes + m.round_sizes,
+                                         cpu_samples_ms=_joined(c.cpu_samples_ms, m.cpu_samples_ms)))
+    ref = acc.reference
+    if ref is not None and more.reference is not None:
+        ref = dataclasses.replace(ref, samples_ms=ref.samples_ms + more.reference.samples_ms,
+                                  round_sizes=ref.round_sizes + more.reference.round_sizes)
+    return dataclasses.replace(acc, cells=tuple(cells), reference=ref)

@@ -1,5 +1,9 @@
 """Match the cells of two benchmark runs by definition and test each pair.
 
+Each cell is tested on its round medians (shapeprof.regression.stats): round by round when the
+runs were interleaved (``paired``, CI mode), else as two separate runs with a between-run
+component. Files without rounds fall back to the pooled test, and the report says so.
+
 A cell's definition: model (type and task), variant, runtime, providers, threads,
 batch size, sequence length, and the package versions. ``ignore`` leaves chosen parts
 out of the match (e.g. ``threads`` to compare a 1-thread run with a 2-thread one).
@@ -9,6 +13,7 @@ are compared exactly and gate on their own.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError, CompareError
-from .stats import NOT_COMPARABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test
+from .stats import (NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test,
+                    separate_ratio_test)
 from .thresholds import Thresholds
 
+NORMALISE = True    # divide by the reference workload per round (the README CI section measures it)
 KEY_PARTS = ("model", "variant", "runtime", "providers", "threads", "batch", "length", "versions")
 FACTS = ("inputs", "outputs", "op_counts", "verification_passed")
 
@@ -33,10 +40,16 @@ class CellComparison:
     base_median_ms: float
     cand_median_ms: float
     test: RatioTest
+    method: str = "pooled"         # paired | rounds | rounds/reference | pooled
 
     @property
     def verdict(self) -> str:
         return self.test.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "group": self.group, "weight": self.weight,
+                "base_median_ms": self.base_median_ms, "cand_median_ms": self.cand_median_ms,
+                "method": self.method, **self.test.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -52,9 +65,34 @@ class Comparison:
     ignored: tuple[str, ...] = ()
     timings_gate: bool = True              # False: timing verdicts are shown, not gated
     paired: bool = False                   # cells compared round by round (interleaved runs)
+    metric: str = "wall"                   # wall | cpu: which time per call was compared
 
     def count(self, verdict: str) -> int:
         return sum(c.verdict == verdict for c in self.cells)
+
+    @property
+    def unresolved(self) -> tuple[CellComparison, ...]:
+        return tuple(c for c in self.cells if c.verdict == NOT_RESOLVABLE)
+
+    @property
+    def overall_detectable(self) -> float:
+        """Smallest uniform slowdown of every cell the geometric mean over cells could detect."""
+        from .resolution import overall_detectable
+
+        ses = [c.test.se for c in self.cells if not math.isnan(c.test.se)]
+        shared = 0.0 if self.paired else 2.0 * self.thresholds.between_run_sd ** 2
+        return overall_detectable(ses, shared, self.thresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (per-cell dicts) for storing, e.g. in a history of runs."""
+        return {"verdict": self.verdict, "gate_failed": self.gate_failed, "paired": self.paired,
+                "metric": self.metric,
+                "timings_gate": self.timings_gate, "cells": [c.to_dict() for c in self.cells],
+                "overall_detectable": self.overall_detectable, "geomeans": dict(self.geomeans),
+                "fact_changes": list(self.fact_changes),
+                "failed_verification": list(self.failed_verification),
+                "only_in_base": list(self.only_in_base), "only_in_candidate": list(self.only_in_candidate),
+                "thresholds": dataclasses.asdict(self.thresholds)}
 
     @property
     def gate_failed(self) -> bool:
@@ -70,11 +108,14 @@ class Comparison:
             return "REGRESSION" if self.timings_gate else "PASS (timing regressions shown, not gated)"
         if self.count("warning"):
             return "PASS with warnings"
+        if self.unresolved:
+            return f"PASS ({len(self.unresolved)} of {len(self.cells)} cells not resolvable)"
         return "PASS"
 
 
 def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str] = (),
-                  thresholds: Thresholds | None = None, timings_gate: bool = True) -> Comparison:
+                  thresholds: Thresholds | None = None, timings_gate: bool = True,
+                  normalise: bool = NORMALISE, metric: str = "auto") -> Comparison:
     from ..bench.results import BenchResults
 
     runs = []
@@ -86,16 +127,22 @@ def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str]
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise CompareError(f"{which} results {str(path)!r} are malformed ({e!r}); "
                                "give a file written by 'shapeprof bench -o'") from e
-    return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate)
+    return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate, normalise=normalise,
+                           metric=metric)
 
 
 def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignore: Sequence[str] = (),
                     thresholds: Thresholds | None = None, timings_gate: bool = True,
-                    paired: bool = False) -> Comparison:
+                    paired: bool = False, normalise: bool = NORMALISE, metric: str = "auto"
+                    ) -> Comparison:
     """Compare two results mappings (``BenchResults.to_dict()`` form).
 
     ``paired``: the runs were timed in interleaved rounds, round i of one next to round i of
-    the other, so each cell is tested round by round (``paired_ratio_test``).
+    the other, so each cell is tested round by round (``paired_ratio_test``). Otherwise they
+    are separate runs (``separate_ratio_test``); ``normalise`` divides each round median by
+    the reference workload's in the same round, where both runs timed it (wall time only).
+    ``metric``: "wall", "cpu" (the calling thread's CPU time per call, recorded with one
+    intra-op thread) or "auto" (cpu when every matched cell has it on both sides, else wall).
     """
     t = thresholds or Thresholds()
     bad = [k for k in ignore if k not in KEY_PARTS]
@@ -107,11 +154,25 @@ def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignor
         raise CompareError("no cell of the base matches a cell of the candidate; they measure "
                            "different models, grids or settings (see --ignore)")
     weights = _weights(base, [base_cells[k]["cell"] for k in common])
-    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, paired) for k in common)
+    metric = _metric(metric, [e for k in common for e in (base_cells[k], cand_cells[k])])
+    how = "paired" if paired else "rounds/reference" if normalise and metric == "wall" else "rounds"
+    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how, metric) for k in common)
     return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
                       tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
                       geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate,
-                      paired)
+                      paired, metric)
+
+
+def _metric(asked: str, entries: Sequence[Mapping[str, Any]]) -> str:
+    """The time to compare: "cpu" needs CPU samples aligned with the wall samples everywhere."""
+    if asked not in ("auto", "wall", "cpu"):
+        raise CompareError(f"unknown timing metric {asked!r}; choose auto, wall or cpu")
+    has_cpu = all(len(e["cell"].get("cpu_samples_ms") or ()) == len(e["cell"]["samples_ms"]) > 0
+                  for e in entries)
+    if asked == "cpu" and not has_cpu:
+        raise CompareError("--metric cpu needs CPU times in every matched cell of both runs; bench "
+                           "with --threads 1 (results of schema 4 or later), or use --metric wall")
+    return asked if asked != "auto" else "cpu" if has_cpu else "wall"
 
 
 def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[str, Any]]:
@@ -128,7 +189,7 @@ def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[st
         if cell.get("phase"):   # generation runs: prefill and decode cells share batch x length
             parts.update(phase=cell["phase"], past=int(cell.get("past_length") or 0))
         key = tuple((k, v) for k, v in parts.items() if k not in ignore)
-        out[key] = {"cell": cell, "model": model}
+        out[key] = {"cell": cell, "model": model, "reference": run.get("reference")}
     return out
 
 
@@ -146,23 +207,53 @@ def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str,
 
 
 def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Mapping[int, float] | None,
-                  t: Thresholds, paired: bool = False) -> CellComparison:
-    b, c = base["cell"]["samples_ms"], cand["cell"]["samples_ms"]
-    test = paired_ratio_test(_rounds(base), _rounds(cand), t) if paired else ratio_test(b, c, t)
+                  t: Thresholds, how: str, metric: str = "wall") -> CellComparison:
+    b, c = _samples(base, metric), _samples(cand, metric)
+    test, method = _test(base, cand, t, how, metric)
     model = base["model"]
     group = f"{model.get('model_type')} {model.get('task')} / {base['cell']['variant']}"
     weight = weights.get(int(base["cell"]["sequence_length"]), 0.0) if weights else 1.0
     return CellComparison(_label(base), group, weight, float(np.median(b)) if len(b) else math.nan,
-                          float(np.median(c)) if len(c) else math.nan, test)
+                          float(np.median(c)) if len(c) else math.nan, test, method)
 
 
-def _rounds(entry: Mapping[str, Any]) -> np.ndarray:
+def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: str, metric: str
+          ) -> tuple[RatioTest, str]:
+    """The cell's test and its method name (see the module doc)."""
+    rb, rc = _rounds(base, metric), _rounds(cand, metric)
+    if how == "paired":
+        return paired_ratio_test(rb, rc, t), how
+    if min(rb.size, rc.size) < 3:
+        return ratio_test(_samples(base, metric), _samples(cand, metric), t), "pooled"
+    if how == "rounds/reference":
+        nb, nc = _reference_rounds(base, rb.size), _reference_rounds(cand, rc.size)
+        if nb is not None and nc is not None:
+            return separate_ratio_test(rb / nb, rc / nc, t), how
+    return separate_ratio_test(rb, rc, t), "rounds"
+
+
+def _samples(entry: Mapping[str, Any], metric: str = "wall") -> Sequence[float]:
+    cell = entry["cell"]
+    return cell["cpu_samples_ms"] if metric == "cpu" else cell["samples_ms"]
+
+
+def _rounds(entry: Mapping[str, Any], metric: str = "wall") -> np.ndarray:
     """The cell's per-round block medians (empty when it kept no rounds)."""
     from ..bench.paired import round_medians
 
-    cell = entry["cell"]
-    got = round_medians(cell["samples_ms"], cell.get("round_sizes") or ())
+    got = round_medians(_samples(entry, metric), entry["cell"].get("round_sizes") or ())
     return np.array([]) if got is None else got
+
+
+def _reference_rounds(entry: Mapping[str, Any], rounds: int) -> np.ndarray | None:
+    """The run's reference workload per round, when it was timed in the same rounds."""
+    from ..bench.paired import round_medians
+
+    ref = entry.get("reference")
+    if not ref:
+        return None
+    got = round_medians(ref["samples_ms"], ref["round_sizes"])
+    return got if got is not None and got.size == rounds else None
 
 
 def _weights(run: Mapping[str, Any], cells: Sequence[Mapping[str, Any]]) -> dict[int, float] | None:

@@ -5,17 +5,15 @@ from __future__ import annotations
 import math
 
 from .compare import CellComparison, Comparison
-from .stats import IMPROVEMENT, REGRESSION, WARNING
+from .stats import IMPROVEMENT, NOT_RESOLVABLE, REGRESSION, WARNING
 
-SHOWN = (REGRESSION, WARNING, IMPROVEMENT)
+SHOWN = (REGRESSION, WARNING, IMPROVEMENT, NOT_RESOLVABLE)
+VERDICTS = ("regression", "warning", "improvement", "not resolvable", "noise", "same", "not comparable")
 
 
 def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candidate") -> str:
-    t = cmp.thresholds
-    counts = ", ".join(f"{cmp.count(v)} {v}" for v in
-                       ("regression", "warning", "improvement", "noise", "same", "not comparable")
-                       if cmp.count(v))
-    lines = [f"## shapeprof compare: {cmp.verdict}", "",
+    counts = ", ".join(f"{cmp.count(v)} {v}" for v in VERDICTS if cmp.count(v))
+    lines = [f"## shapeprof compare: {cmp.verdict}", "", *resolution_lines(cmp),
              f"`{candidate}` vs `{base}`: {len(cmp.cells)} matched cells ({counts}).", ""]
     lines += _facts(cmp)
     ranked = sorted(cmp.cells, key=lambda c: -_sortable(c.test.ratio))
@@ -27,12 +25,7 @@ def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candi
         lines += [f"<details><summary>{len(quiet)} cells without a significant change</summary>", ""]
         lines += _table(quiet) + ["", "</details>", ""]
     lines += _geomeans(cmp)
-    lines += ["### Details", "",
-              _method(cmp),
-              f"- regression: ratio >= {t.regression_ratio:g}, p < {t.p_value:g} and interval above "
-              f"{t.warning_ratio:g}; warning: ratio >= {t.warning_ratio:g}, p < {t.p_value:g} and "
-              f"interval above 1; improvement: ratio <= 1/{t.warning_ratio:g}, p < {t.p_value:g} "
-              "and interval below 1; noise: as large but failing those tests (shown, not gated).",
+    lines += ["### Details", "", _metric(cmp), _method(cmp), _rules(cmp),
               f"- cells matched on: model, variant, runtime, providers, threads, batch, length, "
               f"versions{'; ignored: ' + ', '.join(cmp.ignored) if cmp.ignored else ''}."]
     for which, labels in (("base", cmp.only_in_base), ("candidate", cmp.only_in_candidate)):
@@ -41,14 +34,76 @@ def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candi
     return "\n".join(lines) + "\n"
 
 
+def resolution_lines(cmp: Comparison) -> list[str]:
+    """What the data can resolve, for the top of the report: the smallest detectable change
+    overall, and the cells that cannot resolve the threshold (never gated) with the rounds
+    that would resolve them."""
+    t = cmp.thresholds
+    overall = cmp.overall_detectable
+    lines = []
+    if overall == overall:
+        lines.append(f"Smallest detectable slowdown ({t.power:.0%} of the time at p < {t.p_value:g}): "
+                     f"{overall:.3f}x over all cells (geometric mean); per cell in the tables.")
+    unresolved = cmp.unresolved
+    if unresolved:
+        worst = max(c.test.detectable for c in unresolved)
+        needed = [c.test.rounds_needed for c in unresolved]
+        more = (f"about {max(n for n in needed if n is not None)} rounds per run would resolve "
+                "them" if None not in needed else "more rounds cannot resolve all of them: the drift "
+                "between runs alone exceeds the threshold; compare interleaved runs (shapeprof ci)")
+        lines.append(f"**Timings not resolvable**: {len(unresolved)} of {len(cmp.cells)} cells cannot "
+                     f"resolve the {t.regression_ratio:g}x threshold (smallest detectable change up to "
+                     f"{worst:.2f}x), so they are neither regression nor same and do not gate; "
+                     f"{more}.")
+    return lines + ([""] if lines else [])
+
+
+def _metric(cmp: Comparison) -> str:
+    if cmp.metric == "cpu":
+        return ("- time per call: the calling thread's CPU time (onnxruntime with one intra-op thread "
+                "computes there), which time spent preempted by other processes does not inflate; "
+                "medians in ms of CPU time; wall times are in the results files.")
+    return "- time per call: wall clock (time.perf_counter)."
+
+
 def _method(cmp: Comparison) -> str:
     t = cmp.thresholds
+    methods = {c.method for c in cmp.cells}
     if cmp.paired:
         return ("- ratio = geometric mean over rounds of median(candidate) / median(base) within the "
                 f"round (the two ran back to back); {t.confidence:.0%} t interval; p: t test on the "
                 "log ratios, two-sided.")
-    return (f"- ratio = median(candidate) / median(base); {t.confidence:.0%} bootstrap interval "
-            f"({t.bootstrap} resamples); p: Mann-Whitney U, two-sided.")
+    lines = []
+    if methods - {"pooled"}:
+        text = (f"- ratio = geometric mean of the round medians, candidate / base; {t.confidence:.0%} "
+                "interval and p (two-sided) from Welch's t on the log round medians with a between-run "
+                f"sd of {t.between_run_sd:g} added (shapeprof calibrate measures it)")
+        if "rounds/reference" in methods:
+            text += "; each round median divided by the reference workload's in the same round"
+        lines.append(text + ".")
+    if "pooled" in methods:
+        lines.append(f"- cells without 3 rounds per run (pooled test): ratio = median(candidate) / "
+                     f"median(base); {t.confidence:.0%} bootstrap interval ({t.bootstrap} resamples); "
+                     "p: Mann-Whitney U, two-sided. It treats one run's samples as independent, "
+                     "which over-claims between separate runs.")
+    return "\n".join(lines)
+
+
+def _rules(cmp: Comparison) -> str:
+    t = cmp.thresholds
+    lines = []
+    if cmp.paired or any(c.method != "pooled" for c in cmp.cells):
+        lines.append(f"- not resolvable: the smallest detectable change exceeds {t.regression_ratio:g}x; "
+                     f"regression: p < {t.p_value:g}, ratio >= {t.warning_ratio:g} and the interval "
+                     f"reaching {t.regression_ratio:g} (or the whole interval above it); warning: the "
+                     f"same below {t.regression_ratio:g}; improvement: p < {t.p_value:g} and ratio <= "
+                     f"1/{t.warning_ratio:g}; noise: as large but not significant (shown, not gated).")
+    if any(c.method == "pooled" for c in cmp.cells):
+        lines.append(f"- pooled test: regression: ratio >= {t.regression_ratio:g}, p < {t.p_value:g} "
+                     f"and interval above {t.warning_ratio:g}; warning: ratio >= {t.warning_ratio:g}, "
+                     f"p < {t.p_value:g} and interval above 1; improvement: ratio <= 1/{t.warning_ratio:g}, "
+                     f"p < {t.p_value:g} and interval below 1; noise: as large but failing those tests.")
+    return "\n".join(lines)
 
 
 def _sortable(x: float) -> float:
@@ -67,15 +122,17 @@ def _facts(cmp: Comparison) -> list[str]:
 
 
 def _table(cells: list[CellComparison]) -> list[str]:
-    lines = ["| cell | base ms | candidate ms | ratio | interval | p | verdict |",
-             "|---|---:|---:|---:|---|---:|---|"]
+    lines = ["| cell | base ms | candidate ms | ratio | interval | p | detectable | verdict |",
+             "|---|---:|---:|---:|---|---:|---:|---|"]
     for c in cells:
         r = c.test
+        head = f"| {c.label} | {c.base_median_ms:.3g} | {c.cand_median_ms:.3g} |"
         if math.isnan(r.ratio):
-            lines.append(f"| {c.label} | {c.base_median_ms:.3g} | {c.cand_median_ms:.3g} | - | - | - | {c.verdict} |")
+            lines.append(f"{head} - | - | - | - | {c.verdict} |")
             continue
-        lines.append(f"| {c.label} | {c.base_median_ms:.3g} | {c.cand_median_ms:.3g} | {r.ratio:.3f} | "
-                     f"{r.low:.3f}-{r.high:.3f} | {r.p_value:.2g} | {c.verdict} |")
+        detectable = "-" if math.isnan(r.detectable) else f"{r.detectable:.3f}"
+        lines.append(f"{head} {r.ratio:.3f} | {r.low:.3f}-{r.high:.3f} | {r.p_value:.2g} | "
+                     f"{detectable} | {c.verdict} |")
     return lines
 
 

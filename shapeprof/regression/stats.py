@@ -1,31 +1,51 @@
-"""Per-cell statistics: median ratio, its bootstrap interval, Mann-Whitney U, the verdict.
+"""Per-cell statistics: the ratio, its interval, a p-value, what the data can resolve, the verdict.
 
-Runs timed in interleaved rounds (``shapeprof ci``) are compared round by round instead
-(``paired_ratio_test``): each round's base and candidate blocks ran back to back, so the
-ratio of their medians is free of the drift between rounds that pooled samples would count
-as a difference.
+The unit of replication is a round: a run's samples within one round share the machine's
+state, so each round is reduced to its median and the tests work on the logs of those.
+
+- Separate runs (``separate_ratio_test``): Welch's t on the two runs' log round medians, plus
+  a between-run component ``between_run_sd`` (the spread of a whole run's level on this
+  machine, which no single pair of runs can estimate; ``shapeprof calibrate`` measures it).
+- Interleaved runs (``paired_ratio_test``, ``shapeprof ci``): round i of both ran back to back,
+  so the per-round ratios are free of the drift between rounds and of any between-run term.
+- ``ratio_test``: the pooled test of files without rounds (bootstrap, Mann-Whitney); it treats
+  the samples of one run as independent, which over-claims between runs (see the README).
+
+The smallest detectable change is the slowdown that would be called significant with
+probability ``power``; when it exceeds ``regression_ratio`` the cell is "not resolvable",
+unless its whole interval lies beyond the threshold.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
+from .resolution import Noise, paired_noise, rounds_to_resolve, separate_noise
 from .thresholds import Thresholds
 
-REGRESSION, WARNING, NOISE, IMPROVEMENT, SAME, NOT_COMPARABLE = (
-    "regression", "warning", "noise", "improvement", "same", "not comparable")
+REGRESSION, WARNING, NOISE, IMPROVEMENT, SAME, NOT_COMPARABLE, NOT_RESOLVABLE = (
+    "regression", "warning", "noise", "improvement", "same", "not comparable", "not resolvable")
+NAN = float("nan")
 
 
 @dataclass(frozen=True)
 class RatioTest:
-    ratio: float              # median(candidate) / median(base); paired: geometric mean of round ratios
-    low: float                # bootstrap interval of the ratio
+    ratio: float              # candidate / base (geometric mean of round medians, or medians)
+    low: float                # interval of the ratio at ``confidence``
     high: float
-    p_value: float            # Mann-Whitney U, two-sided; paired: t test on the log ratios
+    p_value: float            # two-sided
     verdict: str
+    detectable: float = NAN   # smallest slowdown (ratio) detected with probability ``power``
+    rounds: int = 0           # rounds per side the test used (0: pooled samples)
+    rounds_needed: int | None = None   # per side to resolve the threshold (None: more cannot)
+    se: float = NAN           # standard error of the log ratio (round-level tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def median_ratio_interval(base: np.ndarray, cand: np.ndarray, t: Thresholds) -> tuple[float, float]:
@@ -47,12 +67,10 @@ def mann_whitney_p(base: np.ndarray, cand: np.ndarray) -> float:
 
 
 def verdict(ratio: float, p_value: float, t: Thresholds, low: float = 0.0, high: float = math.inf) -> str:
-    """The cell's verdict from its ratio, p-value and bootstrap interval ``[low, high]``.
+    """The pooled test's verdict (files without rounds).
 
-    Separate runs differ by more than their within-run spread suggests (machine load
-    drifts), so a p-value alone over-claims. A regression also needs the interval to
-    exclude changes below the warning size; a warning or improvement needs it to exclude
-    no change. Large changes that fail these tests are noise: shown, never gated.
+    A regression also needs the interval to exclude changes below the warning size; a warning
+    or improvement needs it to exclude no change. Large changes failing these tests are noise.
     """
     significant = p_value < t.p_value
     if ratio >= t.regression_ratio and significant and low >= t.warning_ratio:
@@ -64,12 +82,36 @@ def verdict(ratio: float, p_value: float, t: Thresholds, low: float = 0.0, high:
     return SAME
 
 
+def round_verdict(ratio: float, low: float, high: float, p_value: float, detectable: float,
+                  t: Thresholds) -> str:
+    """The verdict of a round-level test, which knows what its data can resolve.
+
+    Not resolvable (the smallest detectable change is above ``regression_ratio``): only an
+    interval wholly beyond the threshold decides. Otherwise a significant slowdown of at least
+    ``warning_ratio`` is a regression when its interval reaches the threshold, else a warning.
+    """
+    if low >= t.regression_ratio:
+        return REGRESSION
+    if high <= 1.0 / t.regression_ratio:
+        return IMPROVEMENT
+    if not detectable <= t.regression_ratio:
+        return NOT_RESOLVABLE
+    significant = p_value < t.p_value
+    if ratio >= t.warning_ratio:
+        if not significant:
+            return NOISE
+        return REGRESSION if high >= t.regression_ratio else WARNING
+    if ratio <= 1.0 / t.warning_ratio:
+        return IMPROVEMENT if significant else NOISE
+    return SAME
+
+
 def ratio_test(base_samples: object, cand_samples: object, t: Thresholds) -> RatioTest:
-    """Everything about one cell; too few samples on a side gives "not comparable"."""
+    """The pooled test; too few samples on a side gives "not comparable"."""
     base = np.asarray(base_samples, dtype=float)
     cand = np.asarray(cand_samples, dtype=float)
     if base.size < t.min_samples or cand.size < t.min_samples:
-        return RatioTest(float("nan"), float("nan"), float("nan"), float("nan"), NOT_COMPARABLE)
+        return RatioTest(NAN, NAN, NAN, NAN, NOT_COMPARABLE)
     ratio = float(np.median(cand) / np.median(base))
     low, high = median_ratio_interval(base, cand, t)
     p = mann_whitney_p(base, cand)
@@ -77,20 +119,35 @@ def ratio_test(base_samples: object, cand_samples: object, t: Thresholds) -> Rat
 
 
 def paired_ratio_test(base_rounds: object, cand_rounds: object, t: Thresholds) -> RatioTest:
-    """Round-by-round test: per-round median ratios, their t interval and one-sample t test
-    on the logs; fewer than 3 rounds on a side gives "not comparable"."""
-    from scipy.stats import ttest_1samp
-
-    from ..bench.paired import paired_speedup
-
+    """Round-by-round test: per-round median ratios, their t interval and one-sample t test on
+    the logs; fewer than 3 rounds on a side gives "not comparable"."""
     base = np.asarray(base_rounds, dtype=float)
     cand = np.asarray(cand_rounds, dtype=float)
     if base.size != cand.size or base.size < 3:
-        return RatioTest(float("nan"), float("nan"), float("nan"), float("nan"), NOT_COMPARABLE)
-    got = paired_speedup(cand, base, t.confidence)          # exp(mean log(cand / base))
+        return RatioTest(NAN, NAN, NAN, NAN, NOT_COMPARABLE)
     logs = np.log(cand) - np.log(base)
-    if np.ptp(logs) == 0.0:                                 # identical ratios every round
-        p = 1.0 if logs[0] == 0.0 else 0.0
-    else:
-        p = float(ttest_1samp(logs, 0.0).pvalue)
-    return RatioTest(got.ratio, got.low, got.high, p, verdict(got.ratio, p, t, got.low, got.high))
+    return _finish(paired_noise(logs), base.size, t, lambda n: paired_noise(logs, n))
+
+
+def separate_ratio_test(base_rounds: object, cand_rounds: object, t: Thresholds) -> RatioTest:
+    """Two runs measured at different times: Welch's t on the log round medians, with the
+    between-run component ``t.between_run_sd`` added to the variance; fewer than 3 rounds on a
+    side gives "not comparable"."""
+    base = np.log(np.asarray(base_rounds, dtype=float))
+    cand = np.log(np.asarray(cand_rounds, dtype=float))
+    if min(base.size, cand.size) < 3:
+        return RatioTest(NAN, NAN, NAN, NAN, NOT_COMPARABLE)
+    noise = separate_noise(base, cand, t.between_run_sd)
+    return _finish(noise, min(base.size, cand.size), t,
+                   lambda n: separate_noise(base, cand, t.between_run_sd, n))
+
+
+def _finish(noise: Noise, rounds: int, t: Thresholds, at_rounds: Any) -> RatioTest:
+    """Interval, p, smallest detectable change, rounds needed and verdict from one ``Noise``."""
+    low, high = noise.interval(t.confidence)
+    p = noise.p_value()
+    detectable = noise.detectable(t.p_value, t.power)
+    needed = rounds if detectable <= t.regression_ratio else rounds_to_resolve(at_rounds, rounds, t)
+    ratio = math.exp(noise.mean)
+    return RatioTest(ratio, low, high, p, round_verdict(ratio, low, high, p, detectable, t),
+                     detectable, rounds, needed, noise.se)

@@ -16,13 +16,15 @@ DEFAULT_FILE = Path(__file__).resolve().with_name("thresholds.yaml")   # package
 class Thresholds:
     """When a median ratio (candidate / base) is a regression, a warning or an improvement."""
 
-    regression_ratio: float = 1.10      # at least this much slower ...
-    warning_ratio: float = 1.05         # ... or this much, and significant
-    p_value: float = 0.002              # Mann-Whitney U, two-sided
-    confidence: float = 0.95            # bootstrap interval of the median ratio
-    bootstrap: int = 2000               # resamples
-    min_samples: int = 5                # per side, else "not comparable"
+    regression_ratio: float = 1.10      # the slowdown the gate must catch (and resolve)
+    warning_ratio: float = 1.05         # significant slowdowns from here on are reported
+    p_value: float = 0.002              # two-sided significance of a change
+    confidence: float = 0.95            # the ratio's interval
+    bootstrap: int = 2000               # resamples (pooled test of files without rounds)
+    min_samples: int = 5                # per side, else "not comparable" (pooled test)
     seed: int = 0
+    power: float = 0.9                  # smallest detectable change: found this often
+    between_run_sd: float = 0.015       # sd of a whole run's log level (separate runs; calibrate)
 
     def __post_init__(self) -> None:
         if not 1.0 < self.warning_ratio <= self.regression_ratio:
@@ -30,6 +32,10 @@ class Thresholds:
                                f"{self.warning_ratio} and {self.regression_ratio}")
         if not 0.0 < self.p_value < 1.0 or not 0.0 < self.confidence < 1.0:
             raise CompareError("thresholds: p_value and confidence must lie strictly between 0 and 1")
+        if not 0.5 <= self.power < 1.0:
+            raise CompareError(f"thresholds: power must lie in [0.5, 1), got {self.power}")
+        if not 0.0 <= self.between_run_sd < 1.0:
+            raise CompareError(f"thresholds: between_run_sd must lie in [0, 1), got {self.between_run_sd}")
         if self.bootstrap < 100 or self.min_samples < 2:
             raise CompareError("thresholds: bootstrap must be >= 100 and min_samples >= 2")
 

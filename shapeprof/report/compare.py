@@ -22,8 +22,9 @@ def comparison_plot(cmp: Comparison, base: str = "base", candidate: str = "candi
         svg = to_svg(fig)
     t = cmp.thresholds
     caption = (f"{candidate} / {base}, median ratio per matched cell with its {t.confidence:.0%} interval "
-               f"({'paired by round' if cmp.paired else 'bootstrap'}); colour: the cell's verdict "
-               f"(red regression, orange warning, green improvement, grey noise or same). Dashed: the "
+               f"({'paired by round' if cmp.paired else 'separate runs'}); colour: the cell's verdict "
+               f"(red regression, orange warning, green improvement, grey noise or same, purple not "
+               f"resolvable). Dashed: the "
                f"warning ({t.warning_ratio:g}) and regression ({t.regression_ratio:g}) ratios.")
     table = (("cell", "base ms", "candidate ms", "ratio", "low", "high", "p", "verdict"),
              tuple((r["cell"], r["base_ms"], r["candidate_ms"], r["ratio"], r["low"], r["high"],

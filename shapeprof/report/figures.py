@@ -18,7 +18,7 @@ from typing import Any
 # verdict colours shared by the speedup and comparison plots (colour-blind friendly pairs)
 COLOURS = {"faster": "#1a9850", "improvement": "#1a9850", "tie": "#7f7f7f", "same": "#bdbdbd",
            "noise": "#7f7f7f", "slower": "#d73027", "regression": "#d73027", "warning": "#fc8d59",
-           "not comparable": "#000000"}
+           "not comparable": "#000000", "not resolvable": "#9e9ac8"}
 SVG_METADATA = ("Creator", "Date", "Format", "Type")     # None each: no RDF block, no date, no URLs
 NAMESPACES = (' xmlns:xlink="http://www.w3.org/1999/xlink"', ' xmlns="http://www.w3.org/2000/svg"')
 RC = {"svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9, "axes.grid": True,

@@ -99,15 +99,15 @@ GOLDEN = """## shapeprof compare: REGRESSION
 
 Exact facts (input/output names and axes, op counts, verification): unchanged.
 
-| cell | base ms | candidate ms | ratio | interval | p | verdict |
-|---|---:|---:|---:|---|---:|---|
-| onnx 8x64 | 20.1 | 24.1 | 1.199 | 1.195-1.202 | 3e-11 | regression |
+| cell | base ms | candidate ms | ratio | interval | p | detectable | verdict |
+|---|---:|---:|---:|---|---:|---:|---|
+| onnx 8x64 | 20.1 | 24.1 | 1.199 | 1.195-1.202 | 3e-11 | - | regression |
 
 <details><summary>1 cells without a significant change</summary>
 
-| cell | base ms | candidate ms | ratio | interval | p | verdict |
-|---|---:|---:|---:|---|---:|---|
-| onnx 1x16 | 5 | 5 | 1.000 | 1.000-1.000 | 1 | same |
+| cell | base ms | candidate ms | ratio | interval | p | detectable | verdict |
+|---|---:|---:|---:|---|---:|---:|---|
+| onnx 1x16 | 5 | 5 | 1.000 | 1.000-1.000 | 1 | - | same |
 
 </details>
 
@@ -117,8 +117,9 @@ Geometric mean of the ratios (unweighted):
 
 ### Details
 
-- ratio = median(candidate) / median(base); 95% bootstrap interval (2000 resamples); p: Mann-Whitney U, two-sided.
-- regression: ratio >= 1.1, p < 0.002 and interval above 1.05; warning: ratio >= 1.05, p < 0.002 and interval above 1; improvement: ratio <= 1/1.05, p < 0.002 and interval below 1; noise: as large but failing those tests (shown, not gated).
+- time per call: wall clock (time.perf_counter).
+- cells without 3 rounds per run (pooled test): ratio = median(candidate) / median(base); 95% bootstrap interval (2000 resamples); p: Mann-Whitney U, two-sided. It treats one run's samples as independent, which over-claims between separate runs.
+- pooled test: regression: ratio >= 1.1, p < 0.002 and interval above 1.05; warning: ratio >= 1.05, p < 0.002 and interval above 1; improvement: ratio <= 1/1.05, p < 0.002 and interval below 1; noise: as large but failing those tests.
 - cells matched on: model, variant, runtime, providers, threads, batch, length, versions.
 """
 

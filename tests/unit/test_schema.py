@@ -41,9 +41,10 @@ def raw(path: Path) -> dict[str, Any]:
 
 def check_bench(path: Path) -> None:
     results = BenchResults.load(path)
-    assert results.schema_version == schema.BENCH.version == 3
+    assert results.schema_version == schema.BENCH.version == 4
     assert results.cells[0].samples_ms == tuple(raw(path)["cells"][0]["samples_ms"])
-    assert results.to_dict()["schema_version"] == 3
+    assert results.to_dict()["schema_version"] == 4
+    assert results.reference is None and results.to_dict()["reference"] is None
     assert {(c.session_growth_mib, c.process_peak_rss_mib) for c in results.cells} == {(1.5, None)}
     assert len(results.to_dataframe()) == len(results.cells)
     commit = NAME.match(path.name)["commit"]
@@ -61,7 +62,7 @@ def check_bench(path: Path) -> None:
         assert "sweep_error" not in results.to_dict()["replays"][0]
     else:
         assert replay.side_by_side_s == 0.0108
-    if commit in ("92d91e6", "bd6470a", "b976980"):   # rounds recorded: paired speedups
+    if commit in ("92d91e6", "bd6470a", "b976980", "b81fe5a"):   # rounds recorded: paired speedups
         assert onnx.round_sizes == (3, 3)
         df = results.to_dataframe()
         row = df[(df.variant == "onnx") & (df.batch_size == 1) & (df.sequence_length == 16)].iloc[0]
@@ -69,7 +70,7 @@ def check_bench(path: Path) -> None:
     else:
         assert onnx.round_sizes == ()
         assert results.to_dict()["cells"][0]["round_sizes"] == []
-    assert (replay.round_error == -0.02) if commit in ("bd6470a", "b976980") else replay.round_error is None
+    assert (replay.round_error == -0.02) if commit in ("bd6470a", "b976980", "b81fe5a") else replay.round_error is None
 
 
 def check_profile(path: Path) -> None:
@@ -232,7 +233,7 @@ def test_generation_files_without_a_version_are_version_0(tmp_path: Path) -> Non
 def test_from_dict_migrates_without_touching_its_argument() -> None:
     data = raw(FIXTURES / "bench-v1-f240149.json")
     before = json.dumps(data, sort_keys=True)
-    assert BenchResults.from_dict(data).schema_version == 3
+    assert BenchResults.from_dict(data).schema_version == 4
     assert json.dumps(data, sort_keys=True) == before
 
 

@@ -1,0 +1,283 @@
+"""Can the regression gate be trusted on this machine? A/A false alarms and a seeded slowdown.
+
+    .venv/bin/python benchmarks/gate_calibration.py [--runs 6] [--ci-runs 10] [--gemms 24]
+        [--ci-gemms 7] [--threads N] [--stage all|separate|ci|evaluate] [-o figures.json]
+
+Stages (each resumable: finished results are kept in ``--work-dir`` and skipped on a re-run):
+
+1. Export all-MiniLM-L6-v2 once, and a seeded copy: ``--gemms`` identity 384x384 MatMuls
+   chained on ``last_hidden_state`` (values unchanged, more work per token).
+2. Separate runs: ``--runs`` runs of ``shapeprof bench MODEL -b 1,8 -s 16,64 --no-pytorch
+   --rounds 5`` of the base and as many of the seeded model, each in its own process, base and
+   seeded alternating in time.
+3. Paired CI runs: ``--ci-runs`` A/A (base vs base) and seeded (base vs a ``--ci-gemms``
+   seed) CI comparisons on configs/ci.yaml's spec, through the code path ``shapeprof ci`` uses
+   after its exports (``regression.ci._interleaved`` then ``compare_results(paired=True)``),
+   alternating A/A and seeded; compared on CPU time (what CI mode picks: one thread) and on
+   wall time.
+4. Evaluation (always re-run, cheap): compare over the ordered pairs of separate A/A runs, with
+   the old pooled test and with the round-level test with and without the reference
+   normalisation; base run i vs seeded run j; the CI runs' timing gates. Timing verdicts only:
+   the seeded graph's extra MatMuls change the op counts, an exact fact that gates on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bench_common import REPO, add_common_args, model_dirs
+
+CI_SPEC = REPO / "configs" / "ci.yaml"
+GRID = ["-b", "1,8", "-s", "16,64", "--no-pytorch", "--rounds", "5"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser)
+    parser.add_argument("--runs", type=int, default=6, help="separate runs per model (default 6)")
+    parser.add_argument("--ci-runs", type=int, default=10, help="CI runs per kind (default 10)")
+    parser.add_argument("--gemms", type=int, default=24, help="identity GEMMs of the seed (default 24)")
+    parser.add_argument("--ci-gemms", type=int, default=None,
+                        help="identity GEMMs of the CI runs' seed (default: --gemms)")
+    parser.add_argument("--stage", choices=("all", "separate", "ci", "evaluate"), default="all")
+    args = parser.parse_args()
+    base, _ = model_dirs(args)
+    seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{args.gemms}", args.gemms)
+    ci_gemms = args.ci_gemms or args.gemms
+    ci_seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{ci_gemms}", ci_gemms)
+    ci_dir = args.work_dir / "gate" / f"ci-g{ci_gemms}-{spec_hash()}"
+    out = args.work_dir / "gate"
+    separate = out / f"separate-g{args.gemms}" if args.threads is None else \
+        out / f"separate-g{args.gemms}-t{args.threads}"
+    if args.stage in ("all", "separate"):
+        threads = [] if args.threads is None else ["--threads", str(args.threads)]
+        separate_runs(base, seeded, separate, args.runs, threads)
+    if args.stage in ("all", "ci"):
+        ci_runs(base, ci_seeded, ci_dir, args.ci_runs)
+    if args.stage not in ("all", "evaluate"):
+        return
+    report = evaluate(separate, ci_dir)
+    print(json.dumps(report, indent=1))
+    if args.output:
+        args.output.write_text(json.dumps(report, indent=1), encoding="utf-8")
+
+
+def seeded_copy(base: Path, out: Path, gemms: int) -> Path:
+    """A copy of the export whose ``last_hidden_state`` goes through ``gemms`` identity MatMuls."""
+    if (out / "model.onnx").is_file():
+        return out
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(base, tmp)
+    model = onnx.load(str(base / "model.onnx"))
+    graph = model.graph
+    name = "last_hidden_state"
+    hidden = next(o for o in graph.output if o.name == name).type.tensor_type.shape.dim[-1].dim_value
+    for node in graph.node:
+        node.output[:] = [f"{name}_pre" if o == name else o for o in node.output]
+        node.input[:] = [f"{name}_pre" if i == name else i for i in node.input]
+    graph.initializer.append(numpy_helper.from_array(np.eye(hidden, dtype=np.float32), "seed_eye"))
+    last = f"{name}_pre"
+    for i in range(gemms):
+        target = name if i == gemms - 1 else f"seed_{i}"
+        graph.node.append(helper.make_node("MatMul", [last, "seed_eye"], [target], name=f"seed_mm{i}"))
+        last = target
+    onnx.save(model, str(tmp / "model.onnx"))
+    tmp.rename(out)
+    return out
+
+
+def separate_runs(base: Path, seeded: Path, out: Path, runs: int, extra: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for i in range(runs):
+        for kind, model in (("base", base), ("seeded", seeded)):
+            path = out / f"{kind}-{i}.json"
+            if path.is_file():
+                continue
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "shapeprof", "bench", str(model), *GRID, *extra, "--quiet",
+                            "-o", str(path)], check=True, env=env, stdout=subprocess.DEVNULL)
+            print(f"{path.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+
+def _claim(path: Path) -> bool:
+    """Take one CI run for this process (several may fill the same directory at once)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def spec_hash() -> str:
+    """Which CI spec the CI runs used (its sweep and timing): a new spec gets new runs."""
+    import yaml
+
+    spec = yaml.safe_load(CI_SPEC.read_text(encoding="utf-8"))
+    key = json.dumps({k: spec.get(k) for k in ("data", "sweep", "timing", "variants")}, sort_keys=True)
+    return hashlib.sha1(key.encode()).hexdigest()[:8]
+
+
+def ci_runs(base: Path, seeded: Path, out: Path, runs: int) -> None:
+    """Each CI run: the CI spec's interleaved rounds of base and candidate, both results saved."""
+    from shapeprof.profile import profile_dataset
+    from shapeprof.regression.ci import _interleaved
+    from shapeprof.runspec import load_spec
+
+    out.mkdir(parents=True, exist_ok=True)
+    spec = load_spec(CI_SPEC)
+    profile: Any = None
+    for i, kind in itertools.product(range(runs), ("aa", "seeded")):
+        if (out / f"{kind}-{i}-candidate.json").is_file() or not _claim(out / f"{kind}-{i}.claim"):
+            continue
+        if profile is None:
+            data = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.data.items()}
+            profile = profile_dataset(str(base), spec.dataset, progress=False, **data)
+        t0 = time.perf_counter()
+        pair = _interleaved(base, base if kind == "aa" else seeded, profile, spec,
+                            spec.timing.get("rounds", 3))
+        pair[0].save(out / f"{kind}-{i}-base.json")
+        pair[1].save(out / f"{kind}-{i}-candidate.json")
+        print(f"ci {kind}-{i}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+
+def evaluate(separate: Path, ci: Path) -> dict[str, Any]:
+    """Every figure of the README's table, from the saved runs."""
+    from shapeprof.regression.calibrate import load_runs
+
+    base = load_runs(sorted(separate.glob("base-*.json"), key=_index))
+    seeded = load_runs(sorted(separate.glob("seeded-*.json"), key=_index))
+    out: dict[str, Any] = {"separate_runs": len(base), "seeded_runs": len(seeded)}
+    if len(base) >= 4:
+        out["aa_spread"] = aa_spread(base)
+        for name, normalise in (("rounds", False), ("rounds_reference", True)):
+            out[name] = separate_verdicts(base, seeded, normalise)
+        out["pooled_before"] = pooled_verdicts(base, seeded)
+    if ci.is_dir():
+        out["ci"] = ci_verdicts(ci)
+    return out
+
+
+def _index(path: Path) -> int:
+    return int(path.stem.rsplit("-", 1)[1])
+
+
+def aa_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """How far apart unchanged runs are, with and without the reference: between-run sd (log)."""
+    from shapeprof.regression.calibrate import between_run_sd, cell_logs
+
+    return {name: round(between_run_sd(list(cell_logs(runs, normalise).values())), 4)
+            for name, normalise in (("between_run_sd_raw", False), ("between_run_sd_reference", True))}
+
+
+def _loo_thresholds(runs: list[dict[str, Any]], leave: tuple[int, ...], normalise: bool) -> Any:
+    """Thresholds with between_run_sd calibrated on the A/A runs outside ``leave`` (no peeking)."""
+    import dataclasses
+
+    from shapeprof.regression.calibrate import between_run_sd, cell_logs
+    from shapeprof.regression.thresholds import load_thresholds
+
+    rest = [r for k, r in enumerate(runs) if k not in leave]
+    sd = between_run_sd(list(cell_logs(rest, normalise).values()))
+    return dataclasses.replace(load_thresholds(), between_run_sd=sd)
+
+
+def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, Any]:
+    """compare on ordered A/A pairs and on base i vs seeded j; between_run_sd left-one-out."""
+    from shapeprof.regression import compare_results
+
+    aa, caught, verdicts = 0, {}, {}
+    pairs = list(itertools.permutations(range(len(base)), 2))
+    for i, j in pairs:
+        t = _loo_thresholds(base, (i, j), normalise)
+        cmp = compare_results(base[i], base[j], thresholds=t, normalise=normalise)
+        aa += cmp.count("regression") > 0
+        for c in cmp.cells:
+            verdicts.setdefault(c.verdict, 0)
+            verdicts[c.verdict] += 1
+    for i, j in itertools.product(range(len(base)), range(len(seeded))):
+        t = _loo_thresholds(base, (i,), normalise)
+        cmp = compare_results(base[i], seeded[j], thresholds=t, normalise=normalise)
+        for c in cmp.cells:
+            caught.setdefault(c.label, []).append(c.verdict == "regression")
+    return {"aa_pairs": len(pairs), "aa_false_alarms": aa, "aa_cell_verdicts": verdicts,
+            "seeded_pairs": len(base) * len(seeded),
+            "seeded_caught_share": {k: round(sum(v) / len(v), 3) for k, v in caught.items()}}
+
+
+def pooled_verdicts(base: list, seeded: list) -> dict[str, Any]:
+    """The test compare used before (pooled samples, bootstrap + Mann-Whitney)."""
+    from shapeprof.regression.stats import ratio_test
+    from shapeprof.regression.thresholds import load_thresholds
+
+    t = load_thresholds()
+
+    def flagged(a: dict, b: dict) -> list[tuple[str, bool]]:
+        return [(f"{x['batch_size']}x{x['sequence_length']}",
+                 ratio_test(x["samples_ms"], y["samples_ms"], t).verdict == "regression")
+                for x, y in zip(a["cells"], b["cells"])]
+
+    aa = sum(any(f for _, f in flagged(base[i], base[j]))
+             for i, j in itertools.permutations(range(len(base)), 2))
+    caught: dict[str, list[bool]] = {}
+    for a, b in itertools.product(base, seeded):
+        for label, f in flagged(a, b):
+            caught.setdefault(label, []).append(f)
+    return {"aa_false_alarms": aa, "seeded_caught_share": {k: round(sum(v) / len(v), 3)
+                                                           for k, v in caught.items()}}
+
+
+def ci_verdicts(ci: Path) -> dict[str, Any]:
+    """The paired CI comparisons with configs/ci.yaml's thresholds, on CPU time (what CI mode
+    picks with one thread) and on wall time: timing gates, resolvability, and the seed's
+    slowdown (geometric mean of its paired ratios over the seeded runs)."""
+    from shapeprof.regression.thresholds import thresholds_from_mapping
+    from shapeprof.runspec import load_spec
+
+    t = thresholds_from_mapping(load_spec(CI_SPEC).thresholds, "ci.yaml")
+    return {metric: {kind: _ci_kind(ci, kind, t, metric) for kind in ("aa", "seeded")}
+            for metric in ("cpu", "wall")}
+
+
+def _ci_kind(ci: Path, kind: str, t: Any, metric: str) -> dict[str, Any]:
+    import math
+
+    from shapeprof.regression import compare_results
+    from shapeprof.regression.calibrate import load_runs
+
+    found = sorted(ci.glob(f"{kind}-*-candidate.json"), key=lambda p: int(p.stem.split("-")[1]))
+    cmps = [compare_results(*load_runs([str(p).replace("-candidate", "-base"), p]), thresholds=t,
+                            paired=True, metric=metric) for p in found]
+    ratios: dict[str, list[float]] = {}
+    for cmp in cmps:
+        for c in cmp.cells:
+            ratios.setdefault(c.label, []).append(math.log(c.test.ratio))
+    return {"runs": len(cmps), "timing_gate_failed": sum(c.count("regression") > 0 for c in cmps),
+            "cells_resolvable": f"{sum(not x.verdict == 'not resolvable' for c in cmps for x in c.cells)}"
+                                f" of {sum(len(c.cells) for c in cmps)}",
+            "detectable_median": {k: round(float(np.median([x.test.detectable for c in cmps
+                                                            for x in c.cells if x.label == k])), 3)
+                                  for k in ratios},
+            "regression_cells": {k: sum(x.verdict == "regression" for c in cmps for x in c.cells
+                                        if x.label == k) for k in ratios},
+            "mean_ratio": {k: round(math.exp(sum(v) / len(v)), 3) for k, v in ratios.items()}}
+
+
+if __name__ == "__main__":
+    main()

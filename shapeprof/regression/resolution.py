@@ -1,0 +1,94 @@
+"""What a comparison's data can resolve: the noise of a log ratio, and the rounds it would need.
+
+A :class:`Noise` is the estimate of a log ratio, its standard error and degrees of freedom.
+The smallest detectable change at significance ``p`` and probability ``power`` is
+``exp((t[1 - p/2] + t[power]) * se)``: the slowdown whose estimate clears the two-sided critical
+value that often. More rounds shrink the within-run part of ``se``, never the between-run part.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .thresholds import Thresholds
+
+MAX_ROUNDS = 1000
+
+
+@dataclass(frozen=True)
+class Noise:
+    mean: float        # the estimated log ratio
+    se: float          # its standard error
+    df: float          # degrees of freedom of the t distribution (inf: normal)
+
+    def _t(self, q: float) -> float:
+        from scipy.stats import norm, t
+
+        return float(norm.ppf(q)) if math.isinf(self.df) else float(t.ppf(q, self.df))
+
+    def interval(self, confidence: float) -> tuple[float, float]:
+        half = self._t(0.5 + confidence / 2.0) * self.se
+        return math.exp(self.mean - half), math.exp(self.mean + half)
+
+    def p_value(self) -> float:
+        from scipy.stats import norm, t
+
+        if self.se == 0.0:
+            return 1.0 if self.mean == 0.0 else 0.0
+        z = abs(self.mean) / self.se
+        tail = norm.sf(z) if math.isinf(self.df) else t.sf(z, self.df)
+        return float(min(1.0, 2.0 * tail))
+
+    def detectable(self, p_value: float, power: float) -> float:
+        return math.exp((self._t(1.0 - p_value / 2.0) + self._t(power)) * self.se)
+
+
+def paired_noise(logs: np.ndarray, rounds: int | None = None) -> Noise:
+    """Per-round log ratios of interleaved runs (``rounds``: as if there were that many)."""
+    n = rounds or logs.size
+    sd = float(logs.std(ddof=1))
+    return Noise(float(logs.mean()), sd / math.sqrt(n), float(n - 1))
+
+
+def separate_noise(base: np.ndarray, cand: np.ndarray, between_sd: float,
+                   rounds: int | None = None) -> Noise:
+    """Log round medians of two runs: Welch's variance plus twice the between-run variance
+    (Satterthwaite degrees of freedom, the between-run term counted as known)."""
+    n, m = (rounds, rounds) if rounds else (base.size, cand.size)
+    vb, vc = float(base.var(ddof=1)) / n, float(cand.var(ddof=1)) / m
+    total = vb + vc + 2.0 * between_sd ** 2
+    spread = vb ** 2 / (n - 1) + vc ** 2 / (m - 1)
+    df = total ** 2 / spread if spread > 0 else math.inf
+    return Noise(float(cand.mean() - base.mean()), math.sqrt(total), df)
+
+
+def rounds_to_resolve(noise_at: Callable[[int], Noise], rounds: int, t: Thresholds) -> int | None:
+    """The fewest rounds per side (same spread) that resolve ``t.regression_ratio``; None when
+    even ``MAX_ROUNDS`` cannot (the between-run part alone is too large)."""
+    if noise_at(MAX_ROUNDS).detectable(t.p_value, t.power) > t.regression_ratio:
+        return None
+    low, high = rounds, MAX_ROUNDS          # detectable falls with rounds: bisect
+    while low < high:
+        mid = (low + high) // 2
+        if noise_at(mid).detectable(t.p_value, t.power) <= t.regression_ratio:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def overall_detectable(ses: Sequence[float], shared_var: float, t: Thresholds) -> float:
+    """Smallest uniform slowdown the geometric mean of the cells' ratios would detect, from the
+    cells' standard errors: their own variances averaged, ``shared_var`` (the between-run part,
+    common to every cell) counted once in full; normal quantiles."""
+    from scipy.stats import norm
+
+    if not ses:
+        return math.nan
+    own = sum(max(0.0, se ** 2 - shared_var) for se in ses) / len(ses) ** 2
+    se = math.sqrt(own + shared_var)
+    return math.exp((float(norm.ppf(1.0 - t.p_value / 2.0)) + float(norm.ppf(t.power))) * se)

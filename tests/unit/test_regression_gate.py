@@ -1,0 +1,234 @@
+"""The gate's statistics on synthetic runs with known drift: separate runs, the reference
+workload, what the data can resolve, calibration, and CI mode's gating decisions."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+from shapeprof.cli import main
+from shapeprof.regression import Thresholds, compare_results, load_thresholds, markdown_report
+from shapeprof.regression.calibrate import calibrate
+from shapeprof.regression.stats import separate_ratio_test
+
+ROUNDS, PER_ROUND = 5, 6
+CELLS = {(1, 16): 5.0, (8, 64): 40.0}
+
+
+def bench_run(level: float, seed: int, factor: float = 1.0, rounds: int = ROUNDS, noise: float = 0.02,
+              reference: bool = True) -> dict:
+    """A results mapping: every cell and the reference share the run's ``level`` and each
+    round's drift; ``factor`` slows the cells (not the reference); ``noise`` is per round."""
+    rng = np.random.default_rng(seed)
+    drift = np.exp(rng.normal(0.0, 0.05, rounds))
+    cells = []
+    for (b, n), ms in CELLS.items():
+        medians = factor * ms * level * drift * np.exp(rng.normal(0.0, noise, rounds))
+        samples = [float(m * (1 + 0.005 * e)) for m in medians for e in rng.standard_normal(PER_ROUND)]
+        cells.append({"variant": "onnx", "runtime": "onnxruntime", "batch_size": b, "sequence_length": n,
+                      "input_source": "random", "samples_ms": samples, "round_sizes": [PER_ROUND] * rounds})
+    ref = [float(2.0 * level * d * (1 + 0.005 * e)) for d in drift for e in rng.standard_normal(3)]
+    return {"schema_version": 4, "kind": "shapeprof.bench", "model": {"model_type": "bert",
+            "task": "feature-extraction"}, "settings": {"intra_op_threads": 1}, "environment": {},
+            "cells": cells, "reference": {"workload": "test", "samples_ms": ref,
+                                          "round_sizes": [3] * rounds} if reference else None}
+
+
+def aa_runs(count: int = 6, between: float = 0.12, reference: bool = False) -> list[dict]:
+    """Unchanged builds measured at different times: run levels spread by ``between`` (log sd)."""
+    levels = np.exp(np.random.default_rng(99).normal(0.0, between, count))
+    return [bench_run(float(lv), seed=i, reference=reference) for i, lv in enumerate(levels)]
+
+
+def pooled(run: dict) -> dict:
+    out = copy.deepcopy(run)
+    for c in out["cells"]:
+        c["round_sizes"] = []        # a file without rounds: compare falls back to the pooled test
+    return out
+
+
+def flagged(a: dict, b: dict, t: Thresholds, normalise: bool = False) -> bool:
+    return compare_results(a, b, thresholds=t, normalise=normalise).count("regression") > 0
+
+
+def test_drift_between_runs_false_alarms_the_pooled_test_not_the_round_test():
+    runs = aa_runs()
+    pairs = list(itertools.permutations(range(len(runs)), 2))
+    before = sum(flagged(pooled(runs[i]), pooled(runs[j]), Thresholds(bootstrap=200)) for i, j in pairs)
+    assert before >= 8                              # the old test calls the drift a regression
+    no_between = sum(flagged(runs[i], runs[j], Thresholds()) for i, j in pairs)
+    assert no_between >= 5                          # so do round medians without a between-run term
+    cal = calibrate(runs, 0.05, normalise=False)
+    assert 0.06 < cal.between_run_sd < 0.25         # the spread put in: 0.12
+    t = Thresholds(between_run_sd=cal.between_run_sd)
+    assert sum(flagged(runs[i], runs[j], t) for i, j in pairs) == 0
+    assert cal.false_alarms == 0
+    # a true 30% slowdown between runs this noisy is still found with enough rounds
+    base = bench_run(1.0, 10, rounds=20, noise=0.01, reference=False)
+    slower = bench_run(1.0, 20, factor=1.3, rounds=20, noise=0.01, reference=False)
+    cmp = compare_results(base, slower, thresholds=Thresholds(between_run_sd=0.02), normalise=False)
+    assert {c.verdict for c in cmp.cells} == {"regression"}
+
+
+def test_reference_cancels_the_run_level_and_a_true_slowdown_is_caught():
+    runs = aa_runs(reference=True)
+    assert calibrate(runs, 0.05, normalise=True).between_run_sd < 0.02 < calibrate(
+        runs, 0.05, normalise=False).between_run_sd
+    t = Thresholds(between_run_sd=0.01)
+    slower = bench_run(1.3, seed=50, factor=1.25, rounds=8, noise=0.01)   # machine 30% slower too
+    cmp = compare_results(bench_run(0.9, seed=51, rounds=8, noise=0.01), slower, thresholds=t)
+    assert [c.method for c in cmp.cells] == ["rounds/reference"] * 2
+    assert {c.verdict for c in cmp.cells} == {"regression"} and cmp.gate_failed
+    assert all(c.test.ratio == pytest.approx(1.25, rel=0.04) for c in cmp.cells)
+    for i, j in itertools.permutations(range(len(runs)), 2):
+        assert not flagged(runs[i], runs[j], t, normalise=True)
+
+
+def test_too_few_rounds_is_not_resolvable_and_says_how_many_would_be():
+    base, cand = bench_run(1.0, 1, rounds=3, noise=0.08), bench_run(1.0, 2, rounds=3, noise=0.08)
+    cmp = compare_results(base, cand, thresholds=Thresholds(between_run_sd=0.005), normalise=False)
+    assert {c.verdict for c in cmp.cells} == {"not resolvable"} and not cmp.gate_failed
+    assert all(c.test.detectable > 1.10 and c.test.rounds_needed > 3 for c in cmp.cells)
+    report = markdown_report(cmp)
+    top = report.split("matched cells")[0]
+    assert "**Timings not resolvable**: 2 of 2 cells" in top and "rounds per run would resolve" in top
+    drifting = compare_results(base, cand, thresholds=Thresholds(between_run_sd=0.2), normalise=False)
+    assert all(c.test.rounds_needed is None for c in drifting.cells)
+    assert "more rounds cannot resolve" in markdown_report(drifting)
+
+
+def test_whole_interval_beyond_the_threshold_decides_even_when_not_resolvable():
+    t = Thresholds(between_run_sd=0.05)
+    base = np.array([10.0, 10.5, 9.8, 10.2])
+    got = separate_ratio_test(base, 2.0 * base[::-1], t)
+    assert got.detectable > 1.10 and got.low > 1.10 and got.verdict == "regression"
+    assert separate_ratio_test(base, base * 1.02, t).verdict == "not resolvable"
+
+
+def paired(factor: float, noise: float, rounds: int, seed: int = 0) -> tuple[dict, dict]:
+    """Interleaved runs: both sides share each round's drift (large), then their own noise."""
+    rng = np.random.default_rng(seed)
+    drift = np.exp(rng.normal(0.0, 0.25, rounds))
+    out = []
+    for f in (1.0, factor):
+        run = bench_run(1.0, seed, rounds=rounds, reference=False)
+        for c, ms in zip(run["cells"], CELLS.values()):
+            medians = f * ms * drift * np.exp(rng.normal(0.0, noise, rounds))
+            c["samples_ms"] = [float(m) for m in medians for _ in range(PER_ROUND)]
+        out.append(run)
+    return out[0], out[1]
+
+
+def test_ci_mode_gates_resolvable_timings_by_default():
+    base, slower = paired(1.15, 0.01, rounds=8)
+    cmp = compare_results(base, slower, paired=True)
+    assert {c.verdict for c in cmp.cells} == {"regression"} and cmp.gate_failed
+    assert cmp.overall_detectable < 1.05
+    informational = compare_results(base, slower, paired=True, timings_gate=False)
+    assert not informational.gate_failed
+    same = compare_results(*paired(1.0, 0.01, rounds=8, seed=3), paired=True)
+    assert not same.gate_failed and {c.verdict for c in same.cells} <= {"same", "noise"}
+
+
+def test_ci_mode_does_not_gate_what_it_cannot_resolve_and_says_so_at_the_top():
+    base, slower = paired(1.15, 0.12, rounds=3, seed=4)
+    cmp = compare_results(base, slower, paired=True)
+    assert {c.verdict for c in cmp.cells} == {"not resolvable"} and not cmp.gate_failed
+    report = markdown_report(cmp)
+    assert report.index("Timings not resolvable") < report.index("matched cells")
+    json.dumps(cmp.to_dict())                       # storable: plain per-cell dicts
+
+
+def write(path, data) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_calibrate_writes_loadable_thresholds(tmp_path, capsys):
+    files = [write(tmp_path / f"run-{i}.json", r) for i, r in enumerate(aa_runs(4, reference=True))]
+    out = tmp_path / "thresholds.yaml"
+    assert main(["calibrate", "--results", *files, "--false-alarm-rate", "0.1", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# Calibrated by 'shapeprof calibrate' from 4 separate runs")
+    assert "A/A ratios over 12 ordered pairs x 2 cells" in text
+    t = load_thresholds(out)
+    assert t.regression_ratio >= 1.01 and 1.0 < t.warning_ratio <= t.regression_ratio
+    assert 0.0 <= t.between_run_sd < 0.05
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--false-alarm-rate", "0.7"], "--false-alarm-rate must lie strictly between 0 and 0.5"),
+    (["--runs", "2"], "calibration needs --runs >= 3"),
+    (["--results", "a.json"], "--results needs at least 3 runs"),
+    ([], "give MODEL_DIR to run the benchmark, or --results"),
+    (["--runs", "0"], "expected an integer >= 1"),
+])
+def test_calibrate_bad_input_is_one_line_exit_2(tmp_path, capsys, args, needle):
+    model = [str(tmp_path)] if "--results" not in args and args else []
+    out = tmp_path / "t.yaml"
+    assert main(["calibrate", *model, *args, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0] and not out.exists()
+
+
+def test_calibrate_rejects_runs_of_different_benchmarks(tmp_path, capsys):
+    runs = aa_runs(3)
+    runs[2]["cells"] = [dict(c, batch_size=c["batch_size"] + 1) for c in runs[2]["cells"]]
+    files = [write(tmp_path / f"run-{i}.json", r) for i, r in enumerate(runs)]
+    assert main(["calibrate", "--results", *files, "-o", str(tmp_path / "t.yaml")]) == 2
+    assert "no cell is in every run" in capsys.readouterr().err
+
+
+def test_ci_contradictory_timing_flags_stop_before_work(capsys):
+    assert main(["ci", "--gate-timings", "--timings-informational"]) == 2
+    assert "contradict" in capsys.readouterr().err
+
+
+def test_overall_detectable_counts_the_between_run_part_once():
+    t = Thresholds(between_run_sd=0.03)
+    cmp = compare_results(bench_run(1.0, 1), bench_run(1.0, 2), thresholds=t, normalise=False)
+    assert all(math.isfinite(c.test.se) for c in cmp.cells)
+    assert cmp.overall_detectable < max(c.test.detectable for c in cmp.cells)
+    assert cmp.overall_detectable > math.exp(4 * math.sqrt(2) * 0.03)   # the shared part stays
+
+
+def test_reference_workload_is_timed_per_round_and_kept_in_the_results(tmp_path):
+    from shapeprof.bench.reference import ReferenceTimer
+    from shapeprof.bench.results import BenchResults
+    from shapeprof.bench.runner import SessionSettings
+    from shapeprof.regression.ci import _merge
+
+    timer = ReferenceTimer(SessionSettings())
+    for r in (0, 0, 1):
+        timer.time(r)
+    ref = timer.result()
+    assert ref is not None and ref.round_sizes == (6, 3) and ref.round_medians().size == 2
+    results = BenchResults({"model_type": "bert"}, {}, {}, reference=ref)
+    loaded = BenchResults.load(results.save(tmp_path / "bench.json"))
+    assert loaded.reference == ref and loaded.to_dict()["schema_version"] == 4
+    merged = _merge(loaded, loaded)                  # CI mode appends each round's blocks
+    assert merged.reference.round_sizes == (6, 3, 6, 3)
+
+
+def test_cpu_time_is_gated_when_every_cell_has_it(tmp_path, capsys):
+    """Wall times of a preempted process swing by 25% per round; its CPU time per call does not."""
+    base, slower = paired(1.15, 0.25, rounds=8, seed=5)
+    rng = np.random.default_rng(6)
+    for run, f in ((base, 1.0), (slower, 1.15)):
+        for c, ms in zip(run["cells"], CELLS.values()):
+            c["cpu_samples_ms"] = [float(f * ms * (1 + 0.01 * e)) for e in rng.standard_normal(len(c["samples_ms"]))]
+    cpu = compare_results(base, slower, paired=True)
+    assert cpu.metric == "cpu" and {c.verdict for c in cpu.cells} == {"regression"} and cpu.gate_failed
+    assert "the calling thread's CPU time" in markdown_report(cpu)
+    wall = compare_results(base, slower, paired=True, metric="wall")
+    assert wall.metric == "wall" and not wall.gate_failed
+    del slower["cells"][0]["cpu_samples_ms"]
+    assert compare_results(base, slower, paired=True).metric == "wall"
+    files = [write(tmp_path / "b.json", base), write(tmp_path / "c.json", slower)]
+    assert main(["compare", *files, "--metric", "cpu"]) == 2
+    assert "--metric cpu needs CPU times in every matched cell" in capsys.readouterr().err
