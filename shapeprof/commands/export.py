@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ._args import non_negative_float, non_negative_int, positive_int
+from ._engine import add_engine_arguments, engine_options
 
 GRIDS = ("quick", "full")
 
@@ -35,6 +36,7 @@ def add_parser(sub: Any) -> None:
                       help="profile this dataset and export at its shapes: glue (SST-2), glue/<task>, "
                            "a Hub dataset id, or a data file (default: none, the seed's dummy shapes)")
     add_data_arguments(data)
+    add_engine_arguments(data)
     data.add_argument("--dynamic-range", choices=("model", "data"), default="model",
                       help="sequence range of the export: up to the model's limit, or the data's "
                            "min..max (default: model)")
@@ -72,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from . import quiet_libraries
 
     resolve_bench(args)
+    engine_options(args)   # Ray options without --engine ray: a usage error before any work
+    if args.engine == "ray" and args.dataset is None:
+        raise ExportError("--engine ray profiles a dataset; add --dataset (or drop --engine)")
     if args.bench and args.dataset is None:
         raise ExportError("--bench needs --dataset (the benchmark sweeps the data's shapes); "
                           "or run 'shapeprof bench OUTPUT_DIR' after exporting")
@@ -140,7 +145,8 @@ def run_with_dataset(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
-                   text_columns=args.text_columns, rows=args.rows, seed=args.seed)
+                   text_columns=args.text_columns, rows=args.rows, seed=args.seed,
+                   **engine_options(args))
     variants = split_names(args.bench_variants, "--bench-variants")
     bench_options = (BenchOptions.quick(variants=variants) if args.bench == "quick"
                      else BenchOptions(variants=variants))

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.rows import TextRows
 from ..data.source import PathsArg, ResolvedDataset, resolve_dataset
+from ..console import say
 from ..errors import ProfileError
 from .buckets import bucket_plan
+from .engines import check_engine
 from .measure import (LengthAccumulator, Measurement, measure_in_memory, measure_stream,
                       measure_stream_sample)
 from .padding import padding_report
@@ -32,12 +34,15 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
                     split: str | None = None, text_columns: str | Sequence[str] | None = None,
                     rows: int | None = None, seed: int = 0, streaming: bool = False,
                     batch_sizes: Sequence[int] = (1, 8, 32), buckets: int | None = None,
-                    max_policy: str = "max", progress: bool = True) -> Profile:
+                    max_policy: str = "max", progress: bool = True, engine: str = "stream",
+                    ray_address: str | None = None, ray_workers: int | None = None) -> Profile:
     """Tokenize a seeded sample of ``dataset`` with ``model``'s tokenizer and profile its shapes.
 
     ``model`` None means the embedded all-MiniLM-L6-v2. Only the tokenizer and config load.
     ``rows`` None profiles every row; ``streaming`` reads in chunks with bounded memory
     (a reservoir sample when ``rows`` is given). ``buckets`` None picks k automatically.
+    ``engine`` "ray" tokenizes every row as a Ray Data job (``profile.engines``) at
+    ``ray_address`` (default: ``$RAY_ADDRESS``, else a local instance) on ``ray_workers``.
     """
     check_arguments(rows, batch_sizes, buckets)
     if model is None:
@@ -46,14 +51,19 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     from ..modality import modality_of
 
     modality = modality_of(model)
+    check_engine(engine, rows, modality)
     if modality != "text":  # images, audio, caption+image pairs: sizes through the preprocessor
         column = text_columns if isinstance(text_columns, str) or text_columns is None else text_columns[0]
         return profile_preprocessed(model, data_dir or dataset, modality, data_files=data_files,
                                   split=split, text_column=column, rows=rows, seed=seed,
                                   batch_sizes=batch_sizes, progress=progress)
     ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
-                         text_columns=text_columns, streaming=streaming)
+                         text_columns=text_columns, streaming=streaming and engine == "stream")
     tokenizer, info = load_tokenizer(model)
+    if engine == "ray":
+        measured = _measure_on_ray(ds, str(model), info, batch_sizes, seed, ray_address,
+                                   ray_workers, progress)
+        return build_profile(ds, info, measured, None, seed, True, batch_sizes, buckets, max_policy)
     acc = LengthAccumulator(info.max_length, batch_sizes)
     measured = _measure(ds, LengthCounter(tokenizer), acc, rows, seed, streaming, progress)
     return build_profile(ds, info, measured, rows, seed, streaming, batch_sizes, buckets, max_policy)
@@ -102,6 +112,18 @@ def _measure(ds: ResolvedDataset, counter: LengthCounter, acc: LengthAccumulator
     if rows is not None:
         return measure_stream_sample(ds, counter, acc, rows, seed, progress)
     return measure_stream(ds, counter, acc, seed, progress)
+
+
+def _measure_on_ray(ds: ResolvedDataset, model: str, info: ModelInfo, batch_sizes: Sequence[int],
+                    seed: int, address: str | None, workers: int | None,
+                    progress: bool) -> Measurement:
+    """Every row, tokenized as a Ray Data job; measured like a full stream."""
+    from .engines.ray_engine import measure_on_ray
+
+    measured, run = measure_on_ray(ds, model, info, batch_sizes, seed, address=address,
+                                   workers=workers, progress=progress)
+    say(progress, run.line())
+    return measured
 
 
 def _sampling(measured: Measurement, rows: int | None, streaming: bool) -> str:
