@@ -21,6 +21,7 @@ from ...errors import ProfileError
 
 ADDRESS_ENV = "RAY_ADDRESS"
 CONNECT_TIMEOUT_S = 3.0
+BACKEND_LOG_LEVEL = "RAY_BACKEND_LOG_LEVEL"   # Ray's C++ log lines on stderr: fatal ones only
 EXTRA_HINT = "install the extra: pip install 'shapeprof[ray]'"
 
 
@@ -91,16 +92,31 @@ def _init(ray: ModuleType, target: str | None, num_cpus: int | None) -> bool:
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                    configure_logging=True)
     try:
-        if target is None:
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **options)
-        else:
-            ray.init(address=target, **options)
+        with _env(BACKEND_LOG_LEVEL, os.environ.get(BACKEND_LOG_LEVEL, "fatal")):
+            if target is None:
+                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **options)
+            else:
+                ray.init(address=target, **options)
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         where = f"join the Ray cluster at {target!r}" if target else "start a local Ray instance"
         raise ProfileError(f"cannot {where} ({first}); check the address, or that "
                            "/tmp has room for Ray's session files") from e
     return target is None
+
+
+@contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    """``name=value`` in the environment while Ray starts (its processes inherit it)."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def _cpus(ray: ModuleType) -> int:

@@ -129,11 +129,17 @@ def configure_context(ctx: Any) -> None:
 
 
 def tokenize(dataset: Any, worker_class: type, kwargs: dict[str, Any], size: int) -> Any:
+    """``map_batches`` over an actor pool; restart limits are plain Ray remote arguments."""
+    import warnings
+
     import ray.data
 
-    return dataset.map_batches(worker_class, fn_constructor_kwargs=kwargs, batch_format="pyarrow",
-                               batch_size=BLOCK_ROWS, compute=ray.data.ActorPoolStrategy(size=size),
-                               num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+        return dataset.map_batches(worker_class, fn_constructor_kwargs=kwargs,
+                                   batch_format="pyarrow", batch_size=BLOCK_ROWS,
+                                   compute=ray.data.ActorPoolStrategy(size=size), num_cpus=1,
+                                   max_restarts=RETRIES, max_task_retries=RETRIES)
 
 
 def collect(mapped: Any, merger: BlockMerger, expected: int | None, progress: bool) -> None:
