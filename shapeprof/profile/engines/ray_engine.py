@@ -1,9 +1,10 @@
 """The Ray engine: read shards with Ray Data, tokenize in ``map_batches``, merge exact histograms.
 
 Stages: check every shard cheaply (before any cluster starts) -> open the cluster -> read the
-shards (parquet, JSON lines, csv/tsv with the same pyarrow options as the stream engine, or a
-local Hugging Face dataset) -> ``map_batches(TokenizeBlocks)`` in an actor pool, one tokenizer per
-worker -> summaries back in data order -> ``BlockMerger`` -> the rows-measured check.
+shards in Ray tasks with the stream engine's own reader (parquet, JSON lines, csv/tsv: same
+parsing, same GLUE quirks), or slice a local Hugging Face dataset -> ``map_batches(TokenizeBlocks)``
+in an actor pool, one tokenizer per worker -> summaries back in data order -> ``BlockMerger``
+-> the rows-measured check.
 
 The driver holds the merged histogram and a few thousand example rows, never the corpus.
 A worker that dies is restarted and its block retried (``RETRIES`` times); a run whose rows
@@ -13,12 +14,13 @@ measured differ from the rows read (or from the parquet footers) fails with one 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ...data.load import empty_error, progress_bar
-from ...data.readers import LocalFiles, csv_options, json_options
+from ...data.readers import FileFormat, LocalFiles
 from ...data.shards import check_shards
 from ...data.source import ResolvedDataset
 from ...errors import ProfileError, ShapeprofError
@@ -61,7 +63,7 @@ def measure_on_ray(ds: ResolvedDataset, model: str, info: ModelInfo, batch_sizes
     with ray_cluster(address) as cluster:
         size = worker_count(workers, cluster.cpus)
         dataset = read_dataset(ds)
-        kwargs = dict(model=model, columns=ds.spec.text_columns, renames=_renames(ds),
+        kwargs = dict(model=model, columns=ds.spec.text_columns,
                       max_length=info.max_length, batch_sizes=tuple(batch_sizes), seed=seed)
         mapped = tokenize(dataset, worker_class, kwargs, size)
         merger = BlockMerger(info.max_length, batch_sizes, ds.spec.text_columns)
@@ -91,32 +93,29 @@ def worker_count(workers: int | None, cpus: int) -> int:
     return workers
 
 
-def _renames(ds: ResolvedDataset) -> dict[str, str]:
-    fmt = getattr(ds.reader, "fmt", None)
-    return dict(fmt.renames) if fmt is not None else {}
-
-
 def read_dataset(ds: ResolvedDataset) -> Any:
-    """A Ray dataset of the text columns (file names as in the files; renamed in the workers)."""
+    """A Ray dataset of the text columns: shards read in Ray tasks by the stream engine's reader
+    (same parsing, same column names), or a local Hugging Face dataset in memory-mapped slices."""
     import ray.data
 
     configure_context(ray.data.DataContext.get_current())
     reader = ds.reader
-    if not isinstance(reader, LocalFiles):   # a local Hugging Face dataset, in memory-mapped slices
+    if not isinstance(reader, LocalFiles):
         table = reader.read(ds.spec.text_columns)
         return ray.data.from_arrow([table.slice(i, BLOCK_ROWS * 8)
                                     for i in range(0, max(table.num_rows, 1), BLOCK_ROWS * 8)])
-    fmt, paths = reader.fmt, [str(p) for p in reader.paths]
-    columns = [fmt.original.get(c, c) for c in ds.spec.text_columns]
-    common: dict[str, Any] = dict(num_cpus=0)   # reading is light: the tokenizers get the CPUs
-    if fmt.kind == "parquet":
-        return ray.data.read_parquet(paths, columns=columns, **common)
-    if fmt.kind == "json":
-        return ray.data.read_json(paths, parse_options=json_options(columns),
-                                  file_extensions=None, **common)
-    read, parse, convert = csv_options(fmt, columns)
-    return ray.data.read_csv(paths, read_options=read, parse_options=parse,
-                             convert_options=convert, file_extensions=None, **common)
+    paths = [str(p) for p in reader.paths]
+    shards = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=len(paths))
+    return shards.map_batches(read_shards, batch_size=1, batch_format="numpy", num_cpus=0,
+                              fn_kwargs=dict(fmt=reader.fmt, columns=ds.spec.text_columns))
+
+
+def read_shards(batch: dict[str, Any], fmt: FileFormat, columns: Sequence[str]) -> Iterator[Any]:
+    """Runs in a Ray task: each shard's text columns in chunks of ``BLOCK_ROWS`` rows. A row that
+    cannot be parsed raises the stream engine's one-line DataError naming the shard."""
+    for path in batch["path"]:
+        shard = LocalFiles([Path(str(path))], fmt)
+        yield from shard.iter_batches(columns, BLOCK_ROWS)
 
 
 def configure_context(ctx: Any) -> None:

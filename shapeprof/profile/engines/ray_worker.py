@@ -7,7 +7,7 @@ one row holding the block's ``BlockSummary`` as JSON. Importing this module does
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,14 +21,13 @@ SUMMARY = "summary"
 class TokenizeBlocks:
     """Block of text rows -> one JSON summary row (lengths histogram, padding phases, examples)."""
 
-    def __init__(self, model: str, columns: Sequence[str], renames: Mapping[str, str],
-                 max_length: int | None, batch_sizes: Sequence[int], seed: int) -> None:
+    def __init__(self, model: str, columns: Sequence[str], max_length: int | None,
+                 batch_sizes: Sequence[int], seed: int) -> None:
         from ..tokenize import LengthCounter, load_tokenizer
 
         tokenizer, _ = load_tokenizer(model)
         self.counter = LengthCounter(tokenizer)
         self.columns = tuple(columns)
-        self.renames = dict(renames)
         self.max_length = max_length
         self.batch_sizes = tuple(batch_sizes)
         self.seed = seed
@@ -38,8 +37,7 @@ class TokenizeBlocks:
         return self.counter(texts)
 
     def __call__(self, batch: Any) -> dict[str, np.ndarray]:
-        table = batch.rename_columns([self.renames.get(n, n) for n in batch.column_names])
-        texts = TextRows.from_table(table, self.columns)
+        texts = TextRows.from_table(batch, self.columns)
         summary = summarize_block(texts, self.lengths(texts), self.max_length, self.batch_sizes,
                                   self.seed)
         return {SUMMARY: np.array([summary.to_json()], dtype=object)}
