@@ -38,7 +38,7 @@ def rss_kib(pid):
         return 0
 
 def ray_pids():
-    """``ray::`` worker processes descending from this driver (its local Ray instance)."""
+    # ray:: worker processes descending from this driver (its local Ray instance)
     parent, name = {}, {}
     for pid in os.listdir("/proc"):
         if pid.isdigit():
