@@ -8,6 +8,7 @@ from typing import Any
 
 from ._args import non_negative_float, non_negative_int, positive_int
 from ._chat import add_chat_arguments, chat_options
+from ._engine import add_engine_arguments, engine_options
 
 GRIDS = ("quick", "full")
 
@@ -37,6 +38,7 @@ def add_parser(sub: Any) -> None:
                            "a Hub dataset id, or a data file (default: none, the seed's dummy shapes)")
     add_data_arguments(data)
     add_chat_arguments(data)
+    add_engine_arguments(data)
     data.add_argument("--dynamic-range", choices=("model", "data"), default="model",
                       help="sequence range of the export: up to the model's limit, or the data's "
                            "min..max (default: model)")
@@ -98,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if chat_options(args) and args.dataset is None:
         raise ExportError("--prompt-columns, --completion-column and --chat-template describe a chat "
                           "dataset; give it with --dataset")
+    engine_options(args)   # Ray options without --engine ray: a usage error before any work
+    if args.engine == "ray" and args.dataset is None:
+        raise ExportError("--engine ray profiles a dataset; add --dataset (or drop --engine)")
     if args.bench and args.dataset is None:
         raise ExportError("--bench needs --dataset (the benchmark sweeps the data's shapes); "
                           "or run 'shapeprof bench OUTPUT_DIR' after exporting")
@@ -169,7 +174,8 @@ def run_with_dataset(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     options = dict(data_dir=args.data_dir, data_files=args.data_files, split=args.split,
-                   text_columns=args.text_columns, rows=args.rows, seed=args.seed, **chat_options(args))
+                   text_columns=args.text_columns, rows=args.rows, seed=args.seed,
+                   **chat_options(args), **engine_options(args))
     variants = split_names(args.bench_variants, "--bench-variants")
     tune_options = tune_options_of(args)
     bench_options = (BenchOptions.quick(variants=variants, replay_rows=args.replay) if args.bench == "quick"

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._args import non_negative_int, positive_int
 from ._chat import add_chat_arguments, chat_options
+from ._engine import add_engine_arguments, engine_options
 
 
 def _positive_ints(text: str) -> tuple[int, ...]:
@@ -48,6 +49,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--output", "-o", default=None, metavar="PROFILE_JSON",
                    help="write the profile JSON here (atomically)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_engine_arguments(p.add_argument_group("engine (profiles at scale)"))
     p.set_defaults(run=run)
 
 
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output:
         check_output_file(args.output, ProfileError, "--output")
+    engine = engine_options(args)
     quiet_libraries()
     if args.model is not None:
         require_preprocessor_files(args.model)
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                               text_columns=args.text_columns, rows=args.rows, seed=args.seed,
                               streaming=args.streaming, batch_sizes=args.batch_sizes,
                               buckets=args.buckets, max_policy=args.max_policy,
-                              progress=not args.quiet, **chat_options(args))
+                              progress=not args.quiet, **chat_options(args), **engine)
     print(profile.summary())
     if args.output:
         path = profile.save(args.output)

@@ -59,7 +59,8 @@ def _one_line(error: BaseException) -> str:
     return re.sub(r"(columns, got \d+):.*", r"\1", first)[:200]
 
 
-def _unreadable(path: Path, error: BaseException) -> DataError:
+def unreadable(path: Path, error: BaseException) -> DataError:
+    """A one-line error naming the file that cannot be parsed."""
     return DataError(f"cannot read {str(path)!r}: {_one_line(error)}; "
                      "check that the file is a valid csv/tsv/json/jsonl/parquet file")
 
@@ -86,7 +87,7 @@ class LocalFiles:
         except DataError:
             raise
         except Exception as e:  # including UnicodeDecodeError from a binary header
-            raise _unreadable(path, e) from e
+            raise unreadable(path, e) from e
 
     def read(self, columns: Sequence[str]) -> Any:
         import pyarrow as pa
@@ -126,7 +127,7 @@ class LocalFiles:
         except KeyError as e:
             raise DataError(f"{str(path)!r} has no column {e}; all files must share columns") from e
         except Exception as e:
-            raise _unreadable(path, e) from e
+            raise unreadable(path, e) from e
 
 
 def _renamed_schema(schema: Any, renames: Mapping[str, str]) -> Any:
@@ -138,7 +139,7 @@ def _renamed_schema(schema: Any, renames: Mapping[str, str]) -> Any:
 # --- per-format primitives -------------------------------------------------------------
 
 
-def _csv_options(fmt: FileFormat, columns: Sequence[str] | None = None) -> tuple[Any, Any, Any]:
+def csv_options(fmt: FileFormat, columns: Sequence[str] | None = None) -> tuple[Any, Any, Any]:
     import pyarrow as pa
     import pyarrow.csv as pc
 
@@ -168,7 +169,7 @@ def _json_array_table(path: Path, columns: Sequence[str] | None) -> Any:
     return table.select(list(columns)) if columns is not None else table
 
 
-def _json_options(columns: Sequence[str]) -> Any:
+def json_options(columns: Sequence[str]) -> Any:
     """Read only ``columns``, as strings, so later blocks cannot change their type."""
     import pyarrow as pa
     import pyarrow.json as pj
@@ -189,7 +190,7 @@ def _schema(path: Path, fmt: FileFormat) -> Any:
             return _json_array_table(path, None).schema
         with pj.open_json(path) as reader:
             return reader.schema
-    read, parse, convert = _csv_options(fmt)
+    read, parse, convert = csv_options(fmt)
     with pc.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as r:
         return r.schema
 
@@ -204,8 +205,8 @@ def _read(path: Path, fmt: FileFormat, columns: Sequence[str]) -> Any:
     if fmt.kind == "json":
         if _is_json_array(path):
             return _json_array_table(path, columns)
-        return pj.read_json(path, parse_options=_json_options(columns))
-    read, parse, convert = _csv_options(fmt, columns)
+        return pj.read_json(path, parse_options=json_options(columns))
+    read, parse, convert = csv_options(fmt, columns)
     return pc.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
 
@@ -219,10 +220,10 @@ def _iter(path: Path, fmt: FileFormat, columns: Sequence[str], chunk_rows: int) 
     elif fmt.kind == "json" and _is_json_array(path):
         yield from _json_array_table(path, columns).to_batches(max_chunksize=chunk_rows)
     elif fmt.kind == "json":
-        with pj.open_json(path, parse_options=_json_options(columns)) as reader:
+        with pj.open_json(path, parse_options=json_options(columns)) as reader:
             yield from reader
     else:
-        read, parse, convert = _csv_options(fmt, columns)
+        read, parse, convert = csv_options(fmt, columns)
         with pc.open_csv(path, read_options=read, parse_options=parse,
                          convert_options=convert) as reader:
             yield from reader

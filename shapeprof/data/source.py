@@ -26,6 +26,7 @@ from .columns import choose_text_columns, parse_columns
 from .glue import GlueTask, glue_file, glue_task
 from .hub import HubDataset
 from .readers import FileFormat, LocalFiles, format_for
+from .shards import expand_shards
 
 DATA_DIR_ENV = "SHAPEPROF_DATA_DIR"
 FORMAT_NAMES = {"csv", "tsv", "json", "jsonl", "parquet"}
@@ -202,7 +203,7 @@ def _pick_files(data_files: PathsArg, split: str | None) -> tuple[str | None, li
 
 def _as_paths(value: str | Path | Sequence[str | Path]) -> list[Path]:
     items = [value] if isinstance(value, (str, Path)) else list(value)
-    return [Path(p).expanduser() for p in items]
+    return expand_shards(items)
 
 
 def _hub(name: str, split: str | None, streaming: bool) -> tuple[DatasetSpec, Any]:

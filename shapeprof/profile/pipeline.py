@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.rows import TextRows
 from ..data.source import PathsArg, ResolvedDataset, resolve_dataset
+from ..console import say
 from ..errors import ProfileError
 from .buckets import bucket_plan
+from .engines import check_engine
 from .measure import (LengthAccumulator, Measurement, measure_in_memory, measure_stream,
                       measure_stream_sample)
 from .padding import padding_report
@@ -36,7 +38,8 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
                     max_policy: str = "max", progress: bool = True,
                     prompt_columns: str | Sequence[str] | None = None,
                     completion_column: str | None = None,
-                    chat_template: str | Path | None = None) -> Profile:
+                    chat_template: str | Path | None = None, engine: str = "stream",
+                    ray_address: str | None = None, ray_workers: int | None = None) -> Profile:
     """Tokenize a seeded sample of ``dataset`` with ``model``'s tokenizer and profile its shapes.
 
     ``model`` None means the embedded all-MiniLM-L6-v2. Only the tokenizer and config load.
@@ -45,6 +48,8 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     Chat data (``prompt_columns`` + ``completion_column``, or a ``messages`` column; prompts
     rendered with the tokenizer's chat template or the ``chat_template`` file) gives a generation
     profile: see :mod:`shapeprof.profile.generation`.
+    ``engine`` "ray" tokenizes every row as a Ray Data job (``profile.engines``) at
+    ``ray_address`` (default: ``$RAY_ADDRESS``, else a local instance) on ``ray_workers``.
     """
     check_arguments(rows, batch_sizes, buckets)
     if model is None:
@@ -53,12 +58,16 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     from ..modality import modality_of
 
     modality = modality_of(model)
+    check_engine(engine, rows, modality)
     if modality != "text":  # images, audio, caption+image pairs: sizes through the preprocessor
         column = text_columns if isinstance(text_columns, str) or text_columns is None else text_columns[0]
         return profile_preprocessed(model, data_dir or dataset, modality, data_files=data_files,
                                   split=split, text_column=column, rows=rows, seed=seed,
                                   batch_sizes=batch_sizes, progress=progress)
-    chat = _profile_chat(model, dataset, streaming, data_dir=data_dir, data_files=data_files,
+    if engine == "ray" and (prompt_columns or completion_column or chat_template):
+        raise ProfileError("--engine ray profiles text columns; a chat profile reads its records in "
+                           "memory: drop --engine ray")
+    chat = _profile_chat(model, dataset, streaming or engine == "ray", data_dir=data_dir, data_files=data_files,
                          split=split, text_columns=text_columns, rows=rows, seed=seed,
                          batch_sizes=batch_sizes, buckets=buckets, max_policy=max_policy,
                          progress=progress, prompt_columns=prompt_columns,
@@ -66,8 +75,12 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     if chat is not None:
         return chat
     ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
-                         text_columns=text_columns, streaming=streaming)
+                         text_columns=text_columns, streaming=streaming and engine == "stream")
     tokenizer, info = load_tokenizer(model)
+    if engine == "ray":
+        measured = _measure_on_ray(ds, str(model), info, batch_sizes, seed, ray_address,
+                                   ray_workers, progress)
+        return build_profile(ds, info, measured, None, seed, True, batch_sizes, buckets, max_policy)
     acc = LengthAccumulator(info.max_length, batch_sizes)
     measured = _measure(ds, LengthCounter(tokenizer), acc, rows, seed, streaming, progress)
     return build_profile(ds, info, measured, rows, seed, streaming, batch_sizes, buckets, max_policy)
@@ -134,6 +147,18 @@ def _measure(ds: ResolvedDataset, counter: LengthCounter, acc: LengthAccumulator
     if rows is not None:
         return measure_stream_sample(ds, counter, acc, rows, seed, progress)
     return measure_stream(ds, counter, acc, seed, progress)
+
+
+def _measure_on_ray(ds: ResolvedDataset, model: str, info: ModelInfo, batch_sizes: Sequence[int],
+                    seed: int, address: str | None, workers: int | None,
+                    progress: bool) -> Measurement:
+    """Every row, tokenized as a Ray Data job; measured like a full stream."""
+    from .engines.ray_engine import measure_on_ray
+
+    measured, run = measure_on_ray(ds, model, info, batch_sizes, seed, address=address,
+                                   workers=workers, progress=progress)
+    say(progress, run.line())
+    return measured
 
 
 def _sampling(measured: Measurement, rows: int | None, streaming: bool) -> str:
