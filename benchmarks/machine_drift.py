@@ -38,7 +38,7 @@ def main() -> None:
     feeds = FeedFactory(model, load_model_tokenizer(model), as_text_rows(sst2_texts()))(Cell(b, n))
     for _ in range(3):
         session.run(None, feeds)
-    print(f"| window end s | calls | median ms | p10 ms |\n|---:|---:|---:|---:|")
+    print("| window end s | calls | median ms | p10 ms |\n|---:|---:|---:|---:|")
     medians, start = [], time.perf_counter()
     while time.perf_counter() - start < args.seconds:
         window, times = time.perf_counter(), []
