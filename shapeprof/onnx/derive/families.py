@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 from ..audio import AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
-from .probe import (TEXT_ORDER, DeriveError, check_required, forward_params, fusable_attention_probe,
+from .probe import (TEXT_ORDER, DeriveError, check_required, dynamic_trace_guard, forward_params,
+                     fusable_attention_probe,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
 from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
@@ -286,13 +287,22 @@ class Vision(Family):
         height, width = image_size_of(normalized(config))
         base = {"batch_size": 2, "height": height, "width": width}
         moved = {"batch_size": 3, "height": height + 16, "width": width + 32}
-        static = not cls.runs_at(model, draft, task, {**moved, "batch_size": base["batch_size"]})
-        if static:
+        why_static = cls.why_static(model, draft, task, {**moved, "batch_size": base["batch_size"]})
+        if why_static:
             draft.STATIC_AXES = IMAGE_AXES
             moved = {"batch_size": 3}
         axes, fixed = cls.probe(model, draft, task, base, moved)
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["pixel_values"],
-                          static_axes=list(draft.STATIC_AXES))
+                          static_axes=list(draft.STATIC_AXES), **({"static_because": why_static} if why_static else {}))
+
+    @classmethod
+    def why_static(cls, model: Any, draft: type[OnnxConfig], task: str, moved: Mapping[str, int]) -> str | None:
+        """Why the image sides must be static, or None: the model fails at other sizes, or
+        torch.export keeps them dynamic only under a guard (a multiple of the total stride, ...)."""
+        if not cls.runs_at(model, draft, task, moved):
+            return f"the model does not run at {moved['height']}x{moved['width']}"
+        guard = dynamic_trace_guard(model, draft(model.config, task=task))
+        return f"torch.export keeps the sides dynamic only where {guard}" if guard else None
 
     @staticmethod
     def runs_at(model: Any, draft: type[OnnxConfig], task: str, sizes: Mapping[str, int]) -> bool:
