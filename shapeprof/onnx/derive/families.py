@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 
 from ..audio import AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
+from ..models.moe import EXPORTABLE_EXPERTS
 from .probe import (TEXT_ORDER, DeriveError, check_required, dynamic_trace_guard, forward_params,
-                     fusable_attention_probe,
+                     fusable_attention_probe, has_routed_experts,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
 from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
@@ -154,14 +155,16 @@ class Decoder(Family):
         if cache["sliding_window"]:   # keep past + new within the window: the cache then keeps every token
             values["max_position_embeddings"] = cache["sliding_window"] - 1
         normalized = normalized_class(NormalizedTextConfig, config, values, optional=fallback)
+        experts = EXPORTABLE_EXPERTS if has_routed_experts(model) else None
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
-                           USES_POSITION_IDS="position_ids" in given)
+                           USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
         if task.endswith("-with-past"):
             base, moved = {**base, "past_sequence_length": 3}, {**moved, "past_sequence_length": 4}
             cls.check_round_trip(model, draft, task, base, cache)
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
-        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache)
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
+                          **({"experts_implementation": experts} if experts else {}))
 
     @classmethod
     def cache(cls, model: Any, task: str) -> dict[str, Any]:

@@ -148,6 +148,12 @@ def vocab_size(model: Any) -> int | None:
     return int(embeddings.num_embeddings) if embeddings is not None and hasattr(embeddings, "num_embeddings") else None
 
 
+def has_routed_experts(model: Any) -> bool:
+    """Whether the model's experts dispatch on ``config._experts_implementation`` (transformers'
+    ``use_experts_implementation``): their default, grouped_mm, has no ONNX function."""
+    return any(hasattr(m, "_is_expert_parallel") and hasattr(m, "is_concatenated") for m in model.modules())
+
+
 def position_offset(model: Any) -> int:
     """Positions reserved before the first token: RoBERTa-style embeddings count from padding_idx + 1."""
     for name, module in model.named_modules():

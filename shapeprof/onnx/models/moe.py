@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import Any
+from typing import ClassVar
 
 from ..text import TextDecoderOnnxConfig
 
@@ -16,13 +14,4 @@ EXPORTABLE_EXPERTS = "batched_mm"
 class ExpertsDecoderOnnxConfig(TextDecoderOnnxConfig):
     """A decoder whose feed-forward layers route each token to a few of several experts."""
 
-    @contextlib.contextmanager
-    def patch_model_for_export(self, model: Any) -> Iterator[Any]:
-        from ...export.graph_form import config_setting
-
-        with super().patch_model_for_export(model) as patched:
-            if patched is None:
-                yield patched
-                return
-            with config_setting(patched, "_experts_implementation", EXPORTABLE_EXPERTS):
-                yield patched
+    EXPERTS_IMPLEMENTATION: ClassVar[str | None] = EXPORTABLE_EXPERTS
