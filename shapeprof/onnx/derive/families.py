@@ -136,6 +136,14 @@ def _embedding_rows(model: Any, suffix: str) -> int | None:
 
 # ---- decoders: the cache is read from a real forward pass -------------------------------------------
 
+class CacheError(DeriveError):
+    """The model's cache is not one flat key/value pair per layer (none, recurrent, hybrid)."""
+
+    def __init__(self, model: Any, task: str, reason: str):
+        super().__init__(model.config.model_type, task, "cache", reason, TextDecoderOnnxConfig.__name__)
+        self.reason = reason
+
+
 class Decoder(Family):
     BASE = TextDecoderOnnxConfig
 
@@ -148,23 +156,45 @@ class Decoder(Family):
         if "input_ids" not in given or "attention_mask" not in given:
             raise cls.fail(model, task, "inputs", "forward does not take both 'input_ids' and 'attention_mask'")
         check_required(model, task, given, cls.BASE.__name__)
-        cache = cls.cache(model, task)
-        values = {"vocab_size": vocab_size(model), "num_layers": cache["layers"],
-                  "num_key_value_heads": cache["key_value_heads"], **cls.head_dim(config, cache)}
-        fallback = {"num_attention_heads": cache["key_value_heads"], "max_position_embeddings": None}
-        if cache["sliding_window"]:   # keep past + new within the window: the cache then keeps every token
-            values["max_position_embeddings"] = cache["sliding_window"] - 1
-        normalized = normalized_class(NormalizedTextConfig, config, values, optional=fallback)
+        cache, fallback = cls.cache_or_fallback(model, task)
+        task = task.removesuffix("-with-past") if fallback else task
         experts = EXPORTABLE_EXPERTS if has_routed_experts(model) else None
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
                            USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
         if task.endswith("-with-past"):
             base, moved = {**base, "past_sequence_length": 3}, {**moved, "past_sequence_length": 4}
             cls.check_round_trip(model, draft, task, base, cache)
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
+        extra = {"experts_implementation": experts, "fallback": fallback}
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
-                          **({"experts_implementation": experts} if experts else {}))
+                          **{k: v for k, v in extra.items() if v})
+
+    @classmethod
+    def cache_or_fallback(cls, model: Any, task: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(the model's cache, None); without a key/value cache, a -with-past task falls back to the
+        same task without past: (None, the note saying so). Other tasks need no cache."""
+        try:
+            return cls.cache(model, task), None
+        except CacheError as e:
+            if not task.endswith("-with-past"):
+                return None, None
+            return None, (f"{task} falls back to {task.removesuffix('-with-past')} (no past key/values): "
+                          f"{e.reason}")
+
+    @staticmethod
+    def normalized(model: Any, cache: Mapping[str, Any] | None) -> type:
+        """The normalized config: vocabulary, and the cache's layers, heads and head size."""
+        config = model.config
+        values: dict[str, Any] = {"vocab_size": vocab_size(model)}
+        optional: dict[str, Any] = {"max_position_embeddings": None}
+        if cache is not None:
+            values.update({"num_layers": cache["layers"], "num_key_value_heads": cache["key_value_heads"],
+                           **Decoder.head_dim(config, cache)})
+            optional["num_attention_heads"] = cache["key_value_heads"]
+            if cache["sliding_window"]:   # keep past + new within the window: the cache keeps every token
+                values["max_position_embeddings"] = cache["sliding_window"] - 1
+        return normalized_class(NormalizedTextConfig, config, {k: v for k, v in values.items() if v}, optional=optional)
 
     @classmethod
     def cache(cls, model: Any, task: str) -> dict[str, Any]:
@@ -180,16 +210,16 @@ class Decoder(Family):
         layers = getattr(getattr(out, "past_key_values", None), "layers", None)
         if not layers:
             kind = type(getattr(out, "past_key_values", None)).__name__
-            raise cls.fail(model, task, "cache", f"the model returns {kind}, not a per-layer key/value cache")
+            raise CacheError(model, task, f"the model returns {kind}, not a per-layer key/value cache")
         shapes = set()
         for i, layer in enumerate(layers):
             keys = getattr(layer, "keys", None)
             if keys is None or getattr(keys, "dim", lambda: 0)() != 4:
-                raise cls.fail(model, task, "cache", f"layer {i} ({type(layer).__name__}) holds no key/value "
-                               "tensors (a hybrid or recurrent layer)")
+                raise CacheError(model, task, f"layer {i} ({type(layer).__name__}) holds no key/value "
+                                 "tensors (a hybrid or recurrent layer)")
             shapes.add((int(keys.shape[1]), int(keys.shape[3])))
         if len(shapes) != 1:
-            raise cls.fail(model, task, "cache", f"layers differ in (key/value heads, head size): {sorted(shapes)}")
+            raise CacheError(model, task, f"layers differ in (key/value heads, head size): {sorted(shapes)}")
         heads, head_dim = shapes.pop()
         sliding = [i for i, layer in enumerate(layers) if getattr(layer, "is_sliding", False)]
         windows = {int(getattr(layers[i], "sliding_window", 0) or 0) for i in sliding}
