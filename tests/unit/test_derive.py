@@ -154,3 +154,44 @@ def test_raw_audio_models() -> None:
 def test_layout_and_two_tower_models_are_refused(model_type: str, part: str) -> None:
     with pytest.raises(DeriveError, match=part + ".*register"):
         derive_onnx_config(tiny_config(model_type), "feature-extraction")
+
+
+def test_image_sides_dynamic_only_under_a_guard_are_static() -> None:
+    """FocalNet pads odd stage sizes: torch.export keeps its sides dynamic only for multiples of
+    its total stride, and torch.onnx would accept that silently (a wrong graph at 336x448)."""
+    focal = config("focalnet", embed_dim=8, depths=[1], hidden_sizes=[8], focal_levels=[1], focal_windows=[3],
+                   image_size=32, num_labels=2)
+    cls = derive_onnx_config(focal, "image-classification")
+    assert cls.STATIC_AXES == ("height", "width")
+    because = cls.DERIVATION["static_because"]
+    assert because.startswith("torch.export keeps the sides dynamic only where (") and "% 4) == 0" in because
+    assert "size()" not in because   # torch's L['args'][0].size()[3] is named after its axis
+
+
+def test_a_decoder_without_a_cache_falls_back_to_no_past() -> None:
+    cfg = tiny_config("gpt2")
+    from transformers import AutoConfig
+
+    gpt = AutoConfig.for_model("openai-gpt", vocab_size=128, n_embd=32, n_layer=2, n_head=4, n_positions=64)
+    cls = derive_onnx_config(gpt, "text-generation-with-past")
+    assert cls.SUPPORTED_TASKS == ("text-generation",)
+    assert cls.DERIVATION["fallback"].startswith("text-generation-with-past falls back to text-generation "
+                                                 "(no past key/values): the model returns NoneType")
+    loaded = wrap_model(build_model(gpt, "text-generation"), "text-generation-with-past", config="auto")
+    assert loaded.task == "text-generation" and not loaded.onnx_config.use_past
+    assert "fallback" not in derive_onnx_config(cfg, "text-generation-with-past").DERIVATION   # gpt2 has a cache
+
+
+def test_mixture_of_experts_is_traced_with_batched_experts() -> None:
+    moe = config("olmoe", num_experts=4, num_experts_per_tok=2, num_key_value_heads=2, intermediate_size=37)
+    cls = derive_onnx_config(moe, "text-generation-with-past")
+    assert cls.EXPERTS_IMPLEMENTATION == "batched_mm" and cls.DERIVATION["experts_implementation"] == "batched_mm"
+    settings = cls(moe, task="text-generation-with-past").export_settings()
+    assert settings == {"_attn_implementation": "eager", "_experts_implementation": "batched_mm"}
+    assert derive_onnx_config(tiny_config("llama"), "text-generation").EXPERTS_IMPLEMENTATION is None
+
+
+def build_model(cfg: Any, task: str) -> Any:
+    from shapeprof.onnx.tasks import auto_class
+
+    return auto_class(task, cfg.model_type).from_config(cfg).eval()

@@ -149,6 +149,17 @@ class Decoder(Family):
 
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        """Probed with the experts implementation the export will trace (mixtures of experts)."""
+        from ...export.graph_form import config_setting
+
+        experts = EXPORTABLE_EXPERTS if has_routed_experts(model) else None
+        if experts is None:
+            return cls.derive_with(model, task, None)
+        with config_setting(model, "_experts_implementation", experts):
+            return cls.derive_with(model, task, experts)
+
+    @classmethod
+    def derive_with(cls, model: Any, task: str, experts: str | None) -> type[OnnxConfig]:
         config = model.config
         preprocessor, _ = preprocessor_inputs(config.model_type)
         params = forward_params(model)
@@ -158,7 +169,6 @@ class Decoder(Family):
         check_required(model, task, given, cls.BASE.__name__)
         cache, fallback = cls.cache_or_fallback(model, task)
         task = task.removesuffix("-with-past") if fallback else task
-        experts = EXPORTABLE_EXPERTS if has_routed_experts(model) else None
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
                            USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
