@@ -128,7 +128,7 @@ SEQ2SEQ.update({"umt5": SEQ2SEQ["t5"], "mt5": SEQ2SEQ["t5"],
 # says, so the last token's own embedding wins unless the layers weigh more: a larger init
 # (gated GELU, as T5 v1.1, mT5 and UMT5). Its larger activations would exceed the default
 # tolerance in the single-graph feature extraction at 64 tokens, hence not for every task.
-VARIED_GREEDY: dict[str, dict[str, Any]] = {t: {"initializer_factor": 3.0} for t in ("t5", "mt5", "umt5", "longt5")}
+VARIED_GREEDY: dict[str, dict[str, Any]] = {t: {"initializer_factor": 2.0} for t in ("t5", "mt5", "umt5", "longt5")}
 GENERATION_TASKS = ("text-generation", "text-generation-with-past", "text2text-generation",
                     "text2text-generation-with-past")
 # Attribute names the common sizes do not apply to.
