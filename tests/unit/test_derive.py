@@ -195,3 +195,15 @@ def build_model(cfg: Any, task: str) -> Any:
     from shapeprof.onnx.tasks import auto_class
 
     return auto_class(task, cfg.model_type).from_config(cfg).eval()
+
+
+@pytest.mark.parametrize("model_type, modality", [("focalnet", "image"), ("wav2vec2-bert", "audio"), ("xmod", "text"),
+                                                  ("blip", "text+image")])
+def test_an_unregistered_model_directory_has_the_modality_derivation_would_give(
+        tmp_path: Any, model_type: str, modality: str) -> None:
+    from transformers import AutoConfig
+
+    from shapeprof.modality import modality_of
+
+    AutoConfig.for_model(model_type).save_pretrained(tmp_path)     # a config is all it reads
+    assert modality_of(str(tmp_path)) == modality
