@@ -349,6 +349,10 @@ def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:
     return "all-MiniLM-L6-v2", AutoTokenizer.from_pretrained(default_model_dir())
 
 
+# Types transformers maps no processor for, whose checkpoints use their base family's.
+PROCESSOR_OF = {"dinov2_with_registers": "dinov2"}
+
+
 def media_processor(model_type: str, kind: str, config: Any) -> tuple[str, Any] | None:
     """(class name, instance) of the type's image processor or feature extractor, default args."""
     from transformers.models.auto import auto_mappings, image_processing_auto
@@ -358,7 +362,7 @@ def media_processor(model_type: str, kind: str, config: Any) -> tuple[str, Any] 
 
     mapping = (auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES if kind == "image"
                else auto_mappings.FEATURE_EXTRACTOR_MAPPING_NAMES)
-    name = mapping.get(model_type)
+    name = mapping.get(PROCESSOR_OF.get(model_type, model_type))
     if isinstance(name, dict):
         name = name.get("pil") or next((n for n in name.values() if n), None)
     if isinstance(name, (list, tuple)):

@@ -109,6 +109,9 @@ class Encoder(Family):
             raise cls.fail(model, task, "inputs", f"forward takes {other[0]!r} (layout or media), which "
                            f"{preprocessor or 'the tokenizer'} does not produce")
         values = {"vocab_size": vocab_size(model)}
+        if values["vocab_size"] is None and getattr(config, "vocab_size", None) is None:
+            raise cls.fail(model, task, "inputs", "no input embedding gives the range of its token ids (the model "
+                           "hashes or embeds them its own way)")
         types = _embedding_rows(model, "token_type_embeddings")
         if "token_type_ids" in inputs and types is not None:
             values["type_vocab_size"] = types
@@ -285,7 +288,7 @@ class Seq2Seq(Family):
                   "num_attention_heads": cache["heads"], "hidden_size": hidden}
         if hidden // cache["heads"] != cache["head_dim"]:
             values["head_dim"] = cache["head_dim"]
-        normalized = normalized_class(NormalizedSeq2SeqConfig, config, values,
+        normalized = normalized_class(NormalizedSeq2SeqConfig, config, {k: v for k, v in values.items() if v},
                                       optional={"max_position_embeddings": None})
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
         if draft(config, task=task).is_split:   # two graphs, the registered parts' names and axes

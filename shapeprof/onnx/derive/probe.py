@@ -144,8 +144,13 @@ def normalized_class(base: type, config: Any, values: Mapping[str, Any],
 
 
 def vocab_size(model: Any) -> int | None:
-    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    return int(embeddings.num_embeddings) if embeddings is not None and hasattr(embeddings, "num_embeddings") else None
+    """Rows of the input embedding; None when the model has none it can name (CANINE hashes
+    characters, FastSpeech2 embeds phonemes its own way)."""
+    try:
+        embeddings = model.get_input_embeddings()
+    except (AttributeError, NotImplementedError):   # transformers 5 raises for unnamed embeddings
+        return None
+    return int(embeddings.num_embeddings) if hasattr(embeddings, "num_embeddings") else None
 
 
 def has_routed_experts(model: Any) -> bool:
