@@ -207,3 +207,20 @@ def test_an_unregistered_model_directory_has_the_modality_derivation_would_give(
 
     AutoConfig.for_model(model_type).save_pretrained(tmp_path)     # a config is all it reads
     assert modality_of(str(tmp_path)) == modality
+
+
+def test_a_config_refusing_a_global_per_layer_read_counts_as_not_having_it() -> None:
+    """Heterogeneous configs (gemma4) raise on ``config.head_dim``; the normalized config falls back."""
+    from shapeprof.onnx.derive.probe import config_value
+    from shapeprof.onnx.normalized import NormalizedTextConfig
+
+    class PerLayer:
+        hidden_size = 32
+
+        @property
+        def head_dim(self) -> int:
+            raise RuntimeError("'head_dim' is a per-layer attribute and may vary across layers")
+
+    normalized = NormalizedTextConfig(PerLayer())
+    assert normalized.get("head_dim") is None and normalized.hidden_size == 32
+    assert config_value(PerLayer(), "head_dim") is None

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from ..audio import AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
 from ..models.moe import EXPORTABLE_EXPERTS
-from .probe import (TEXT_ORDER, DeriveError, check_required, dynamic_trace_guard, forward_params,
+from .probe import (TEXT_ORDER, DeriveError, check_required, config_value, dynamic_trace_guard, forward_params,
                      fusable_attention_probe, has_routed_experts,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
@@ -242,10 +242,9 @@ class Decoder(Family):
     @staticmethod
     def head_dim(config: Any, cache: Mapping[str, Any]) -> dict[str, int]:
         """Measure head_dim only when hidden size / heads does not give it already."""
-        hidden = next((getattr(config, a) for a in ("hidden_size", "n_embd", "d_model") if hasattr(config, a)), None)
-        heads = next((getattr(config, a) for a in ("num_attention_heads", "n_head", "num_heads")
-                      if hasattr(config, a)), None)
-        if hidden and heads and not getattr(config, "head_dim", None) and hidden // heads == cache["head_dim"]:
+        hidden = next((v for a in ("hidden_size", "n_embd", "d_model") if (v := config_value(config, a))), None)
+        heads = next((v for a in ("num_attention_heads", "n_head", "num_heads") if (v := config_value(config, a))), None)
+        if hidden and heads and not config_value(config, "head_dim") and hidden // heads == cache["head_dim"]:
             return {}
         return {"head_dim": cache["head_dim"]}
 

@@ -120,6 +120,11 @@ def attribute_names(config: Any, values: Mapping[str, Any]) -> tuple[dict[str, s
     return mapping, literals
 
 
+def config_value(config: Any, name: str) -> Any:
+    """``config.name``, or None when the config has none or refuses it (a per-layer value)."""
+    return _attr(config, name)
+
+
 def _attr(config: Any, name: str) -> Any:
     try:
         return getattr(config, name)
