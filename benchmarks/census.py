@@ -256,6 +256,12 @@ def markdown(records: Sequence[Mapping[str, Any]], header: Mapping[str, str] | N
         name = "**all**" if key == "all" else key
         lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c.get(s, 0)) for s in STATUSES)
                      + f" | {share} |")
+    for status in VERIFIED:
+        names = sorted(r["model_type"] + ("*" if r.get("exported_task") else "") for r in records if r["status"] == status)
+        if names:
+            lines += ["", f"Verified, {status} ({len(names)}): " + ", ".join(names)]
+    if any(r.get("exported_task") for r in records if r["status"] in VERIFIED):
+        lines += ["", "\\* exported without past (the model has no key/value cache), see the note in its record."]
     problems = sorted((r for r in records if r["status"] in PROBLEMS),
                       key=lambda r: (PROBLEMS.index(r["status"]), r.get("modality", ""), r["model_type"]))
     if problems:
@@ -600,7 +606,7 @@ def versions() -> dict[str, str]:
 def write_markdown(records: Sequence[Mapping[str, Any]], path: Path, command: str,
                    summarized: str | None = None) -> None:
     header = {"command": f"`{command}`", **({"summarized with": f"`{summarized}`"} if summarized else {}),
-              **versions(), "types": str(len(records))}
+              **versions(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "types": str(len(records))}
     path.write_text(markdown(records, header), encoding="utf-8")
 
 
