@@ -224,3 +224,14 @@ def test_a_config_refusing_a_global_per_layer_read_counts_as_not_having_it() -> 
     normalized = NormalizedTextConfig(PerLayer())
     assert normalized.get("head_dim") is None and normalized.hidden_size == 32
     assert config_value(PerLayer(), "head_dim") is None
+
+
+def test_latent_attention_caches_fall_back_to_no_past() -> None:
+    """DeepSeek-V3's keys (nope + rope parts) are wider than its values: not the flat layout."""
+    mla = config("deepseek_v3", num_key_value_heads=4, kv_lora_rank=16, q_lora_rank=16, qk_nope_head_dim=8,
+                 qk_rope_head_dim=8, v_head_dim=8, n_routed_experts=4, moe_intermediate_size=16,
+                 num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1)
+    cls = derive_onnx_config(mla, "text-generation-with-past")
+    assert cls.SUPPORTED_TASKS == ("text-generation",)
+    fallback = cls.DERIVATION["fallback"]
+    assert "keys and values differ in (heads, head size)" in fallback and "16) and (" in fallback

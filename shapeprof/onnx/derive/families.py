@@ -230,6 +230,10 @@ class Decoder(Family):
             if keys is None or getattr(keys, "dim", lambda: 0)() != 4:
                 raise CacheError(model, task, f"layer {i} ({type(layer).__name__}) holds no key/value "
                                  "tensors (a hybrid or recurrent layer)")
+            values = getattr(layer, "values", None)
+            if values is not None and tuple(values.shape[1::2]) != tuple(keys.shape[1::2]):
+                raise CacheError(model, task, f"keys and values differ in (heads, head size): "
+                                 f"{tuple(keys.shape[1::2])} and {tuple(values.shape[1::2])} (latent attention)")
             shapes.add((int(keys.shape[1]), int(keys.shape[3])))
         if len(shapes) != 1:
             raise CacheError(model, task, f"layers differ in (key/value heads, head size): {sorted(shapes)}")
