@@ -68,7 +68,7 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyDecoderInputGenerator,)
     USES_POSITION_IDS: ClassVar[bool] = True
     TRACE_PAST_LENGTH: ClassVar[int] = 8
-    # Mixtures of experts: the implementation traced (see :mod:`shapeprof.onnx.models.moe`).
+    # Mixtures of experts: the experts implementation traced (see ``ExpertsDecoderOnnxConfig``).
     EXPERTS_IMPLEMENTATION: ClassVar[str | None] = None
     LARGE_VERIFY_SHAPES = {"batch_size": 5, "sequence_length": 64, "past_sequence_length": 64}
 
@@ -146,6 +146,19 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
         and the experts implementation of a mixture of experts (``EXPERTS_IMPLEMENTATION``)."""
         experts = {"_experts_implementation": self.EXPERTS_IMPLEMENTATION} if self.EXPERTS_IMPLEMENTATION else {}
         return {**super().export_settings(), "_attn_implementation": "eager", **experts}
+
+
+# "grouped_mm" (transformers' default) is a custom op with no ONNX function; "eager" loops over
+# the experts a batch routes to (a data-dependent loop). "batched_mm" gathers each token's experts.
+EXPORTABLE_EXPERTS = "batched_mm"
+
+
+class ExpertsDecoderOnnxConfig(TextDecoderOnnxConfig):
+    """A decoder whose feed-forward layers route each token to a few of several experts: traced
+    with transformers' batched experts, which torch.export can trace (Mixtral, Qwen-MoE, and
+    derived mixtures of experts)."""
+
+    EXPERTS_IMPLEMENTATION: ClassVar[str | None] = EXPORTABLE_EXPERTS
 
 
 class TextSeq2SeqOnnxConfig(_TextLengthMixin, OnnxSeq2SeqConfigWithPast):

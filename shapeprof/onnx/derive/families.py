@@ -12,14 +12,13 @@ from typing import Any, ClassVar
 
 from ..audio import AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
-from ..models.moe import EXPORTABLE_EXPERTS
 from .probe import (TEXT_ORDER, DeriveError, check_required, config_value, dynamic_trace_guard, forward_params,
                      fusable_attention_probe, has_routed_experts,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
 from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
-from ..text import TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
+from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 
 
