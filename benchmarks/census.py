@@ -256,6 +256,12 @@ def markdown(records: Sequence[Mapping[str, Any]], header: Mapping[str, str] | N
         name = "**all**" if key == "all" else key
         lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c.get(s, 0)) for s in STATUSES)
                      + f" | {share} |")
+    for status in VERIFIED:
+        names = sorted(r["model_type"] + ("*" if r.get("exported_task") else "") for r in records if r["status"] == status)
+        if names:
+            lines += ["", f"Verified, {status} ({len(names)}): " + ", ".join(names)]
+    if any(r.get("exported_task") for r in records if r["status"] in VERIFIED):
+        lines += ["", "\\* exported without past (the model has no key/value cache), see the note in its record."]
     problems = sorted((r for r in records if r["status"] in PROBLEMS),
                       key=lambda r: (PROBLEMS.index(r["status"]), r.get("modality", ""), r["model_type"]))
     if problems:
@@ -349,6 +355,10 @@ def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:
     return "all-MiniLM-L6-v2", AutoTokenizer.from_pretrained(default_model_dir())
 
 
+# Types transformers maps no processor for, whose checkpoints use their base family's.
+PROCESSOR_OF = {"dinov2_with_registers": "dinov2"}
+
+
 def media_processor(model_type: str, kind: str, config: Any) -> tuple[str, Any] | None:
     """(class name, instance) of the type's image processor or feature extractor, default args."""
     from transformers.models.auto import auto_mappings, image_processing_auto
@@ -358,7 +368,7 @@ def media_processor(model_type: str, kind: str, config: Any) -> tuple[str, Any] 
 
     mapping = (auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES if kind == "image"
                else auto_mappings.FEATURE_EXTRACTOR_MAPPING_NAMES)
-    name = mapping.get(model_type)
+    name = mapping.get(PROCESSOR_OF.get(model_type, model_type))
     if isinstance(name, dict):
         name = name.get("pil") or next((n for n in name.values() if n), None)
     if isinstance(name, (list, tuple)):
@@ -531,6 +541,8 @@ def run_one(model_type: str) -> dict[str, Any]:
                           max_abs_diff=max((o.max_abs_diff for c in result.verification.checks for o in c.outputs),
                                            default=None),
                           notes=list(result.notes))
+            if result.task != task:   # a derived decoder without a cache falls back to no past
+                record["exported_task"] = result.task
             if result.generation:
                 record["generation"] = [f"{c.matching_tokens}/{c.new_tokens}" for c in result.generation]
     record["seconds"] = round(time.perf_counter() - start, 1)
@@ -594,7 +606,7 @@ def versions() -> dict[str, str]:
 def write_markdown(records: Sequence[Mapping[str, Any]], path: Path, command: str,
                    summarized: str | None = None) -> None:
     header = {"command": f"`{command}`", **({"summarized with": f"`{summarized}`"} if summarized else {}),
-              **versions(), "types": str(len(records))}
+              **versions(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "types": str(len(records))}
     path.write_text(markdown(records, header), encoding="utf-8")
 
 

@@ -47,7 +47,7 @@ _EXPORTS = {
     **{f"{n}OnnxConfig": f"{_ONNX}.models.{module}" for module, names in _LEVEL3.items() for n in names},
     "OptionalTokenTypesOnnxConfig": f"{_ONNX}.models.deberta",
     "InterpolatingVisionOnnxConfig": f"{_ONNX}.models.dinov2",
-    "ExpertsDecoderOnnxConfig": f"{_ONNX}.models.moe",
+    "ExpertsDecoderOnnxConfig": f"{_ONNX}.text",
     "SpectrogramOnnxConfig": f"{_ONNX}.models.spectrogram",
     "PatchSequenceTextAndVisionOnnxConfig": f"{_ONNX}.models.siglip2",
     "MarkupTextOnnxConfig": f"{_ONNX}.models.markuplm",

@@ -207,7 +207,8 @@ def onnx_config_for(model: PreTrainedModel, task: str, origin: str, registry: Re
     if origin == "derived":
         from .onnx.derive import derive_onnx_config
 
-        return derive_onnx_config(model, task)(model.config, task=task)
+        derived = derive_onnx_config(model, task)   # its task may fall back (-with-past without a cache)
+        return derived(model.config, task=derived.SUPPORTED_TASKS[0])
     return registry.get(model.config.model_type)(model.config, task=task)
 
 

@@ -2,8 +2,10 @@
 
 ``modality_of`` answers "text", "image", "audio" or "text+image" (CLIP-style pairs) from the
 model's registered ONNX config class (its level-2 base); an exported directory whose model type
-nobody registered is judged by its graph's input names instead. Anything unknown is text, whose
-path then reports the problem in its own words.
+nobody registered is judged by its graph's input names instead, and an unregistered model by
+what a derived config would take: its transformers class's main input (``pixel_values`` is
+image, ``input_values`` or ``input_features`` audio; a zero-shot image classifier is
+text+image). Anything unknown is text, whose path then reports the problem in its own words.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ Modality = Literal["text", "image", "audio", "text+image"]
 MODALITIES: tuple[Modality, ...] = ("text", "image", "audio", "text+image")
 MEDIA: tuple[Modality, ...] = ("image", "audio")          # sized by a preprocessor, not a tokenizer
 MEDIA_INPUTS: dict[str, Modality] = {"pixel_values": "image", "input_values": "audio"}
+MAIN_INPUTS: dict[str, Modality] = {**MEDIA_INPUTS, "input_features": "audio", "input_ids": "text"}
 TEXT_INPUTS = ("input_ids", "bbox")
 
 
@@ -32,7 +35,9 @@ def modality_of(model: Any) -> Modality:
     cls = _registered(model_type)
     if cls is not None:
         return modality_of_config_class(cls)
-    return modality_of_inputs(inputs) if inputs else "text"
+    if inputs:
+        return modality_of_inputs(inputs)
+    return modality_of_model_type(model_type) if model_type else "text"
 
 
 def modality_of_config_class(cls: type[OnnxConfig]) -> Modality:
@@ -60,6 +65,24 @@ def modality_of_inputs(names: Iterable[str]) -> Modality:
     if media == {"image"} and "input_ids" in names and "bbox" not in names:
         return "text+image"
     return "text"
+
+
+def modality_of_model_type(model_type: str) -> Modality:
+    """An unregistered type's modality from transformers' classes, without building a model: a
+    zero-shot image classifier is text+image, else the base model class's ``main_input_name``
+    (the input :mod:`shapeprof.onnx.derive` picks the family by)."""
+    import transformers
+    from transformers.models.auto import modeling_auto as auto
+
+    if model_type in auto.MODEL_FOR_ZERO_SHOT_IMAGE_CLASSIFICATION_MAPPING_NAMES:
+        return "text+image"
+    name = auto.MODEL_MAPPING_NAMES.get(model_type)
+    name = name[0] if isinstance(name, (list, tuple)) else name
+    try:
+        main = getattr(getattr(transformers, name), "main_input_name", None) if name else None
+    except Exception:   # an optional backend missing for that class: fall back to text
+        main = None
+    return MAIN_INPUTS.get(main, "text") if isinstance(main, str) else "text"
 
 
 def _is_onnx_config(obj: Any) -> bool:

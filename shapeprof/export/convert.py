@@ -78,6 +78,8 @@ def convert(model: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
     """Trace ``model`` as ``cfg`` describes it with torch.export and convert to an ``ONNXProgram``."""
     import torch
 
+    from .graph_form import keep_small_constants
+
     inputs = cfg.generate_dummy_inputs("pt", **plan.trace_shapes)
     module = OutputSelector.build(model, cfg)
     with torch.no_grad(), cfg.patch_model_for_export(model), _quiet():
@@ -86,8 +88,10 @@ def convert(model: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
                 module, tuple(inputs.values()), dynamo=True, opset_version=opset,
                 dynamic_shapes=(dynamic_shapes_for(cfg, plan.bounds),),
                 input_names=list(cfg.inputs), output_names=list(cfg.outputs),
-                optimize=True, verbose=False, report=False,
+                optimize=False, verbose=False, report=False,
             )
+            keep_small_constants(program.model)
+            program.optimize()
         except Exception as e:  # torch raises many types; keep the cause chained
             raise ExportError(f"torch.onnx export of {cfg.MODEL_TYPE!r} ({cfg.task}) failed: "
                               f"{summarize_exception(e)}") from e

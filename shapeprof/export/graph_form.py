@@ -11,7 +11,11 @@ optimizer fuses no Attention node in it. Three causes, three fixes:
    onnxruntime's attention fusion recognises.
 2. onnxscript merges ``Unsqueeze(Unsqueeze(m, [1]), [2])`` into one Unsqueeze
    with two axes, which the fusion's mask matcher rejects; we split it back.
-3. The exporter annotates every intermediate with its shape; onnxruntime then
+3. onnxscript's optimizer (0.7) removes ``x + c`` and ``x - c`` when ``|c| <= 1e-8``, taking
+   ``c`` for 0: an RMSNorm epsilon of 1e-8 (Helium) vanishes, and a row of zeros (the padding
+   token's embedding) then divides by zero. Such scalars are given shape (1,) before the
+   optimizer runs, which its no-op rules do not match (same values, same broadcast).
+4. The exporter annotates every intermediate with its shape; onnxruntime then
    fuses residual Add + LayerNormalization into SkipLayerNormalization, whose CPU
    kernel is about 4x slower than the pair. We drop those annotations (inputs and
    outputs keep theirs; onnxruntime re-infers the rest).
@@ -131,6 +135,38 @@ def _axes_value(graph: Any, name: str, axis: int) -> Any:
                      shape=ir.Shape([1]), type=ir.TensorType(ir.DataType.INT64))
     graph.register_initializer(value)
     return value
+
+
+NEAR_ZERO = 1e-8   # onnxscript's no-op rules treat |c| <= this as 0
+
+
+def keep_small_constants(model: Any) -> int:
+    """Reshape nonzero scalar operands of Add/Sub with ``|c| <= NEAR_ZERO`` to shape (1,) in an
+    onnx_ir model, so the optimizer keeps them (point 3 above). Returns the number rewritten."""
+    import numpy as np
+    import onnx_ir as ir
+
+    kept: dict[int, Any] = {}   # one reshaped initializer per original value
+    count = 0
+    for node in list(model.graph):
+        if node.op_type not in ("Add", "Sub") or node.domain not in ("", "ai.onnx"):
+            continue
+        for index, value in enumerate(node.inputs):
+            tensor = ir.convenience.get_const_tensor(value) if value is not None else None
+            if tensor is None or tensor.shape.dims != () or not _near_zero(tensor.numpy()):
+                continue
+            if id(value) not in kept:
+                kept[id(value)] = ir.Value(name=f"{value.name}_kept{len(kept)}", shape=ir.Shape([1]),
+                                           const_value=ir.tensor(np.asarray(tensor.numpy()).reshape(1)),
+                                           type=ir.TensorType(tensor.dtype))
+                model.graph.register_initializer(kept[id(value)])
+            node.replace_input_with(index, kept[id(value)])
+            count += 1
+    return count
+
+
+def _near_zero(array: Any) -> bool:
+    return array.dtype.kind == "f" and array.item() != 0 and abs(array.item()) <= NEAR_ZERO
 
 
 def strip_value_info(proto: Any) -> None:

@@ -236,6 +236,9 @@ def check_generation(loaded: LoadedModel, out_dir: Path, strict: bool, progress:
 
 def _notes(loaded: LoadedModel, report: VerificationReport, generation: Sequence[Any] = ()) -> tuple[str, ...]:
     notes = []
+    fallback = getattr(loaded.onnx_config, "DERIVATION", {}).get("fallback")
+    if fallback and loaded.config_origin == "derived":
+        notes.append(fallback)
     degenerate = [c.label for c in generation if c.degenerate]
     if degenerate:
         notes.append(f"greedy decoding repeats one token ({', '.join(degenerate)}): generation parity "

@@ -185,16 +185,25 @@ class OnnxConfig:
         """Input the exporter turns into an additive 4-D mask before the model sees it."""
         return None
 
+    def export_settings(self) -> dict[str, Any]:
+        """Config attributes set on the model (and every sub-config) while it is traced, e.g.
+        ``{"_attn_implementation": "eager"}``; restored afterwards."""
+        return {}
+
     @contextlib.contextmanager
     def patch_model_for_export(self, model: Any) -> Iterator[Any]:
-        """Apply ``patching_specs`` for the duration of the export, then restore them."""
+        """Apply ``patching_specs`` and ``export_settings()`` for the duration of the export, then
+        restore them."""
         with contextlib.ExitStack() as stack:
             for spec in self.patching_specs:
                 stack.enter_context(_patched(spec))
-            if model is not None and self.FUSABLE_ATTENTION and self.additive_mask_input:
-                from ..export.graph_form import attention_for_export
+            if model is not None:
+                from ..export.graph_form import attention_for_export, config_setting
 
-                stack.enter_context(attention_for_export(model))
+                if self.FUSABLE_ATTENTION and self.additive_mask_input:
+                    stack.enter_context(attention_for_export(model))
+                for attribute, value in self.export_settings().items():
+                    stack.enter_context(config_setting(model, attribute, value))
             yield model
 
 

@@ -107,12 +107,15 @@ class TextAndVisionOnnxConfig(OnnxConfig):
         return bounds
 
     def verification_shapes(self, trace: Mapping[str, int]) -> list[tuple[str, dict[str, int]]]:
-        """Single text and image; the trace; more texts than images at the longest text."""
+        """Single text and image; the trace; ``large_shape``."""
         bounds = self.axis_bounds()
         small = {a: bounds[a][0] for a in trace}
-        large = dict(trace, text_batch_size=5, image_batch_size=2,
-                     sequence_length=bounds["sequence_length"][1] or 64)
-        return [("smallest", small), ("trace", dict(trace)), ("large", large)]
+        return [("smallest", small), ("trace", dict(trace)), ("large", self.large_shape(trace))]
+
+    def large_shape(self, trace: Mapping[str, int]) -> dict[str, int]:
+        """More texts than images, at the longest text."""
+        return dict(trace, text_batch_size=5, image_batch_size=2,
+                    sequence_length=self.axis_bounds()["sequence_length"][1] or 64)
 
 
 class DummyBboxInputGenerator(DummyInputGenerator):

@@ -32,13 +32,14 @@ class NormalizedConfig:
         attr = self.ATTRIBUTES.get(name, name)
         config = self.__dict__["config"]
         for part in attr.split("."):
-            if not hasattr(config, part):
+            try:
+                config = getattr(config, part)
+            except Exception:   # AttributeError, or a config refusing a global read of a per-layer value
                 if name in self.DEFAULTS:
                     return self.DEFAULTS[name]
                 raise AttributeError(
                     f"{type(config).__name__} has no attribute {attr!r} (normalized name {name!r})"
-                )
-            config = getattr(config, part)
+                ) from None
         return config
 
     def get(self, name: str, default: Any = None) -> Any:

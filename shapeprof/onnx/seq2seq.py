@@ -17,8 +17,7 @@ length (cached + given).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -192,14 +191,9 @@ class Seq2SeqDecoderOnnxConfig(OnnxConfig):
             return (out["logits"],)
         return (out["logits"], *flat_from_encoder_decoder_cache(out.past_key_values))
 
-    @contextlib.contextmanager
-    def patch_model_for_export(self, model: Any) -> Iterator[Any]:
+    def export_settings(self) -> dict[str, Any]:
         """Eager attention while tracing: transformers' SDPA mask code does not export cleanly."""
-        from ..export.graph_form import attention_implementation
-
-        with super().patch_model_for_export(model) as patched:
-            with attention_implementation(patched, "eager"):
-                yield patched
+        return {**super().export_settings(), "_attn_implementation": "eager"}
 
 
 def _is_empty(states: Any) -> bool:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from .base import OnnxConfigWithPast, OnnxConfig, OnnxSeq2SeqConfigWithPast
@@ -69,6 +68,8 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyDecoderInputGenerator,)
     USES_POSITION_IDS: ClassVar[bool] = True
     TRACE_PAST_LENGTH: ClassVar[int] = 8
+    # Mixtures of experts: the experts implementation traced (see ``ExpertsDecoderOnnxConfig``).
+    EXPERTS_IMPLEMENTATION: ClassVar[str | None] = None
     LARGE_VERIFY_SHAPES = {"batch_size": 5, "sequence_length": 64, "past_sequence_length": 64}
 
     def __init__(self, config: Any, task: str = "default", patching_specs: Any = None,
@@ -140,17 +141,24 @@ class TextDecoderOnnxConfig(_TextLengthMixin, OnnxConfigWithPast):
         head = [out[n] for n in names if not n.startswith("present.")]
         return (*head, *flat_from_cache(out.past_key_values)) if self.use_past else tuple(head)
 
-    @contextlib.contextmanager
-    def patch_model_for_export(self, model: Any) -> Iterator[Any]:
-        """Eager attention while tracing: transformers' SDPA mask code does not export cleanly."""
-        from ..export.graph_form import attention_implementation
+    def export_settings(self) -> dict[str, Any]:
+        """Eager attention while tracing (transformers' SDPA mask code does not export cleanly),
+        and the experts implementation of a mixture of experts (``EXPERTS_IMPLEMENTATION``)."""
+        experts = {"_experts_implementation": self.EXPERTS_IMPLEMENTATION} if self.EXPERTS_IMPLEMENTATION else {}
+        return {**super().export_settings(), "_attn_implementation": "eager", **experts}
 
-        with super().patch_model_for_export(model) as patched:
-            if patched is None:
-                yield patched
-                return
-            with attention_implementation(patched, "eager"):
-                yield patched
+
+# "grouped_mm" (transformers' default) is a custom op with no ONNX function; "eager" loops over
+# the experts a batch routes to (a data-dependent loop). "batched_mm" gathers each token's experts.
+EXPORTABLE_EXPERTS = "batched_mm"
+
+
+class ExpertsDecoderOnnxConfig(TextDecoderOnnxConfig):
+    """A decoder whose feed-forward layers route each token to a few of several experts: traced
+    with transformers' batched experts, which torch.export can trace (Mixtral, Qwen-MoE, and
+    derived mixtures of experts)."""
+
+    EXPERTS_IMPLEMENTATION: ClassVar[str | None] = EXPORTABLE_EXPERTS
 
 
 class TextSeq2SeqOnnxConfig(_TextLengthMixin, OnnxSeq2SeqConfigWithPast):

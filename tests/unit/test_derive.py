@@ -154,3 +154,84 @@ def test_raw_audio_models() -> None:
 def test_layout_and_two_tower_models_are_refused(model_type: str, part: str) -> None:
     with pytest.raises(DeriveError, match=part + ".*register"):
         derive_onnx_config(tiny_config(model_type), "feature-extraction")
+
+
+def test_image_sides_dynamic_only_under_a_guard_are_static() -> None:
+    """FocalNet pads odd stage sizes: torch.export keeps its sides dynamic only for multiples of
+    its total stride, and torch.onnx would accept that silently (a wrong graph at 336x448)."""
+    focal = config("focalnet", embed_dim=8, depths=[1], hidden_sizes=[8], focal_levels=[1], focal_windows=[3],
+                   image_size=32, num_labels=2)
+    cls = derive_onnx_config(focal, "image-classification")
+    assert cls.STATIC_AXES == ("height", "width")
+    because = cls.DERIVATION["static_because"]
+    assert because.startswith("torch.export keeps the sides dynamic only where (") and "% 4) == 0" in because
+    assert "size()" not in because   # torch's L['args'][0].size()[3] is named after its axis
+
+
+def test_a_decoder_without_a_cache_falls_back_to_no_past() -> None:
+    cfg = tiny_config("gpt2")
+    from transformers import AutoConfig
+
+    gpt = AutoConfig.for_model("openai-gpt", vocab_size=128, n_embd=32, n_layer=2, n_head=4, n_positions=64)
+    cls = derive_onnx_config(gpt, "text-generation-with-past")
+    assert cls.SUPPORTED_TASKS == ("text-generation",)
+    assert cls.DERIVATION["fallback"].startswith("text-generation-with-past falls back to text-generation "
+                                                 "(no past key/values): the model returns NoneType")
+    loaded = wrap_model(build_model(gpt, "text-generation"), "text-generation-with-past", config="auto")
+    assert loaded.task == "text-generation" and not loaded.onnx_config.use_past
+    assert "fallback" not in derive_onnx_config(cfg, "text-generation-with-past").DERIVATION   # gpt2 has a cache
+
+
+def test_mixture_of_experts_is_traced_with_batched_experts() -> None:
+    moe = config("olmoe", num_experts=4, num_experts_per_tok=2, num_key_value_heads=2, intermediate_size=37)
+    cls = derive_onnx_config(moe, "text-generation-with-past")
+    assert cls.EXPERTS_IMPLEMENTATION == "batched_mm" and cls.DERIVATION["experts_implementation"] == "batched_mm"
+    settings = cls(moe, task="text-generation-with-past").export_settings()
+    assert settings == {"_attn_implementation": "eager", "_experts_implementation": "batched_mm"}
+    assert derive_onnx_config(tiny_config("llama"), "text-generation").EXPERTS_IMPLEMENTATION is None
+
+
+def build_model(cfg: Any, task: str) -> Any:
+    from shapeprof.onnx.tasks import auto_class
+
+    return auto_class(task, cfg.model_type).from_config(cfg).eval()
+
+
+@pytest.mark.parametrize("model_type, modality", [("focalnet", "image"), ("wav2vec2-bert", "audio"), ("xmod", "text"),
+                                                  ("blip", "text+image")])
+def test_an_unregistered_model_directory_has_the_modality_derivation_would_give(
+        tmp_path: Any, model_type: str, modality: str) -> None:
+    from transformers import AutoConfig
+
+    from shapeprof.modality import modality_of
+
+    AutoConfig.for_model(model_type).save_pretrained(tmp_path)     # a config is all it reads
+    assert modality_of(str(tmp_path)) == modality
+
+
+def test_a_config_refusing_a_global_per_layer_read_counts_as_not_having_it() -> None:
+    """Heterogeneous configs (gemma4) raise on ``config.head_dim``; the normalized config falls back."""
+    from shapeprof.onnx.derive.probe import config_value
+    from shapeprof.onnx.normalized import NormalizedTextConfig
+
+    class PerLayer:
+        hidden_size = 32
+
+        @property
+        def head_dim(self) -> int:
+            raise RuntimeError("'head_dim' is a per-layer attribute and may vary across layers")
+
+    normalized = NormalizedTextConfig(PerLayer())
+    assert normalized.get("head_dim") is None and normalized.hidden_size == 32
+    assert config_value(PerLayer(), "head_dim") is None
+
+
+def test_latent_attention_caches_fall_back_to_no_past() -> None:
+    """DeepSeek-V3's keys (nope + rope parts) are wider than its values: not the flat layout."""
+    mla = config("deepseek_v3", num_key_value_heads=4, kv_lora_rank=16, q_lora_rank=16, qk_nope_head_dim=8,
+                 qk_rope_head_dim=8, v_head_dim=8, n_routed_experts=4, moe_intermediate_size=16,
+                 num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1)
+    cls = derive_onnx_config(mla, "text-generation-with-past")
+    assert cls.SUPPORTED_TASKS == ("text-generation",)
+    fallback = cls.DERIVATION["fallback"]
+    assert "keys and values differ in (heads, head size)" in fallback and "16) and (" in fallback

@@ -39,6 +39,9 @@ def derive_onnx_config(config_or_model: Any, task: str = "feature-extraction") -
     """An ``OnnxConfig`` subclass for ``config_or_model`` (a transformers config or model) and ``task``.
 
     A config is instantiated with the task's auto class (random weights: only shapes are probed).
+    A decoder without a key/value cache (none, recurrent or hybrid layers) asked for a
+    ``-with-past`` task falls back to the task without past: the class's ``SUPPORTED_TASKS`` then
+    names that task and ``DERIVATION["fallback"]`` says why.
     """
     task = normalize_task(task)
     model = _model_for(config_or_model, task)

@@ -12,12 +12,13 @@ from typing import Any, ClassVar
 
 from ..audio import AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
-from .probe import (TEXT_ORDER, DeriveError, check_required, forward_params, fusable_attention_probe,
+from .probe import (TEXT_ORDER, DeriveError, check_required, config_value, dynamic_trace_guard, forward_params,
+                     fusable_attention_probe, has_routed_experts,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
 from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
-from ..text import TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
+from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 
 
@@ -107,6 +108,9 @@ class Encoder(Family):
             raise cls.fail(model, task, "inputs", f"forward takes {other[0]!r} (layout or media), which "
                            f"{preprocessor or 'the tokenizer'} does not produce")
         values = {"vocab_size": vocab_size(model)}
+        if values["vocab_size"] is None and getattr(config, "vocab_size", None) is None:
+            raise cls.fail(model, task, "inputs", "no input embedding gives the range of its token ids (the model "
+                           "hashes or embeds them its own way)")
         types = _embedding_rows(model, "token_type_embeddings")
         if "token_type_ids" in inputs and types is not None:
             values["type_vocab_size"] = types
@@ -134,11 +138,30 @@ def _embedding_rows(model: Any, suffix: str) -> int | None:
 
 # ---- decoders: the cache is read from a real forward pass -------------------------------------------
 
+class CacheError(DeriveError):
+    """The model's cache is not one flat key/value pair per layer (none, recurrent, hybrid)."""
+
+    def __init__(self, model: Any, task: str, reason: str):
+        super().__init__(model.config.model_type, task, "cache", reason, TextDecoderOnnxConfig.__name__)
+        self.reason = reason
+
+
 class Decoder(Family):
     BASE = TextDecoderOnnxConfig
 
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        """Probed with the experts implementation the export will trace (mixtures of experts)."""
+        from ...export.graph_form import config_setting
+
+        experts = EXPORTABLE_EXPERTS if has_routed_experts(model) else None
+        if experts is None:
+            return cls.derive_with(model, task, None)
+        with config_setting(model, "_experts_implementation", experts):
+            return cls.derive_with(model, task, experts)
+
+    @classmethod
+    def derive_with(cls, model: Any, task: str, experts: str | None) -> type[OnnxConfig]:
         config = model.config
         preprocessor, _ = preprocessor_inputs(config.model_type)
         params = forward_params(model)
@@ -146,21 +169,44 @@ class Decoder(Family):
         if "input_ids" not in given or "attention_mask" not in given:
             raise cls.fail(model, task, "inputs", "forward does not take both 'input_ids' and 'attention_mask'")
         check_required(model, task, given, cls.BASE.__name__)
-        cache = cls.cache(model, task)
-        values = {"vocab_size": vocab_size(model), "num_layers": cache["layers"],
-                  "num_key_value_heads": cache["key_value_heads"], **cls.head_dim(config, cache)}
-        fallback = {"num_attention_heads": cache["key_value_heads"], "max_position_embeddings": None}
-        if cache["sliding_window"]:   # keep past + new within the window: the cache then keeps every token
-            values["max_position_embeddings"] = cache["sliding_window"] - 1
-        normalized = normalized_class(NormalizedTextConfig, config, values, optional=fallback)
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
-                           USES_POSITION_IDS="position_ids" in given)
+        cache, fallback = cls.cache_or_fallback(model, task)
+        task = task.removesuffix("-with-past") if fallback else task
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
+                           USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
         if task.endswith("-with-past"):
             base, moved = {**base, "past_sequence_length": 3}, {**moved, "past_sequence_length": 4}
             cls.check_round_trip(model, draft, task, base, cache)
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
-        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache)
+        extra = {"experts_implementation": experts, "fallback": fallback}
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
+                          **{k: v for k, v in extra.items() if v})
+
+    @classmethod
+    def cache_or_fallback(cls, model: Any, task: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(the model's cache, None); without a key/value cache, a -with-past task falls back to the
+        same task without past: (None, the note saying so). Other tasks need no cache."""
+        try:
+            return cls.cache(model, task), None
+        except CacheError as e:
+            if not task.endswith("-with-past"):
+                return None, None
+            return None, (f"{task} falls back to {task.removesuffix('-with-past')} (no past key/values): "
+                          f"{e.reason}")
+
+    @staticmethod
+    def normalized(model: Any, cache: Mapping[str, Any] | None) -> type:
+        """The normalized config: vocabulary, and the cache's layers, heads and head size."""
+        config = model.config
+        values: dict[str, Any] = {"vocab_size": vocab_size(model)}
+        optional: dict[str, Any] = {"max_position_embeddings": None}
+        if cache is not None:
+            values.update({"num_layers": cache["layers"], "num_key_value_heads": cache["key_value_heads"],
+                           **Decoder.head_dim(config, cache)})
+            optional["num_attention_heads"] = cache["key_value_heads"]
+            if cache["sliding_window"]:   # keep past + new within the window: the cache keeps every token
+                values["max_position_embeddings"] = cache["sliding_window"] - 1
+        return normalized_class(NormalizedTextConfig, config, {k: v for k, v in values.items() if v}, optional=optional)
 
     @classmethod
     def cache(cls, model: Any, task: str) -> dict[str, Any]:
@@ -176,16 +222,20 @@ class Decoder(Family):
         layers = getattr(getattr(out, "past_key_values", None), "layers", None)
         if not layers:
             kind = type(getattr(out, "past_key_values", None)).__name__
-            raise cls.fail(model, task, "cache", f"the model returns {kind}, not a per-layer key/value cache")
+            raise CacheError(model, task, f"the model returns {kind}, not a per-layer key/value cache")
         shapes = set()
         for i, layer in enumerate(layers):
             keys = getattr(layer, "keys", None)
             if keys is None or getattr(keys, "dim", lambda: 0)() != 4:
-                raise cls.fail(model, task, "cache", f"layer {i} ({type(layer).__name__}) holds no key/value "
-                               "tensors (a hybrid or recurrent layer)")
+                raise CacheError(model, task, f"layer {i} ({type(layer).__name__}) holds no key/value "
+                                 "tensors (a hybrid or recurrent layer)")
+            values = getattr(layer, "values", None)
+            if values is not None and tuple(values.shape[1::2]) != tuple(keys.shape[1::2]):
+                raise CacheError(model, task, f"keys and values differ in (heads, head size): "
+                                 f"{tuple(keys.shape[1::2])} and {tuple(values.shape[1::2])} (latent attention)")
             shapes.add((int(keys.shape[1]), int(keys.shape[3])))
         if len(shapes) != 1:
-            raise cls.fail(model, task, "cache", f"layers differ in (key/value heads, head size): {sorted(shapes)}")
+            raise CacheError(model, task, f"layers differ in (key/value heads, head size): {sorted(shapes)}")
         heads, head_dim = shapes.pop()
         sliding = [i for i, layer in enumerate(layers) if getattr(layer, "is_sliding", False)]
         windows = {int(getattr(layers[i], "sliding_window", 0) or 0) for i in sliding}
@@ -195,10 +245,9 @@ class Decoder(Family):
     @staticmethod
     def head_dim(config: Any, cache: Mapping[str, Any]) -> dict[str, int]:
         """Measure head_dim only when hidden size / heads does not give it already."""
-        hidden = next((getattr(config, a) for a in ("hidden_size", "n_embd", "d_model") if hasattr(config, a)), None)
-        heads = next((getattr(config, a) for a in ("num_attention_heads", "n_head", "num_heads")
-                      if hasattr(config, a)), None)
-        if hidden and heads and not getattr(config, "head_dim", None) and hidden // heads == cache["head_dim"]:
+        hidden = next((v for a in ("hidden_size", "n_embd", "d_model") if (v := config_value(config, a))), None)
+        heads = next((v for a in ("num_attention_heads", "n_head", "num_heads") if (v := config_value(config, a))), None)
+        if hidden and heads and not config_value(config, "head_dim") and hidden // heads == cache["head_dim"]:
             return {}
         return {"head_dim": cache["head_dim"]}
 
@@ -241,7 +290,7 @@ class Seq2Seq(Family):
                   "num_attention_heads": cache["heads"], "hidden_size": hidden}
         if hidden // cache["heads"] != cache["head_dim"]:
             values["head_dim"] = cache["head_dim"]
-        normalized = normalized_class(NormalizedSeq2SeqConfig, config, values,
+        normalized = normalized_class(NormalizedSeq2SeqConfig, config, {k: v for k, v in values.items() if v},
                                       optional={"max_position_embeddings": None})
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
         if draft(config, task=task).is_split:   # two graphs, the registered parts' names and axes
@@ -286,13 +335,22 @@ class Vision(Family):
         height, width = image_size_of(normalized(config))
         base = {"batch_size": 2, "height": height, "width": width}
         moved = {"batch_size": 3, "height": height + 16, "width": width + 32}
-        static = not cls.runs_at(model, draft, task, {**moved, "batch_size": base["batch_size"]})
-        if static:
+        why_static = cls.why_static(model, draft, task, {**moved, "batch_size": base["batch_size"]})
+        if why_static:
             draft.STATIC_AXES = IMAGE_AXES
             moved = {"batch_size": 3}
         axes, fixed = cls.probe(model, draft, task, base, moved)
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["pixel_values"],
-                          static_axes=list(draft.STATIC_AXES))
+                          static_axes=list(draft.STATIC_AXES), **({"static_because": why_static} if why_static else {}))
+
+    @classmethod
+    def why_static(cls, model: Any, draft: type[OnnxConfig], task: str, moved: Mapping[str, int]) -> str | None:
+        """Why the image sides must be static, or None: the model fails at other sizes, or
+        torch.export keeps them dynamic only under a guard (a multiple of the total stride, ...)."""
+        if not cls.runs_at(model, draft, task, moved):
+            return f"the model does not run at {moved['height']}x{moved['width']}"
+        guard = dynamic_trace_guard(model, draft(model.config, task=task))
+        return f"torch.export keeps the sides dynamic only where {guard}" if guard else None
 
     @staticmethod
     def runs_at(model: Any, draft: type[OnnxConfig], task: str, sizes: Mapping[str, int]) -> bool:

@@ -5,6 +5,7 @@ and whether attention takes the fusable form. See :mod:`shapeprof.onnx.derive`."
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,11 @@ def attribute_names(config: Any, values: Mapping[str, Any]) -> tuple[dict[str, s
     return mapping, literals
 
 
+def config_value(config: Any, name: str) -> Any:
+    """``config.name``, or None when the config has none or refuses it (a per-layer value)."""
+    return _attr(config, name)
+
+
 def _attr(config: Any, name: str) -> Any:
     try:
         return getattr(config, name)
@@ -143,8 +149,19 @@ def normalized_class(base: type, config: Any, values: Mapping[str, Any],
 
 
 def vocab_size(model: Any) -> int | None:
-    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    return int(embeddings.num_embeddings) if embeddings is not None and hasattr(embeddings, "num_embeddings") else None
+    """Rows of the input embedding; None when the model has none it can name (CANINE hashes
+    characters, FastSpeech2 embeds phonemes its own way)."""
+    try:
+        embeddings = model.get_input_embeddings()
+    except (AttributeError, NotImplementedError):   # transformers 5 raises for unnamed embeddings
+        return None
+    return int(embeddings.num_embeddings) if hasattr(embeddings, "num_embeddings") else None
+
+
+def has_routed_experts(model: Any) -> bool:
+    """Whether the model's experts dispatch on ``config._experts_implementation`` (transformers'
+    ``use_experts_implementation``): their default, grouped_mm, has no ONNX function."""
+    return any(hasattr(m, "_is_expert_parallel") and hasattr(m, "is_concatenated") for m in model.modules())
 
 
 def position_offset(model: Any) -> int:
@@ -198,6 +215,44 @@ def _shapes(out: Any, names: list[str]) -> dict[str, tuple[int, ...]]:
             raise KeyError(name)
         shapes[name] = tuple(value.shape)
     return shapes
+
+
+def dynamic_trace_guard(model: Any, cfg: OnnxConfig) -> str | None:
+    """None when torch.export keeps every dynamic axis of ``cfg``'s plan dynamic over its whole range,
+    else the first guard it needed ("Ne(Mod(height//16, 2), 0)": the model pads or branches on other
+    sizes). torch.onnx accepts such guards silently and the graph is then wrong at other sizes."""
+    import torch
+
+    from ...export.convert import OutputSelector, dynamic_shapes_for
+    from ...export.plan import plan_export
+
+    plan = plan_export(cfg)
+    inputs = cfg.generate_dummy_inputs("pt", **plan.trace_shapes)
+    module = OutputSelector.build(model, cfg)
+    try:
+        with torch.no_grad():
+            torch.export.export(module, tuple(inputs.values()), dynamic_shapes=(dynamic_shapes_for(cfg, plan.bounds),),
+                                strict=False)
+    except torch._dynamo.exc.UserError as e:   # constraint violations: the guards it needed
+        return _first_guard(str(e), cfg)
+    except Exception:   # any other failure is the export stage's to report, with its own message
+        return None
+    return None
+
+
+def _first_guard(message: str, cfg: OnnxConfig) -> str:
+    """The first guard of torch.export's constraint violation, with axis names ("(width % 4) == 0")."""
+    lines = [line for line in message.splitlines() if "satisfy the generated guard" in line]
+    if not lines:
+        return first_line(RuntimeError(message))
+    guard = lines[0].split("satisfy the generated guard", 1)[1].strip().rstrip(".")
+    specs = list(cfg.inputs.values())
+
+    def axis(match: re.Match[str]) -> str:
+        arg, dim = int(match.group(1)), int(match.group(2))
+        return specs[arg].get(dim, f"dim {dim}") if arg < len(specs) else f"dim {dim}"
+
+    return re.sub(r"L\['args'\]\[(\d+)\]\.size\(\)\[(\d+)\]", axis, guard)[:200]
 
 
 def fusable_attention_probe(model: Any, cfg: OnnxConfig, sizes: Mapping[str, int]) -> bool:

@@ -19,13 +19,12 @@ from ..registry import Architecture
 from ..seq2seq import NormalizedSeq2SeqConfig
 from ..tasks import (AUDIO_TASKS, CONTRASTIVE_TASKS, DECODER_TASKS, ENCODER_TASKS, LAYOUT_IMAGE_TASKS,
                      LAYOUT_TASKS, SPEECH2TEXT_TASKS, TEXT2TEXT_TASKS, VISION_TASKS)
-from ..text import TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
+from ..text import ExpertsDecoderOnnxConfig, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig
 from .deberta import OptionalTokenTypesOnnxConfig
 from .dinov2 import InterpolatingVisionOnnxConfig
 from .falcon import NormalizedFalconConfig
 from .markuplm import MarkupTextOnnxConfig
-from .moe import ExpertsDecoderOnnxConfig
 from .siglip2 import PatchSequenceTextAndVisionOnnxConfig
 from .spectrogram import SpectrogramOnnxConfig
 

@@ -85,10 +85,7 @@ class PatchSequenceTextAndVisionOnnxConfig(TextAndVisionOnnxConfig):
             bounds["sequence_length"] = (1, int(limit))
         return bounds
 
-    def verification_shapes(self, trace: Mapping[str, int]) -> list[tuple[str, dict[str, int]]]:
-        """One text and image of two patches; the trace; more texts than images, four times the patches."""
-        bounds = self.axis_bounds()
-        small = {a: bounds[a][0] for a in trace}
-        large = dict(trace, text_batch_size=5, image_batch_size=2, num_patches=4 * trace[PATCHES],
-                     sequence_length=bounds["sequence_length"][1] or 64)
-        return [("smallest", small), ("trace", dict(trace)), ("large", large)]
+    def large_shape(self, trace: Mapping[str, int]) -> dict[str, int]:
+        """More texts than images at the longest text, four times the patches (the smallest shape
+        has one text and an image of two patches)."""
+        return {**super().large_shape(trace), "num_patches": 4 * trace[PATCHES]}
