@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shapeprof import schema
 from shapeprof.bench import BenchOptions, BenchResults, run_benchmark
 from shapeprof.errors import BenchError
 
@@ -75,7 +76,7 @@ def test_cli_tiny_sweep_writes_results_csv_and_summary(model_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "### Cells" in proc.stdout and "x PyTorch" in proc.stdout
     data = json.loads(out.read_text())
-    assert data["schema_version"] == 3          # shapeprof.schema.BENCH
+    assert data["schema_version"] == schema.BENCH.version
     assert data["settings"]["intra_op_threads"] == 1 and data["settings"]["flush_denormals"] is True
     assert "denormals flushed to zero" in proc.stdout
     assert data["environment"]["versions"]["onnxruntime"]
