@@ -57,11 +57,11 @@ def batch_parts(f: np.ndarray, values: np.ndarray, batch_size: int, multiple: in
     if cap is not None:
         target = np.minimum(target, cap)
     below = np.cumsum(f, axis=1)
-    below_prev = np.concatenate([np.zeros_like(below[:, :1]), below[:, :-1]], axis=1)
-    p_max = below ** batch_size - below_prev ** batch_size            # P(max of b rows == v)
-    p_rest = below ** (batch_size - 1) - below_prev ** (batch_size - 1)   # max of the other b-1
+    rest = below ** (batch_size - 1)                                   # F^(b-1): one power only
+    p_max = np.diff(rest * below, axis=1, prepend=0.0)                 # P(max of b rows == v)
+    p_rest = np.diff(rest, axis=1, prepend=0.0 if batch_size > 1 else 1.0)  # max of the other b-1
     above = (p_rest * target).sum(axis=1, keepdims=True) - np.cumsum(p_rest * target, axis=1)
-    g = target * below ** (batch_size - 1) + above                     # E[t(max(x, M_{b-1}))]
+    g = target * rest + above                                          # E[t(max(x, M_{b-1}))]
     return {"target": target, "p_max": p_max, "g": g, "top": p_max @ target,
             "mean": f @ values.astype(np.float64), "top2": p_max @ target ** 2}
 
