@@ -3,8 +3,9 @@
 Everything comes from the length histograms (value -> rows), never from the rows:
 
 * percentiles: distribution-free order-statistic bounds (:mod:`.intervals`);
-* padding waste per policy and the chosen buckets' waste: a seeded percentile bootstrap of
-  the histogram (:mod:`.bootstrap`);
+* padding waste per policy: a seeded studentized bootstrap of the histogram with delta-method
+  standard errors (:mod:`.studentized`), simultaneous over the policies;
+* the chosen buckets' waste: split halves of the histogram (:mod:`.bootstrap`);
 * ``rows_for_p99``: the fewest rows whose p99 interval would span at most 2 (+-1 token), read
   on the current histogram.
 
@@ -20,19 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from .bootstrap import (BOOTSTRAP_REPS, BOOTSTRAP_SEED, BUCKET_REPS, MIN_ROWS, fixed_targets,
-                        in_batch_waste, per_row_waste, percentile_bounds, resample, split_half_bucket_waste)
+from .bootstrap import (BOOTSTRAP_REPS, BOOTSTRAP_SEED, BUCKET_REPS, MIN_ROWS, percentile_bounds, resample,
+                        split_half_bucket_waste)
 from .intervals import CONFIDENCE, Interval, percentile_interval, rows_for_width
 from .padding import PaddingWaste
 from .stats import PERCENTILES, as_arrays
+from .studentized import batching_sd, in_batch_moments, per_row_moments, studentized_bounds
 
 SAMPLE, EXACT, UNKNOWN = "sample", "exact", "unknown"
 IN_BATCH_MULTIPLE = {"longest": 1, "multiple_of_8": 8}
 PERCENTILE_METHOD = ("distribution-free order-statistic bounds: the sample's order statistics at "
                      "ranks from the hypergeometric law of rows drawn without replacement from the "
                      "data (binomial when the data's size is unknown); conservative on integer sizes")
-WASTE_METHOD = ("percentile bootstrap: {reps} multinomial redraws of the sample's histogram (seed {seed}); "
-                "in-batch policies as batches of random rows; none below " + f"{MIN_ROWS} rows")
+WASTE_METHOD = ("studentized bootstrap (bootstrap-t) of the ratio padded/real tokens with delta-method "
+                "standard errors: {reps} multinomial redraws of the sample's histogram (seed {seed}), "
+                "finite-population correction; in-batch policies as batches of random rows, plus the "
+                "variance of batching the full data in an order unrelated to length; simultaneous 95% "
+                "over the policies (Bonferroni, conservative for each one); none below " + f"{MIN_ROWS} rows")
 BUCKET_METHOD = ("{reps} random halves of the sample (seed {seed}): buckets fitted on one half, "
                  "waste measured on the other (conservative)")
 NOTES = {EXACT: "every row was profiled: the values are exact, no interval",
@@ -143,19 +148,40 @@ def profile_uncertainty(axes: Mapping[str, Mapping[int, int]], population: int |
     values, weights = as_arrays(counts)
     draws = resample(weights, reps, seed)
     bucket_interval = percentile_bounds(split_half_bucket_waste(values, weights, buckets, BUCKET_REPS, seed))
+    level = joint_confidence(padding)
     waste = {w.label: interval for w in padding
-             if (interval := waste_interval(w, draws, values, max_length)) is not None}
+             if (interval := waste_interval(w, draws, values, weights, max_length, population, level))
+             is not None}
     waste.update({w.label: bucket_interval for w in padding if w.policy == "buckets"})
     return Uncertainty(SAMPLE, base.rows, population, base.percentiles, waste, bucket_interval,
                        base.rows_for_p99, reps=reps, seed=seed)
 
 
-def waste_interval(w: PaddingWaste, draws: np.ndarray, values: np.ndarray,
-                   max_length: int | None) -> Interval | None:
-    """The bootstrap interval of one padding policy (None for one it does not know)."""
+def has_interval(w: PaddingWaste) -> bool:
+    return w.pad_to is not None or (w.policy in IN_BATCH_MULTIPLE and bool(w.batch_size))
+
+
+def joint_confidence(padding: Sequence[PaddingWaste], confidence: float = CONFIDENCE) -> float:
+    """Each policy's level so that all the waste intervals hold at once (Bonferroni)."""
+    return 1.0 - (1.0 - confidence) / max(1, sum(has_interval(w) for w in padding))
+
+
+def waste_interval(w: PaddingWaste, draws: np.ndarray, values: np.ndarray, counts: np.ndarray,
+                   max_length: int | None, population: int | None,
+                   confidence: float = CONFIDENCE) -> Interval | None:
+    """The studentized bootstrap interval of one padding policy (None for one it does not know),
+    from the sample histogram ``counts`` over ``values`` and its redraws ``draws``."""
+    n = int(counts.sum())
+    scale = float(np.sqrt(1.0 - n / population)) if population else 1.0
+    extra = 0.0
     if w.pad_to is not None:
-        return percentile_bounds(per_row_waste(draws, values, fixed_targets(values, w.pad_to)))
-    if w.policy in IN_BATCH_MULTIPLE and w.batch_size:
-        multiple = IN_BATCH_MULTIPLE[w.policy]
-        return percentile_bounds(in_batch_waste(draws, values, w.batch_size, multiple, max_length))
-    return None
+        theta, se = per_row_moments(counts[None, :], values, w.pad_to)
+        boot, boot_se = per_row_moments(draws, values, w.pad_to)
+    elif w.policy in IN_BATCH_MULTIPLE and w.batch_size:
+        args = (w.batch_size, IN_BATCH_MULTIPLE[w.policy], max_length)
+        theta, se = in_batch_moments(counts[None, :], values, *args)
+        boot, boot_se = in_batch_moments(draws, values, *args)
+        extra = batching_sd(counts, values, *args, population or n)   # unknown size: >= n rows
+    else:
+        return None
+    return studentized_bounds(float(theta[0]), float(se[0]), boot, boot_se, scale, extra, confidence)

@@ -261,3 +261,24 @@ def test_rows_needed_in_words():
     assert finite.rows_for_p99["sequence_length"] < 368     # without replacement: a little fewer
     sparse = axes_uncertainty({"sequence_length": Counter({1: 600, 60: 3, 90: 3, 150: 3})}, population=1000)
     assert sparse.rows_needed("sequence_length") == "all 1,000 rows (exact values)"
+
+
+def test_studentized_moments_match_the_waste_and_its_spread() -> None:
+    """The delta-method pieces: the same waste as the plain formulas, a standard error that
+    matches the spread of real resamples, and batching noise that matches random orders."""
+    from shapeprof.profile.studentized import batching_sd, in_batch_moments, per_row_moments
+
+    rng = np.random.default_rng(3)
+    values, counts = np.arange(2, 40), rng.integers(1, 60, size=38)
+    theta, _ = per_row_moments(counts[None, :], values, 32)
+    assert theta[0] == pytest.approx(per_row_waste(counts[None, :], values, np.full(38, 32))[0])
+    theta, se = in_batch_moments(counts[None, :], values, 8, 8, 36)
+    assert theta[0] == pytest.approx(in_batch_waste(counts[None, :], values, 8, 8, 36)[0])
+    redraws = rng.multinomial(400, counts / counts.sum(), size=2000)
+    spread = in_batch_moments(redraws, values, 8, 8, 36)[0].std()
+    assert se[0] * np.sqrt(counts.sum() / 400) == pytest.approx(spread, rel=0.15)   # se is for n rows
+    rows = np.repeat(values, counts)
+    batched = [(lambda b: (b.max(1)[:, None] - b).sum() / b.sum())(rng.permutation(rows)[:len(rows) // 8 * 8]
+                                                                    .reshape(-1, 8)) for _ in range(300)]
+    assert batching_sd(counts, values, 8, 1, None, len(rows)) == pytest.approx(np.std(batched), rel=0.25)
+    assert batching_sd(counts, values, 1, 1, None, len(rows)) == 0.0
