@@ -77,25 +77,12 @@ def resolve_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None
                     text_columns: str | Sequence[str] | None = None,
                     streaming: bool = False) -> ResolvedDataset:
     """Resolve a dataset name and options to a reader with validated text columns."""
-    name = str(dataset or "glue")
-    columns = parse_columns(text_columns)
-    task = _glue_task_of(name)
-    if data_files is not None and name.lower() == "glue":  # the default name: plain files
-        task = None
-    if data_files is not None:
-        spec, reader = _local_files(name, task, data_files, split)
-    elif task is not None:
-        spec, reader = _glue(task, data_dir, split, streaming)
-    elif Path(name).is_file():
-        spec, reader = _local_files("files", None, name, split)
-    else:
-        spec, reader = _hub(name, split, streaming)
-    where = f"dataset {spec.name!r} ({reader.description})"
-    chosen = choose_text_columns(reader.schema(), columns or (task.text_columns if task else None),
-                                 where)
-    spec = DatasetSpec(**{**spec.__dict__, "text_columns": chosen,
-                          "split": getattr(reader, "split", spec.split)})
-    return ResolvedDataset(spec, reader)
+    ds = open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split, streaming=streaming)
+    task = _task_for(str(dataset or "glue"), data_files)
+    default = task.text_columns if task else None
+    chosen = choose_text_columns(ds.reader.schema(), parse_columns(text_columns) or default,
+                                 f"dataset {ds.spec.name!r} ({ds.reader.description})")
+    return ResolvedDataset(DatasetSpec(**{**ds.spec.__dict__, "text_columns": chosen}), ds.reader)
 
 
 def open_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None = None,
@@ -104,7 +91,7 @@ def open_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None = 
     """Resolve a dataset to its reader without choosing text columns (chat records, whose
     columns are checked by :mod:`shapeprof.data.chat`)."""
     name = str(dataset or "glue")
-    task = None if data_files is not None and name.lower() == "glue" else _glue_task_of(name)
+    task = _task_for(name, data_files)
     if data_files is not None:
         spec, reader = _local_files(name, task, data_files, split)
     elif task is not None:
@@ -115,6 +102,11 @@ def open_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None = 
         spec, reader = _hub(name, split, streaming)
     return ResolvedDataset(DatasetSpec(**{**spec.__dict__, "split": getattr(reader, "split", spec.split)}),
                            reader)
+
+
+def _task_for(name: str, data_files: PathsArg | None) -> Any:
+    """The GLUE task a dataset name means; none for plain files under the default name."""
+    return None if data_files is not None and name.lower() == "glue" else _glue_task_of(name)
 
 
 def reopen(spec: DatasetSpec, streaming: bool = False) -> ResolvedDataset:
