@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from ..bench.expected import Policy, plan_batches
+
 POLICIES = ("longest", "buckets", "window")
 
 Plan = list[tuple[np.ndarray, int]]
+_LONGEST, _SORTED = Policy("longest"), Policy("sorted")      # the bench's plans, reused
 
 
 @dataclass(frozen=True)
@@ -63,18 +66,18 @@ def plan(lengths: Sequence[int] | np.ndarray, batching: Batching, batch_size: in
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
     if batching.policy == "longest":
-        return [(idx, int(lengths[idx].max())) for idx in _chunks(np.arange(len(lengths)), batch_size)]
+        return plan_batches(lengths, _LONGEST, batch_size)
     if batching.policy == "window":
         return _windows(lengths, batching.window, batch_size)
     return _buckets(lengths, batching.edges, batch_size)
 
 
 def _windows(lengths: np.ndarray, window: int, batch_size: int) -> Plan:
+    """The bench's length-sorted plan within each window, its row indices shifted to the window's."""
     out: Plan = []
     for start in range(0, len(lengths), window):
-        idx = np.arange(start, min(start + window, len(lengths)))
-        order = idx[np.argsort(lengths[idx], kind="stable")]
-        out += [(b, int(lengths[b].max())) for b in _chunks(order, batch_size)]
+        part = lengths[start:start + window]
+        out += [(idx + start, pad) for idx, pad in plan_batches(part, _SORTED, batch_size)]
     return out
 
 
@@ -98,10 +101,6 @@ def _buckets(lengths: np.ndarray, edges: Sequence[int], batch_size: int) -> Plan
 def _bucket_batch(rows: list[int], lengths: np.ndarray, edge: int) -> tuple[np.ndarray, int]:
     idx = np.array(rows, dtype=np.int64)
     return idx, max(edge, int(lengths[idx].max()))
-
-
-def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
-    return [indices[i:i + size] for i in range(0, len(indices), size)]
 
 
 def shapes(batches: Plan) -> list[tuple[int, int]]:
