@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..bench.expected import LatencyModel
-from ..bench.runner import TimingPolicy, collect_samples
-from ..errors import TuneError
+from ..bench.runner import SessionSettings, TimingPolicy, collect_samples, make_session
+from ..errors import BenchError, TuneError
 
 Shape = tuple[int, int]                 # (batch size, sequence length)
 FAST = TimingPolicy(warmup=1, min_samples=2, min_time_s=0.0)
@@ -43,22 +43,14 @@ class SessionSpec:
 
 
 def open_session(path: str | Path, spec: SessionSpec) -> Any:
-    """An onnxruntime CPU session opened as ``spec`` says."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    if not spec.default:
-        options.intra_op_num_threads = spec.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if spec.flush_denormals:
-            options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    """An onnxruntime CPU session opened as ``spec`` says (through ``bench.runner.make_session``;
+    the default spec leaves threads at onnxruntime's 0, its own choice, and denormals as they are)."""
+    settings = (SessionSettings(intra_op_threads=0, inter_op_threads=0, flush_denormals=False) if spec.default
+                else SessionSettings(intra_op_threads=spec.threads, flush_denormals=spec.flush_denormals))
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as e:      # onnxruntime raises its own exception types
-        raise TuneError(f"onnxruntime cannot load {str(path)!r}: {str(e).splitlines()[0][:200]}; "
-                        "re-export the model") from e
+        return make_session(path, settings)
+    except BenchError as e:
+        raise TuneError(e.args[0]) from e
 
 
 def time_cells(sessions: Mapping[str, Any], shapes: Sequence[Shape],
