@@ -17,12 +17,11 @@ import numpy as np
 
 from ..bench.paired import paired_speedup
 from ..bench.runner import PeakMemory
-from .batching import plan
 from .candidates import Candidate, predict
 from .context import TuneContext
-from .measure import latency_model, open_session, time_cells, time_parallel
-from .search import grid_lengths, spec_of
-from .serve import build_feeds, run_pass
+from .measure import latency_model, time_cells, time_parallel
+from .search import grid_lengths, open_sessions, serving
+from .serve import run_pass
 
 FLAG_ERROR = 0.10      # a replay missing its prediction by more than this is flagged
 
@@ -103,13 +102,9 @@ def _cells_of(ctx: TuneContext, candidate: Candidate) -> dict[tuple[int, int], f
 
 
 def _side(ctx: TuneContext, candidate: Candidate, cells: dict[tuple[int, int], float]) -> _Side:
-    rows = ctx.held_out
-    batches = plan(ctx.lengths[rows], candidate.batching, candidate.batch_size)
-    ids = {k: [v[i] for i in rows] for k, v in ctx.ids.items()}
-    feeds = build_feeds(ids, batches, ctx.pad_id, ctx.complete)
+    batches, feeds = serving(ctx, candidate, ctx.held_out)
     with PeakMemory() as mem:
-        sessions = [open_session(ctx.paths[candidate.variant], spec_of(candidate, ctx))
-                    for _ in range(candidate.layout.sessions)]
+        sessions = open_sessions(ctx, candidate)
         run_pass(sessions, feeds[:3])             # warm-up
     return _Side(candidate, latency_model(cells), batches, feeds, sessions, mem.growth_mib, [], [], [])
 

@@ -12,14 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from ..bench.replay import take
 from ..bench.runner import PeakMemory
-from .batching import Batching
+from .batching import Batching, Plan, plan
 from .candidates import (Candidate, Layout, Prediction, batchings, grow_more, predict, prune_variants,
                          rank)
 from .context import TuneContext
 from .measure import SessionSpec, Shape, latency_model, open_session, time_cells, time_parallel
 from .options import BASELINE_BATCH
-from .serve import build_feeds, run_pass
+from .serve import Feeds, build_feeds, run_pass
 
 GRID_QUANTILES = (0, 25, 50, 90, 100)
 LAYOUT_ROUNDS = 2
@@ -36,10 +37,22 @@ def baseline_candidate() -> Candidate:
     return Candidate("onnx", Batching("longest"), BASELINE_BATCH, Layout(1, 0), default_session=True)
 
 
-def spec_of(candidate: Candidate, ctx: TuneContext) -> SessionSpec:
+def spec_of(candidate: Candidate) -> SessionSpec:
     if candidate.default_session:
         return SessionSpec(default=True)
     return SessionSpec(threads=candidate.layout.threads)
+
+
+def serving(ctx: TuneContext, candidate: Candidate, rows: np.ndarray) -> tuple[Plan, list[Feeds]]:
+    """The candidate's batches over ``rows`` and their feeds (built outside any timing)."""
+    batches = plan(ctx.lengths[rows], candidate.batching, candidate.batch_size)
+    return batches, build_feeds(take(ctx.ids, rows), batches, ctx.pad_id, ctx.complete)
+
+
+def open_sessions(ctx: TuneContext, candidate: Candidate) -> list[Any]:
+    """The candidate's sessions, one per session of its layout."""
+    return [open_session(ctx.paths[candidate.variant], spec_of(candidate))
+            for _ in range(candidate.layout.sessions)]
 
 
 def coarse(ctx: TuneContext, variants: Sequence[str], tick: Tick) -> list[str]:
@@ -120,13 +133,8 @@ def layouts(ctx: TuneContext, top: Candidate, tick: Tick) -> dict[str, Any]:
 
 def serve_rounds(ctx: TuneContext, candidate: Candidate, rows: np.ndarray, rounds: int) -> float:
     """Measured throughput (median over passes) of ``candidate`` serving ``rows``."""
-    from .batching import plan
-
-    batches = plan(ctx.lengths[rows], candidate.batching, candidate.batch_size)
-    ids = {k: [v[i] for i in rows] for k, v in ctx.ids.items()}
-    feeds = build_feeds(ids, batches, ctx.pad_id, ctx.complete)
-    sessions = [open_session(ctx.paths[candidate.variant], spec_of(candidate, ctx))
-                for _ in range(candidate.layout.sessions)]
+    _, feeds = serving(ctx, candidate, rows)
+    sessions = open_sessions(ctx, candidate)
     run_pass(sessions, feeds[:2])
     walls = [run_pass(sessions, feeds)[0].wall_s for _ in range(rounds)]
     return len(rows) / float(np.median(walls))
