@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..bench.expected import LatencyModel, predict_batches
+from ..bench.stats import summarize
 from .batching import Batching, padded_tokens, plan, shapes
 from .options import Slo
 
@@ -80,8 +81,9 @@ def predict(candidate: Candidate, model: LatencyModel, lengths: np.ndarray) -> P
     batches = plan(lengths, candidate.batching, candidate.batch_size)
     latency = predict_batches(model, shapes(batches))
     total_s = float(latency.sum()) / 1000.0 / candidate.layout.sessions
-    return Prediction(len(lengths) / max(total_s, 1e-12), float(np.percentile(latency, 50)),
-                      float(np.percentile(latency, 99)), len(batches), padded_tokens(batches, lengths))
+    stats = summarize(latency)
+    return Prediction(len(lengths) / max(total_s, 1e-12), stats.p50, stats.p99, len(batches),
+                      padded_tokens(batches, lengths))
 
 
 def batchings(edges: Sequence[int], window: int) -> list[Batching]:

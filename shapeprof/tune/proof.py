@@ -17,6 +17,7 @@ import numpy as np
 
 from ..bench.paired import paired_speedup
 from ..bench.runner import PeakMemory
+from ..bench.stats import summarize
 from .candidates import Candidate, predict
 from .context import TuneContext
 from .measure import latency_model, time_cells, time_parallel
@@ -117,7 +118,8 @@ def _replay(ctx: TuneContext, side: _Side) -> Replay:
     per_round = np.array([predict(side.candidate, latency_model(c), lengths).sequences_per_s
                           for c in side.round_cells])
     got = paired_speedup(len(lengths) / np.array(side.walls), per_round)   # measured/predicted inverted
-    p50, p99 = float(np.percentile(per_batch, 50)), float(np.percentile(per_batch, 99))
+    stats = summarize(per_batch)
+    p50, p99 = stats.p50, stats.p99
     return Replay(side.candidate.label, len(lengths), len(side.batches), predicted.sequences_per_s,
                   measured, predicted.sequences_per_s / measured - 1.0, predicted.p50_ms, predicted.p99_ms,
                   p50, p99, predicted.p99_ms / p99 - 1.0, _inv(got.ratio), _inv(got.high), _inv(got.low),
