@@ -13,6 +13,7 @@ from typing import Any
 
 from ..bench import variants as bench_variants
 from ..bench.model_dir import ModelDir
+from ..layout import VARIANT_FILES
 
 
 def available_variants(asked: Sequence[str], model: ModelDir) -> tuple[list[str], list[str]]:
@@ -55,12 +56,8 @@ def calibration_for(view: Any, accuracy: Any, seed: int) -> Any:
 
 
 def _build(name: str, model: ModelDir, workdir: Path, paths: dict[str, Path], calibration: Any) -> Path:
-    if name == "optimized":
-        return bench_variants.optimize(model, workdir / "model-optimized.onnx")[0]
-    if name == "int8":
-        return bench_variants.quantize(model.onnx_path, workdir / "model-int8.onnx")
-    if name == "optimized-int8":
+    if name == "optimized-int8":          # the optimized graph is built once, whichever asks first
         if "optimized" not in paths:
-            paths["optimized"] = bench_variants.optimize(model, workdir / "model-optimized.onnx")[0]
-        return bench_variants.quantize(paths["optimized"], workdir / "model-optimized-int8.onnx")
+            paths["optimized"] = bench_variants.build_variant("optimized", model, workdir)[0]
+        return bench_variants.quantize(paths["optimized"], workdir / VARIANT_FILES[name])
     return bench_variants.build_variant(name, model, workdir, calibration)[0]
