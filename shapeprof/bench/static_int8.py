@@ -77,7 +77,7 @@ def quantize_static_int8(src: Path, out: Path, model: ModelDir, rows: Calibratio
             graph = SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True)
             onnx.save(graph, str(typed))
             _quantize(typed, out, model, rows, settings, excluded_nodes(graph, settings.exclude, settings.float_after)
-                      + activation_matmuls(graph))
+                      + activation_matmuls(graph), graph_inputs(graph))
         except BenchError:
             raise
         except Exception as e:
@@ -93,13 +93,11 @@ def quantize_static_int8(src: Path, out: Path, model: ModelDir, rows: Calibratio
 
 
 def _quantize(typed: Path, out: Path, model: ModelDir, rows: CalibrationRows, settings: StaticSettings,
-              exclude: list[str]) -> None:
-    import onnxruntime as ort
+              exclude: list[str], inputs: list[Any]) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     from .calibration import TextCalibrationReader
 
-    inputs = ort.InferenceSession(str(typed), providers=["CPUExecutionProvider"]).get_inputs()
     reader = TextCalibrationReader(model, inputs, rows, settings.batch_size, uniform=settings.method != "minmax")
     method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
               "entropy": CalibrationMethod.Entropy}[settings.method]
@@ -112,6 +110,12 @@ def _quantize(typed: Path, out: Path, model: ModelDir, rows: CalibrationRows, se
                         per_channel=settings.per_channel, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=exclude or None,
                         calibrate_method=method, extra_options=extra)
+
+
+def graph_inputs(graph: Any) -> list[Any]:
+    """The graph's fed inputs (initializers listed as inputs left out), as a session lists them."""
+    weights = {t.name for t in graph.graph.initializer}
+    return [i for i in graph.graph.input if i.name not in weights]
 
 
 def activation_matmuls(graph: Any) -> list[str]:
