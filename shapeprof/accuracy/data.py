@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..bench.calibration import source_key
 from ..errors import DataError
 from .defaults import GENERATIVE_ROWS, TASK_METRICS, default_source, num_labels
 from .kind import check_kind
@@ -68,10 +69,8 @@ def load_accuracy_data(source: str | Path | None, kind: str, *, rows: int | None
     metric = _metric(kind, ds, labels)
     if config is not None and kind == "classifier":
         check_labels_fit(labels, metric, num_labels(config), ds.spec.name)
-    split = ds.spec.split or ""
-    key = (*(ds.spec.files or (ds.spec.name,)), split)
-    return AccuracyData(kind, f"{ds.spec.name} {split}".strip(), texts, labels, metric, key,
-                        indices, total, seed)
+    return AccuracyData(kind, f"{ds.spec.name} {ds.spec.split or ''}".strip(), texts, labels, metric,
+                        source_key(ds.spec), indices, total, seed)
 
 
 def _model_config(model_dir: str | Path | None) -> dict[str, Any] | None:
