@@ -30,6 +30,7 @@ from .candidates import Candidate, closest, predict, rank
 from .context import TuneContext, load_rows
 from .measure import latency_model
 from .options import TuneOptions
+from .proof import prove
 from .result import Proof, Row, TuneResult
 from .scoring import accepted, check_accuracy_data, score
 from .variants import available_variants, build_variants, calibration_for
@@ -87,15 +88,9 @@ def _run(ctx: TuneContext, variants: list[str], data: Any, bar: Any) -> TuneResu
     bar.update(1, now="proof on held-out rows")
     proof = None
     if winner is not None:
-        proof = Proof(*search_proof(ctx, winner, bar.set_now))
+        proof = Proof(*prove(ctx, winner, search.baseline_candidate(), bar.set_now))
     bar.update(1, now="writing")
     return _result(ctx, winner, proof, layouts)
-
-
-def search_proof(ctx: TuneContext, winner: Candidate, tick: Any) -> tuple[Any, Any, dict[str, float]]:
-    from .proof import prove
-
-    return prove(ctx, winner, search.baseline_candidate(), tick)
 
 
 def _result(ctx: TuneContext, winner: Candidate | None, proof: Proof | None, layouts: dict[str, Any]
