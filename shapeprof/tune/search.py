@@ -128,7 +128,7 @@ def layouts(ctx: TuneContext, top: Candidate, tick: Tick) -> dict[str, Any]:
                                          ctx.search_lengths)))
     measured = {c: serve_rounds(ctx, c, ctx.search, LAYOUT_ROUNDS) for c in (top, parallel)}
     return {"candidates": [c.to_dict() for c in measured],
-            "measured_sequences_per_s": [m for m in measured.values()]}
+            "measured_sequences_per_s": list(measured.values())}
 
 
 def serve_rounds(ctx: TuneContext, candidate: Candidate, rows: np.ndarray, rounds: int) -> float:
@@ -151,8 +151,7 @@ def choose(ctx: TuneContext, measured: dict[str, Any]) -> Candidate | None:
     if measured:
         (a, b), (sa, sb) = ([Candidate.from_dict(d) for d in measured["candidates"]],
                             measured["measured_sequences_per_s"])
-        fits = {c for c in meeting}
-        options = [(s, c) for c, s in ((a, sa), (b, sb)) if c in fits]
+        options = [(s, c) for c, s in ((a, sa), (b, sb)) if c in meeting]
         if options:
             return max(options, key=lambda sc: sc[0])[1]
     return meeting[0]
