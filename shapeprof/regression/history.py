@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import schema
 from ..errors import HistoryError
+from .compare import cell_label
 from .history_db import connect, retry, transaction
 from .history_git import Commit, resolve_commit
 
@@ -74,14 +75,6 @@ class Added:
         if not self.new:
             return f"already in {db}: {what} (run {r.run_id}); nothing added"
         return f"added to {db}: {what} (run {r.run_id})"
-
-
-def cell_label(c: Mapping[str, Any]) -> str:
-    """The cell without its variant, as ``compare`` names it: "8x64", "decode 1x1 past 16"."""
-    label = f"{c['batch_size']}x{c['sequence_length']}"
-    if c.get("phase"):
-        label = f"{c['phase']} {label}" + (f" past {c['past_length']}" if c.get("past_length") else "")
-    return label
 
 
 def check_name(value: str, flag: str) -> str:
