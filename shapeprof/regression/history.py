@@ -218,6 +218,5 @@ def record_ci(db: str | Path, work: Path, base_rev: str, same: bool, root: Path)
     run (``same``), its base (at ``base_rev``) to the history; the report's note line."""
     added = [add_results(db, work / "candidate.json", source="ci-candidate", cwd=root)]
     if not same:
-        base = resolve_commit(base_rev, root).sha
-        added.append(add_results(db, work / "base.json", base, source="ci-base", cwd=root))
+        added.append(add_results(db, work / "base.json", base_rev, source="ci-base", cwd=root))
     return "history: " + "; ".join(a.message(db) for a in added)
