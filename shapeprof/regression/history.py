@@ -90,11 +90,11 @@ def read_run(path: str | Path, commit: Commit, machine: str | None = None, model
     path = Path(path)
     raw = schema.read_json(path, schema.BENCH, HistoryError)
     where = f"results {str(path)!r}"
-    if isinstance(raw, Mapping) and raw.get("kind") not in (None, "shapeprof.bench"):
-        raise HistoryError(f"{where} is a {raw.get('kind')!r} file, not benchmark results; {FIX}")
-    data = schema.upgrade(schema.BENCH, raw, where, HistoryError) if isinstance(raw, Mapping) else None
-    if data is None:
+    if not isinstance(raw, Mapping):
         raise HistoryError(f"{where} holds a JSON {type(raw).__name__}, not an object; {FIX}")
+    if raw.get("kind") not in (None, "shapeprof.bench"):
+        raise HistoryError(f"{where} is a {raw.get('kind')!r} file, not benchmark results; {FIX}")
+    data = schema.upgrade(schema.BENCH, raw, where, HistoryError)
     content = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
     env = _mapping(data, "environment", where)
     mid, description = machine_fingerprint(env, where) if machine is None else (machine, _machine(env))
