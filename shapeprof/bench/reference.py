@@ -71,13 +71,14 @@ class ReferenceTimer:
 
     settings: SessionSettings
     session: Any = None
+    feeds: dict[str, np.ndarray] = field(default_factory=dict)
     rounds: dict[int, list[float]] = field(default_factory=dict)
 
     def time(self, round_index: int) -> None:
         if self.session is None:
             self.session = make_session(reference_model(), self.settings)
-        feeds = {"x": np.random.default_rng(1).standard_normal((ROWS, WIDTH)).astype(np.float32)}
-        got = collect_samples(lambda: self.session.run(None, feeds), SLICE)
+            self.feeds = {"x": np.random.default_rng(1).standard_normal((ROWS, WIDTH)).astype(np.float32)}
+        got = collect_samples(lambda: self.session.run(None, self.feeds), SLICE)
         self.rounds.setdefault(round_index, []).extend(got)
 
     def result(self) -> ReferenceResult | None:

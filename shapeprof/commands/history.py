@@ -108,13 +108,12 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from ..regression.history_query import read_rows, summary
+    from ..regression.history_query import rows_and_summary
 
-    rows = read_rows(args.db, _filter_values(args))
+    rows, counts = rows_and_summary(args.db, _filter_values(args))
     if args.json:
         print(json.dumps({"db": args.db, "rows": [r.to_dict() for r in rows]}, indent=1))
         return 0
-    counts = summary(args.db)
     print(f"{args.db}: {counts['runs']} runs of {counts['models']} models at {counts['commits']} commits "
           f"on {counts['machines']} machines; {len(rows)} rows match")
     header = ("commit", "measured", "machine", "model", "variant", "cell", "threads", "median ms", "rounds")

@@ -124,8 +124,9 @@ def _split(y: np.ndarray, start: int, stop: int, method: Method, rng: np.random.
 def pettitt(x: np.ndarray, method: Method, rng: np.random.Generator) -> tuple[int, float]:
     """The best split of ``x`` (index of the first value after it) and the permutation p-value
     of Pettitt's max |Z| (is there a step at all?)."""
-    observed = float(np.max(np.abs(_z(_ranks(x)[None, :], method.min_segment)[0])))
-    maxima = _permuted_maxima(x, method, rng)
+    ranks = _ranks(x)
+    observed = float(np.max(np.abs(_z(ranks[None, :], method.min_segment)[0])))
+    maxima = _permuted_maxima(ranks, method, rng)
     p = (1 + int(np.sum(maxima >= observed - 1e-9))) / (method.permutations + 1)
     return locate(x, method.min_segment), p
 
@@ -142,8 +143,8 @@ def locate(x: np.ndarray, m: int) -> int:
     return m + int(np.argmax(k * (n - k) / n * (left - right) ** 2))
 
 
-def _permuted_maxima(x: np.ndarray, method: Method, rng: np.random.Generator) -> np.ndarray:
-    shuffled = rng.permuted(np.tile(_ranks(x), (method.permutations, 1)), axis=1)
+def _permuted_maxima(ranks: np.ndarray, method: Method, rng: np.random.Generator) -> np.ndarray:
+    shuffled = rng.permuted(np.tile(ranks, (method.permutations, 1)), axis=1)
     return np.max(np.abs(_z(shuffled, method.min_segment)), axis=1)
 
 
@@ -200,8 +201,9 @@ def critical_z(n: int, method: Method) -> float:
     """The (1 - alpha) quantile of max |Z| over splits for a flat series of n values; inf when
     even a perfect split cannot reach alpha."""
     rng = np.random.default_rng(method.seed)
-    maxima = _permuted_maxima(np.arange(n, dtype=np.float64), method, rng)
-    perfect = float(np.max(np.abs(_z(np.arange(1, n + 1, dtype=np.float64)[None, :], method.min_segment))))
+    ranks = np.arange(1, n + 1, dtype=np.float64)      # a flat series' ranks, and a perfect step's
+    maxima = _permuted_maxima(ranks, method, rng)
+    perfect = float(np.max(np.abs(_z(ranks[None, :], method.min_segment))))
     if (1 + int(np.sum(maxima >= perfect - 1e-9))) / (method.permutations + 1) >= method.alpha:
         return math.inf
     return float(np.quantile(maxima, 1 - method.alpha))

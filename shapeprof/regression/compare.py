@@ -193,13 +193,17 @@ def _cells(run: Mapping[str, Any], ignore: Iterable[str]) -> dict[tuple, dict[st
     return out
 
 
-def _label(entry: Mapping[str, Any]) -> str:
-    c = entry["cell"]
-    label = f"{c['variant']} {c['batch_size']}x{c['sequence_length']}"
-    if c.get("phase"):   # generation steps: decode cells share 1 token and differ by past
-        label = f"{c['variant']} {c['phase']} {c['batch_size']}x{c['sequence_length']}"
-        label += f" past {c['past_length']}" if c.get("past_length") else ""
+def cell_label(c: Mapping[str, Any]) -> str:
+    """The cell without its variant: "8x64", "decode 1x1 past 16" (generation steps: decode
+    cells share 1 token and differ by past)."""
+    label = f"{c['batch_size']}x{c['sequence_length']}"
+    if c.get("phase"):
+        label = f"{c['phase']} {label}" + (f" past {c['past_length']}" if c.get("past_length") else "")
     return label
+
+
+def _label(entry: Mapping[str, Any]) -> str:
+    return f"{entry['cell']['variant']} {cell_label(entry['cell'])}"
 
 
 def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import schema
 from ..errors import HistoryError
+from .compare import cell_label
 from .history_db import connect, retry, transaction
 from .history_git import Commit, resolve_commit
 
@@ -76,14 +77,6 @@ class Added:
         return f"added to {db}: {what} (run {r.run_id})"
 
 
-def cell_label(c: Mapping[str, Any]) -> str:
-    """The cell without its variant, as ``compare`` names it: "8x64", "decode 1x1 past 16"."""
-    label = f"{c['batch_size']}x{c['sequence_length']}"
-    if c.get("phase"):
-        label = f"{c['phase']} {label}" + (f" past {c['past_length']}" if c.get("past_length") else "")
-    return label
-
-
 def check_name(value: str, flag: str) -> str:
     if not NAME.match(value):
         raise HistoryError(f"{flag} {value!r} is not a name: use letters, digits and . _ : / + - "
@@ -97,11 +90,11 @@ def read_run(path: str | Path, commit: Commit, machine: str | None = None, model
     path = Path(path)
     raw = schema.read_json(path, schema.BENCH, HistoryError)
     where = f"results {str(path)!r}"
-    if isinstance(raw, Mapping) and raw.get("kind") not in (None, "shapeprof.bench"):
-        raise HistoryError(f"{where} is a {raw.get('kind')!r} file, not benchmark results; {FIX}")
-    data = schema.upgrade(schema.BENCH, raw, where, HistoryError) if isinstance(raw, Mapping) else None
-    if data is None:
+    if not isinstance(raw, Mapping):
         raise HistoryError(f"{where} holds a JSON {type(raw).__name__}, not an object; {FIX}")
+    if raw.get("kind") not in (None, "shapeprof.bench"):
+        raise HistoryError(f"{where} is a {raw.get('kind')!r} file, not benchmark results; {FIX}")
+    data = schema.upgrade(schema.BENCH, raw, where, HistoryError)
     content = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
     env = _mapping(data, "environment", where)
     mid, description = machine_fingerprint(env, where) if machine is None else (machine, _machine(env))
@@ -225,6 +218,5 @@ def record_ci(db: str | Path, work: Path, base_rev: str, same: bool, root: Path)
     run (``same``), its base (at ``base_rev``) to the history; the report's note line."""
     added = [add_results(db, work / "candidate.json", source="ci-candidate", cwd=root)]
     if not same:
-        base = resolve_commit(base_rev, root).sha
-        added.append(add_results(db, work / "base.json", base, source="ci-base", cwd=root))
+        added.append(add_results(db, work / "base.json", base_rev, source="ci-base", cwd=root))
     return "history: " + "; ".join(a.message(db) for a in added)

@@ -141,8 +141,18 @@ def to_series(rows: Sequence[Row]) -> list[Series]:
 def summary(db: str | Path) -> dict[str, int]:
     """How many runs, commits, machines, models and cell rows the history holds."""
     with connect(db) as conn:
-        runs, commits, machines, models = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT commit_sha), COUNT(DISTINCT machine), "
-            "COUNT(DISTINCT model) FROM runs").fetchone()
-        cells = conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+        return _summary(conn)
+
+
+def rows_and_summary(db: str | Path, filters: Filters | None = None) -> tuple[list[Row], dict[str, int]]:
+    """``read_rows`` and ``summary`` through one connection (one open and integrity check)."""
+    with connect(db) as conn:
+        return _rows(conn, filters or Filters()), _summary(conn)
+
+
+def _summary(conn: sqlite3.Connection) -> dict[str, int]:
+    runs, commits, machines, models = conn.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT commit_sha), COUNT(DISTINCT machine), "
+        "COUNT(DISTINCT model) FROM runs").fetchone()
+    cells = conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
     return {"runs": runs, "commits": commits, "machines": machines, "models": models, "cells": cells}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 from .compare import CellComparison, Comparison
-from .stats import IMPROVEMENT, NOT_RESOLVABLE, REGRESSION, WARNING
+from .stats import IMPROVEMENT, NOISE, NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, SAME, WARNING
 
 SHOWN = (REGRESSION, WARNING, IMPROVEMENT, NOT_RESOLVABLE)
-VERDICTS = ("regression", "warning", "improvement", "not resolvable", "noise", "same", "not comparable")
+VERDICTS = (*SHOWN, NOISE, SAME, NOT_COMPARABLE)
 
 
 def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candidate") -> str:

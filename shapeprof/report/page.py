@@ -44,7 +44,7 @@ def render(results: BenchResults, plots: Sequence[Plot], comparison: Comparison 
         body.append("<nav>" + "".join(f'<a href="#{p.id}">{_e(p.title)}</a>' for p in plots) + "</nav>")
     else:
         body.append("<p>These results hold nothing to plot.</p>")
-    body += [_section(p) for p in plots]
+    body += [section(p) for p in plots]
     return document(title, body)
 
 
@@ -53,15 +53,6 @@ def document(title: str, body: Sequence[str]) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
-
-
-def section(plot: Plot) -> str:
-    """One plot's section: heading, figure with its data, and the numbers as a table."""
-    return _section(plot)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    return _table(header, rows)
 
 
 def _meta(results: BenchResults) -> str:
@@ -92,14 +83,15 @@ def _comparison_head(cmp: Comparison, names: tuple[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _section(plot: Plot) -> str:
+def section(plot: Plot) -> str:
+    """One plot's section: heading, figure with its data, and the numbers as a table."""
     data = html.escape(json.dumps(clean(plot.series), separators=(",", ":")), quote=True)
     return (f'<section>\n<h2>{_e(plot.title)}</h2>\n<figure class="plot" id="{plot.id}" data-series="{data}">\n'
             f"{plot.svg}\n<figcaption>{_e(plot.caption)}</figcaption>\n</figure>\n"
-            f"<details><summary>The numbers</summary>\n{_table(*plot.table)}\n</details>\n</section>")
+            f"<details><summary>The numbers</summary>\n{table(*plot.table)}\n</details>\n</section>")
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_e(fmt(v))}</td>" for v in row) + "</tr>\n" for row in rows)
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
