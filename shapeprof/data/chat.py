@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from .load import empty_error
 from .sampling import sample_indices
 from .source import PathsArg, ResolvedDataset, open_dataset
 
@@ -127,8 +128,7 @@ def load_chat(ds: ResolvedDataset, columns: ChatColumns, rows: int | None = None
     table = read_columns(ds, columns.read)
     total = table.num_rows
     if total == 0:
-        raise DataError(f"dataset {ds.spec.name!r} ({ds.reader.description}) has no rows; check the "
-                        "file, the --split or the --data-files")
+        raise empty_error(ds)
     picked = sample_indices(total, rows, seed)
     indices = list(range(total)) if picked is None else [int(i) for i in picked]
     if picked is not None:
@@ -156,20 +156,15 @@ def read_columns(ds: ResolvedDataset, names: Sequence[str]) -> Any:
 
 
 def _json_table(path: Path, names: Sequence[str]) -> Any:
-    import json
-
     import pyarrow as pa
     import pyarrow.json as pj
 
+    from .readers import is_json_array, json_array_table
+
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if head.startswith(b"["):
-            with open(path, encoding="utf-8-sig") as f:
-                table = pa.Table.from_pylist(json.load(f))
-        else:
-            table = pj.read_json(path)
-        return table.select(list(names))
+        if is_json_array(path):
+            return json_array_table(path, names)
+        return pj.read_json(path).select(list(names))
     except (OSError, ValueError, KeyError, pa.ArrowException) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise DataError(f"cannot read {str(path)!r}: {first}; check that the file is valid JSON "
