@@ -122,28 +122,17 @@ def _stop_token(tokenizer: Any) -> bool:
     return getattr(tokenizer, "eos_token_id", None) is not None
 
 
-def count_tokens(tokenizer: Any, texts: Sequence[str]) -> np.ndarray:
-    """Token counts without added special tokens (a rendered template carries its own)."""
-    from .tokenize import LengthCounter
-
-    if not texts:
-        return np.zeros(0, dtype=np.int64)
-    backend = LengthCounter(tokenizer).backend
-    if backend is not None:
-        encodings = backend.encode_batch_fast(list(texts), add_special_tokens=False)
-        return np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(encodings))
-    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-    return np.array([len(r) for r in ids], dtype=np.int64)
-
-
 def measure_requests(tokenizer: Any, template: ChatTemplate, records: ChatRecords,
                      max_length: int | None) -> tuple[ChatRequests, tuple[np.ndarray, np.ndarray]]:
     """The clipped requests and the natural (prompt, new tokens) lengths."""
+    from ..data.rows import TextRows
     from .chat_template import render_prompts
+    from .tokenize import LengthCounter
 
     prompts = render_prompts(tokenizer, template, records.prompts, records.indices)
-    prompt_natural = count_tokens(tokenizer, prompts)
-    new_natural = count_tokens(tokenizer, records.answers) + int(_stop_token(tokenizer))
+    count = LengthCounter(tokenizer, special_tokens=False)   # one copy of the Rust tokenizer
+    prompt_natural = count(TextRows(("prompt",), (list(prompts),)))
+    new_natural = count(TextRows(("answer",), (list(records.answers),))) + int(_stop_token(tokenizer))
     new_natural = np.maximum(new_natural, 1)
     p, n = clip_pairs(prompt_natural, new_natural, max_length)
     return ChatRequests(prompts, p, n, list(records.indices)), (prompt_natural, new_natural)
