@@ -63,11 +63,15 @@ class GenerationStats:
     def axes(self) -> dict[str, AxisStats]:
         return {PROMPT_LENGTH: self.prompt_length, NEW_TOKENS: self.new_tokens}
 
+    @property
+    def new_tokens_rule(self) -> str:
+        return NEW_TOKENS_RULE if self.stop_token else "reference answer tokens"
+
     def to_dict(self) -> dict[str, Any]:
         return {"prompt_length": self.prompt_length.to_dict(), "new_tokens": self.new_tokens.to_dict(),
                 "pairs": [[p, n, c] for (p, n), c in sorted(self.pairs.items())],
                 "chat": self.chat.to_dict(), "template": dict(self.template),
-                "new_tokens_rule": NEW_TOKENS_RULE if self.stop_token else "reference answer tokens",
+                "new_tokens_rule": self.new_tokens_rule,
                 "stop_token": self.stop_token}
 
     @classmethod
@@ -95,15 +99,15 @@ def profile_generation(model: str | Path, dataset: Any, *, columns: ChatColumns,
     from ..data.chat import load_chat, open_chat
     from .chat_template import read_template_file
 
+    if build is None:
+        raise ProfileError("profile_generation needs the pipeline's build_profile; call "
+                           "shapeprof.profile.profile_dataset")
     given = read_template_file(chat_template) if chat_template is not None else None
     ds = open_chat(dataset, columns, data_dir=data_dir, data_files=data_files, split=split)
     tokenizer, info, template = _tokenizer_and_template(model, given)
     records = load_chat(ds, columns, rows, seed)
     say(progress, f"rendering and tokenizing {len(records):,} prompts and answers")
     requests, natural = measure_requests(tokenizer, template, records, info.max_length)
-    if build is None:
-        raise ProfileError("profile_generation needs the pipeline's build_profile; call "
-                           "shapeprof.profile.profile_dataset")
     base = _shape_profile(build, ds, info, requests, natural[0], records, rows, seed, batch_sizes,
                           buckets, max_policy)
     stats = generation_stats(requests, natural, columns, template, _stop_token(tokenizer))
@@ -218,9 +222,8 @@ def generation_summary(stats: GenerationStats) -> str:
     chat = stats.chat
     what = (f"messages column {chat.messages_column!r}" if chat.format == "messages"
             else f"prompt columns {', '.join(chat.prompt_columns)}; completion column {chat.completion_column}")
-    rule = NEW_TOKENS_RULE if stats.stop_token else "reference answer tokens"
     lines += [f"(prompts: {what}, rendered with the chat template of {stats.template.get('origin')}; "
-              f"new_tokens = {rule}; {len(stats.pairs):,} distinct (prompt, new tokens) pairs kept)"]
+              f"new_tokens = {stats.new_tokens_rule}; {len(stats.pairs):,} distinct (prompt, new tokens) pairs kept)"]
     return "\n".join(lines)
 
 
