@@ -87,9 +87,11 @@ def chat_columns(prompt_columns: str | Sequence[str] | None, completion_column: 
 
 
 def open_chat(dataset: str | Path, columns: ChatColumns, *, data_dir: str | Path | None = None,
-              data_files: PathsArg | None = None, split: str | None = None) -> ResolvedDataset:
-    """Open the dataset and check that the named columns exist (before reading any record)."""
-    ds = open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split)
+              data_files: PathsArg | None = None, split: str | None = None,
+              opened: ResolvedDataset | None = None) -> ResolvedDataset:
+    """Open the dataset (unless ``opened`` is it already) and check that the named columns
+    exist (before reading any record)."""
+    ds = opened or open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split)
     check_columns(ds, columns)
     return ds
 

@@ -30,7 +30,7 @@ from .stats import AxisStats, axis_stats
 
 if TYPE_CHECKING:
     from ..data.chat import ChatRecords
-    from ..data.source import PathsArg
+    from ..data.source import PathsArg, ResolvedDataset
     from .shape_profile import ShapeProfile
 
 PROMPT_LENGTH, NEW_TOKENS = "prompt_length", "new_tokens"
@@ -87,12 +87,13 @@ def profile_generation(model: str | Path, dataset: Any, *, columns: ChatColumns,
                        data_files: PathsArg | None = None, split: str | None = None,
                        rows: int | None = None, seed: int = 0, batch_sizes: Sequence[int] = (1, 8, 32),
                        buckets: int | None = None, max_policy: str = "max",
-                       progress: bool = True, build: Callable[..., ShapeProfile] | None = None
-                       ) -> ShapeProfile:
+                       progress: bool = True, build: Callable[..., ShapeProfile] | None = None,
+                       opened: ResolvedDataset | None = None) -> ShapeProfile:
     """Profile the prompts and completions of a chat or instruction dataset (module docstring).
 
     ``build`` is :func:`shapeprof.profile.pipeline.build_profile` (passed in by the pipeline,
-    which dispatches here, so the two modules do not import each other)."""
+    which dispatches here, so the two modules do not import each other); ``opened`` the dataset
+    when :func:`chat_layout` already opened it."""
     import dataclasses
 
     from ..console import say
@@ -103,7 +104,8 @@ def profile_generation(model: str | Path, dataset: Any, *, columns: ChatColumns,
         raise ProfileError("profile_generation needs the pipeline's build_profile; call "
                            "shapeprof.profile.profile_dataset")
     given = read_template_file(chat_template) if chat_template is not None else None
-    ds = open_chat(dataset, columns, data_dir=data_dir, data_files=data_files, split=split)
+    ds = open_chat(dataset, columns, data_dir=data_dir, data_files=data_files, split=split,
+                   opened=opened)
     tokenizer, info, template = _tokenizer_and_template(model, given)
     records = load_chat(ds, columns, rows, seed)
     say(progress, f"rendering and tokenizing {len(records):,} prompts and answers")
@@ -231,9 +233,10 @@ def generation_summary(stats: GenerationStats) -> str:
 def chat_layout(dataset: Any, *, data_dir: str | Path | None = None, data_files: PathsArg | None = None,
                 split: str | None = None, text_columns: Any = None, prompt_columns: Any = None,
                 completion_column: str | None = None, chat_template: str | Path | None = None
-                ) -> ChatColumns | None:
+                ) -> tuple[ChatColumns | None, ResolvedDataset | None]:
     """The chat layout when the options or the data ask for a generation profile, else None:
-    prompt/completion columns or a template given, or a ``messages`` list column in the data."""
+    prompt/completion columns or a template given, or a ``messages`` list column in the data;
+    with the dataset when it had to be opened to tell (else None), so it opens once."""
     from ..data.chat import chat_columns, has_messages
     from ..data.source import open_dataset
 
@@ -242,9 +245,9 @@ def chat_layout(dataset: Any, *, data_dir: str | Path | None = None, data_files:
         raise ProfileError("--text-columns applies to text profiles; for prompts and completions give "
                            "--prompt-columns and --completion-column (or a messages column) instead")
     if asked:
-        return chat_columns(prompt_columns, completion_column)
+        return chat_columns(prompt_columns, completion_column), None
     name = str(dataset or "glue").lower()
     if text_columns is not None or (data_files is None and (name == "glue" or name.startswith("glue/"))):
-        return None
+        return None, None
     ds = open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split)
-    return ChatColumns("messages") if has_messages(ds) else None
+    return (ChatColumns("messages") if has_messages(ds) else None), ds
