@@ -246,18 +246,7 @@ def load(kind: str, source: str | Path | Mapping[str, Any],
 def read_json(path: Path, art: Artifact, err: type[ShapeprofError]) -> Any:
     """Parse ``path``; every failure is one line naming the file, never its bytes."""
     where = f"cannot read {art.noun} {str(path)!r}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise err(f"{where}: file not found; {art.remedy}") from e
-    except IsADirectoryError as e:
-        raise err(f"{where}: it is a directory; {art.remedy}") from e
-    except UnicodeDecodeError as e:
-        raise err(f"{where}: not UTF-8 text, so not JSON; {art.remedy}") from e
-    except OSError as e:
-        raise err(f"{where}: {e.strerror or type(e).__name__}; {art.remedy}") from e
-    if not text.strip():
-        raise err(f"{where}: the file is empty; {art.remedy}")
+    text = read_text(path, where, err, art.remedy)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -265,6 +254,23 @@ def read_json(path: Path, art: Artifact, err: type[ShapeprofError]) -> Any:
                   f"{art.remedy}") from e
     except RecursionError as e:
         raise err(f"{where}: JSON nested too deeply; {art.remedy}") from e
+
+
+def read_text(path: str | Path, where: str, err: type[ShapeprofError], remedy: str) -> str:
+    """A non-empty UTF-8 file's text; every failure is one line, ``{where}: {what}; {remedy}``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise err(f"{where}: file not found; {remedy}") from e
+    except IsADirectoryError as e:
+        raise err(f"{where}: it is a directory; {remedy}") from e
+    except UnicodeDecodeError as e:
+        raise err(f"{where}: not UTF-8 text; {remedy}") from e
+    except OSError as e:
+        raise err(f"{where}: {e.strerror or type(e).__name__}; {remedy}") from e
+    if not text.strip():
+        raise err(f"{where}: the file is empty; {remedy}")
+    return text
 
 
 def upgrade(art: Artifact | str, data: Mapping[str, Any], where: str | None = None,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from .load import empty_error
 from .sampling import sample_indices
 from .source import PathsArg, ResolvedDataset, open_dataset
 
@@ -86,9 +87,11 @@ def chat_columns(prompt_columns: str | Sequence[str] | None, completion_column: 
 
 
 def open_chat(dataset: str | Path, columns: ChatColumns, *, data_dir: str | Path | None = None,
-              data_files: PathsArg | None = None, split: str | None = None) -> ResolvedDataset:
-    """Open the dataset and check that the named columns exist (before reading any record)."""
-    ds = open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split)
+              data_files: PathsArg | None = None, split: str | None = None,
+              opened: ResolvedDataset | None = None) -> ResolvedDataset:
+    """Open the dataset (unless ``opened`` is it already) and check that the named columns
+    exist (before reading any record)."""
+    ds = opened or open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split)
     check_columns(ds, columns)
     return ds
 
@@ -127,8 +130,7 @@ def load_chat(ds: ResolvedDataset, columns: ChatColumns, rows: int | None = None
     table = read_columns(ds, columns.read)
     total = table.num_rows
     if total == 0:
-        raise DataError(f"dataset {ds.spec.name!r} ({ds.reader.description}) has no rows; check the "
-                        "file, the --split or the --data-files")
+        raise empty_error(ds)
     picked = sample_indices(total, rows, seed)
     indices = list(range(total)) if picked is None else [int(i) for i in picked]
     if picked is not None:
@@ -156,20 +158,15 @@ def read_columns(ds: ResolvedDataset, names: Sequence[str]) -> Any:
 
 
 def _json_table(path: Path, names: Sequence[str]) -> Any:
-    import json
-
     import pyarrow as pa
     import pyarrow.json as pj
 
+    from .readers import is_json_array, json_array_table
+
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if head.startswith(b"["):
-            with open(path, encoding="utf-8-sig") as f:
-                table = pa.Table.from_pylist(json.load(f))
-        else:
-            table = pj.read_json(path)
-        return table.select(list(names))
+        if is_json_array(path):
+            return json_array_table(path, names)
+        return pj.read_json(path).select(list(names))
     except (OSError, ValueError, KeyError, pa.ArrowException) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise DataError(f"cannot read {str(path)!r}: {first}; check that the file is valid JSON "

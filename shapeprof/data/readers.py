@@ -154,13 +154,15 @@ def csv_options(fmt: FileFormat, columns: Sequence[str] | None = None) -> tuple[
     return read, parse, convert
 
 
-def _is_json_array(path: Path) -> bool:
+def is_json_array(path: Path) -> bool:
+    """Whether a .json file holds one JSON array of records (not JSON lines)."""
     with open(path, "rb") as f:
         head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"[")
 
 
-def _json_array_table(path: Path, columns: Sequence[str] | None) -> Any:
+def json_array_table(path: Path, columns: Sequence[str] | None) -> Any:
+    """A JSON array of records as a table, types as inferred (all columns when ``columns`` is None)."""
     import pyarrow as pa
 
     with open(path, encoding="utf-8-sig") as f:
@@ -186,8 +188,8 @@ def _schema(path: Path, fmt: FileFormat) -> Any:
     if fmt.kind == "parquet":
         return pq.ParquetFile(path).schema_arrow
     if fmt.kind == "json":
-        if _is_json_array(path):
-            return _json_array_table(path, None).schema
+        if is_json_array(path):
+            return json_array_table(path, None).schema
         with pj.open_json(path) as reader:
             return reader.schema
     read, parse, convert = csv_options(fmt)
@@ -203,8 +205,8 @@ def _read(path: Path, fmt: FileFormat, columns: Sequence[str]) -> Any:
     if fmt.kind == "parquet":
         return pq.read_table(path, columns=list(columns))
     if fmt.kind == "json":
-        if _is_json_array(path):
-            return _json_array_table(path, columns)
+        if is_json_array(path):
+            return json_array_table(path, columns)
         return pj.read_json(path, parse_options=json_options(columns))
     read, parse, convert = csv_options(fmt, columns)
     return pc.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
@@ -217,8 +219,8 @@ def _iter(path: Path, fmt: FileFormat, columns: Sequence[str], chunk_rows: int) 
 
     if fmt.kind == "parquet":
         yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
-    elif fmt.kind == "json" and _is_json_array(path):
-        yield from _json_array_table(path, columns).to_batches(max_chunksize=chunk_rows)
+    elif fmt.kind == "json" and is_json_array(path):
+        yield from json_array_table(path, columns).to_batches(max_chunksize=chunk_rows)
     elif fmt.kind == "json":
         with pj.open_json(path, parse_options=json_options(columns)) as reader:
             yield from reader

@@ -78,6 +78,13 @@ def resolve_dataset(dataset: str | Path = "glue", *, data_dir: str | Path | None
                     streaming: bool = False) -> ResolvedDataset:
     """Resolve a dataset name and options to a reader with validated text columns."""
     ds = open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split, streaming=streaming)
+    return with_text_columns(ds, dataset, data_files, text_columns)
+
+
+def with_text_columns(ds: ResolvedDataset, dataset: str | Path, data_files: PathsArg | None,
+                      text_columns: str | Sequence[str] | None) -> ResolvedDataset:
+    """``ds`` (opened by ``open_dataset(dataset, data_files=...)``) with its text columns
+    validated, or inferred."""
     task = _task_for(str(dataset or "glue"), data_files)
     default = task.text_columns if task else None
     chosen = choose_text_columns(ds.reader.schema(), parse_columns(text_columns) or default,

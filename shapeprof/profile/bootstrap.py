@@ -1,5 +1,10 @@
 """95% intervals for padding waste by a percentile bootstrap of the length histogram.
 
+Profiles use ``resample`` (the redraws :mod:`.studentized` studentizes) and the buckets' split
+halves below; the per-row and in-batch percentile replicates (``per_row_waste``,
+``in_batch_waste``) are no longer what a profile reports: they stay as the plain estimators
+the tests and ``benchmarks/profile_intervals.py`` check the studentized intervals against.
+
 Each replicate redraws the sample's ``n`` rows from its own histogram (one multinomial draw of
 the counts, seeded, all replicates at once in numpy) and recomputes the waste; the interval is
 the 2.5th and 97.5th percentiles of the replicates. Resampling with replacement ignores the

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProfileError
+from ..schema import read_text
 
 RENDER_BATCH = 1024
 
@@ -38,19 +39,7 @@ class ChatTemplate:
 def read_template_file(path: str | Path) -> ChatTemplate:
     """The file's text, checked to parse as Jinja; one-line errors for anything else."""
     where = f"--chat-template {str(path)!r}"
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise ProfileError(f"{where}: file not found; give a readable Jinja template file") from e
-    except IsADirectoryError as e:
-        raise ProfileError(f"{where} is a directory; give a Jinja template file") from e
-    except UnicodeDecodeError as e:
-        raise ProfileError(f"{where} is not UTF-8 text; give a Jinja template file") from e
-    except OSError as e:
-        raise ProfileError(f"{where}: {e.strerror or type(e).__name__}; give a readable Jinja "
-                           "template file") from e
-    if not text.strip():
-        raise ProfileError(f"{where} is empty; give a Jinja chat template")
+    text = read_text(path, where, ProfileError, "give a readable Jinja chat template file")
     check_syntax(text, where)
     return ChatTemplate(text, str(Path(path).resolve()))
 

@@ -30,7 +30,7 @@ from .stats import AxisStats, axis_stats
 
 if TYPE_CHECKING:
     from ..data.chat import ChatRecords
-    from ..data.source import PathsArg
+    from ..data.source import PathsArg, ResolvedDataset
     from .shape_profile import ShapeProfile
 
 PROMPT_LENGTH, NEW_TOKENS = "prompt_length", "new_tokens"
@@ -63,11 +63,15 @@ class GenerationStats:
     def axes(self) -> dict[str, AxisStats]:
         return {PROMPT_LENGTH: self.prompt_length, NEW_TOKENS: self.new_tokens}
 
+    @property
+    def new_tokens_rule(self) -> str:
+        return NEW_TOKENS_RULE if self.stop_token else "reference answer tokens"
+
     def to_dict(self) -> dict[str, Any]:
         return {"prompt_length": self.prompt_length.to_dict(), "new_tokens": self.new_tokens.to_dict(),
                 "pairs": [[p, n, c] for (p, n), c in sorted(self.pairs.items())],
                 "chat": self.chat.to_dict(), "template": dict(self.template),
-                "new_tokens_rule": NEW_TOKENS_RULE if self.stop_token else "reference answer tokens",
+                "new_tokens_rule": self.new_tokens_rule,
                 "stop_token": self.stop_token}
 
     @classmethod
@@ -83,27 +87,29 @@ def profile_generation(model: str | Path, dataset: Any, *, columns: ChatColumns,
                        data_files: PathsArg | None = None, split: str | None = None,
                        rows: int | None = None, seed: int = 0, batch_sizes: Sequence[int] = (1, 8, 32),
                        buckets: int | None = None, max_policy: str = "max",
-                       progress: bool = True, build: Callable[..., ShapeProfile] | None = None
-                       ) -> ShapeProfile:
+                       progress: bool = True, build: Callable[..., ShapeProfile] | None = None,
+                       opened: ResolvedDataset | None = None) -> ShapeProfile:
     """Profile the prompts and completions of a chat or instruction dataset (module docstring).
 
     ``build`` is :func:`shapeprof.profile.pipeline.build_profile` (passed in by the pipeline,
-    which dispatches here, so the two modules do not import each other)."""
+    which dispatches here, so the two modules do not import each other); ``opened`` the dataset
+    when :func:`chat_layout` already opened it."""
     import dataclasses
 
     from ..console import say
     from ..data.chat import load_chat, open_chat
     from .chat_template import read_template_file
 
+    if build is None:
+        raise ProfileError("profile_generation needs the pipeline's build_profile; call "
+                           "shapeprof.profile.profile_dataset")
     given = read_template_file(chat_template) if chat_template is not None else None
-    ds = open_chat(dataset, columns, data_dir=data_dir, data_files=data_files, split=split)
+    ds = open_chat(dataset, columns, data_dir=data_dir, data_files=data_files, split=split,
+                   opened=opened)
     tokenizer, info, template = _tokenizer_and_template(model, given)
     records = load_chat(ds, columns, rows, seed)
     say(progress, f"rendering and tokenizing {len(records):,} prompts and answers")
     requests, natural = measure_requests(tokenizer, template, records, info.max_length)
-    if build is None:
-        raise ProfileError("profile_generation needs the pipeline's build_profile; call "
-                           "shapeprof.profile.profile_dataset")
     base = _shape_profile(build, ds, info, requests, natural[0], records, rows, seed, batch_sizes,
                           buckets, max_policy)
     stats = generation_stats(requests, natural, columns, template, _stop_token(tokenizer))
@@ -122,28 +128,17 @@ def _stop_token(tokenizer: Any) -> bool:
     return getattr(tokenizer, "eos_token_id", None) is not None
 
 
-def count_tokens(tokenizer: Any, texts: Sequence[str]) -> np.ndarray:
-    """Token counts without added special tokens (a rendered template carries its own)."""
-    from .tokenize import LengthCounter
-
-    if not texts:
-        return np.zeros(0, dtype=np.int64)
-    backend = LengthCounter(tokenizer).backend
-    if backend is not None:
-        encodings = backend.encode_batch_fast(list(texts), add_special_tokens=False)
-        return np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(encodings))
-    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-    return np.array([len(r) for r in ids], dtype=np.int64)
-
-
 def measure_requests(tokenizer: Any, template: ChatTemplate, records: ChatRecords,
                      max_length: int | None) -> tuple[ChatRequests, tuple[np.ndarray, np.ndarray]]:
     """The clipped requests and the natural (prompt, new tokens) lengths."""
+    from ..data.rows import TextRows
     from .chat_template import render_prompts
+    from .tokenize import LengthCounter
 
     prompts = render_prompts(tokenizer, template, records.prompts, records.indices)
-    prompt_natural = count_tokens(tokenizer, prompts)
-    new_natural = count_tokens(tokenizer, records.answers) + int(_stop_token(tokenizer))
+    count = LengthCounter(tokenizer, special_tokens=False)   # one copy of the Rust tokenizer
+    prompt_natural = count(TextRows(("prompt",), (list(prompts),)))
+    new_natural = count(TextRows(("answer",), (list(records.answers),))) + int(_stop_token(tokenizer))
     new_natural = np.maximum(new_natural, 1)
     p, n = clip_pairs(prompt_natural, new_natural, max_length)
     return ChatRequests(prompts, p, n, list(records.indices)), (prompt_natural, new_natural)
@@ -229,9 +224,8 @@ def generation_summary(stats: GenerationStats) -> str:
     chat = stats.chat
     what = (f"messages column {chat.messages_column!r}" if chat.format == "messages"
             else f"prompt columns {', '.join(chat.prompt_columns)}; completion column {chat.completion_column}")
-    rule = NEW_TOKENS_RULE if stats.stop_token else "reference answer tokens"
     lines += [f"(prompts: {what}, rendered with the chat template of {stats.template.get('origin')}; "
-              f"new_tokens = {rule}; {len(stats.pairs):,} distinct (prompt, new tokens) pairs kept)"]
+              f"new_tokens = {stats.new_tokens_rule}; {len(stats.pairs):,} distinct (prompt, new tokens) pairs kept)"]
     return "\n".join(lines)
 
 
@@ -239,9 +233,10 @@ def generation_summary(stats: GenerationStats) -> str:
 def chat_layout(dataset: Any, *, data_dir: str | Path | None = None, data_files: PathsArg | None = None,
                 split: str | None = None, text_columns: Any = None, prompt_columns: Any = None,
                 completion_column: str | None = None, chat_template: str | Path | None = None
-                ) -> ChatColumns | None:
+                ) -> tuple[ChatColumns | None, ResolvedDataset | None]:
     """The chat layout when the options or the data ask for a generation profile, else None:
-    prompt/completion columns or a template given, or a ``messages`` list column in the data."""
+    prompt/completion columns or a template given, or a ``messages`` list column in the data;
+    with the dataset when it had to be opened to tell (else None), so it opens once."""
     from ..data.chat import chat_columns, has_messages
     from ..data.source import open_dataset
 
@@ -250,9 +245,9 @@ def chat_layout(dataset: Any, *, data_dir: str | Path | None = None, data_files:
         raise ProfileError("--text-columns applies to text profiles; for prompts and completions give "
                            "--prompt-columns and --completion-column (or a messages column) instead")
     if asked:
-        return chat_columns(prompt_columns, completion_column)
+        return chat_columns(prompt_columns, completion_column), None
     name = str(dataset or "glue").lower()
     if text_columns is not None or (data_files is None and (name == "glue" or name.startswith("glue/"))):
-        return None
+        return None, None
     ds = open_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split)
-    return ChatColumns("messages") if has_messages(ds) else None
+    return (ChatColumns("messages") if has_messages(ds) else None), ds

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data.rows import TextRows
-from ..data.source import PathsArg, ResolvedDataset, resolve_dataset
+from ..data.source import PathsArg, ResolvedDataset, resolve_dataset, with_text_columns
 from ..console import say
 from ..errors import ProfileError
 from .buckets import bucket_plan
@@ -67,15 +67,17 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     if engine == "ray" and (prompt_columns or completion_column or chat_template):
         raise ProfileError("--engine ray profiles text columns; a chat profile reads its records in "
                            "memory: drop --engine ray")
-    chat = _profile_chat(model, dataset, streaming or engine == "ray", data_dir=data_dir, data_files=data_files,
-                         split=split, text_columns=text_columns, rows=rows, seed=seed,
-                         batch_sizes=batch_sizes, buckets=buckets, max_policy=max_policy,
-                         progress=progress, prompt_columns=prompt_columns,
-                         completion_column=completion_column, chat_template=chat_template)
+    chat, opened = _profile_chat(model, dataset, streaming or engine == "ray", data_dir=data_dir,
+                                 data_files=data_files, split=split, text_columns=text_columns,
+                                 rows=rows, seed=seed, batch_sizes=batch_sizes, buckets=buckets,
+                                 max_policy=max_policy, progress=progress,
+                                 prompt_columns=prompt_columns,
+                                 completion_column=completion_column, chat_template=chat_template)
     if chat is not None:
         return chat
-    ds = resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
-                         text_columns=text_columns, streaming=streaming and engine == "stream")
+    ds = (with_text_columns(opened, dataset, data_files, text_columns) if opened is not None else
+          resolve_dataset(dataset, data_dir=data_dir, data_files=data_files, split=split,
+                          text_columns=text_columns, streaming=streaming and engine == "stream"))
     tokenizer, info = load_tokenizer(model)
     if engine == "ray":
         measured = _measure_on_ray(ds, str(model), info, batch_sizes, seed, ray_address,
@@ -86,22 +88,24 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     return build_profile(ds, info, measured, rows, seed, streaming, batch_sizes, buckets, max_policy)
 
 
-def _profile_chat(model: str | Path, dataset: str, streaming: bool, **options: Any) -> Profile | None:
-    """A generation profile when the chat options or a ``messages`` column ask for one, else None."""
+def _profile_chat(model: str | Path, dataset: str, streaming: bool, **options: Any
+                  ) -> tuple[Profile | None, ResolvedDataset | None]:
+    """A generation profile when the chat options or a ``messages`` column ask for one, else None;
+    and the dataset if it was opened to tell (a text profile goes on with it, not opening it again)."""
     from .generation import chat_layout, profile_generation
 
     chat = {k: options.pop(k) for k in ("prompt_columns", "completion_column", "chat_template")}
     if streaming and all(v is None for v in chat.values()):
-        return None                              # a stream is a text profile unless asked
+        return None, None                        # a stream is a text profile unless asked
     where = {k: options[k] for k in ("data_dir", "data_files", "split")}
-    layout = chat_layout(dataset, text_columns=options.pop("text_columns"), **where, **chat)
+    layout, opened = chat_layout(dataset, text_columns=options.pop("text_columns"), **where, **chat)
     if layout is None:
-        return None
+        return None, opened
     if streaming:
         raise ProfileError("--streaming applies to text profiles; a chat profile reads its "
                            "(sampled) records in memory: drop --streaming, use --rows")
     return profile_generation(model, dataset, columns=layout, chat_template=chat["chat_template"],
-                              build=build_profile, **options)
+                              build=build_profile, opened=opened, **options), None
 
 
 def profile_preprocessed(model: str | Path, dataset: Any, modality: str, *,

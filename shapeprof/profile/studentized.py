@@ -25,29 +25,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bootstrap import ratio
 from .intervals import CONFIDENCE, Interval
-
-
-def _safe(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
 
 
 def per_row_moments(draws: np.ndarray, values: np.ndarray, pad_to: int) -> tuple[np.ndarray, np.ndarray]:
     """(waste, delta-method standard error) per row of ``draws`` (histograms over ``values``)
     when every row is padded or cut to ``pad_to``."""
-    f = _safe(draws, draws.sum(axis=1, keepdims=True)).astype(np.float64)
+    f = ratio(draws, draws.sum(axis=1, keepdims=True)).astype(np.float64)
     kept = np.minimum(values, pad_to).astype(np.float64)
     pad = pad_to - kept
     mean_kept = f @ kept
-    theta = _safe(f @ pad, mean_kept)
-    influence = _safe(pad[None, :] - theta[:, None] * kept[None, :], mean_kept[:, None])
+    theta = ratio(f @ pad, mean_kept)
+    influence = ratio(pad[None, :] - theta[:, None] * kept[None, :], mean_kept[:, None])
     return theta, _standard_error(f, influence, draws)
 
 
 def _standard_error(f: np.ndarray, influence: np.ndarray, draws: np.ndarray) -> np.ndarray:
     n = draws.sum(axis=1)
     centred = influence - (f * influence).sum(axis=1, keepdims=True)
-    return np.sqrt(_safe((f * centred ** 2).sum(axis=1), n))
+    return np.sqrt(ratio((f * centred ** 2).sum(axis=1), n))
 
 
 def batch_parts(f: np.ndarray, values: np.ndarray, batch_size: int, multiple: int,
@@ -70,11 +67,11 @@ def in_batch_moments(draws: np.ndarray, values: np.ndarray, batch_size: int, mul
                      cap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(waste, delta-method standard error) per row of ``draws`` for batches of ``batch_size``
     random rows padded to their longest (rounded up to ``multiple``, capped at ``cap``)."""
-    f = _safe(draws, draws.sum(axis=1, keepdims=True)).astype(np.float64)
+    f = ratio(draws, draws.sum(axis=1, keepdims=True)).astype(np.float64)
     p = batch_parts(f, values, batch_size, multiple, cap)
     mean, top = p["mean"][:, None], p["top"][:, None]
-    theta = _safe(p["top"], p["mean"]) - 1.0
-    influence = _safe(batch_size * (p["g"] - top) - (theta[:, None] + 1.0) * (values - mean), mean)
+    theta = ratio(p["top"], p["mean"]) - 1.0
+    influence = ratio(batch_size * (p["g"] - top) - (theta[:, None] + 1.0) * (values - mean), mean)
     return np.where(p["mean"] > 0, theta, 0.0), _standard_error(f, influence, draws)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .bootstrap import BUCKET_REPS
 from .intervals import Interval
-from .uncertainty import BUCKET_METHOD, NOTES, PERCENTILE_METHOD
+from .uncertainty import NOTES, PERCENTILE_METHOD
 
 if TYPE_CHECKING:
     from .shape_profile import ShapeProfile
@@ -73,7 +72,7 @@ def _how_sure(p: ShapeProfile) -> str:
     lines = [f"how sure: a sample of {u.rows:,}{of} rows; 95% intervals",
              f"  percentiles: {PERCENTILE_METHOD}",
              f"  padding waste: {u.waste_method}",
-             f"  buckets' waste: {BUCKET_METHOD.format(reps=BUCKET_REPS, seed=u.seed)}"]
+             f"  buckets' waste: {u.buckets_method}"]
     for axis in u.rows_for_p99:
         lines.append(f"  {axis} p99 within +-1 token: {u.rows_needed(axis)}")
     return "\n".join(lines)

@@ -86,15 +86,16 @@ def model_max_length(tokenizer: Any, config: Any = None) -> int | None:
 class LengthCounter:
     """Natural token lengths of text rows, batched, through the Rust tokenizer when there is one."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, special_tokens: bool = True) -> None:
         self.tokenizer = tokenizer
+        self.special_tokens = special_tokens      # False: a rendered chat template carries its own
         self.backend = _unpadded_backend(tokenizer)
 
     def __call__(self, texts: TextRows) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros(0, dtype=np.int64)
         if self.backend is not None:
-            encodings = self.backend.encode_batch_fast(texts.inputs(), add_special_tokens=True)
+            encodings = self.backend.encode_batch_fast(texts.inputs(), add_special_tokens=self.special_tokens)
             return np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(encodings))
         return self._python_lengths(texts)
 
@@ -104,8 +105,9 @@ class LengthCounter:
         level = quiet.level
         quiet.setLevel(logging.ERROR)   # "sequence longer than the maximum" is expected here
         try:
-            out = self.tokenizer(texts.values[0], pair, return_length=True,
-                                 return_attention_mask=False, return_token_type_ids=False)
+            out = self.tokenizer(texts.values[0], pair, add_special_tokens=self.special_tokens,
+                                 return_length=True, return_attention_mask=False,
+                                 return_token_type_ids=False)
         finally:
             quiet.setLevel(level)
         return np.asarray(out["length"], dtype=np.int64)

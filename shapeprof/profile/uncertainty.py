@@ -82,6 +82,10 @@ class Uncertainty:
     def waste_method(self) -> str:
         return WASTE_METHOD.format(reps=self.reps, seed=self.seed)
 
+    @property
+    def buckets_method(self) -> str:
+        return BUCKET_METHOD.format(reps=BUCKET_REPS, seed=self.seed)
+
     def to_dict(self) -> dict[str, Any]:
         if self.status == UNKNOWN:
             return {"status": UNKNOWN, "note": NOTES[UNKNOWN]}
@@ -91,7 +95,7 @@ class Uncertainty:
         return {"status": self.status, "confidence": self.confidence, "rows": self.rows,
                 "population_rows": self.population, "percentile_method": PERCENTILE_METHOD,
                 "waste_method": self.waste_method,
-                "buckets_method": BUCKET_METHOD.format(reps=BUCKET_REPS, seed=self.seed),
+                "buckets_method": self.buckets_method,
                 "bootstrap_reps": self.reps,
                 "bootstrap_seed": self.seed,
                 "percentiles": {a: {k: i.to_list() for k, i in p.items()} for a, p in self.percentiles.items()},
