@@ -149,19 +149,17 @@ def profile_requests(view: Any) -> Any:
     return reload_requests(source)
 
 
-def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, variant: str
-                           ) -> GenerationReplayPlan:
-    """Sample ``rows`` requests and build their batches' prefill feeds (outside any timing)."""
-    from .decode import DecoderFeeds
+def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, variant: str,
+                           past: Mapping[str, Any]) -> GenerationReplayPlan:
+    """Sample ``rows`` requests and build their batches' prefill feeds (outside any timing);
+    ``past`` is the cache's ``DecoderFeeds.past`` (its inputs' heads, head size and dtype)."""
     from .replay import sample_rows
-    from .runner import make_session
 
     requests = profile_requests(ctx.view)
     pick = sample_rows(len(requests.prompts), rows, seed)
     ids = ctx.tokenizer([requests.prompts[i] for i in pick], add_special_tokens=False)["input_ids"]
     lengths, new = requests.prompt_lengths[pick], requests.new_tokens[pick]
     ids = [row[len(row) - int(p):] for row, p in zip(ids, lengths)]   # clipped as profiled: keep the end
-    past = DecoderFeeds(ctx.model, make_session(ctx.model.onnx_path, ctx.settings)).past
     pad = int(ctx.tokenizer.pad_token_id if ctx.tokenizer.pad_token_id is not None else 0)
     batches = [prefill_batch(ids[s:s + batch_size], new[s:s + batch_size], past, pad, ctx.model.inputs)
                for s in range(0, len(ids), batch_size)]
