@@ -89,7 +89,7 @@ class GenerationReplayPlan:
     def after_cell(self, r: int, i: int) -> None:
         """Round ``r``, after cell ``i``: run this cell's slice of the batches."""
         if self.session is None:
-            self.session = _session(self.ctx, self.variant)
+            self.session = self.ctx.variant_session(self.variant)
             run_batch(self.session, self.batches[0])          # warm-up, untimed
         slots = len(self.ctx.cells)
         n = len(self.batches)
@@ -97,14 +97,6 @@ class GenerationReplayPlan:
             marks, calls = run_batch(self.session, batch)
             batch.marks.append(marks)
             batch.calls.append(calls)
-
-
-def _session(ctx: Any, variant: str) -> Any:
-    from .runner import make_session
-
-    if variant not in ctx.sessions:
-        ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
-    return ctx.sessions[variant]
 
 
 def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray]:

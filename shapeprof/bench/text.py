@@ -303,9 +303,7 @@ def replay_passes(ctx: Context, plans: Sequence[ReplayPlan], variant: str, repea
     slices: dict[int, list] = {}    # per round, cut once
 
     def after_cell(r: int, i: int) -> None:
-        if variant not in ctx.sessions:
-            ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
-        session = ctx.sessions[variant]
+        session = ctx.variant_session(variant)
         if r not in slices:
             slices[r] = spread(plans, repeats, len(ctx.cells), turn=r)
         for plan, batch in slices[r][i]:
