@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +265,13 @@ def read_json(path: Path, art: Artifact, err: type[ShapeprofError]) -> Any:
                   f"{art.remedy}") from e
     except RecursionError as e:
         raise err(f"{where}: JSON nested too deeply; {art.remedy}") from e
+
+
+def known_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of the dataclass ``cls``: a record's ``from_dict``
+    ignores the extras other versions of its artifact carry."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def upgrade(art: Artifact | str, data: Mapping[str, Any], where: str | None = None,

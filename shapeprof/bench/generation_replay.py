@@ -17,13 +17,14 @@ is in the measurement and not in the cells: it is part of the error; ``calls_s``
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import BenchError
+from ..schema import known_fields
 from .decode import PAST_PREFIX
 from .requests import StepCosts, summary
 from .stats import relative_error
@@ -57,8 +58,7 @@ class GenerationReplay:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> GenerationReplay:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**known_fields(cls, d))
 
 
 @dataclass
