@@ -25,7 +25,6 @@ import numpy as np
 
 from ..errors import BenchError
 from ..schema import known_fields
-from .decode import PAST_PREFIX
 from .requests import StepCosts, summary
 from .stats import relative_error
 
@@ -102,7 +101,7 @@ class GenerationReplayPlan:
 def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray]:
     """Prefill then ``batch.steps`` greedy decode steps: seconds from the start to each token,
     and seconds inside each ``session.run`` (the rest is the loop's own work)."""
-    from ..onnx.past import position_ids
+    from ..onnx.past import past_from_present, position_ids
 
     names = {i.name for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
@@ -114,7 +113,7 @@ def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray
     for k in range(batch.steps):
         token = result["logits"][:, -1, :].argmax(-1).astype(np.int64)[:, None]
         mask = np.concatenate([mask, np.ones_like(token)], axis=1)
-        feeds = {n.replace("present.", PAST_PREFIX): v for n, v in result.items() if n.startswith("present.")}
+        feeds = past_from_present(result)
         feeds.update(input_ids=token, attention_mask=mask)
         if "position_ids" in names:
             feeds["position_ids"] = position_ids(mask, 1)
