@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +271,13 @@ def read_text(path: str | Path, where: str, err: type[ShapeprofError], remedy: s
     if not text.strip():
         raise err(f"{where}: the file is empty; {remedy}")
     return text
+
+
+def known_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of the dataclass ``cls``: a record's ``from_dict``
+    ignores the extras other versions of its artifact carry."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def upgrade(art: Artifact | str, data: Mapping[str, Any], where: str | None = None,

@@ -56,6 +56,12 @@ class Context:
     reference: ReferenceTimer | None = None  # the reference workload, timed after every cell
     cpu_samples: dict[tuple[str, SweepCell], list[float]] = field(default_factory=dict)
 
+    def variant_session(self, name: str) -> Any:
+        """The session of variant ``name`` (built by ``stage_variant``), made once per run."""
+        if name not in self.sessions:
+            self.sessions[name] = make_session(self.variant_paths[name], self.settings)
+        return self.sessions[name]
+
 
 def as_model_dir(model_dir: str | Path | ModelDir) -> ModelDir:
     return model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
@@ -217,9 +223,7 @@ def _largest(values: Sequence[tuple[float | None, float | None]], i: int) -> flo
 def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
     if fresh:
         return lambda cell, r: _fresh_round(ctx, name, cell, r)
-    if name not in ctx.sessions:
-        ctx.sessions[name] = make_session(ctx.variant_paths[name], ctx.settings)
-    session = ctx.sessions[name]
+    session = ctx.variant_session(name)
 
     def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         with PeakMemory() as mem:

@@ -78,21 +78,20 @@ def design_generation(view: ProfileView | None = None, batch_sizes: Iterable[int
     clipped to fit, given ones are refused.
     """
     pairs = view.pairs if view is not None and new_tokens is None else None
-    if pairs:
-        return _design_pairs(view, batch_sizes, prompts, pairs)
     new_tokens = DEFAULT_NEW_TOKENS if new_tokens is None else new_tokens
     if new_tokens < 1:
         raise BenchError(f"--new-tokens {new_tokens} must be at least 1")
     batches = _batches(view, batch_sizes)
-    limit = None if max_length is None else max(1, max_length - new_tokens + 1)
+    limit = None if pairs or max_length is None else max(1, max_length - new_tokens + 1)
     lengths = prompt_lengths(view, prompts)
     if prompts is None and limit is not None:
         lengths = sorted({min(n, limit) for n in lengths})
     check_lengths(lengths, limit)
     if not batches or not lengths:
         raise BenchError("the generation sweep is empty; give at least one batch size and prompt length")
-    pasts = past_lengths(lengths, new_tokens) if new_tokens > 1 else []
-    return _cells(batches, lengths, pasts)
+    if pairs:   # the real pairs: decode up to the longest request
+        return _cells(batches, lengths, pair_past_lengths(lengths, pairs))
+    return _cells(batches, lengths, past_lengths(lengths, new_tokens) if new_tokens > 1 else [])
 
 
 def _batches(view: ProfileView | None, batch_sizes: Iterable[int] | None) -> list[int]:
@@ -101,17 +100,6 @@ def _batches(view: ProfileView | None, batch_sizes: Iterable[int] | None) -> lis
     if any(b < 1 for b in batches):
         raise BenchError(f"batch sizes {batches} include a value below 1; sizes must be positive")
     return batches
-
-
-def _design_pairs(view: Any, batch_sizes: Iterable[int] | None, prompts: Iterable[int] | None,
-                  pairs: Mapping[tuple[int, int], int]) -> list[Cell]:
-    """The real pairs' sweep: prefill at the prompt quantiles, decode up to the longest request."""
-    batches = _batches(view, batch_sizes)
-    lengths = prompt_lengths(view, prompts)
-    check_lengths(lengths, None)
-    if not batches or not lengths:
-        raise BenchError("the generation sweep is empty; give at least one batch size and prompt length")
-    return _cells(batches, lengths, pair_past_lengths(lengths, pairs))
 
 
 def _cells(batches: Sequence[int], lengths: Sequence[int], pasts: Sequence[int]) -> list[Cell]:

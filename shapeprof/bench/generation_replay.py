@@ -17,14 +17,14 @@ is in the measurement and not in the cells: it is part of the error; ``calls_s``
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import BenchError
-from .decode import PAST_PREFIX
+from ..schema import known_fields
 from .requests import StepCosts, summary
 from .stats import relative_error
 
@@ -57,8 +57,7 @@ class GenerationReplay:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> GenerationReplay:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**known_fields(cls, d))
 
 
 @dataclass
@@ -89,7 +88,7 @@ class GenerationReplayPlan:
     def after_cell(self, r: int, i: int) -> None:
         """Round ``r``, after cell ``i``: run this cell's slice of the batches."""
         if self.session is None:
-            self.session = _session(self.ctx, self.variant)
+            self.session = self.ctx.variant_session(self.variant)
             run_batch(self.session, self.batches[0])          # warm-up, untimed
         slots = len(self.ctx.cells)
         n = len(self.batches)
@@ -99,18 +98,10 @@ class GenerationReplayPlan:
             batch.calls.append(calls)
 
 
-def _session(ctx: Any, variant: str) -> Any:
-    from .runner import make_session
-
-    if variant not in ctx.sessions:
-        ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
-    return ctx.sessions[variant]
-
-
 def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray]:
     """Prefill then ``batch.steps`` greedy decode steps: seconds from the start to each token,
     and seconds inside each ``session.run`` (the rest is the loop's own work)."""
-    from ..onnx.past import position_ids
+    from ..onnx.past import past_from_present, position_ids
 
     names = {i.name for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
@@ -122,7 +113,7 @@ def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray
     for k in range(batch.steps):
         token = result["logits"][:, -1, :].argmax(-1).astype(np.int64)[:, None]
         mask = np.concatenate([mask, np.ones_like(token)], axis=1)
-        feeds = {n.replace("present.", PAST_PREFIX): v for n, v in result.items() if n.startswith("present.")}
+        feeds = past_from_present(result)
         feeds.update(input_ids=token, attention_mask=mask)
         if "position_ids" in names:
             feeds["position_ids"] = position_ids(mask, 1)
@@ -149,19 +140,17 @@ def profile_requests(view: Any) -> Any:
     return reload_requests(source)
 
 
-def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, variant: str
-                           ) -> GenerationReplayPlan:
-    """Sample ``rows`` requests and build their batches' prefill feeds (outside any timing)."""
-    from .decode import DecoderFeeds
+def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, variant: str,
+                           past: Mapping[str, Any]) -> GenerationReplayPlan:
+    """Sample ``rows`` requests and build their batches' prefill feeds (outside any timing);
+    ``past`` is the cache's ``DecoderFeeds.past`` (its inputs' heads, head size and dtype)."""
     from .replay import sample_rows
-    from .runner import make_session
 
     requests = profile_requests(ctx.view)
     pick = sample_rows(len(requests.prompts), rows, seed)
     ids = ctx.tokenizer([requests.prompts[i] for i in pick], add_special_tokens=False)["input_ids"]
     lengths, new = requests.prompt_lengths[pick], requests.new_tokens[pick]
     ids = [row[len(row) - int(p):] for row, p in zip(ids, lengths)]   # clipped as profiled: keep the end
-    past = DecoderFeeds(ctx.model, make_session(ctx.model.onnx_path, ctx.settings)).past
     pad = int(ctx.tokenizer.pad_token_id if ctx.tokenizer.pad_token_id is not None else 0)
     batches = [prefill_batch(ids[s:s + batch_size], new[s:s + batch_size], past, pad, ctx.model.inputs)
                for s in range(0, len(ids), batch_size)]

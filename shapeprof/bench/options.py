@@ -201,11 +201,10 @@ def _is_int(value: Any) -> bool:
 
 def check(options: BenchOptions) -> None:
     """Every range, every name: the first bad option as a one-line BenchError."""
-    least = {"warmup": 0, "min_samples": 1, "rounds": 1, "replay_rows": 0, "replay_repeats": 1,
-             "new_tokens": 1, "seed": 0}
+    least = {"warmup": 0, "min_samples": 1, "rounds": 1, "replay_rows": 0, "replay_repeats": 1, "seed": 0}
     for name, low in least.items():
-        if name != "new_tokens" or options.new_tokens is not None:
-            _at_least(name, getattr(options, name), low)
+        _at_least(name, getattr(options, name), low)
+    _at_least_or_none("new_tokens", options.new_tokens, 1)
     _at_least_or_none("intra_op_threads", options.intra_op_threads, 0)
     _at_least_or_none("policy_batch_size", options.policy_batch_size, 1)
     if not isinstance(options.min_time_s, (int, float)) or isinstance(options.min_time_s, bool) \

@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..schema import known_fields
 from .expected import LatencyModel, Policy, plan_batches, predict_batches
 from .paired import paired_speedup
 from .stats import relative_error
@@ -63,8 +64,7 @@ class ReplayResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReplayResult:
-        known = {f.name for f in fields(cls)}     # results of older versions carry other extras
-        return cls(**{**{k: v for k, v in d.items() if k in known}, "passes_s": tuple(d["passes_s"])})
+        return cls(**{**known_fields(cls, d), "passes_s": tuple(d["passes_s"])})
 
 
 def tokenize_rows(tokenizer: Any, texts: Any, max_length: int) -> tuple[dict[str, list[list[int]]], np.ndarray]:

@@ -13,12 +13,13 @@ tokens generated.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import BenchError
+from ..schema import known_fields
 from .expected import LatencyModel
 
 QUANTILES = (50, 90, 99)
@@ -48,8 +49,7 @@ class RequestEstimate:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RequestEstimate:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**known_fields(cls, d))
 
 
 def expand_pairs(pairs: Mapping[tuple[int, int], int]) -> tuple[np.ndarray, np.ndarray]:

@@ -50,15 +50,17 @@ def run_text_benchmark(model: ModelDir, profile: Any, options: BenchOptions, tex
         ctx.cells = cells
         batch = options.policy_batch_size or max(c.batch_size for c in cells)
         plans = stage_replay_plans(ctx, chosen, batch, replay_rows, options.seed)
-        stage_feeds(ctx, cells, options.seed, plans)
+        factory = stage_feeds(ctx, cells, options.seed, plans)
         variant = options.variants[0]
         passes = replay_passes(ctx, plans, variant, options.replay_repeats)
         served = None
         if generating and options.replay_rows:
+            from .decode import DecoderFeeds
             from .generation_replay import plan_generation_replay
 
+            assert isinstance(factory, DecoderFeeds)       # a decoder's cell feeds
             served = plan_generation_replay(ctx, options.replay_rows, options.seed,
-                                            options.policy_batch_size or 1, variant)
+                                            options.policy_batch_size or 1, variant, factory.past)
             passes = served.after_cell
         infos, measured = time_cells(ctx, options, pytorch, after_cell=passes)
         expected, replays, generation, requests, served_replays = [], [], [], [], []
@@ -114,8 +116,10 @@ def stage_data(ctx: Context, profile: Any, texts: Any) -> None:
     ctx.source = "data"
 
 
-def stage_feeds(ctx: Context, cells: Sequence[Cell], seed: int, plans: Sequence[ReplayPlan] = ()) -> None:
-    """Feeds of every text cell, and of the cells at the replays' batch shapes."""
+def stage_feeds(ctx: Context, cells: Sequence[Cell], seed: int, plans: Sequence[ReplayPlan] = ()
+                ) -> Callable[[Cell], dict[str, np.ndarray]]:
+    """Feeds of every text cell, and of the cells at the replays' batch shapes; returns the
+    factory that made them."""
     if is_generation(ctx.model):
         from .decode import DecoderFeeds, token_stream
 
@@ -129,6 +133,7 @@ def stage_feeds(ctx: Context, cells: Sequence[Cell], seed: int, plans: Sequence[
     shape_feeds = {c: ctx.feeds.get(c) or factory(c) for c in shapes}
     for plan in plans:
         plan.attach_cells(lambda shape: shape_feeds[Cell(*shape)])
+    return factory
 
 
 def generation_limits(ctx: Context, pytorch: bool, replay_rows: int, policies: Any) -> bool:
@@ -298,9 +303,7 @@ def replay_passes(ctx: Context, plans: Sequence[ReplayPlan], variant: str, repea
     slices: dict[int, list] = {}    # per round, cut once
 
     def after_cell(r: int, i: int) -> None:
-        if variant not in ctx.sessions:
-            ctx.sessions[variant] = make_session(ctx.variant_paths[variant], ctx.settings)
-        session = ctx.sessions[variant]
+        session = ctx.variant_session(variant)
         if r not in slices:
             slices[r] = spread(plans, repeats, len(ctx.cells), turn=r)
         for plan, batch in slices[r][i]:

@@ -41,6 +41,11 @@ def decoder_mask(batch: int, past: int, new: int) -> np.ndarray:
     return mask
 
 
+def past_from_present(outputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A step's ``present.*`` outputs as the next step's ``past_key_values.*`` feeds."""
+    return {PAST_PREFIX + n[len(PRESENT_PREFIX):]: v for n, v in outputs.items() if n.startswith(PRESENT_PREFIX)}
+
+
 def position_ids(mask: np.ndarray, length: int) -> np.ndarray:
     """Positions of the last ``length`` tokens as ``generate`` computes them from the mask."""
     positions = np.cumsum(mask, axis=-1) - 1

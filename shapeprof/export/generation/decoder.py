@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...onnx.past import PAST_PREFIX, kv_shape, position_ids
+from ...onnx.past import PAST_PREFIX, kv_shape, past_from_present, position_ids
 from .common import eos_ids, pad_id, prompts
 
 
@@ -58,7 +58,7 @@ def greedy_onnx(session: Any, cfg: Any, ids: np.ndarray, mask: np.ndarray, new_t
         tokens.append(token)
         mask = np.concatenate([mask, np.ones_like(token)], axis=1)
         if past:
-            past = {n.replace("present.", PAST_PREFIX): v for n, v in result.items() if n.startswith("present.")}
+            past = past_from_present(result)
             step_ids = token
         else:
             step_ids = np.concatenate([step_ids, token], axis=1)

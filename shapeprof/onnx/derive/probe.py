@@ -112,7 +112,7 @@ def attribute_names(config: Any, values: Mapping[str, Any]) -> tuple[dict[str, s
     """
     mapping, literals = {}, {}
     for name, value in values.items():
-        attr = next((a for a in CANDIDATES.get(name, (name,)) if _attr(config, a) == value), None)
+        attr = next((a for a in CANDIDATES.get(name, (name,)) if config_value(config, a) == value), None)
         if attr is None:
             mapping[name], literals[name] = PROBED, value
         else:
@@ -122,10 +122,6 @@ def attribute_names(config: Any, values: Mapping[str, Any]) -> tuple[dict[str, s
 
 def config_value(config: Any, name: str) -> Any:
     """``config.name``, or None when the config has none or refuses it (a per-layer value)."""
-    return _attr(config, name)
-
-
-def _attr(config: Any, name: str) -> Any:
     try:
         return getattr(config, name)
     except Exception:   # configs raise odd errors for computed attributes
@@ -138,7 +134,7 @@ def normalized_class(base: type, config: Any, values: Mapping[str, Any],
     that has them (else to their fallback value, or, when that is None, to the base's default)."""
     mapping, literals = attribute_names(config, values)
     for name, fallback in (optional or {}).items():
-        attr = next((a for a in CANDIDATES.get(name, (name,)) if _attr(config, a) is not None), None)
+        attr = next((a for a in CANDIDATES.get(name, (name,)) if config_value(config, a) is not None), None)
         if attr is not None:
             mapping.setdefault(name, attr)
         elif fallback is not None and name not in mapping:
