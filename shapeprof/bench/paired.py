@@ -38,13 +38,14 @@ class PairedSpeedup:
         return "tie"
 
 
-def round_medians(samples_ms: Sequence[float], round_sizes: Sequence[int]) -> np.ndarray | None:
-    """Median of each round's block of samples; None without a valid split into rounds."""
+def round_medians(samples_ms: Sequence[float], round_sizes: Sequence[int],
+                  quantile: float = 0.5) -> np.ndarray | None:
+    """Median (or ``quantile``) of each round's block of samples; None without a valid split."""
     if not round_sizes or sum(round_sizes) != len(samples_ms) or min(round_sizes) < 1:
         return None
     edges = np.cumsum([0, *round_sizes])
     x = np.asarray(samples_ms, dtype=np.float64)
-    return np.array([np.median(x[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+    return np.array([np.quantile(x[a:b], quantile) for a, b in zip(edges[:-1], edges[1:])])
 
 
 def paired_speedup(reference: np.ndarray, runtime: np.ndarray, confidence: float = CONFIDENCE

@@ -20,6 +20,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--metric", choices=("auto", "wall", "cpu"), default="auto",
                    help="time per call to compare: cpu (the calling thread's CPU time, recorded by "
                         "'bench --threads 1'), wall, or auto (cpu where both runs have it)")
+    p.add_argument("--normalise", action="store_true",
+                   help="divide each round by the reference workload timed in the same round (off by "
+                        "default: on the 2-core CI machine it widened the spread between runs; "
+                        "'shapeprof calibrate' shows whether it helps on yours)")
     p.add_argument("--output", "-o", default=None, help="also write the markdown report here")
     p.set_defaults(run=run)
 
@@ -36,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.output, CompareError, "--output")
     ignore = [k.strip() for k in args.ignore.split(",") if k.strip()]
     comparison = compare_files(args.base, args.candidate, ignore, load_thresholds(args.thresholds),
-                               timings_gate=not args.timings_informational, metric=args.metric)
+                               timings_gate=not args.timings_informational, metric=args.metric,
+                               normalise=args.normalise)
     report = markdown_report(comparison, args.base, args.candidate)
     if args.output:
         with atomic_file(Path(args.output), CompareError) as tmp:

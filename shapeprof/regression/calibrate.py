@@ -3,7 +3,7 @@
 Given N runs of one benchmark (same model, grid and settings, measured at different times),
 every ordered pair of runs is an A/A comparison. From those:
 
-- the A/A distribution of per-cell ratios (geometric means of the round medians);
+- the A/A distribution of per-cell ratios (of the runs' median round values, as compare takes them);
 - ``between_run_sd``: the sd of a run's log level beyond what its rounds' spread explains
   (variance of the run means minus the mean within-run variance of a mean), averaged over cells;
 - a suggested ``regression_ratio``: the (1 - rate) quantile, over ordered pairs, of the largest
@@ -68,7 +68,8 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
         raise CompareError(f"calibration needs at least {MIN_RUNS} runs of the benchmark, got {len(runs)}")
     logs = cell_logs(runs, normalise)
     pairs = list(itertools.permutations(range(len(runs)), 2))
-    ratios = np.array([[math.exp(v[j].mean() - v[i].mean()) for v in logs.values()] for i, j in pairs])
+    ratios = np.array([[math.exp(float(np.median(v[j]) - np.median(v[i]))) for v in logs.values()]
+                       for i, j in pairs])
     sd = between_run_sd(list(logs.values()))
     top = float(np.quantile(ratios.max(axis=1), 1.0 - rate, method="higher"))
     regression = math.ceil(max(top, 1.01) * 100) / 100
@@ -89,9 +90,10 @@ def _description(runs: Sequence[Mapping[str, Any]], normalise: bool) -> str:
 
 
 def cell_logs(runs: Sequence[Mapping[str, Any]], normalise: bool = False) -> dict[str, list[np.ndarray]]:
-    """Per cell label: each run's log round medians (cells every run has, with enough rounds),
-    divided by the run's reference workload per round when ``normalise``."""
-    from .compare import _cells, _label, _metric, _reference_rounds, _rounds
+    """Per cell label: each run's log round values as ``compare`` takes them for separate runs
+    (lower quartiles; cells every run has, with enough rounds), divided by the run's reference
+    workload per round when ``normalise``."""
+    from .compare import SEPARATE_QUANTILE, _cells, _label, _metric, _reference_rounds, _rounds
 
     tables = [_cells(run, ()) for run in runs]
     metric = _metric("auto", [e for t in tables for e in t.values()])
@@ -99,7 +101,7 @@ def cell_logs(runs: Sequence[Mapping[str, Any]], normalise: bool = False) -> dic
     out: dict[str, list[np.ndarray]] = {}
     for key in tables[0]:
         if all(key in t for t in tables):
-            rounds = [_rounds(t[key], metric) for t in tables]
+            rounds = [_rounds(t[key], metric, SEPARATE_QUANTILE) for t in tables]
             if normalise:
                 refs = [_reference_rounds(t[key], r.size) for t, r in zip(tables, rounds)]
                 if any(ref is None for ref in refs):
@@ -115,12 +117,17 @@ def cell_logs(runs: Sequence[Mapping[str, Any]], normalise: bool = False) -> dic
 
 
 def between_run_sd(cells: Sequence[Sequence[np.ndarray]]) -> float:
-    """sqrt of the mean over cells of var(run means) - mean(within variance of a run mean), >= 0."""
+    """sqrt of the mean over cells of var(run levels) - the within-run variance of a level, >= 0.
+    A run's level is the median of its log round values (as ``compare`` takes it), whose
+    within-run variance is pi/2 x the pooled robust round variance / rounds."""
+    from .resolution import pooled_round_sd
+
+    within_sd = pooled_round_sd([r for runs in cells for r in runs])
     parts = []
     for runs in cells:
-        means = np.array([r.mean() for r in runs])
-        within = np.mean([r.var(ddof=1) / r.size for r in runs])
-        parts.append(max(0.0, float(means.var(ddof=1)) - float(within)))
+        levels = np.array([np.median(r) for r in runs])
+        within = np.mean([within_sd ** 2 * (math.pi / 2.0) / r.size for r in runs])
+        parts.append(max(0.0, float(levels.var(ddof=1)) - float(within)))
     return math.sqrt(float(np.mean(parts)))
 
 

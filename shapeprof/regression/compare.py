@@ -23,11 +23,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError, CompareError
+from .resolution import pooled_round_sd
 from .stats import (NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test,
                     separate_ratio_test)
 from .thresholds import Thresholds
 
-NORMALISE = True    # divide by the reference workload per round (the README CI section measures it)
+# Divide by the reference workload per round: off, since on the 2-core CI machine it made the
+# between-run spread larger, not smaller (README, CI section); --normalise turns it on.
+NORMALISE = False
+# Separate runs reduce each round to this quantile of its samples: another process can only add
+# time, so a lower quantile is the least disturbed estimate of the run's level (README, CI section).
+SEPARATE_QUANTILE = 0.25
 KEY_PARTS = ("model", "variant", "runtime", "providers", "threads", "batch", "length", "versions")
 FACTS = ("inputs", "outputs", "op_counts", "verification_passed")
 
@@ -156,7 +162,9 @@ def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignor
     weights = _weights(base, [base_cells[k]["cell"] for k in common])
     metric = _metric(metric, [e for k in common for e in (base_cells[k], cand_cells[k])])
     how = "paired" if paired else "rounds/reference" if normalise and metric == "wall" else "rounds"
-    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how, metric) for k in common)
+    within = _pooled_within([(base_cells[k], cand_cells[k]) for k in common], how, metric)
+    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how, metric, within)
+                     for k in common)
     return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
                       tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
                       geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate,
@@ -211,9 +219,9 @@ def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str,
 
 
 def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Mapping[int, float] | None,
-                  t: Thresholds, how: str, metric: str = "wall") -> CellComparison:
+                  t: Thresholds, how: str, metric: str = "wall", within: float | None = None) -> CellComparison:
     b, c = _samples(base, metric), _samples(cand, metric)
-    test, method = _test(base, cand, t, how, metric)
+    test, method = _test(base, cand, t, how, metric, within)
     model = base["model"]
     group = f"{model.get('model_type')} {model.get('task')} / {base['cell']['variant']}"
     weight = weights.get(int(base["cell"]["sequence_length"]), 0.0) if weights else 1.0
@@ -221,19 +229,40 @@ def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Map
                           float(np.median(c)) if len(c) else math.nan, test, method)
 
 
-def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: str, metric: str
-          ) -> tuple[RatioTest, str]:
+def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: str, metric: str,
+          within: float | None = None) -> tuple[RatioTest, str]:
     """The cell's test and its method name (see the module doc)."""
-    rb, rc = _rounds(base, metric), _rounds(cand, metric)
     if how == "paired":
-        return paired_ratio_test(rb, rc, t), how
+        return paired_ratio_test(_rounds(base, metric), _rounds(cand, metric), t), how
+    rb, rc = _separate_rounds(base, cand, how, metric)
     if min(rb.size, rc.size) < 3:
         return ratio_test(_samples(base, metric), _samples(cand, metric), t), "pooled"
-    if how == "rounds/reference":
-        nb, nc = _reference_rounds(base, rb.size), _reference_rounds(cand, rc.size)
-        if nb is not None and nc is not None:
-            return separate_ratio_test(rb / nb, rc / nc, t), how
-    return separate_ratio_test(rb, rc, t), "rounds"
+    return separate_ratio_test(rb, rc, t, within), how if _normalised(base, cand, how, rb, rc) else "rounds"
+
+
+def _separate_rounds(base: Mapping[str, Any], cand: Mapping[str, Any], how: str, metric: str
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Each run's round values for a separate-runs test: lower quartiles, divided by the
+    reference workload's in the same round when ``how`` asks for it and both runs timed it."""
+    rb, rc = _rounds(base, metric, SEPARATE_QUANTILE), _rounds(cand, metric, SEPARATE_QUANTILE)
+    if _normalised(base, cand, how, rb, rc):
+        return rb / _reference_rounds(base, rb.size), rc / _reference_rounds(cand, rc.size)
+    return rb, rc
+
+
+def _normalised(base: Mapping[str, Any], cand: Mapping[str, Any], how: str, rb: np.ndarray,
+                rc: np.ndarray) -> bool:
+    return (how == "rounds/reference" and min(rb.size, rc.size) >= 3
+            and _reference_rounds(base, rb.size) is not None and _reference_rounds(cand, rc.size) is not None)
+
+
+def _pooled_within(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], how: str, metric: str
+                   ) -> float | None:
+    """Separate runs: one robust within-run scale over every matched cell of both runs."""
+    if how == "paired":
+        return None
+    groups = [np.log(r) for b, c in pairs for r in _separate_rounds(b, c, how, metric) if r.size >= 3]
+    return pooled_round_sd(groups) if groups else None
 
 
 def _samples(entry: Mapping[str, Any], metric: str = "wall") -> Sequence[float]:
@@ -241,11 +270,11 @@ def _samples(entry: Mapping[str, Any], metric: str = "wall") -> Sequence[float]:
     return cell["cpu_samples_ms"] if metric == "cpu" else cell["samples_ms"]
 
 
-def _rounds(entry: Mapping[str, Any], metric: str = "wall") -> np.ndarray:
-    """The cell's per-round block medians (empty when it kept no rounds)."""
+def _rounds(entry: Mapping[str, Any], metric: str = "wall", quantile: float = 0.5) -> np.ndarray:
+    """The cell's per-round block medians, or ``quantile`` (empty when it kept no rounds)."""
     from ..bench.paired import round_medians
 
-    got = round_medians(_samples(entry, metric), entry["cell"].get("round_sizes") or ())
+    got = round_medians(_samples(entry, metric), entry["cell"].get("round_sizes") or (), quantile)
     return np.array([]) if got is None else got
 
 

@@ -75,11 +75,12 @@ def _method(cmp: Comparison) -> str:
                 "log ratios, two-sided.")
     lines = []
     if methods - {"pooled"}:
-        text = (f"- ratio = geometric mean of the round medians, candidate / base; {t.confidence:.0%} "
-                "interval and p (two-sided) from Welch's t on the log round medians with a between-run "
-                f"sd of {t.between_run_sd:g} added (shapeprof calibrate measures it)")
+        text = (f"- ratio = median(candidate) / median(base) of the round values (each round's lower "
+                f"quartile: other processes only add time); {t.confidence:.0%} interval and p (two-sided) "
+                "from the medians' normal approximation, with one robust within-run sd pooled over the "
+                f"cells and a between-run sd of {t.between_run_sd:g} added (shapeprof calibrate measures it)")
         if "rounds/reference" in methods:
-            text += "; each round median divided by the reference workload's in the same round"
+            text += "; each round value divided by the reference workload's in the same round"
         lines.append(text + ".")
     if "pooled" in methods:
         lines.append(f"- cells without 3 rounds per run (pooled test): ratio = median(candidate) / "

@@ -54,16 +54,24 @@ def paired_noise(logs: np.ndarray, rounds: int | None = None) -> Noise:
     return Noise(float(logs.mean()), sd / math.sqrt(n), float(n - 1))
 
 
-def separate_noise(base: np.ndarray, cand: np.ndarray, between_sd: float,
+def separate_noise(base: np.ndarray, cand: np.ndarray, between_sd: float, within_sd: float,
                    rounds: int | None = None) -> Noise:
-    """Log round medians of two runs: Welch's variance plus twice the between-run variance
-    (Satterthwaite degrees of freedom, the between-run term counted as known)."""
+    """Log round values of two runs: the difference of their medians, whose variance is the
+    median's (pi/2 times the mean's) at the pooled ``within_sd``, plus twice the between-run
+    variance; both scales counted as known (normal quantiles)."""
     n, m = (rounds, rounds) if rounds else (base.size, cand.size)
-    vb, vc = float(base.var(ddof=1)) / n, float(cand.var(ddof=1)) / m
-    total = vb + vc + 2.0 * between_sd ** 2
-    spread = vb ** 2 / (n - 1) + vc ** 2 / (m - 1)
-    df = total ** 2 / spread if spread > 0 else math.inf
-    return Noise(float(cand.mean() - base.mean()), math.sqrt(total), df)
+    var = within_sd ** 2 * (math.pi / 2.0) * (1.0 / n + 1.0 / m) + 2.0 * between_sd ** 2
+    return Noise(float(np.median(cand) - np.median(base)), math.sqrt(var), math.inf)
+
+
+def pooled_round_sd(groups: Sequence[np.ndarray]) -> float:
+    """Robust sd of log round values around each group's median (one group per cell and run):
+    1.4826 x the median absolute deviation over all groups, the medians' own zero residuals left
+    out. The machine's state is shared by every cell of a run, so one scale serves them all, and
+    a round disturbed by another process moves the median deviation, not the scale."""
+    dev = np.concatenate([np.abs(g - np.median(g)) for g in groups if g.size >= 2] or [np.zeros(0)])
+    dev = dev[dev > 0]
+    return float(1.4826 * np.median(dev)) if dev.size else 0.0
 
 
 def rounds_to_resolve(noise_at: Callable[[int], Noise], rounds: int, t: Thresholds) -> int | None:

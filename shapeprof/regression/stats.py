@@ -1,11 +1,13 @@
 """Per-cell statistics: the ratio, its interval, a p-value, what the data can resolve, the verdict.
 
 The unit of replication is a round: a run's samples within one round share the machine's
-state, so each round is reduced to its median and the tests work on the logs of those.
+state, so each round is reduced to one value (its median; its lower quartile for separate
+runs, see ``regression.compare``) and the tests work on the logs of those.
 
-- Separate runs (``separate_ratio_test``): Welch's t on the two runs' log round medians, plus
-  a between-run component ``between_run_sd`` (the spread of a whole run's level on this
-  machine, which no single pair of runs can estimate; ``shapeprof calibrate`` measures it).
+- Separate runs (``separate_ratio_test``): the difference of the two runs' median log round
+  values, with a robust within-run scale pooled over the cells (``pooled_round_sd``) and a
+  between-run component ``between_run_sd`` (the spread of a whole run's level on this machine,
+  which no single pair of runs can estimate; ``shapeprof calibrate`` measures it).
 - Interleaved runs (``paired_ratio_test``, ``shapeprof ci``): round i of both ran back to back,
   so the per-round ratios are free of the drift between rounds and of any between-run term.
 - ``ratio_test``: the pooled test of files without rounds (bootstrap, Mann-Whitney); it treats
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .resolution import Noise, paired_noise, rounds_to_resolve, separate_noise
+from .resolution import Noise, paired_noise, pooled_round_sd, rounds_to_resolve, separate_noise
 from .thresholds import Thresholds
 
 REGRESSION, WARNING, NOISE, IMPROVEMENT, SAME, NOT_COMPARABLE, NOT_RESOLVABLE = (
@@ -129,17 +131,19 @@ def paired_ratio_test(base_rounds: object, cand_rounds: object, t: Thresholds) -
     return _finish(paired_noise(logs), base.size, t, lambda n: paired_noise(logs, n))
 
 
-def separate_ratio_test(base_rounds: object, cand_rounds: object, t: Thresholds) -> RatioTest:
-    """Two runs measured at different times: Welch's t on the log round medians, with the
-    between-run component ``t.between_run_sd`` added to the variance; fewer than 3 rounds on a
-    side gives "not comparable"."""
+def separate_ratio_test(base_rounds: object, cand_rounds: object, t: Thresholds,
+                        within_sd: float | None = None) -> RatioTest:
+    """Two runs measured at different times: the difference of the median log round values,
+    with the within-run scale ``within_sd`` (default: this cell's own, see ``pooled_round_sd``)
+    and the between-run component ``t.between_run_sd``; fewer than 3 rounds a side gives "not
+    comparable"."""
     base = np.log(np.asarray(base_rounds, dtype=float))
     cand = np.log(np.asarray(cand_rounds, dtype=float))
     if min(base.size, cand.size) < 3:
         return RatioTest(NAN, NAN, NAN, NAN, NOT_COMPARABLE)
-    noise = separate_noise(base, cand, t.between_run_sd)
-    return _finish(noise, min(base.size, cand.size), t,
-                   lambda n: separate_noise(base, cand, t.between_run_sd, n))
+    sd = pooled_round_sd([base, cand]) if within_sd is None else within_sd
+    return _finish(separate_noise(base, cand, t.between_run_sd, sd), min(base.size, cand.size), t,
+                   lambda n: separate_noise(base, cand, t.between_run_sd, sd, n))
 
 
 def _finish(noise: Noise, rounds: int, t: Thresholds, at_rounds: Any) -> RatioTest:

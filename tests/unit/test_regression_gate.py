@@ -81,7 +81,7 @@ def test_reference_cancels_the_run_level_and_a_true_slowdown_is_caught():
         runs, 0.05, normalise=False).between_run_sd
     t = Thresholds(between_run_sd=0.01)
     slower = bench_run(1.3, seed=50, factor=1.25, rounds=8, noise=0.01)   # machine 30% slower too
-    cmp = compare_results(bench_run(0.9, seed=51, rounds=8, noise=0.01), slower, thresholds=t)
+    cmp = compare_results(bench_run(0.9, seed=51, rounds=8, noise=0.01), slower, thresholds=t, normalise=True)
     assert [c.method for c in cmp.cells] == ["rounds/reference"] * 2
     assert {c.verdict for c in cmp.cells} == {"regression"} and cmp.gate_failed
     assert all(c.test.ratio == pytest.approx(1.25, rel=0.04) for c in cmp.cells)
@@ -232,3 +232,23 @@ def test_cpu_time_is_gated_when_every_cell_has_it(tmp_path, capsys):
     files = [write(tmp_path / "b.json", base), write(tmp_path / "c.json", slower)]
     assert main(["compare", *files, "--metric", "cpu"]) == 2
     assert "--metric cpu needs CPU times in every matched cell" in capsys.readouterr().err
+
+
+def disturbed(run: dict, round_: int, by: float) -> dict:
+    """``run`` with one round slowed by another process: every sample of that round ``by`` x."""
+    out = copy.deepcopy(run)
+    for c in out["cells"]:
+        a = round_ * PER_ROUND
+        c["samples_ms"][a:a + PER_ROUND] = [x * by for x in c["samples_ms"][a:a + PER_ROUND]]
+    return out
+
+
+def test_one_disturbed_round_neither_hides_a_slowdown_nor_raises_a_false_alarm():
+    t = Thresholds(between_run_sd=0.01)
+    base = disturbed(bench_run(1.0, 61, rounds=6, noise=0.01), 2, 1.8)
+    slower = disturbed(bench_run(1.0, 62, factor=1.25, rounds=6, noise=0.01), 4, 1.8)
+    cmp = compare_results(base, slower, thresholds=t)
+    assert {c.verdict for c in cmp.cells} == {"regression"}
+    assert all(c.test.ratio == pytest.approx(1.25, rel=0.06) for c in cmp.cells)
+    same = compare_results(base, disturbed(bench_run(1.0, 63, rounds=6, noise=0.01), 0, 1.8), thresholds=t)
+    assert "regression" not in {c.verdict for c in same.cells}
