@@ -66,7 +66,8 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
         raise CompareError(f"false-alarm rate must lie strictly between 0 and 0.5, got {rate}")
     if len(runs) < MIN_RUNS:
         raise CompareError(f"calibration needs at least {MIN_RUNS} runs of the benchmark, got {len(runs)}")
-    logs = cell_logs(runs, normalise)
+    tables, metric = _tables(runs)
+    logs = _logs(tables, metric, normalise)
     pairs = list(itertools.permutations(range(len(runs)), 2))
     ratios = np.array([[math.exp(v[j].mean() - v[i].mean()) for v in logs.values()] for i, j in pairs])
     sd = between_run_sd(list(logs.values()))
@@ -77,24 +78,32 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
                             between_run_sd=round(sd, 4))
     return Calibration(len(runs), tuple(logs), tuple(ratios.ravel().tolist()),
                        tuple(ratios.max(axis=1).tolist()), sd, rate, t,
-                       _false_alarms(runs, pairs, t, normalise), _description(runs, normalise))
+                       _false_alarms(runs, pairs, t, normalise), _description(metric, normalise))
 
 
-def _description(runs: Sequence[Mapping[str, Any]], normalise: bool) -> str:
-    from .compare import _cells, _metric
-
-    if _metric("auto", [e for run in runs for e in _cells(run, ()).values()]) == "cpu":
+def _description(metric: str, normalise: bool) -> str:
+    if metric == "cpu":
         return "CPU time per call (one intra-op thread)"
     return "wall time divided by the reference workload per round" if normalise else "wall time"
+
+
+def _tables(runs: Sequence[Mapping[str, Any]]) -> tuple[list[dict[tuple, dict[str, Any]]], str]:
+    """Each run's cells by key, and the metric compare picks for them ("cpu" or "wall")."""
+    from .compare import _cells, _metric
+
+    tables = [_cells(run, ()) for run in runs]
+    return tables, _metric("auto", [e for t in tables for e in t.values()])
 
 
 def cell_logs(runs: Sequence[Mapping[str, Any]], normalise: bool = False) -> dict[str, list[np.ndarray]]:
     """Per cell label: each run's log round medians (cells every run has, with enough rounds),
     divided by the run's reference workload per round when ``normalise``."""
-    from .compare import _cells, _label, _metric, _reference_rounds, _rounds
+    return _logs(*_tables(runs), normalise)
 
-    tables = [_cells(run, ()) for run in runs]
-    metric = _metric("auto", [e for t in tables for e in t.values()])
+
+def _logs(tables: Sequence[Mapping[tuple, Any]], metric: str, normalise: bool) -> dict[str, list[np.ndarray]]:
+    from .compare import _label, _reference_rounds, _rounds
+
     normalise = normalise and metric == "wall"
     out: dict[str, list[np.ndarray]] = {}
     for key in tables[0]:

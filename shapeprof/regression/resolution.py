@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bench.paired import mean_and_se
 from .thresholds import Thresholds
 
 MAX_ROUNDS = 1000
@@ -49,9 +50,8 @@ class Noise:
 
 def paired_noise(logs: np.ndarray, rounds: int | None = None) -> Noise:
     """Per-round log ratios of interleaved runs (``rounds``: as if there were that many)."""
-    n = rounds or logs.size
-    sd = float(logs.std(ddof=1))
-    return Noise(float(logs.mean()), sd / math.sqrt(n), float(n - 1))
+    mean, se = mean_and_se(logs, rounds)
+    return Noise(mean, se, float((rounds or logs.size) - 1))
 
 
 def separate_noise(base: np.ndarray, cand: np.ndarray, between_sd: float,
