@@ -232,3 +232,43 @@ def test_cpu_time_is_gated_when_every_cell_has_it(tmp_path, capsys):
     files = [write(tmp_path / "b.json", base), write(tmp_path / "c.json", slower)]
     assert main(["compare", *files, "--metric", "cpu"]) == 2
     assert "--metric cpu needs CPU times in every matched cell" in capsys.readouterr().err
+
+
+class _FakeClocks:
+    """perf_counter and thread_time on one fake timeline: a call takes 2 ms of wall and CPU time,
+    and reading the CPU clock costs 1 ms of wall time (so its place in the loop shows)."""
+
+    def __init__(self) -> None:
+        self.now, self.cpu, self.cpu_reads = 0.0, 0.0, 0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def thread_time(self) -> float:
+        self.cpu_reads += 1
+        self.now += 0.001
+        return self.cpu
+
+    def call(self) -> None:
+        self.now += 0.002
+        self.cpu += 0.002
+
+
+def test_the_cpu_clock_is_read_only_when_asked_and_outside_the_wall_interval(monkeypatch):
+    from types import SimpleNamespace
+
+    from shapeprof.bench import runner
+
+    policy = runner.TimingPolicy(warmup=1, min_samples=4, min_time_s=0.0)
+    for cpu in (False, True):
+        fake = _FakeClocks()
+        monkeypatch.setattr(runner, "time", SimpleNamespace(perf_counter=fake.perf_counter,
+                                                            thread_time=fake.thread_time))
+        wall, cpu_ms = runner.collect_timed(fake.call, policy, cpu=cpu)
+        assert wall == pytest.approx([2.0] * 4)                      # the call alone
+        assert cpu_ms == (pytest.approx([2.0] * 4) if cpu else [])
+        assert fake.cpu_reads == (8 if cpu else 0)
+    fake = _FakeClocks()
+    monkeypatch.setattr(runner, "time", SimpleNamespace(perf_counter=fake.perf_counter,
+                                                        thread_time=fake.thread_time))
+    assert runner.collect_samples(fake.call, policy) == pytest.approx([2.0] * 4) and fake.cpu_reads == 0
