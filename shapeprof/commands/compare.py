@@ -20,6 +20,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--metric", choices=("auto", "wall", "cpu"), default="auto",
                    help="time per call to compare: cpu (the calling thread's CPU time, recorded by "
                         "'bench --threads 1'), wall, or auto (cpu where both runs have it)")
+    p.add_argument("--no-reference", action="store_true",
+                   help="separate runs: compare raw round medians, not divided by the reference "
+                        "workload timed in the same round (when 'shapeprof calibrate' says the "
+                        "reference does not help on this machine)")
     p.add_argument("--output", "-o", default=None, help="also write the markdown report here")
     p.set_defaults(run=run)
 
@@ -36,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.output, CompareError, "--output")
     ignore = [k.strip() for k in args.ignore.split(",") if k.strip()]
     comparison = compare_files(args.base, args.candidate, ignore, load_thresholds(args.thresholds),
-                               timings_gate=not args.timings_informational, metric=args.metric)
+                               timings_gate=not args.timings_informational,
+                               normalise=not args.no_reference, metric=args.metric)
     report = markdown_report(comparison, args.base, args.candidate)
     if args.output:
         with atomic_file(Path(args.output), CompareError) as tmp:

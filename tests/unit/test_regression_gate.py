@@ -272,3 +272,40 @@ def test_the_cpu_clock_is_read_only_when_asked_and_outside_the_wall_interval(mon
     monkeypatch.setattr(runner, "time", SimpleNamespace(perf_counter=fake.perf_counter,
                                                         thread_time=fake.thread_time))
     assert runner.collect_samples(fake.call, policy) == pytest.approx([2.0] * 4) and fake.cpu_reads == 0
+
+
+def _jittery_reference(runs: list[dict], seed: int = 7) -> list[dict]:
+    """The runs with a reference that jumps by a factor of up to ~4 from round to round on its
+    own (as a 2-thread reference next to another session's spinning pool did on a shared VM)."""
+    rng = np.random.default_rng(seed)
+    out = copy.deepcopy(runs)
+    for run in out:
+        ref = run["reference"]
+        jumps = np.repeat(np.exp(np.abs(rng.normal(0.0, 0.6, len(ref["round_sizes"])))), ref["round_sizes"])
+        ref["samples_ms"] = [float(s * j) for s, j in zip(ref["samples_ms"], jumps)]
+    return out
+
+
+def test_calibrate_says_whether_the_reference_helps_and_compare_can_leave_it_out(tmp_path, capsys):
+    helps = calibrate(aa_runs(reference=True), 0.05)
+    assert helps.spread["reference"] < helps.spread["raw"]
+    hurts_runs = _jittery_reference(aa_runs(between=0.005, reference=True))
+    hurts = calibrate(hurts_runs, 0.05)
+    assert hurts.spread["reference"] > 3 * hurts.spread["raw"]
+    files = [write(tmp_path / f"run-{i}.json", r) for i, r in enumerate(hurts_runs)]
+    out = tmp_path / "t.yaml"
+    assert main(["calibrate", "--results", *files, "-o", str(out)]) == 0
+    assert "the reference does NOT help here" in out.read_text()
+    assert main(["calibrate", "--results", *files, "--no-reference", "-o", str(out)]) == 0
+    assert out.read_text().splitlines()[0].endswith("(6 results files), wall time.")
+    assert load_thresholds(out).between_run_sd < 0.02
+    capsys.readouterr()
+    for flag, method in (([], "divided by the reference"), (["--no-reference"], None)):
+        main(["compare", files[0], files[1], "--thresholds", str(out), *flag])
+        report = capsys.readouterr().out
+        assert (method in report) if method else ("divided by the reference" not in report)
+
+
+def test_calibrate_runs_without_the_reference_are_calibrated_raw():
+    cal = calibrate(aa_runs(3), 0.05)                 # results of schema 3: no reference
+    assert cal.normalised == "wall time" and set(cal.spread) == {"raw"}
