@@ -309,3 +309,23 @@ def test_calibrate_says_whether_the_reference_helps_and_compare_can_leave_it_out
 def test_calibrate_runs_without_the_reference_are_calibrated_raw():
     cal = calibrate(aa_runs(3), 0.05)                 # results of schema 3: no reference
     assert cal.normalised == "wall time" and set(cal.spread) == {"raw"}
+
+
+def test_paired_overall_detectable_keeps_the_correlation_between_cells_of_a_round():
+    """The candidate's blocks of one round share a slowdown (every cell alike): the overall
+    figure comes from the per-round mean over cells, not from the cells as if independent."""
+    from shapeprof.regression.resolution import overall_detectable, paired_noise
+
+    base, cand = paired(1.0, 0.002, rounds=8, seed=5)
+    shared = np.exp(np.random.default_rng(6).normal(0.0, 0.03, 8))
+    for c in cand["cells"]:
+        c["samples_ms"] = [s * shared[i // PER_ROUND] for i, s in enumerate(c["samples_ms"])]
+    cmp = compare_results(base, cand, paired=True)
+    logs = [np.log(np.array(c2["samples_ms"][::PER_ROUND]) / np.array(c1["samples_ms"][::PER_ROUND]))
+            for c1, c2 in zip(base["cells"], cand["cells"])]
+    t = cmp.thresholds
+    expected = paired_noise(np.mean(logs, axis=0)).detectable(t.p_value, t.power)
+    assert cmp.overall_detectable == pytest.approx(expected, rel=1e-9)
+    as_if_independent = overall_detectable([c.test.se for c in cmp.cells], 0.0, t)
+    assert cmp.overall_detectable > as_if_independent * 1.02
+    assert "overall_detectable" in json.dumps(cmp.to_dict())
