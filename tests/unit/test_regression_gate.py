@@ -329,3 +329,29 @@ def test_paired_overall_detectable_keeps_the_correlation_between_cells_of_a_roun
     as_if_independent = overall_detectable([c.test.se for c in cmp.cells], 0.0, t)
     assert cmp.overall_detectable > as_if_independent * 1.02
     assert "overall_detectable" in json.dumps(cmp.to_dict())
+
+
+def test_gate_calibration_takes_over_a_claim_whose_process_is_gone(tmp_path, monkeypatch):
+    """benchmarks/gate_calibration.py: a CI run claimed by a process that died is redone."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location("gate_calibration", bench / "gate_calibration.py")
+    gate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate)
+    claim = tmp_path / "aa-0.claim"
+    assert gate._claim(claim) and claim.read_text() == str(os.getpid())
+    assert not gate._claim(claim)                              # held by a live process (this one)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    claim.write_text(str(gone.pid))
+    assert gate._claim(claim)                                  # its claimer exited: taken over
+    claim.write_text("")                                       # an older script's empty claim
+    assert not gate._claim(claim)
+    os.utime(claim, (0, 0))
+    assert gate._claim(claim)
