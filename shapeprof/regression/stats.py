@@ -1,7 +1,8 @@
 """Per-cell statistics: the ratio, its interval, a p-value, what the data can resolve, the verdict.
 
-The unit of replication is a round: a run's samples within one round share the machine's
-state, so each round is reduced to its median and the tests work on the logs of those.
+Two levels of replication: a run is one draw of the machine's state, and its rounds are draws
+within it (a round's samples share that round's state, so each round is reduced to its median
+and the tests work on the logs of those). Rounds alone understate the noise between runs.
 
 - Separate runs (``separate_ratio_test``): Welch's t on the two runs' log round medians, plus
   a between-run component ``between_run_sd`` (the spread of a whole run's level on this
