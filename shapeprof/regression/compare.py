@@ -85,9 +85,9 @@ class Comparison:
 
         if self.overall_noise is not None:
             return self.overall_noise.detectable(self.thresholds.p_value, self.thresholds.power)
-        ses = [c.test.se for c in self.cells if not math.isnan(c.test.se)]
+        tests = [c.test for c in self.cells if not math.isnan(c.test.se)]
         shared = 0.0 if self.paired else 2.0 * self.thresholds.between_run_sd ** 2
-        return overall_detectable(ses, shared, self.thresholds)
+        return overall_detectable([x.se for x in tests], shared, self.thresholds, [x.df for x in tests])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (per-cell dicts) for storing, e.g. in a history of runs."""

@@ -44,6 +44,7 @@ class RatioTest:
     rounds: int = 0           # rounds per side the test used (0: pooled samples)
     rounds_needed: int | None = None   # per side to resolve the threshold (None: more cannot)
     se: float = NAN           # standard error of the log ratio (round-level tests)
+    df: float = NAN           # its degrees of freedom (inf: normal)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,4 +152,4 @@ def _finish(noise: Noise, rounds: int, t: Thresholds, at_rounds: Any) -> RatioTe
     needed = rounds if detectable <= t.regression_ratio else rounds_to_resolve(at_rounds, rounds, t)
     ratio = math.exp(noise.mean)
     return RatioTest(ratio, low, high, p, round_verdict(ratio, low, high, p, detectable, t),
-                     detectable, rounds, needed, noise.se)
+                     detectable, rounds, needed, noise.se, noise.df)

@@ -195,6 +195,10 @@ def test_overall_detectable_counts_the_between_run_part_once():
     assert all(math.isfinite(c.test.se) for c in cmp.cells)
     assert cmp.overall_detectable < max(c.test.detectable for c in cmp.cells)
     assert cmp.overall_detectable > math.exp(4 * math.sqrt(2) * 0.03)   # the shared part stays
+    from shapeprof.regression.resolution import overall_detectable
+
+    normal = overall_detectable([c.test.se for c in cmp.cells], 2 * 0.03 ** 2, t)
+    assert cmp.overall_detectable > normal            # t quantiles: few rounds per cell
 
 
 def test_reference_workload_is_timed_per_round_and_kept_in_the_results(tmp_path):
