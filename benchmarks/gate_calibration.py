@@ -117,12 +117,38 @@ def separate_runs(base: Path, seeded: Path, out: Path, runs: int, extra: list[st
 
 
 def _claim(path: Path) -> bool:
-    """Take one CI run for this process (several may fill the same directory at once)."""
+    """Take one CI run for this process (several may fill the same directory at once). The claim
+    holds the claimer's pid; a claim whose process is gone (killed, crashed) is taken over, so a
+    re-run redoes that CI run instead of skipping it for ever."""
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if not _stale(path):
+                return False
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
+def _stale(claim: Path) -> bool:
+    """The claimer is gone; an empty claim (an older script's, or one being written) after 10 s."""
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
+        text, age = claim.read_text().strip(), time.time() - claim.stat().st_mtime
+    except OSError:
         return False
-    return True
+    if not text:
+        return age > 10.0
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
 
 
 def spec_hash() -> str:

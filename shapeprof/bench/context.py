@@ -226,9 +226,10 @@ def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
     session = ctx.variant_session(name)
 
     def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
+        one_thread = ctx.settings.intra_op_threads == 1    # else the pool's threads work unseen here
         with PeakMemory() as mem:
-            got, cpu = collect_timed(ort_call(session, ctx.feeds[cell]), ctx.timing)
-        if ctx.settings.intra_op_threads == 1:     # else the pool's threads do work unseen here
+            got, cpu = collect_timed(ort_call(session, ctx.feeds[cell]), ctx.timing, cpu=one_thread)
+        if one_thread:
             ctx.cpu_samples.setdefault((name, cell), []).extend(cpu)
         return got, mem.both
 

@@ -48,16 +48,24 @@ def round_medians(samples_ms: Sequence[float], round_sizes: Sequence[int],
     return np.array([np.quantile(x[a:b], quantile) for a, b in zip(edges[:-1], edges[1:])])
 
 
+def mean_and_se(logs: np.ndarray, rounds: int | None = None) -> tuple[float, float]:
+    """Mean of per-round log ratios and its standard error (``rounds``: as if there were that
+    many, with the same spread); the one computation behind paired speedups and CI's test."""
+    n = rounds or logs.size
+    return float(logs.mean()), float(logs.std(ddof=1)) / math.sqrt(n)
+
+
 def paired_speedup(reference: np.ndarray, runtime: np.ndarray, confidence: float = CONFIDENCE
                    ) -> PairedSpeedup:
     """Geometric-mean ratio ``reference / runtime`` over paired rounds, with a t interval."""
     if reference.shape != runtime.shape or reference.size == 0:
         raise ValueError("paired speedup needs the same number of rounds on both sides")
     logs = np.log(reference) - np.log(runtime)
-    mean, n = float(logs.mean()), logs.size
+    n = logs.size
     if n < 2:
-        return PairedSpeedup(math.exp(mean), math.nan, math.nan, n)
+        return PairedSpeedup(math.exp(float(logs.mean())), math.nan, math.nan, n)
     from scipy.stats import t
 
-    half = float(t.ppf(0.5 + confidence / 2, n - 1)) * float(logs.std(ddof=1)) / math.sqrt(n)
+    mean, se = mean_and_se(logs)
+    half = float(t.ppf(0.5 + confidence / 2, n - 1)) * se
     return PairedSpeedup(math.exp(mean), math.exp(mean - half), math.exp(mean + half), n)

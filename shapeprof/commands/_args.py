@@ -43,3 +43,21 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
+
+
+def _fraction(closed_at_zero: bool) -> Callable[[str], float]:
+    """An argparse type for a number below 1 and above 0 (or from 0 when ``closed_at_zero``)."""
+    low = "from 0" if closed_at_zero else "above 0"
+
+    def parse(text: str) -> float:
+        value = float(_number(text, float))
+        if not (0 <= value if closed_at_zero else 0 < value) or value >= 1:
+            raise argparse.ArgumentTypeError(f"expected a fraction {low} to below 1, got {text!r}")
+        return value
+
+    parse.__doc__ = f"A fraction {low} to below 1."
+    return parse
+
+
+open_fraction = _fraction(False)        # significance levels, rates: 0 < x < 1
+fraction = _fraction(True)              # shares of a change: 0 <= x < 1

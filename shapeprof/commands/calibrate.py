@@ -22,6 +22,9 @@ def add_parser(sub: Any) -> None:
                    help="intra-op threads (default: physical cores, as 'shapeprof bench')")
     p.add_argument("--false-alarm-rate", type=float, default=0.05, metavar="RATE",
                    help="wanted share of unchanged builds crossing regression_ratio (default 0.05)")
+    p.add_argument("--normalise", action="store_true",
+                   help="calibrate round values divided by the reference workload, for 'compare "
+                        "--normalise' (default: raw, as compare does)")
     p.add_argument("--output", "-o", default="configs/thresholds.yaml",
                    help="thresholds file to write (default configs/thresholds.yaml)")
     p.add_argument("--save-runs", default=None, metavar="DIR", help="also keep each run's results here")
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         runs, source = load_runs(args.results), f"{len(args.results)} results files"
     else:
         runs, source = _measure(args, options), f"{args.model_dir}, {args.rounds} rounds per run"
-    cal = calibrate(runs, args.false_alarm_rate)
+    cal = calibrate(runs, args.false_alarm_rate, normalise=args.normalise)
     text = thresholds_yaml(cal, source)
     with atomic_file(Path(args.output), CompareError) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -29,20 +29,26 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..default_model import default_model_dir
     from ..errors import ConfigError
-    from ..loading import check_weights, require_preprocessor_files
-    from ..regression.ci import check_base_rev, run_ci
     from ..runspec import load_spec
-    from . import quiet_libraries
 
     if args.gate_timings and args.timings_informational:
         raise ConfigError("--gate-timings and --timings-informational contradict each other; give one")
     spec = load_spec(args.spec)
-    if args.history is not None:
-        from ..regression.history import check_history
+    if args.history is None:
+        return _run(args, spec, None)
+    from ..regression.history import open_history
 
-        check_history(args.history)
+    with open_history(args.history) as history:     # checked now, written at the end: one open
+        return _run(args, spec, history)
+
+
+def _run(args: argparse.Namespace, spec: Any, history: Any) -> int:
+    from ..default_model import default_model_dir
+    from ..loading import check_weights, require_preprocessor_files
+    from ..regression.ci import check_base_rev, run_ci
+    from . import quiet_libraries
+
     if args.base_rev is not None:
         check_base_rev(args.base_rev)
     model = spec.model or default_model_dir()
@@ -50,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
     require_preprocessor_files(model)
     quiet_libraries()
     result = run_ci(spec, args.base_rev, args.work_dir, args.rounds, not args.timings_informational,
-                    progress=not args.quiet, history=args.history)
+                    progress=not args.quiet, history=history)
     print(result.report, end="")
     return 1 if result.comparison.gate_failed else 0

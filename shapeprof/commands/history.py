@@ -7,27 +7,10 @@ import json
 from typing import Any
 
 from ..layout import HISTORY_DB
-from ._args import positive_int
+from ..regression.changepoint_method import Method
+from ._args import fraction, open_fraction, positive_int
 
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (exclusive), got {text!r}")
-    return value
-
-
-def _change(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.05, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to below 1, got {text!r}")
-    return value
+DEFAULT = Method()      # the detector's defaults, in one place
 
 
 def add_parser(sub: Any) -> None:
@@ -78,13 +61,15 @@ def _add_report(actions: Any) -> None:
     _db(p)
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="directory for history.html and history.md")
     _filters(p)
-    p.add_argument("--alpha", type=_fraction, default=0.01, help="significance of each split (default 0.01)")
-    p.add_argument("--min-segment", type=positive_int, default=3,
-                   help="commits on each side of a change, at least (default 3)")
-    p.add_argument("--min-change", type=_change, default=0.05,
-                   help="drop steps smaller than this fraction (default 0.05, i.e. 5%%)")
-    p.add_argument("--permutations", type=positive_int, default=999,
-                   help="permutations behind each p-value (default 999, at least 99)")
+    p.add_argument("--alpha", type=open_fraction, default=DEFAULT.alpha,
+                   help=f"significance of each split (default {DEFAULT.alpha:g})")
+    p.add_argument("--min-segment", type=positive_int, default=DEFAULT.min_segment,
+                   help=f"commits on each side of a change, at least (default {DEFAULT.min_segment})")
+    p.add_argument("--min-change", type=fraction, default=DEFAULT.min_change,
+                   help=f"drop steps smaller than this fraction (default {DEFAULT.min_change:g}, i.e. "
+                        f"{100 * DEFAULT.min_change:g}%%)")
+    p.add_argument("--permutations", type=positive_int, default=DEFAULT.permutations,
+                   help=f"permutations behind each p-value (default {DEFAULT.permutations}, at least 99)")
     p.set_defaults(run=run_report)
 
 
@@ -131,8 +116,8 @@ def run_report(args: argparse.Namespace) -> int:
 
     from ..atomic import check_creatable
     from ..errors import HistoryError
-    from ..regression.changepoints import Method
-    from ..regression.history_report import find_changes, markdown
+    from ..layout import HISTORY_MD
+    from ..regression.history_report import find_changes
     from ..report.history import write_history
 
     if args.permutations < 99:
@@ -141,9 +126,9 @@ def run_report(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise HistoryError(f"--output {args.output!r} is a file; give a directory")
     check_creatable(out, HistoryError, f"output directory {args.output!r}")
-    method = Method(args.alpha, args.permutations, args.min_segment, args.min_change)
+    method = Method(args.alpha, args.permutations, args.min_segment, args.min_change, DEFAULT.seed)
     report = find_changes(args.db, _filter_values(args), method)
-    paths = write_history(report, out)
-    print(markdown(report), end="")
-    print("\nwritten: " + ", ".join(str(p) for p in paths.values()))
+    written = write_history(report, out)
+    print(written[out / HISTORY_MD], end="")
+    print("\nwritten: " + ", ".join(str(p) for p in written))
     return 0

@@ -1,8 +1,31 @@
-"""Compare two benchmark runs with sound statistics: verdicts per cell, gates on exact facts."""
+"""Compare two benchmark runs with sound statistics: verdicts per cell, gates on exact facts.
 
-from .compare import CellComparison, Comparison, compare_files, compare_results
-from .report import markdown_report
-from .thresholds import Thresholds, load_thresholds
+Importing this package is cheap (numpy and scipy load when a name below is used), so the CLI's
+parsers can import its light modules (thresholds, changepoint_method) for their defaults.
+"""
 
-__all__ = ["CellComparison", "Comparison", "Thresholds", "compare_files", "compare_results",
-           "load_thresholds", "markdown_report"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CellComparison": "shapeprof.regression.compare",
+    "Comparison": "shapeprof.regression.compare",
+    "compare_files": "shapeprof.regression.compare",
+    "compare_results": "shapeprof.regression.compare",
+    "markdown_report": "shapeprof.regression.report",
+    "Thresholds": "shapeprof.regression.thresholds",
+    "load_thresholds": "shapeprof.regression.thresholds",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'shapeprof.regression' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -42,6 +42,7 @@ class Calibration:
     suggested: Thresholds
     false_alarms: int                    # ordered pairs compare calls a regression, suggested thresholds
     normalised: str = "cells divided by the reference workload per round"
+    spread: dict[str, float] = dataclasses.field(default_factory=dict)   # run_level_sd: raw, reference
 
     def quantiles(self) -> dict[str, float]:
         x = np.asarray(self.pair_ratios)
@@ -51,6 +52,7 @@ class Calibration:
     def to_dict(self) -> dict[str, Any]:
         return {"runs": self.runs, "pairs": len(self.pair_max), "cells": list(self.cells),
                 "aa_ratio_quantiles": self.quantiles(), "between_run_sd": self.between_run_sd,
+                "run_level_sd": dict(self.spread),
                 "false_alarm_rate": self.false_alarm_rate, "false_alarms": self.false_alarms,
                 "thresholds": dataclasses.asdict(self.suggested)}
 
@@ -66,7 +68,9 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
         raise CompareError(f"false-alarm rate must lie strictly between 0 and 0.5, got {rate}")
     if len(runs) < MIN_RUNS:
         raise CompareError(f"calibration needs at least {MIN_RUNS} runs of the benchmark, got {len(runs)}")
-    logs = cell_logs(runs, normalise)
+    tables, metric = _tables(runs)
+    normalise = normalise and metric == "wall" and _has_reference(tables)
+    logs = _logs(tables, metric, normalise)
     pairs = list(itertools.permutations(range(len(runs)), 2))
     ratios = np.array([[math.exp(float(np.median(v[j]) - np.median(v[i]))) for v in logs.values()]
                        for i, j in pairs])
@@ -78,36 +82,58 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
                             between_run_sd=round(sd, 4))
     return Calibration(len(runs), tuple(logs), tuple(ratios.ravel().tolist()),
                        tuple(ratios.max(axis=1).tolist()), sd, rate, t,
-                       _false_alarms(runs, pairs, t, normalise), _description(runs, normalise))
+                       _false_alarms(runs, pairs, t, normalise), _description(metric, normalise),
+                       _spread(tables, metric))
 
 
-def _description(runs: Sequence[Mapping[str, Any]], normalise: bool) -> str:
-    from .compare import _cells, _metric
+def _has_reference(tables: Sequence[Mapping[tuple, Any]]) -> bool:
+    """Every run timed the reference in the same rounds as its cells (as compare needs it)."""
+    from .compare import _reference_rounds, _rounds
 
-    if _metric("auto", [e for run in runs for e in _cells(run, ()).values()]) == "cpu":
+    return all(_reference_rounds(e, _rounds(e).size) is not None for t in tables for e in t.values())
+
+
+def _spread(tables: Sequence[Mapping[tuple, Any]], metric: str) -> dict[str, float]:
+    """The sd of a run's mean log level (within-run noise included), raw and divided by the
+    reference: the smaller resolves smaller changes, so it says whether the reference helps."""
+    out = {"raw": run_level_sd(list(_logs(tables, metric, False).values()))}
+    if metric == "wall" and _has_reference(tables):
+        out["reference"] = run_level_sd(list(_logs(tables, metric, True).values()))
+    return out
+
+
+def _description(metric: str, normalise: bool) -> str:
+    if metric == "cpu":
         return "CPU time per call (one intra-op thread)"
     return "wall time divided by the reference workload per round" if normalise else "wall time"
+
+
+def _tables(runs: Sequence[Mapping[str, Any]]) -> tuple[list[dict[tuple, dict[str, Any]]], str]:
+    """Each run's cells by key, and the metric compare picks for them ("cpu" or "wall")."""
+    from .compare import _cells, _metric
+
+    tables = [_cells(run, ()) for run in runs]
+    return tables, _metric("auto", [e for t in tables for e in t.values()])
 
 
 def cell_logs(runs: Sequence[Mapping[str, Any]], normalise: bool = False) -> dict[str, list[np.ndarray]]:
     """Per cell label: each run's log round values as ``compare`` takes them for separate runs
     (lower quartiles; cells every run has, with enough rounds), divided by the run's reference
-    workload per round when ``normalise``."""
-    from .compare import SEPARATE_QUANTILE, _cells, _label, _metric, _reference_rounds, _rounds
+    workload per round when ``normalise`` and every run has it (runs without it stay raw)."""
+    return _logs(*_tables(runs), normalise)
 
-    tables = [_cells(run, ()) for run in runs]
-    metric = _metric("auto", [e for t in tables for e in t.values()])
-    normalise = normalise and metric == "wall"
+
+def _logs(tables: Sequence[Mapping[tuple, Any]], metric: str, normalise: bool) -> dict[str, list[np.ndarray]]:
+    from .compare import SEPARATE_QUANTILE, _label, _reference_rounds, _rounds
+
+    normalise = normalise and metric == "wall" and _has_reference(tables)
     out: dict[str, list[np.ndarray]] = {}
     for key in tables[0]:
         if all(key in t for t in tables):
             rounds = [_rounds(t[key], metric, SEPARATE_QUANTILE) for t in tables]
             if normalise:
                 refs = [_reference_rounds(t[key], r.size) for t, r in zip(tables, rounds)]
-                if any(ref is None for ref in refs):
-                    raise CompareError("--normalise needs the reference workload in every run "
-                                       "(results of schema 4 or later, timed in the same rounds)")
-                rounds = [r / ref for r, ref in zip(rounds, refs)]
+                rounds = [r / ref for r, ref in zip(rounds, refs) if ref is not None]
             if min(r.size for r in rounds) >= MIN_ROUNDS:
                 out[_label(tables[0][key])] = [np.log(r) for r in rounds]
     if not out:
@@ -131,6 +157,11 @@ def between_run_sd(cells: Sequence[Sequence[np.ndarray]]) -> float:
     return math.sqrt(float(np.mean(parts)))
 
 
+def run_level_sd(cells: Sequence[Sequence[np.ndarray]]) -> float:
+    """sqrt of the mean over cells of the variance of the runs' log levels (median round value)."""
+    return math.sqrt(float(np.mean([np.var([np.median(r) for r in runs], ddof=1) for runs in cells])))
+
+
 def _false_alarms(runs: Sequence[Mapping[str, Any]], pairs: Sequence[tuple[int, int]], t: Thresholds,
                   normalise: bool) -> int:
     from .compare import compare_results
@@ -150,11 +181,26 @@ def thresholds_yaml(cal: Calibration, source: str) -> str:
             + ", ".join(f"{k} {v:.3f}" for k, v in q.items()) + ".",
             f"# Chosen false-alarm rate {cal.false_alarm_rate:g} per pair: regression_ratio is that "
             "quantile of each pair's largest cell ratio;",
-            f"# between_run_sd is the spread of a run's level beyond its rounds' ({cal.between_run_sd:.4f}).",
+            f"# between_run_sd is the spread of a run's level beyond its rounds' ({cal.between_run_sd:.4f})."
+            + _spread_note(cal),
             f"# compare with these thresholds on the same runs: {cal.false_alarms} of "
             f"{len(cal.pair_max)} A/A pairs flagged (in sample).",
             "thresholds:"]
     return "\n".join(head + [f"  {k}: {v}" for k, v in t.items()]) + "\n"
+
+
+def _spread_note(cal: Calibration) -> str:
+    """Raw against divided by the reference: whether the reference helps on this machine."""
+    if "reference" not in cal.spread:
+        return ""
+    raw, ref = cal.spread["raw"], cal.spread["reference"]
+    used = "reference" in cal.normalised
+    verdict = "helps" if ref < raw else "does NOT help here"
+    if (ref < raw) != used:
+        verdict += (": calibrate and compare without --normalise" if used else
+                    ": calibrate and compare with --normalise")
+    return (f"\n# A run's mean level (log sd, all noise): raw {raw:.4f}, divided by the reference "
+            f"{ref:.4f}: the reference {verdict}.")
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[dict[str, Any]]:

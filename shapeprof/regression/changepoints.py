@@ -32,33 +32,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import ClassVar
 
 import numpy as np
 
-NAME = "binary segmentation with Pettitt's rank statistic and a permutation p-value"
+from .changepoint_method import NAME, Method
 
-
-@dataclass(frozen=True)
-class Method:
-    """The detector's parameters."""
-
-    alpha: float = 0.01          # significance of each split
-    permutations: int = 999      # shuffles behind each p-value
-    min_segment: int = 3         # commits on each side of a change, at least
-    min_change: float = 0.05     # steps below 5% are not reported
-    seed: int = 0                # keep these defaults in step with commands/history.py
-
-    name: ClassVar[str] = NAME
-
-    def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1 or self.permutations < 99 or self.min_segment < 1 or self.min_change < 0:
-            raise ValueError(f"bad change-point parameters: {self}")
-
-    def describe(self) -> str:
-        return (f"{self.name}: alpha {self.alpha:g}, {self.permutations} permutations (seed "
-                f"{self.seed}), at least {self.min_segment} commits on each side, steps under "
-                f"{self.min_change:.0%} dropped")
+__all__ = ["NAME", "ChangePoint", "Detection", "Method", "detect", "min_commits", "smallest_step"]
 
 
 @dataclass(frozen=True)

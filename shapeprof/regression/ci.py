@@ -20,7 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_file, check_creatable
 from ..errors import CompareError, ConfigError
@@ -28,6 +28,9 @@ from ..layout import REPORT_HTML, REPORT_MD
 from .compare import Comparison, compare_results
 from .report import markdown_report
 from .thresholds import Thresholds, thresholds_from_mapping
+
+if TYPE_CHECKING:
+    from .history import OpenHistory
 
 CODE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BASE_REV = "HEAD~1"   # the parent; A/A (with a note) when it does not exist
@@ -43,14 +46,15 @@ class CiResult:
 
 def run_ci(spec: Any, base_rev: str | None = None, work_dir: str | Path = "out/ci",
            rounds: int | None = None, gate_timings: bool = True, progress: bool = False,
-           history: str | Path | None = None) -> CiResult:
+           history: OpenHistory | None = None) -> CiResult:
     """Export with base and candidate code, bench both interleaved, compare (see module doc).
 
     ``base_rev`` None means the parent commit, falling back to A/A when there is none; a
     revision given explicitly must exist (ConfigError before any work). ``gate_timings`` False
     shows timings without gating them. ``progress`` shows the two exports and the benchmark
-    rounds on stderr. ``history``: a history database the results are added to
-    (shapeprof.regression.history).
+    rounds on stderr. ``history``: an open history database the results are added to
+    (``shapeprof.regression.history.open_history``, opened before the run so that a bad one
+    stops it before any work, and not opened again).
     """
     from ..console import progress as progress_bar
     from ..profile import profile_dataset

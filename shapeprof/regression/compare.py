@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError, CompareError
-from .resolution import pooled_round_sd
+from .resolution import Noise, paired_noise, pooled_round_sd
 from .stats import (NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test,
                     separate_ratio_test)
 from .thresholds import Thresholds
@@ -72,6 +72,7 @@ class Comparison:
     timings_gate: bool = True              # False: timing verdicts are shown, not gated
     paired: bool = False                   # cells compared round by round (interleaved runs)
     metric: str = "wall"                   # wall | cpu: which time per call was compared
+    overall_noise: Noise | None = None     # paired: the cells' mean log ratio, round by round
 
     def count(self, verdict: str) -> int:
         return sum(c.verdict == verdict for c in self.cells)
@@ -82,12 +83,16 @@ class Comparison:
 
     @property
     def overall_detectable(self) -> float:
-        """Smallest uniform slowdown of every cell the geometric mean over cells could detect."""
+        """Smallest uniform slowdown of every cell the geometric mean over cells could detect.
+        Paired: from the per-round mean over cells of the log ratios (t, rounds - 1 df), which
+        keeps the correlation between cells timed in the same round."""
         from .resolution import overall_detectable
 
-        ses = [c.test.se for c in self.cells if not math.isnan(c.test.se)]
+        if self.overall_noise is not None:
+            return self.overall_noise.detectable(self.thresholds.p_value, self.thresholds.power)
+        tests = [c.test for c in self.cells if not math.isnan(c.test.se)]
         shared = 0.0 if self.paired else 2.0 * self.thresholds.between_run_sd ** 2
-        return overall_detectable(ses, shared, self.thresholds)
+        return overall_detectable([x.se for x in tests], shared, self.thresholds, [x.df for x in tests])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (per-cell dicts) for storing, e.g. in a history of runs."""
@@ -165,10 +170,21 @@ def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignor
     within = _pooled_within([(base_cells[k], cand_cells[k]) for k in common], how, metric)
     compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how, metric, within)
                      for k in common)
+    overall = _paired_overall([(base_cells[k], cand_cells[k]) for k in common], metric) if paired else None
     return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
                       tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
                       geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate,
-                      paired, metric)
+                      paired, metric, overall)
+
+
+def _paired_overall(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], metric: str
+                    ) -> Noise | None:
+    """The noise of the cells' mean log ratio, round by round; None unless every cell has the
+    same number of rounds (at least 3) on both sides."""
+    rounds = [(_rounds(b, metric), _rounds(c, metric)) for b, c in pairs]
+    if len({n for rb, rc in rounds for n in (rb.size, rc.size)}) != 1 or rounds[0][0].size < 3:
+        return None
+    return paired_noise(np.mean([np.log(rc) - np.log(rb) for rb, rc in rounds], axis=0))
 
 
 def _metric(asked: str, entries: Sequence[Mapping[str, Any]]) -> str:

@@ -10,11 +10,13 @@ recorded once; the second add says so.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import sqlite3
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -183,7 +185,12 @@ def add_results(db: str | Path, path: str | Path, commit: str | None = None, mac
     """Record one results file in the history at ``db`` (created if missing), in one transaction."""
     run = read_run(path, resolve_commit(commit, cwd), machine, model, source)
     with connect(db, create=True) as conn:
-        return retry(lambda: _insert(conn, run))
+        return add_run(conn, run)
+
+
+def add_run(conn: sqlite3.Connection, run: RunRecord) -> Added:
+    """Record ``run`` through an open history connection, in one transaction (retried when busy)."""
+    return retry(lambda: _insert(conn, run))
 
 
 def _insert(conn: Any, run: RunRecord) -> Added:
@@ -207,16 +214,27 @@ def _insert(conn: Any, run: RunRecord) -> Added:
     return Added(run, True)
 
 
-def check_history(db: str | Path) -> None:
-    """Open (creating if missing) and check the database: before a CI run's heavy work."""
-    with connect(db, create=True):
-        pass
+@dataclass(frozen=True)
+class OpenHistory:
+    """A history database opened and checked once, e.g. for the whole of a CI run."""
+
+    path: Path
+    conn: sqlite3.Connection
 
 
-def record_ci(db: str | Path, work: Path, base_rev: str, same: bool, root: Path) -> str:
+@contextlib.contextmanager
+def open_history(db: str | Path) -> Iterator[OpenHistory]:
+    """Open (creating if missing) and check the database before a CI run's heavy work; the run
+    records its results through the same connection at the end."""
+    with connect(db, create=True) as conn:
+        yield OpenHistory(Path(db), conn)
+
+
+def record_ci(history: OpenHistory, work: Path, base_rev: str, same: bool, root: Path) -> str:
     """Add a CI run's candidate (at HEAD of the checkout ``root``) and, unless it was an A/A
-    run (``same``), its base (at ``base_rev``) to the history; the report's note line."""
-    added = [add_results(db, work / "candidate.json", source="ci-candidate", cwd=root)]
+    run (``same``), its base (at ``base_rev``) to the open ``history``; the report's note line.
+    Both files are read and their commits resolved before either is added."""
+    runs = [read_run(work / "candidate.json", resolve_commit(None, root), source="ci-candidate")]
     if not same:
-        added.append(add_results(db, work / "base.json", base_rev, source="ci-base", cwd=root))
-    return "history: " + "; ".join(a.message(db) for a in added)
+        runs.append(read_run(work / "base.json", resolve_commit(base_rev, root), source="ci-base"))
+    return "history: " + "; ".join(add_run(history.conn, r).message(history.path) for r in runs)

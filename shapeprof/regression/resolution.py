@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bench.paired import mean_and_se
 from .thresholds import Thresholds
 
 MAX_ROUNDS = 1000
@@ -49,9 +50,8 @@ class Noise:
 
 def paired_noise(logs: np.ndarray, rounds: int | None = None) -> Noise:
     """Per-round log ratios of interleaved runs (``rounds``: as if there were that many)."""
-    n = rounds or logs.size
-    sd = float(logs.std(ddof=1))
-    return Noise(float(logs.mean()), sd / math.sqrt(n), float(n - 1))
+    mean, se = mean_and_se(logs, rounds)
+    return Noise(mean, se, float((rounds or logs.size) - 1))
 
 
 def separate_noise(base: np.ndarray, cand: np.ndarray, between_sd: float, within_sd: float,
@@ -89,14 +89,16 @@ def rounds_to_resolve(noise_at: Callable[[int], Noise], rounds: int, t: Threshol
     return low
 
 
-def overall_detectable(ses: Sequence[float], shared_var: float, t: Thresholds) -> float:
+def overall_detectable(ses: Sequence[float], shared_var: float, t: Thresholds,
+                       dfs: Sequence[float] | None = None) -> float:
     """Smallest uniform slowdown the geometric mean of the cells' ratios would detect, from the
     cells' standard errors: their own variances averaged, ``shared_var`` (the between-run part,
-    common to every cell) counted once in full; normal quantiles."""
-    from scipy.stats import norm
-
+    common to every cell) counted once in full; t quantiles with Satterthwaite's degrees of
+    freedom from the cells' ``dfs`` (the shared part counted as known), normal without them."""
     if not ses:
         return math.nan
-    own = sum(max(0.0, se ** 2 - shared_var) for se in ses) / len(ses) ** 2
-    se = math.sqrt(own + shared_var)
-    return math.exp((float(norm.ppf(1.0 - t.p_value / 2.0)) + float(norm.ppf(t.power))) * se)
+    own = [max(0.0, se ** 2 - shared_var) / len(ses) ** 2 for se in ses]
+    total = sum(own) + shared_var
+    spread = sum(v ** 2 / d for v, d in zip(own, dfs or ())) if dfs else 0.0
+    df = total ** 2 / spread if spread > 0 else math.inf
+    return Noise(0.0, math.sqrt(total), df).detectable(t.p_value, t.power)

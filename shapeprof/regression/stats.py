@@ -1,8 +1,9 @@
 """Per-cell statistics: the ratio, its interval, a p-value, what the data can resolve, the verdict.
 
-The unit of replication is a round: a run's samples within one round share the machine's
-state, so each round is reduced to one value (its median; its lower quartile for separate
-runs, see ``regression.compare``) and the tests work on the logs of those.
+Two levels of replication: a run is one draw of the machine's state, and its rounds are draws
+within it (a round's samples share that round's state, so each round is reduced to one value:
+its median, or its lower quartile for separate runs, see ``regression.compare``; the tests work
+on the logs of those). Rounds alone understate the noise between runs.
 
 - Separate runs (``separate_ratio_test``): the difference of the two runs' median log round
   values, with a robust within-run scale pooled over the cells (``pooled_round_sd``) and a
@@ -45,6 +46,7 @@ class RatioTest:
     rounds: int = 0           # rounds per side the test used (0: pooled samples)
     rounds_needed: int | None = None   # per side to resolve the threshold (None: more cannot)
     se: float = NAN           # standard error of the log ratio (round-level tests)
+    df: float = NAN           # its degrees of freedom (inf: normal)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,4 +156,4 @@ def _finish(noise: Noise, rounds: int, t: Thresholds, at_rounds: Any) -> RatioTe
     needed = rounds if detectable <= t.regression_ratio else rounds_to_resolve(at_rounds, rounds, t)
     ratio = math.exp(noise.mean)
     return RatioTest(ratio, low, high, p, round_verdict(ratio, low, high, p, detectable, t),
-                     detectable, rounds, needed, noise.se)
+                     detectable, rounds, needed, noise.se, noise.df)

@@ -7,7 +7,6 @@ A series with a change point is always drawn; the others are drawn while the pag
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,15 +66,15 @@ def _draw(ax: Any, finding: Finding) -> None:
 def history_html(report: HistoryReport) -> str:
     """The page as text."""
     from ..regression.history_report import change_rows, series_rows
-    from .page import document, section, table
+    from .page import document, escape, section, table
 
     changed = [f for f in report.findings if f.detection.changes]
     quiet = [f for f in report.findings if not f.detection.changes]
     drawn = changed + quiet[:max(0, MAX_PLOTS - len(changed))]
     plots = [series_plot(f, i) for i, f in enumerate(drawn)]
     title = f"shapeprof history: {len(report.findings)} series over {report.commits} commits"
-    meta = f'<p class="meta">{_e(report.db)}; method: {_e(report.method.describe())}</p>'
-    body = [f"<h1>{_e(title)}</h1>", meta, "<h2>Change points</h2>"]
+    meta = f'<p class="meta">{escape(report.db)}; method: {escape(report.method.describe())}</p>'
+    body = [f"<h1>{escape(title)}</h1>", meta, "<h2>Change points</h2>"]
     rows = [(s, c[:12], p[:12], b, a, f"{r:.3f}x", pv) for s, c, p, b, a, r, pv in change_rows(report)]
     header = ("series", "changed at commit", "last commit before", "before ms", "after ms", "ratio", "p")
     body.append(table(header, rows) if rows else "<p>No change point found.</p>")
@@ -88,22 +87,17 @@ def history_html(report: HistoryReport) -> str:
     return document(title, body)
 
 
-def write_history(report: HistoryReport, directory: str | Path) -> dict[str, Path]:
-    """history.html and history.md in ``directory``, both built before either is written."""
+def write_history(report: HistoryReport, directory: str | Path) -> dict[Path, str]:
+    """history.html and history.md in ``directory``, both built before either is written; each
+    written path and its text."""
     from ..atomic import atomic_file
     from ..errors import HistoryError
     from ..layout import HISTORY_HTML, HISTORY_MD
     from ..regression.history_report import markdown
 
-    texts = {HISTORY_HTML: history_html(report), HISTORY_MD: markdown(report)}
     directory = Path(directory)
-    written = {}
-    for name, text in texts.items():
-        with atomic_file(directory / name, HistoryError) as tmp:
+    texts = {directory / HISTORY_HTML: history_html(report), directory / HISTORY_MD: markdown(report)}
+    for path, text in texts.items():
+        with atomic_file(path, HistoryError) as tmp:
             tmp.write_text(text, encoding="utf-8")
-        written[name] = directory / name
-    return written
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    return texts

@@ -36,12 +36,12 @@ def render(results: BenchResults, plots: Sequence[Plot], comparison: Comparison 
            names: tuple[str, str] = ("base", "candidate"), notes: tuple[str, ...] = ()) -> str:
     model = results.model
     title = f"shapeprof report: {model.get('model_type')} ({model.get('task')})"
-    body = [f"<h1>{_e(title)}</h1>", _meta(results)]
+    body = [f"<h1>{escape(title)}</h1>", _meta(results)]
     if comparison is not None:
         body.append(_comparison_head(comparison, names))
-    body += [f'<p class="note">note: {_e(n)}</p>' for n in (*notes, *results.notes)]
+    body += [f'<p class="note">note: {escape(n)}</p>' for n in (*notes, *results.notes)]
     if plots:
-        body.append("<nav>" + "".join(f'<a href="#{p.id}">{_e(p.title)}</a>' for p in plots) + "</nav>")
+        body.append("<nav>" + "".join(f'<a href="#{p.id}">{escape(p.title)}</a>' for p in plots) + "</nav>")
     else:
         body.append("<p>These results hold nothing to plot.</p>")
     body += [section(p) for p in plots]
@@ -51,7 +51,7 @@ def render(results: BenchResults, plots: Sequence[Plot], comparison: Comparison 
 def document(title: str, body: Sequence[str]) -> str:
     """The page around ``body`` (HTML fragments): doctype, title, the shared CSS."""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
 
 
@@ -66,36 +66,36 @@ def _meta(results: BenchResults) -> str:
         parts.append(f"data: {dataset.get('name') or dataset.get('description')}")
     if results.created:
         parts.append(f"measured {results.created}")
-    return f'<p class="meta">{_e("; ".join(p for p in parts if p))}</p>'
+    return f'<p class="meta">{escape("; ".join(p for p in parts if p))}</p>'
 
 
 def _comparison_head(cmp: Comparison, names: tuple[str, str]) -> str:
     colour = COLOURS["regression"] if cmp.gate_failed else COLOURS["improvement"]
-    head = (f'<p class="verdict" style="color:{colour}">{_e(cmp.verdict)}: {_e(names[1])} against '
-            f"{_e(names[0])}, {len(cmp.cells)} matched cells</p>")
+    head = (f'<p class="verdict" style="color:{colour}">{escape(cmp.verdict)}: {escape(names[1])} against '
+            f"{escape(names[0])}, {len(cmp.cells)} matched cells</p>")
     lines = [head]
     facts = [f"verification failed in the {w} export" for w in cmp.failed_verification]
     facts += [f"exact fact changed: {c}" for c in cmp.fact_changes]
     facts += [f"only in the {w}: {', '.join(labels)}" for w, labels in
               (("base", cmp.only_in_base), ("candidate", cmp.only_in_candidate)) if labels]
     if facts:
-        lines.append("<ul>" + "".join(f"<li>{_e(f)}</li>" for f in facts) + "</ul>")
+        lines.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in facts) + "</ul>")
     return "\n".join(lines)
 
 
 def section(plot: Plot) -> str:
     """One plot's section: heading, figure with its data, and the numbers as a table."""
     data = html.escape(json.dumps(clean(plot.series), separators=(",", ":")), quote=True)
-    return (f'<section>\n<h2>{_e(plot.title)}</h2>\n<figure class="plot" id="{plot.id}" data-series="{data}">\n'
-            f"{plot.svg}\n<figcaption>{_e(plot.caption)}</figcaption>\n</figure>\n"
+    return (f'<section>\n<h2>{escape(plot.title)}</h2>\n<figure class="plot" id="{plot.id}" data-series="{data}">\n'
+            f"{plot.svg}\n<figcaption>{escape(plot.caption)}</figcaption>\n</figure>\n"
             f"<details><summary>The numbers</summary>\n{table(*plot.table)}\n</details>\n</section>")
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(fmt(v))}</td>" for v in row) + "</tr>\n" for row in rows)
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(fmt(v))}</td>" for v in row) + "</tr>\n" for row in rows)
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
 
 
-def _e(text: Any) -> str:
+def escape(text: Any) -> str:
     return html.escape(str(text), quote=True)

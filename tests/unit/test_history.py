@@ -17,7 +17,7 @@ import pytest
 from shapeprof.cli import main
 from shapeprof.errors import HistoryError
 from shapeprof.regression.changepoints import Method, detect, min_commits
-from shapeprof.regression.history import add_results, record_ci
+from shapeprof.regression.history import add_results, open_history, record_ci
 from shapeprof.regression.history_query import Filters, read_rows, summary, to_series
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,11 +205,18 @@ def _stepped_history(tmp_path: Path, commits: int = 14, step_at: int = 8) -> Pat
     return db
 
 
-def test_report_finds_the_step_at_its_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_report_finds_the_step_at_its_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch):
+    from shapeprof.regression import history_report
+
+    built: list[str] = []
+    real_markdown = history_report.markdown
+    monkeypatch.setattr(history_report, "markdown", lambda r: built.append(real_markdown(r)) or built[-1])
     db = _stepped_history(tmp_path)
     code, out, _ = cli(capsys, "history", "report", "--db", str(db), "-o", str(tmp_path / "rep"))
     assert code == 0 and "Pettitt" in out and "alpha 0.01" in out
     md = (tmp_path / "rep" / "history.md").read_text()
+    assert len(built) == 1 and out.startswith(md)           # built once, printed and written
     assert md.count(f"| {SHA.format(8)[:12]} | {SHA.format(7)[:12]} |") == 2      # both cells
     page = (tmp_path / "rep" / "history.html").read_text()
     assert page.count('<figure class="plot" id="series-') == 2 and "<svg" in page
@@ -235,21 +242,65 @@ def test_series_order_commits_by_time_and_take_the_median_of_runs(tmp_path: Path
     assert len(series.runs_ms[0]) == 3 and series.values_ms[0] == pytest.approx(3 * series.values_ms[1])
 
 
-def test_ci_records_candidate_and_base_at_their_commits(tmp_path: Path):
-    repo = _git_repo(tmp_path / "repo", commits=2)
+def _ci_work(tmp_path: Path) -> Path:
     work = tmp_path / "ci"
     work.mkdir()
     (work / "candidate.json").write_text(TEXT.read_text())
     (work / "base.json").write_text(TEXT_B.read_text())
+    return work
+
+
+def test_report_options_default_to_the_method_and_the_parser_loads_no_numpy(tmp_path: Path):
+    from shapeprof.cli import build_parser
+
+    args = build_parser().parse_args(["history", "report", "-o", str(tmp_path)])
+    assert Method(args.alpha, args.permutations, args.min_segment, args.min_change) == Method()
+    code = "import sys, shapeprof.cli as c; c.build_parser(); print('numpy' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.stdout.strip() == "False", run.stderr
+
+
+def test_ci_records_candidate_and_base_at_their_commits(tmp_path: Path):
+    repo = _git_repo(tmp_path / "repo", commits=2)
+    work = _ci_work(tmp_path)
     db = tmp_path / "h.sqlite"
-    note = record_ci(db, work, "HEAD~1", False, repo)
+    with open_history(db) as history:
+        note = record_ci(history, work, "HEAD~1", False, repo)
     assert note.startswith("history: added") and note.count("added to") == 2
     sources = {r.source: r.commit for r in read_rows(db)}
     assert sources == {"ci-candidate": _git(repo, "rev-parse", "HEAD"),
                        "ci-base": _git(repo, "rev-parse", "HEAD~1")}
     a_a = tmp_path / "aa.sqlite"
-    record_ci(a_a, work, "HEAD~1", True, repo)                # A/A: the base is the candidate
+    with open_history(a_a) as history:
+        record_ci(history, work, "HEAD~1", True, repo)    # A/A: the base is the candidate
     assert summary(a_a)["runs"] == 1
+
+
+def test_ci_opens_its_history_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch):
+    """ci --history: checked before the run and written after it through one connection."""
+    from types import SimpleNamespace
+
+    from shapeprof import loading
+    from shapeprof.regression import ci, history_db
+
+    repo, work, db = _git_repo(tmp_path / "repo", commits=2), _ci_work(tmp_path), tmp_path / "h.sqlite"
+    opened: list[Path] = []
+    real_open = history_db._open
+    monkeypatch.setattr(history_db, "_open", lambda path: opened.append(path) or real_open(path))
+    monkeypatch.setattr(loading, "check_weights", lambda model: None)
+    monkeypatch.setattr(loading, "require_preprocessor_files", lambda model: None)
+
+    def fake_run_ci(*args: object, history: object = None, **kwargs: object) -> SimpleNamespace:
+        note = record_ci(history, work, "HEAD~1", False, repo)
+        return SimpleNamespace(report=note + "\n", comparison=SimpleNamespace(gate_failed=False))
+
+    monkeypatch.setattr(ci, "run_ci", fake_run_ci)
+    monkeypatch.chdir(ROOT)
+    code, out, err = cli(capsys, "ci", "--history", str(db), "-q")
+    assert code == 0 and out.count("added to") == 2, err
+    assert opened == [db] and summary(db)["runs"] == 2
 
 
 # ---- bad input ---------------------------------------------------------------------------------

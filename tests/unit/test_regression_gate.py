@@ -195,6 +195,10 @@ def test_overall_detectable_counts_the_between_run_part_once():
     assert all(math.isfinite(c.test.se) for c in cmp.cells)
     assert cmp.overall_detectable < max(c.test.detectable for c in cmp.cells)
     assert cmp.overall_detectable > math.exp(4 * math.sqrt(2) * 0.03)   # the shared part stays
+    from shapeprof.regression.resolution import overall_detectable
+
+    normal = overall_detectable([c.test.se for c in cmp.cells], 2 * 0.03 ** 2, t)
+    assert cmp.overall_detectable == pytest.approx(normal)   # separate runs: scales counted as known
 
 
 def test_reference_workload_is_timed_per_round_and_kept_in_the_results(tmp_path):
@@ -252,3 +256,130 @@ def test_one_disturbed_round_neither_hides_a_slowdown_nor_raises_a_false_alarm()
     assert all(c.test.ratio == pytest.approx(1.25, rel=0.06) for c in cmp.cells)
     same = compare_results(base, disturbed(bench_run(1.0, 63, rounds=6, noise=0.01), 0, 1.8), thresholds=t)
     assert "regression" not in {c.verdict for c in same.cells}
+
+
+class _FakeClocks:
+    """perf_counter and thread_time on one fake timeline: a call takes 2 ms of wall and CPU time,
+    and reading the CPU clock costs 1 ms of wall time (so its place in the loop shows)."""
+
+    def __init__(self) -> None:
+        self.now, self.cpu, self.cpu_reads = 0.0, 0.0, 0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def thread_time(self) -> float:
+        self.cpu_reads += 1
+        self.now += 0.001
+        return self.cpu
+
+    def call(self) -> None:
+        self.now += 0.002
+        self.cpu += 0.002
+
+
+def test_the_cpu_clock_is_read_only_when_asked_and_outside_the_wall_interval(monkeypatch):
+    from types import SimpleNamespace
+
+    from shapeprof.bench import runner
+
+    policy = runner.TimingPolicy(warmup=1, min_samples=4, min_time_s=0.0)
+    for cpu in (False, True):
+        fake = _FakeClocks()
+        monkeypatch.setattr(runner, "time", SimpleNamespace(perf_counter=fake.perf_counter,
+                                                            thread_time=fake.thread_time))
+        wall, cpu_ms = runner.collect_timed(fake.call, policy, cpu=cpu)
+        assert wall == pytest.approx([2.0] * 4)                      # the call alone
+        assert cpu_ms == (pytest.approx([2.0] * 4) if cpu else [])
+        assert fake.cpu_reads == (8 if cpu else 0)
+    fake = _FakeClocks()
+    monkeypatch.setattr(runner, "time", SimpleNamespace(perf_counter=fake.perf_counter,
+                                                        thread_time=fake.thread_time))
+    assert runner.collect_samples(fake.call, policy) == pytest.approx([2.0] * 4) and fake.cpu_reads == 0
+
+
+def _jittery_reference(runs: list[dict], seed: int = 7) -> list[dict]:
+    """The runs with a reference that jumps by a factor of up to ~4 from round to round on its
+    own (as a 2-thread reference next to another session's spinning pool did on a shared VM)."""
+    rng = np.random.default_rng(seed)
+    out = copy.deepcopy(runs)
+    for run in out:
+        ref = run["reference"]
+        jumps = np.repeat(np.exp(np.abs(rng.normal(0.0, 0.6, len(ref["round_sizes"])))), ref["round_sizes"])
+        ref["samples_ms"] = [float(s * j) for s, j in zip(ref["samples_ms"], jumps)]
+    return out
+
+
+def test_calibrate_says_whether_the_reference_helps_and_compare_can_use_it(tmp_path, capsys):
+    helps_runs = aa_runs(reference=True)
+    helps = calibrate(helps_runs, 0.05)
+    assert helps.spread["reference"] < helps.spread["raw"]
+    files = [write(tmp_path / f"helps-{i}.json", r) for i, r in enumerate(helps_runs)]
+    out = tmp_path / "t.yaml"
+    assert main(["calibrate", "--results", *files, "-o", str(out)]) == 0
+    assert "the reference helps: calibrate and compare with --normalise" in out.read_text()
+    hurts_runs = _jittery_reference(aa_runs(between=0.005, reference=True))
+    hurts = calibrate(hurts_runs, 0.05, normalise=True)
+    assert hurts.spread["reference"] > 3 * hurts.spread["raw"]
+    files = [write(tmp_path / f"run-{i}.json", r) for i, r in enumerate(hurts_runs)]
+    assert main(["calibrate", "--results", *files, "--normalise", "-o", str(out)]) == 0
+    assert "the reference does NOT help here: calibrate and compare without --normalise" in out.read_text()
+    assert main(["calibrate", "--results", *files, "-o", str(out)]) == 0
+    assert out.read_text().splitlines()[0].endswith("(6 results files), wall time.")
+    assert load_thresholds(out).between_run_sd < 0.02
+    capsys.readouterr()
+    for flag, method in ((["--normalise"], "divided by the reference"), ([], None)):
+        main(["compare", files[0], files[1], "--thresholds", str(out), *flag])
+        report = capsys.readouterr().out
+        assert (method in report) if method else ("divided by the reference" not in report)
+
+
+def test_calibrate_runs_without_the_reference_are_calibrated_raw():
+    cal = calibrate(aa_runs(3), 0.05)                 # results of schema 3: no reference
+    assert cal.normalised == "wall time" and set(cal.spread) == {"raw"}
+
+
+def test_paired_overall_detectable_keeps_the_correlation_between_cells_of_a_round():
+    """The candidate's blocks of one round share a slowdown (every cell alike): the overall
+    figure comes from the per-round mean over cells, not from the cells as if independent."""
+    from shapeprof.regression.resolution import overall_detectable, paired_noise
+
+    base, cand = paired(1.0, 0.002, rounds=8, seed=5)
+    shared = np.exp(np.random.default_rng(6).normal(0.0, 0.03, 8))
+    for c in cand["cells"]:
+        c["samples_ms"] = [s * shared[i // PER_ROUND] for i, s in enumerate(c["samples_ms"])]
+    cmp = compare_results(base, cand, paired=True)
+    logs = [np.log(np.array(c2["samples_ms"][::PER_ROUND]) / np.array(c1["samples_ms"][::PER_ROUND]))
+            for c1, c2 in zip(base["cells"], cand["cells"])]
+    t = cmp.thresholds
+    expected = paired_noise(np.mean(logs, axis=0)).detectable(t.p_value, t.power)
+    assert cmp.overall_detectable == pytest.approx(expected, rel=1e-9)
+    as_if_independent = overall_detectable([c.test.se for c in cmp.cells], 0.0, t)
+    assert cmp.overall_detectable > as_if_independent * 1.02
+    assert "overall_detectable" in json.dumps(cmp.to_dict())
+
+
+def test_gate_calibration_takes_over_a_claim_whose_process_is_gone(tmp_path, monkeypatch):
+    """benchmarks/gate_calibration.py: a CI run claimed by a process that died is redone."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location("gate_calibration", bench / "gate_calibration.py")
+    gate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate)
+    claim = tmp_path / "aa-0.claim"
+    assert gate._claim(claim) and claim.read_text() == str(os.getpid())
+    assert not gate._claim(claim)                              # held by a live process (this one)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    claim.write_text(str(gone.pid))
+    assert gate._claim(claim)                                  # its claimer exited: taken over
+    claim.write_text("")                                       # an older script's empty claim
+    assert not gate._claim(claim)
+    os.utime(claim, (0, 0))
+    assert gate._claim(claim)
