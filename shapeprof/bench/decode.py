@@ -5,7 +5,9 @@ One exported model serves both phases: ``prefill`` (the prompt, empty cache) and
 lengths (the profile's quantiles, else the defaults or the given lengths) and decode at past
 lengths from each prompt length to the last generated token. A request with a prompt of P
 tokens generating N tokens costs ``prefill(P)`` (its time to first token) plus
-``decode(P + k)`` for k in 0..N-2. Over the profile's prompt-length histogram at batch B the
+``decode(P + k)`` for k in 0..N-2. A decode cell times the real greedy step (the host's
+work and a cache one token longer every call, :mod:`.greedy_step`), and the decode cost is a
+least-squares line over past length per batch size (:class:`~.expected.LinearModel`). Over the profile's prompt-length histogram at batch B the
 batch's prompt length is its longest row (independent draws, ``P(L <= l) = F(l)^B``, as the
 ``longest`` padding policy).
 """
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import BenchError
-from .expected import LatencyModel
+from .expected import LatencyModel, LinearModel
 from .options import NEW_TOKENS
 from .sweep import DEFAULT_LENGTHS, PROFILE_QUANTILES, Cell, check_lengths
 
@@ -184,13 +186,14 @@ class GenerationEstimate:
 
 
 def generation_models(cells: Iterable[Any]) -> dict[str, tuple[LatencyModel, LatencyModel | None]]:
-    """Per variant: (prefill latency by prompt length, decode latency by past length), on medians."""
+    """Per variant: (prefill latency by prompt length, between the measured lengths; decode step
+    latency by past length, a least-squares line per batch size), on the cells' medians."""
     points: dict[str, dict[str, list[tuple[int, int, float]]]] = {}
     for c in cells:
         length = c.sequence_length if c.phase == "prefill" else c.past_length
         points.setdefault(c.variant, {"prefill": [], "decode": []})[c.phase].append(
             (c.batch_size, length, c.stats.p50))
-    return {name: (LatencyModel(p["prefill"]), LatencyModel(p["decode"]) if p["decode"] else None)
+    return {name: (LatencyModel(p["prefill"]), LinearModel(p["decode"]) if p["decode"] else None)
             for name, p in points.items()}
 
 

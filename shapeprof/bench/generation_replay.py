@@ -99,27 +99,22 @@ class GenerationReplayPlan:
 
 
 def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Prefill then ``batch.steps`` greedy decode steps: seconds from the start to each token,
-    and seconds inside each ``session.run`` (the rest is the loop's own work)."""
-    from ..onnx.past import past_from_present, position_ids
+    """Prefill then ``batch.steps`` greedy decode steps (:func:`~.greedy_step.next_feeds`, as
+    the decode cells time them): seconds from the start to each token, and seconds inside each
+    ``session.run`` (the rest is the loop's own work)."""
+    from .greedy_step import next_feeds, run_outputs
 
     names = {i.name for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
     marks, calls = np.empty(batch.steps + 1), np.empty(batch.steps + 1)
     mask = batch.feeds["attention_mask"]
     start = time.perf_counter()
-    result = dict(zip(outputs, session.run(None, batch.feeds)))
+    result = run_outputs(session, batch.feeds, outputs)
     marks[0] = calls[0] = time.perf_counter() - start
     for k in range(batch.steps):
-        token = result["logits"][:, -1, :].argmax(-1).astype(np.int64)[:, None]
-        mask = np.concatenate([mask, np.ones_like(token)], axis=1)
-        feeds = past_from_present(result)
-        feeds.update(input_ids=token, attention_mask=mask)
-        if "position_ids" in names:
-            feeds["position_ids"] = position_ids(mask, 1)
-        feeds = {n: v for n, v in feeds.items() if n in names}
+        feeds, mask = next_feeds(result, mask, names)
         t0 = time.perf_counter()
-        result = dict(zip(outputs, session.run(None, feeds)))
+        result = run_outputs(session, feeds, outputs)
         marks[k + 1] = time.perf_counter() - start
         calls[k + 1] = marks[k + 1] - (t0 - start)
     return marks, calls

@@ -132,19 +132,26 @@ def collect_samples(call: Callable[[], Any], policy: TimingPolicy) -> list[float
     return collect_timed(call, policy)[0]
 
 
-def collect_timed(call: Callable[[], Any], policy: TimingPolicy) -> tuple[list[float], list[float]]:
+def collect_timed(call: Callable[[], Any], policy: TimingPolicy, reset: Callable[[], None] | None = None,
+                 every: int = 1) -> tuple[list[float], list[float]]:
     """As :func:`collect_samples`, with the calling thread's CPU time of each call too (ms).
 
     With one intra-op thread onnxruntime computes on the calling thread, so its CPU time is the
-    call's work without the time the thread spent preempted by other processes.
+    call's work without the time the thread spent preempted by other processes. ``reset``, when
+    given, runs untimed before the first call and then before every ``every``-th sample (a decode
+    cell's step chain starts again there).
     """
-    for _ in range(policy.warmup):
+    for i in range(policy.warmup):
+        if reset is not None and i % every == 0:
+            reset()
         call()
     samples: list[float] = []
     cpu: list[float] = []
     clock, thread_clock = time.perf_counter, time.thread_time
     start = clock()
     while len(samples) < policy.max_samples:
+        if reset is not None and len(samples) % every == 0:
+            reset()
         t0, c0 = clock(), thread_clock()
         call()
         c1, t1 = thread_clock(), clock()
