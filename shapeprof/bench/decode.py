@@ -92,8 +92,21 @@ def design_generation(view: ProfileView | None = None, batch_sizes: Iterable[int
     if not batches or not lengths:
         raise BenchError("the generation sweep is empty; give at least one batch size and prompt length")
     if pairs:   # the real pairs: decode up to the longest request
+        check_pairs_fit(pairs, max_length)
         return _cells(batches, lengths, pair_past_lengths(lengths, pairs))
     return _cells(batches, lengths, past_lengths(lengths, new_tokens) if new_tokens > 1 else [])
+
+
+def check_pairs_fit(pairs: Mapping[tuple[int, int], int], max_length: int | None) -> None:
+    """Refuse (not clip) real pairs beyond the model's positions: the profile clips them to the
+    profiled model's context, so a longer request means the profile was made for another model."""
+    if max_length is None:
+        return
+    p, n = max(pairs, key=lambda k: k[0] + k[1])
+    if p > max_length or p + n - 1 > max_length:
+        raise BenchError(f"the profile's longest request (prompt {p} + {n} new tokens) exceeds the "
+                         f"model's {max_length} positions; profile the data with this model (pairs "
+                         "are clipped to its context) or pass --new-tokens N")
 
 
 def _batches(view: ProfileView | None, batch_sizes: Iterable[int] | None) -> list[int]:
