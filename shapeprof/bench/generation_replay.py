@@ -121,18 +121,20 @@ def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray
 
 
 # ---- planning ------------------------------------------------------------------------------
-def profile_requests(view: Any) -> Any:
-    """The generation profile's requests (re-read from the dataset when loaded from JSON)."""
+def profile_requests(view: Any, tokenizer: Any = None) -> Any:
+    """The generation profile's requests (read and rendered once with ``tokenizer`` when the
+    profile was loaded from JSON, then kept on it)."""
     from ..profile.generation import reload_requests
+    from ..profile.protocol import profile_from_dict
     from ..profile.shape_profile import ShapeProfile
 
     source = view.source if view is not None else None
     if isinstance(source, Mapping):
-        source = ShapeProfile.from_dict(source)
+        source = profile_from_dict(source)        # checks the version, migrates older files
     if not isinstance(source, ShapeProfile) or source.generation is None:
         raise BenchError("replay of a decoder needs a chat profile (real prompts and completions); "
                          "profile the data with --prompt-columns/--completion-column or a messages column")
-    return reload_requests(source)
+    return reload_requests(source, tokenizer)
 
 
 def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, variant: str,
@@ -141,7 +143,7 @@ def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, 
     ``past`` is the cache's ``DecoderFeeds.past`` (its inputs' heads, head size and dtype)."""
     from .replay import sample_rows
 
-    requests = profile_requests(ctx.view)
+    requests = profile_requests(ctx.view, ctx.tokenizer)
     pick = sample_rows(len(requests.prompts), rows, seed)
     ids = ctx.tokenizer([requests.prompts[i] for i in pick], add_special_tokens=False)["input_ids"]
     lengths, new = requests.prompt_lengths[pick], requests.new_tokens[pick]
