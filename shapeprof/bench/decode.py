@@ -7,9 +7,9 @@ lengths from each prompt length to the last generated token. A request with a pr
 tokens generating N tokens costs ``prefill(P)`` (its time to first token) plus
 ``decode(P + k)`` for k in 0..N-2. A decode cell times the real greedy step (the host's
 work and a cache one token longer every call, :mod:`.greedy_step`), and the decode cost is a
-least-squares line over past length per batch size (:class:`~.expected.LinearModel`). Over the profile's prompt-length histogram at batch B the
-batch's prompt length is its longest row (independent draws, ``P(L <= l) = F(l)^B``, as the
-``longest`` padding policy).
+least-squares line over past length per batch size (:class:`~.expected.LinearModel`). Over
+the profile's prompt-length histogram at batch B the batch's prompt length is its longest row
+(independent draws, ``P(L <= l) = F(l)^B``, as the ``longest`` padding policy).
 """
 
 from __future__ import annotations

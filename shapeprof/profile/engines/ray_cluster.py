@@ -2,8 +2,9 @@
 
 Without ``--ray-address`` and without ``RAY_ADDRESS`` a local instance is started, sized to the
 machine, with its logs kept off the terminal, and shut down at the end (also on an error,
-Ctrl-C or SIGTERM: the handlers Ray's driver installs are replaced by the ones before it). A Ray session the caller already opened (a notebook, a test fixture) is
-used as it is and left running. An address is checked with a short TCP connect first:
+Ctrl-C or SIGTERM: the handlers ``ray.init`` installs are replaced by the ones before it). A
+Ray session the caller already opened (a notebook, a test fixture) is used as it is and left
+running. An address is checked with a short TCP connect first:
 ``ray.init`` itself waits minutes on an address nobody answers.
 """
 
