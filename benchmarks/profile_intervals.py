@@ -37,8 +37,8 @@ def full_profile(glue: Path):
 def waste_coverage(profile, rows: int, repetitions: int) -> None:
     """Per policy: coverage and median width of the old per-policy percentile bootstrap and of the
     simultaneous studentized intervals the profile reports, on the same samples and redraws."""
-    from shapeprof.profile.bootstrap import (fixed_targets, in_batch_waste, per_row_waste,
-                                             percentile_bounds, resample)
+    from shapeprof.profile.bootstrap import percentile_bounds, resample
+    from shapeprof.testing.plain_waste import fixed_targets, in_batch_waste, per_row_waste
     from shapeprof.profile.stats import as_arrays
     from shapeprof.profile.uncertainty import IN_BATCH_MULTIPLE, joint_confidence, waste_interval
 

@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError
+from .greedy_step import CHAIN, cell_call
 from .model_dir import ModelDir, open_model_dir
 from .options import BenchOptions
 from .reference import ReferenceTimer
 from .profile_view import ProfileView
 from .results import BenchResults, CellResult
 from .runner import (PeakMemory, SessionSettings, TimingPolicy, calling_thread_denormals, collect_samples,
-                     collect_timed, make_session, ort_call)
+                     collect_timed, make_session)
 from .sweep import SweepCell
 from .variants import EXACT_ATOL, VariantInfo, build_variant, deviation
 
@@ -228,7 +229,8 @@ def _onnx_timer(ctx: Context, name: str, fresh: bool) -> Timer:
     def timer(cell: SweepCell, r: int) -> tuple[list[float], Memory]:
         one_thread = ctx.settings.intra_op_threads == 1    # else the pool's threads work unseen here
         with PeakMemory() as mem:
-            got, cpu = collect_timed(ort_call(session, ctx.feeds[cell]), ctx.timing, cpu=one_thread)
+            call, reset = cell_call(session, ctx.feeds[cell], getattr(cell, "phase", ""))
+            got, cpu = collect_timed(call, ctx.timing, reset, CHAIN, cpu=one_thread)
         if one_thread:
             ctx.cpu_samples.setdefault((name, cell), []).extend(cpu)
         return got, mem.both
@@ -256,7 +258,7 @@ def _fresh_round(ctx: Context, name: str, cell: SweepCell, r: int) -> tuple[list
     if not feeds_path.exists():
         np.savez(feeds_path, **ctx.feeds[cell])
     spec = {"onnx": str(ctx.variant_paths[name]), "settings": ctx.settings.to_dict(),
-            "policy": ctx.timing.to_dict(), "feeds": str(feeds_path)}
+            "policy": ctx.timing.to_dict(), "feeds": str(feeds_path), "phase": getattr(cell, "phase", "")}
     spec_path = ctx.workdir / f"spec-{name}-{cell.label}-{r}.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     result = run_in_subprocess(spec_path)

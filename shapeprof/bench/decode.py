@@ -5,9 +5,11 @@ One exported model serves both phases: ``prefill`` (the prompt, empty cache) and
 lengths (the profile's quantiles, else the defaults or the given lengths) and decode at past
 lengths from each prompt length to the last generated token. A request with a prompt of P
 tokens generating N tokens costs ``prefill(P)`` (its time to first token) plus
-``decode(P + k)`` for k in 0..N-2. Over the profile's prompt-length histogram at batch B the
-batch's prompt length is its longest row (independent draws, ``P(L <= l) = F(l)^B``, as the
-``longest`` padding policy).
+``decode(P + k)`` for k in 0..N-2. A decode cell times the real greedy step (the host's
+work and a cache one token longer every call, :mod:`.greedy_step`), and the decode cost is a
+least-squares line over past length per batch size (:class:`~.expected.LinearModel`). Over
+the profile's prompt-length histogram at batch B the batch's prompt length is its longest row
+(independent draws, ``P(L <= l) = F(l)^B``, as the ``longest`` padding policy).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import BenchError
-from .expected import LatencyModel
+from .expected import LatencyModel, LinearModel
 from .options import NEW_TOKENS
 from .sweep import DEFAULT_LENGTHS, PROFILE_QUANTILES, Cell, check_lengths
 
@@ -90,8 +92,21 @@ def design_generation(view: ProfileView | None = None, batch_sizes: Iterable[int
     if not batches or not lengths:
         raise BenchError("the generation sweep is empty; give at least one batch size and prompt length")
     if pairs:   # the real pairs: decode up to the longest request
+        check_pairs_fit(pairs, max_length)
         return _cells(batches, lengths, pair_past_lengths(lengths, pairs))
     return _cells(batches, lengths, past_lengths(lengths, new_tokens) if new_tokens > 1 else [])
+
+
+def check_pairs_fit(pairs: Mapping[tuple[int, int], int], max_length: int | None) -> None:
+    """Refuse (not clip) real pairs beyond the model's positions: the profile clips them to the
+    profiled model's context, so a longer request means the profile was made for another model."""
+    if max_length is None:
+        return
+    p, n = max(pairs, key=lambda k: k[0] + k[1])
+    if p > max_length or p + n - 1 > max_length:
+        raise BenchError(f"the profile's longest request (prompt {p} + {n} new tokens) exceeds the "
+                         f"model's {max_length} positions; profile the data with this model (pairs "
+                         "are clipped to its context) or pass --new-tokens N")
 
 
 def _batches(view: ProfileView | None, batch_sizes: Iterable[int] | None) -> list[int]:
@@ -184,13 +199,14 @@ class GenerationEstimate:
 
 
 def generation_models(cells: Iterable[Any]) -> dict[str, tuple[LatencyModel, LatencyModel | None]]:
-    """Per variant: (prefill latency by prompt length, decode latency by past length), on medians."""
+    """Per variant: (prefill latency by prompt length, between the measured lengths; decode step
+    latency by past length, a least-squares line per batch size), on the cells' medians."""
     points: dict[str, dict[str, list[tuple[int, int, float]]]] = {}
     for c in cells:
         length = c.sequence_length if c.phase == "prefill" else c.past_length
         points.setdefault(c.variant, {"prefill": [], "decode": []})[c.phase].append(
             (c.batch_size, length, c.stats.p50))
-    return {name: (LatencyModel(p["prefill"]), LatencyModel(p["decode"]) if p["decode"] else None)
+    return {name: (LatencyModel(p["prefill"]), LinearModel(p["decode"]) if p["decode"] else None)
             for name, p in points.items()}
 
 

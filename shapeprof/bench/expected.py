@@ -3,6 +3,7 @@
 A ``LatencyModel`` predicts the (median) latency of a batch of ``n`` rows padded to length ``L`` from
 the measured cells: a measured shape exactly, else linear in length at each measured batch size
 (``stats.interpolate``), then linear in batch size between measured sizes (clamped outside them).
+A ``LinearModel`` fits one least-squares line over length per batch size instead (decode steps).
 
 Padding policies (``Policy``) turn the profiled length histogram into batches:
 
@@ -81,6 +82,8 @@ class LatencyModel:
     """Median batch latency (ms) at any (batch size, length) from measured cells: a curve over
     length per measured batch size."""
 
+    measured_exactly = True     # a measured shape returns its own median
+
     def __init__(self, cells: Iterable[tuple[int, int, float]]) -> None:
         by_batch: dict[int, dict[int, float]] = {}
         for batch, length, ms in cells:
@@ -99,18 +102,50 @@ class LatencyModel:
     def at_batch(self, batch: int, lengths: np.ndarray) -> np.ndarray:
         """Latency of ``batch`` rows at each of ``lengths`` (measured shapes exactly)."""
         lengths = np.asarray(lengths)
-        per_batch = np.array([interpolate([n for n, _ in self.points[b]], [m for _, m in self.points[b]],
-                                          lengths) for b in self.batches])
+        per_batch = np.array([self.curve(b, lengths) for b in self.batches])
         if len(self.batches) == 1:
             out = per_batch[0] * (batch / self.batches[0])    # one measured size: linear in rows
         else:
             out = np.array([np.interp(batch, self.batches, per_batch[:, i]) for i in range(len(lengths))])
-        for i, n in enumerate(lengths):
-            out[i] = self.exact.get((int(batch), int(n)), out[i])
+        if self.measured_exactly:
+            for i, n in enumerate(lengths):
+                out[i] = self.exact.get((int(batch), int(n)), out[i])
         return out
+
+    def curve(self, batch: int, lengths: np.ndarray) -> np.ndarray:
+        """Latency at measured batch size ``batch`` over ``lengths``: linear between the points."""
+        return interpolate([n for n, _ in self.points[batch]], [m for _, m in self.points[batch]], lengths)
 
     def __call__(self, batch: int, length: int) -> float:
         return float(self.at_batch(batch, np.array([length]))[0])
+
+
+class LinearModel(LatencyModel):
+    """As :class:`LatencyModel`, but a least-squares line over length per measured batch size
+    (a decode step: a fixed cost plus attention over the past, linear in its length). Every
+    cell weighs in, so one cell slowed by outside load moves the line a little, not a spike."""
+
+    measured_exactly = False
+
+    def __init__(self, cells: Iterable[tuple[int, int, float]]) -> None:
+        super().__init__(cells)
+        self.lines = {b: _line(pts) for b, pts in self.points.items()}
+
+    def curve(self, batch: int, lengths: np.ndarray) -> np.ndarray:
+        intercept, slope = self.lines[batch]
+        return intercept + slope * np.asarray(lengths, dtype=np.float64)
+
+
+def _line(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """(intercept, slope >= 0) of the least-squares line through ``points``; a flat line at
+    their mean when there is one point or the fit slopes down (cost never falls with length)."""
+    x = np.array([n for n, _ in points], dtype=np.float64)
+    y = np.array([m for _, m in points], dtype=np.float64)
+    if len(x) > 1 and np.ptp(x) > 0:
+        slope, intercept = np.polyfit(x, y, 1)
+        if slope > 0:
+            return float(intercept), float(slope)
+    return float(y.mean()), 0.0
 
 
 @dataclass(frozen=True)

@@ -99,45 +99,42 @@ class GenerationReplayPlan:
 
 
 def run_batch(session: Any, batch: RequestBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Prefill then ``batch.steps`` greedy decode steps: seconds from the start to each token,
-    and seconds inside each ``session.run`` (the rest is the loop's own work)."""
-    from ..onnx.past import past_from_present, position_ids
+    """Prefill then ``batch.steps`` greedy decode steps (:func:`~.greedy_step.next_feeds`, as
+    the decode cells time them): seconds from the start to each token, and seconds inside each
+    ``session.run`` (the rest is the loop's own work)."""
+    from .greedy_step import next_feeds, run_outputs
 
     names = {i.name for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
     marks, calls = np.empty(batch.steps + 1), np.empty(batch.steps + 1)
     mask = batch.feeds["attention_mask"]
     start = time.perf_counter()
-    result = dict(zip(outputs, session.run(None, batch.feeds)))
+    result = run_outputs(session, batch.feeds, outputs)
     marks[0] = calls[0] = time.perf_counter() - start
     for k in range(batch.steps):
-        token = result["logits"][:, -1, :].argmax(-1).astype(np.int64)[:, None]
-        mask = np.concatenate([mask, np.ones_like(token)], axis=1)
-        feeds = past_from_present(result)
-        feeds.update(input_ids=token, attention_mask=mask)
-        if "position_ids" in names:
-            feeds["position_ids"] = position_ids(mask, 1)
-        feeds = {n: v for n, v in feeds.items() if n in names}
+        feeds, mask = next_feeds(result, mask, names)
         t0 = time.perf_counter()
-        result = dict(zip(outputs, session.run(None, feeds)))
+        result = run_outputs(session, feeds, outputs)
         marks[k + 1] = time.perf_counter() - start
         calls[k + 1] = marks[k + 1] - (t0 - start)
     return marks, calls
 
 
 # ---- planning ------------------------------------------------------------------------------
-def profile_requests(view: Any) -> Any:
-    """The generation profile's requests (re-read from the dataset when loaded from JSON)."""
+def profile_requests(view: Any, tokenizer: Any = None) -> Any:
+    """The generation profile's requests (read and rendered once with ``tokenizer`` when the
+    profile was loaded from JSON, then kept on it)."""
     from ..profile.generation import reload_requests
+    from ..profile.protocol import profile_from_dict
     from ..profile.shape_profile import ShapeProfile
 
     source = view.source if view is not None else None
     if isinstance(source, Mapping):
-        source = ShapeProfile.from_dict(source)
+        source = profile_from_dict(source)        # checks the version, migrates older files
     if not isinstance(source, ShapeProfile) or source.generation is None:
         raise BenchError("replay of a decoder needs a chat profile (real prompts and completions); "
                          "profile the data with --prompt-columns/--completion-column or a messages column")
-    return reload_requests(source)
+    return reload_requests(source, tokenizer)
 
 
 def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, variant: str,
@@ -146,7 +143,7 @@ def plan_generation_replay(ctx: Context, rows: int, seed: int, batch_size: int, 
     ``past`` is the cache's ``DecoderFeeds.past`` (its inputs' heads, head size and dtype)."""
     from .replay import sample_rows
 
-    requests = profile_requests(ctx.view)
+    requests = profile_requests(ctx.view, ctx.tokenizer)
     pick = sample_rows(len(requests.prompts), rows, seed)
     ids = ctx.tokenizer([requests.prompts[i] for i in pick], add_special_tokens=False)["input_ids"]
     lengths, new = requests.prompt_lengths[pick], requests.new_tokens[pick]

@@ -132,22 +132,28 @@ def collect_samples(call: Callable[[], Any], policy: TimingPolicy) -> list[float
     return collect_timed(call, policy, cpu=False)[0]
 
 
-def collect_timed(call: Callable[[], Any], policy: TimingPolicy, cpu: bool = True
-                  ) -> tuple[list[float], list[float]]:
+def collect_timed(call: Callable[[], Any], policy: TimingPolicy, reset: Callable[[], None] | None = None,
+                  every: int = 1, cpu: bool = True) -> tuple[list[float], list[float]]:
     """As :func:`collect_samples`, with the calling thread's CPU time of each call too (ms) when
     ``cpu`` (else the second list is empty and the CPU clock is never read).
 
     With one intra-op thread onnxruntime computes on the calling thread, so its CPU time is the
     call's work without the time the thread spent preempted by other processes. The CPU clock
     is read outside the wall clock's interval, so wall samples time the call alone either way.
+    ``reset``, when given, runs untimed before the first call and then before every ``every``-th
+    sample (a decode cell's step chain starts again there).
     """
-    for _ in range(policy.warmup):
+    for i in range(policy.warmup):
+        if reset is not None and i % every == 0:
+            reset()
         call()
     samples: list[float] = []
     cpu_ms: list[float] = []
     clock, thread_clock = time.perf_counter, time.thread_time
     start = clock()
     while len(samples) < policy.max_samples:
+        if reset is not None and len(samples) % every == 0:
+            reset()
         c0 = thread_clock() if cpu else 0.0
         t0 = clock()
         call()

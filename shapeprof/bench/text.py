@@ -8,7 +8,7 @@ replay passes spread over the same rounds); weight by the data per padding polic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,9 +106,17 @@ def stage_data(ctx: Context, profile: Any, texts: Any) -> None:
     if profile is None and texts is None:
         return
     ctx.tokenizer = load_model_tokenizer(ctx.model)
+    if isinstance(profile, Mapping) and profile.get("generation"):   # one object keeps the requests
+        from ..profile.protocol import profile_from_dict
+
+        profile = profile_from_dict(profile)
     if profile is not None:
         ctx.view = profile_view(profile)
         check_profile_matches(ctx.view, ctx.model, ctx.tokenizer)
+        if getattr(ctx.view.source, "generation", None) is not None and texts is None:
+            from .generation_replay import profile_requests   # rendered with the bench's tokenizer
+
+            profile_requests(ctx.view, ctx.tokenizer)
     rows = as_text_rows(texts)
     ctx.texts = rows if rows is not None else profile_texts(ctx.view)
     if len(ctx.texts) == 0:

@@ -1,6 +1,7 @@
 """Fresh-process measurement: ``python -m shapeprof.bench.worker SPEC.json`` times one cell.
 
-The spec names the ONNX file, session settings, timing policy and an ``.npz`` of feeds; the
+The spec names the ONNX file, session settings, timing policy, the cell's phase (a decode
+cell times real greedy steps, :mod:`.greedy_step`) and an ``.npz`` of feeds; the
 worker prints ``{"samples_ms": [...], "process_peak_rss_mib": ..., "session_growth_mib": ...}``
 as one JSON line on stdout.
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError
-from .runner import PeakMemory, SessionSettings, TimingPolicy, collect_samples, make_session, ort_call
+from .greedy_step import CHAIN, cell_call
+from .runner import PeakMemory, SessionSettings, TimingPolicy, collect_timed, make_session
 
 
 def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +27,8 @@ def measure_spec(spec: dict[str, Any]) -> dict[str, Any]:
     with np.load(spec["feeds"]) as data:
         feeds = {k: data[k] for k in data.files}
     with PeakMemory() as mem:
-        samples = collect_samples(ort_call(session, feeds), TimingPolicy(**spec["policy"]))
+        call, reset = cell_call(session, feeds, spec.get("phase", ""))
+        samples = collect_timed(call, TimingPolicy(**spec["policy"]), reset, CHAIN, cpu=False)[0]
     return {"samples_ms": samples, "process_peak_rss_mib": mem.peak_mib, "session_growth_mib": mem.growth_mib}
 
 

@@ -105,7 +105,7 @@ def has_messages(ds: ResolvedDataset) -> bool:
 
 
 def check_columns(ds: ResolvedDataset, columns: ChatColumns) -> None:
-    from .columns import text_column_names
+    from .columns import check_text
 
     schema = ds.reader.schema()
     names = list(schema.names)
@@ -117,11 +117,7 @@ def check_columns(ds: ResolvedDataset, columns: ChatColumns) -> None:
         raise DataError(f"{where} has no column {', '.join(map(repr, missing))}; its columns are "
                         f"{', '.join(names) or '(none)'}; {how}")
     if columns.format == "columns":
-        text = text_column_names(schema)
-        wrong = [c for c in columns.read if c not in text]
-        if wrong:
-            raise DataError(f"column {wrong[0]!r} of {where} holds {schema.field(wrong[0]).type}, not "
-                            f"text; text columns: {', '.join(text) or '(none)'}")
+        check_text(schema, columns.read, where)
 
 
 def load_chat(ds: ResolvedDataset, columns: ChatColumns, rows: int | None = None, seed: int = 0

@@ -58,16 +58,22 @@ def validate_text_columns(schema: Any, requested: Sequence[str], where: str) -> 
         raise DataError(f"{len(columns)} text columns given ({', '.join(columns)}); a tokenizer "
                         "takes one text or a pair: pass --text-columns with one or two names")
     names = list(schema.names)
-    text = text_column_names(schema)
+    remedy = "; pass --text-columns with one or two of them"
     for column in columns:
         if column not in names:
             raise DataError(f"column {column!r} not found in {where}; available columns: "
-                            f"{', '.join(names) or '(none)'}; pass --text-columns with one or two of them")
-        if column not in text:
-            kind = schema.field(column).type
-            raise DataError(f"column {column!r} of {where} holds {kind}, not text; text columns: "
-                            f"{', '.join(text) or '(none)'}; pass --text-columns with one or two of them")
+                            f"{', '.join(names) or '(none)'}{remedy}")
+    check_text(schema, columns, where, remedy)
     return columns
+
+
+def check_text(schema: Any, columns: Sequence[str], where: str, remedy: str = "") -> None:
+    """DataError naming the first of ``columns`` (all in ``schema``) that does not hold text."""
+    text = text_column_names(schema)
+    wrong = [c for c in columns if c not in text]
+    if wrong:
+        raise DataError(f"column {wrong[0]!r} of {where} holds {schema.field(wrong[0]).type}, not "
+                        f"text; text columns: {', '.join(text) or '(none)'}{remedy}")
 
 
 def infer_text_columns(schema: Any, where: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,17 +82,12 @@ class LocalFiles:
     def schema(self) -> Any:
         """Column names and inferred types of the first file (after renames)."""
         path = self.paths[0]
-        try:
-            return _renamed_schema(_schema(path, self.fmt), self.fmt.renames)
-        except DataError:
-            raise
-        except Exception as e:  # including UnicodeDecodeError from a binary header
-            raise unreadable(path, e) from e
+        return guarded(path, lambda: _renamed_schema(_schema(path, self.fmt), self.fmt.renames))
 
     def read(self, columns: Sequence[str]) -> Any:
         import pyarrow as pa
 
-        tables = [self._guarded(p, lambda p=p: _read(p, self.fmt, self._file_columns(columns)))
+        tables = [guarded(p, lambda p=p: _read(p, self.fmt, self._file_columns(columns)))
                   for p in self.paths]
         table = pa.concat_tables([self._exposed(t, columns) for t in tables])
         self.num_rows = table.num_rows
@@ -102,7 +97,7 @@ class LocalFiles:
         for path in self.paths:
             batches = _iter(path, self.fmt, self._file_columns(columns), chunk_rows)
             while True:
-                batch = self._guarded(path, lambda: next(batches, None))
+                batch = guarded(path, lambda: next(batches, None))
                 if batch is None:
                     break
                 for start in range(0, batch.num_rows, chunk_rows):   # csv blocks are sized in bytes
@@ -118,16 +113,19 @@ class LocalFiles:
             table = pa.Table.from_batches([table])
         return table.rename_columns(list(columns))
 
-    @staticmethod
-    def _guarded(path: Path, read: Any) -> Any:
-        try:
-            return read()
-        except DataError:
-            raise
-        except KeyError as e:
-            raise DataError(f"{str(path)!r} has no column {e}; all files must share columns") from e
-        except Exception as e:
-            raise unreadable(path, e) from e
+
+
+def guarded(path: Path, read: Callable[[], Any]) -> Any:
+    """``read()``, its failure as one line naming ``path`` (pyarrow, json and unicode errors
+    alike; a missing column as such); our own DataError as it is."""
+    try:
+        return read()
+    except DataError:
+        raise
+    except KeyError as e:
+        raise DataError(f"{str(path)!r} has no column {e}; all files must share columns") from e
+    except Exception as e:  # including UnicodeDecodeError from a binary header
+        raise unreadable(path, e) from e
 
 
 def _renamed_schema(schema: Any, renames: Mapping[str, str]) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError
-from .readers import SUFFIX_FORMATS, FileFormat, csv_options, unreadable
+from .readers import SUFFIX_FORMATS, FileFormat, csv_options, guarded
 
 GLOB_CHARS = set("*?[")
 PROBE_BYTES = 1 << 16
@@ -49,12 +49,7 @@ def check_shards(paths: Sequence[Path], fmt: FileFormat) -> int | None:
     """Parse the start of every shard; returns the total rows when every footer says (parquet)."""
     total: int | None = 0
     for path in paths:
-        try:
-            rows = _probe(path, fmt)
-        except DataError:
-            raise
-        except Exception as e:  # pyarrow, json and unicode errors alike: name the file
-            raise unreadable(path, e) from e
+        rows = guarded(path, lambda path=path: _probe(path, fmt))
         total = None if rows is None or total is None else total + rows
     return total
 

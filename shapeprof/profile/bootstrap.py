@@ -1,9 +1,9 @@
 """95% intervals for padding waste by a percentile bootstrap of the length histogram.
 
 Profiles use ``resample`` (the redraws :mod:`.studentized` studentizes) and the buckets' split
-halves below; the per-row and in-batch percentile replicates (``per_row_waste``,
-``in_batch_waste``) are no longer what a profile reports: they stay as the plain estimators
-the tests and ``benchmarks/profile_intervals.py`` check the studentized intervals against.
+halves below; the plain per-row and in-batch percentile replicates, which profiles no longer
+report, live in :mod:`shapeprof.testing.plain_waste`, as the estimators the tests and
+``benchmarks/profile_intervals.py`` check the studentized intervals against.
 
 Each replicate redraws the sample's ``n`` rows from its own histogram (one multinomial draw of
 the counts, seeded, all replicates at once in numpy) and recomputes the waste; the interval is
@@ -11,17 +11,12 @@ the 2.5th and 97.5th percentiles of the replicates. Resampling with replacement 
 finite-population correction, so for a sample drawn without replacement it errs on the wide side.
 Below ``MIN_ROWS`` rows a bootstrap says little (one row gives a zero-width interval): no interval.
 
-* Policies that pad each row on its own (``max_length``, ``fixed``) are linear in the counts:
-  ``padded / real`` per replicate is two matrix products.
 * The chosen buckets' waste is not a smooth function of the counts (the edges are fitted to the
   sample, which flatters them): ``BUCKET_REPS`` random halves of the sample each fit ``k``
   buckets (the DP of :mod:`.buckets`, vectorised) and measure their waste on the other half;
   the interval is the 2.5th-97.5th percentiles of those. Measured on SST-2 it covers the waste
   of the sample's edges on all the rows; the plain bootstrap (refit on a redraw, measured on
   the sample) did not (under 50% at 1,000 rows).
-* In-batch policies (``longest``, ``multiple_of_8``) depend on row order, which a histogram does
-  not hold: the replicate's waste is that of batches of ``b`` rows in random order,
-  ``E[pad(max of b rows)] / E[length] - 1``, with ``P(max <= v) = F(v)^b``.
 """
 
 from __future__ import annotations
@@ -53,32 +48,6 @@ def percentile_bounds(samples: np.ndarray, confidence: float = CONFIDENCE) -> In
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(samples, [alpha, 1.0 - alpha])
     return Interval(float(low), float(high))
-
-
-def per_row_waste(draws: np.ndarray, values: np.ndarray, pad_to: np.ndarray) -> np.ndarray:
-    """Waste per replicate when a row of length ``values[i]`` is padded (or cut) to ``pad_to[i]``."""
-    kept = np.minimum(values, pad_to)
-    return ratio(draws @ (pad_to - kept).astype(np.float64), draws @ kept.astype(np.float64))
-
-
-def fixed_targets(values: np.ndarray, pad_to: int) -> np.ndarray:
-    return np.full(len(values), pad_to, dtype=np.int64)
-
-
-def in_batch_waste(draws: np.ndarray, values: np.ndarray, batch_size: int, multiple: int = 1,
-                   cap: int | None = None) -> np.ndarray:
-    """Waste per replicate of batches of ``batch_size`` random rows padded to their longest
-    (rounded up to ``multiple``, capped at ``cap``)."""
-    draws = np.asarray(draws, dtype=np.float64)
-    rows = draws.sum(axis=1, keepdims=True)
-    below = np.cumsum(draws, axis=1) / rows                  # F(v) per replicate
-    below_prev = np.concatenate([np.zeros_like(below[:, :1]), below[:, :-1]], axis=1)
-    p_max = below ** batch_size - below_prev ** batch_size    # P(max of b rows == v)
-    target = -(-values // multiple) * multiple
-    if cap is not None:
-        target = np.minimum(target, cap)
-    mean = draws @ values.astype(np.float64) / rows[:, 0]
-    return np.maximum(ratio(p_max @ target.astype(np.float64) - mean, mean), 0.0)  # no float dust < 0
 
 
 CHUNK_CELLS = 4_000_000   # DP cells (replicates x (lengths + 1)^2) held at once

@@ -184,8 +184,9 @@ def _shape_profile(build: Callable[..., ShapeProfile], ds: Any, info: Any, reque
 
 
 # ---- again, from a saved profile ----------------------------------------------------------------
-def reload_requests(profile: ShapeProfile) -> ChatRequests:
-    """The profile's requests, read and rendered again (same rows, seed, template); cached."""
+def reload_requests(profile: ShapeProfile, tokenizer: Any = None) -> ChatRequests:
+    """The profile's requests, read and rendered again (same rows, seed, template); cached.
+    ``tokenizer``: the model's, already loaded (the bench's), else loaded from the profile's model."""
     stats = profile.generation
     if stats is None:
         raise ProfileError("the profile has no generation data; profile a chat dataset with "
@@ -196,12 +197,19 @@ def reload_requests(profile: ShapeProfile) -> ChatRequests:
     from ..data.source import reopen_args
 
     ds = open_chat(**reopen_args(profile.dataset.spec), columns=stats.chat)
-    tokenizer, info, template = _tokenizer_and_template(profile.model.name_or_path, _saved_template(stats))
+    if tokenizer is None:
+        tokenizer, info, template = _tokenizer_and_template(profile.model.name_or_path, _saved_template(stats))
+        max_length = info.max_length
+    else:
+        from .chat_template import choose_template
+
+        template = choose_template(tokenizer, _saved_template(stats), profile.model.name_or_path)
+        max_length = profile.model.max_length
     if template.sha256 != stats.template.get("sha256", template.sha256):
         raise ProfileError(f"the chat template ({template.origin}) changed since the profile was made; "
                            "re-run 'shapeprof profile'")
     records = load_chat(ds, stats.chat, profile.dataset.rows_requested, profile.dataset.seed)
-    requests, _ = measure_requests(tokenizer, template, records, info.max_length)
+    requests, _ = measure_requests(tokenizer, template, records, max_length)
     object.__setattr__(stats, "requests", requests)
     return requests
 

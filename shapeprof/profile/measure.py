@@ -39,16 +39,20 @@ class LengthAccumulator:
         if natural.size == 0:
             return
         lengths = natural if self.max_length is None else np.minimum(natural, self.max_length)
-        binc = np.bincount(lengths)
-        if len(binc) > len(self.counts):
-            self.counts = np.pad(self.counts, (0, len(binc) - len(self.counts)))
-        self.counts[: len(binc)] += binc
-        self.rows += int(natural.size)
-        self.natural_max = max(self.natural_max, int(natural.max()))
-        if self.max_length is not None:
-            self.truncated += int((natural > self.max_length).sum())
+        truncated = 0 if self.max_length is None else int((natural > self.max_length).sum())
+        self.add_counts(np.bincount(lengths), truncated, int(natural.max()))
         for _, acc in self.in_batch:
             acc.add(lengths)
+
+    def add_counts(self, counts: np.ndarray, truncated: int, natural_max: int) -> None:
+        """Merge a histogram (``counts[length]`` rows, lengths already capped): the counts, rows,
+        truncation and longest natural length; the in-batch padding is the caller's."""
+        if len(counts) > len(self.counts):
+            self.counts = np.pad(self.counts, (0, len(counts) - len(self.counts)))
+        self.counts[: len(counts)] += counts
+        self.rows += int(counts.sum())
+        self.truncated += truncated
+        self.natural_max = max(self.natural_max, natural_max)
 
     def length_counts(self) -> dict[int, int]:
         nonzero = np.flatnonzero(self.counts)

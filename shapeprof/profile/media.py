@@ -23,7 +23,7 @@ from ..atomic import write_json
 from ..console import say
 from ..errors import ProfileError
 from .stats import AxisStats, axis_stats
-from .uncertainty import NOTES, PERCENTILE_METHOD, UNKNOWN, Uncertainty, axes_uncertainty
+from .uncertainty import UNKNOWN, Uncertainty, axes_uncertainty, how_sure
 
 SCHEMA_VERSION = schema.MEDIA_PROFILE.version
 BATCH = "batch_size"
@@ -122,7 +122,7 @@ class MediaProfile:
                 p50, p90, p99 = (self._with_interval(name, s, q) for q in (50, 90, 99))
                 lines.append(f"| {name} ({group}) | {s.min} | {p50} | {p90} | {p99} "
                              f"| {s.max} | {s.mean:.1f} | {'yes' if s.varies else 'no (static)'} |")
-        lines += ["", how_sure(self.uncertainty)]
+        lines += ["", how_sure(self.uncertainty, "samples", "+-1", waste=False)]
         static = self.static_axes()
         lines += ["", "static axes: " + (", ".join(f"{a}={n}" for a, n in static.items()) or "none"),
                   "trace shapes: " + ", ".join(f"{a}={n}" for a, n in self.trace_shapes().items()),
@@ -134,16 +134,6 @@ class MediaProfile:
     def _with_interval(self, axis: str, stats: AxisStats, q: int) -> str:
         interval = self.uncertainty.percentile(axis, f"p{q}")
         return f"{stats.p(q):g}" + (f" {interval.text()}" if interval is not None else "")
-
-
-def how_sure(u: Uncertainty) -> str:
-    """One paragraph: exact, unknown, or the sample's intervals and the rows p99 needs."""
-    if not u.sampled:
-        return f"how sure: {NOTES.get(u.status, u.status)}"
-    of = f" of {u.population:,}" if u.population is not None else ""
-    needed = "; ".join(f"{axis} {u.rows_needed(axis)}" for axis in u.rows_for_p99)
-    return (f"how sure: a sample of {u.rows:,}{of}; percentiles with 95% intervals [low, high] from "
-            f"{PERCENTILE_METHOD}. Samples for p99 within +-1: {needed}")
 
 
 # ---- profiling ------------------------------------------------------------------------

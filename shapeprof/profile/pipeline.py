@@ -58,15 +58,13 @@ def profile_dataset(model: str | Path | None = None, dataset: str = "glue", *,
     from ..modality import modality_of
 
     modality = modality_of(model)
-    check_engine(engine, rows, modality)
+    check_engine(engine, rows, modality,
+                 chat=bool(prompt_columns or completion_column or chat_template))
     if modality != "text":  # images, audio, caption+image pairs: sizes through the preprocessor
         column = text_columns if isinstance(text_columns, str) or text_columns is None else text_columns[0]
         return profile_preprocessed(model, data_dir or dataset, modality, data_files=data_files,
                                   split=split, text_column=column, rows=rows, seed=seed,
                                   batch_sizes=batch_sizes, progress=progress)
-    if engine == "ray" and (prompt_columns or completion_column or chat_template):
-        raise ProfileError("--engine ray profiles text columns; a chat profile reads its records in "
-                           "memory: drop --engine ray")
     chat, opened = _profile_chat(model, dataset, streaming or engine == "ray", data_dir=data_dir,
                                  data_files=data_files, split=split, text_columns=text_columns,
                                  rows=rows, seed=seed, batch_sizes=batch_sizes, buckets=buckets,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .intervals import Interval
-from .uncertainty import NOTES, PERCENTILE_METHOD
+from .uncertainty import how_sure
 
 if TYPE_CHECKING:
     from .shape_profile import ShapeProfile
@@ -14,7 +14,7 @@ BAR_WIDTH = 40
 
 
 def format_summary(profile: ShapeProfile) -> str:
-    sections = [_header(profile), _axes(profile), _how_sure(profile), _generation(profile), _histogram(profile),
+    sections = [_header(profile), _axes(profile), how_sure(profile.uncertainty), _generation(profile), _histogram(profile),
                 _shapes(profile), _buckets(profile), _padding(profile)]
     return "\n\n".join(s for s in sections if s)
 
@@ -61,21 +61,6 @@ def _span(interval: Interval) -> str:
     low = "?" if interval.low is None else f"{interval.low:g}"
     high = "?" if interval.high is None else f"{interval.high:g}"
     return f"{low}-{high}"
-
-
-def _how_sure(p: ShapeProfile) -> str:
-    """Exact, unknown, or the sample's intervals: methods and rows for p99 within +-1 token."""
-    u = p.uncertainty
-    if not u.sampled:
-        return f"how sure: {NOTES.get(u.status, u.status)}"
-    of = f" of {u.population:,}" if u.population is not None else " (data size unknown)"
-    lines = [f"how sure: a sample of {u.rows:,}{of} rows; 95% intervals",
-             f"  percentiles: {PERCENTILE_METHOD}",
-             f"  padding waste: {u.waste_method}",
-             f"  buckets' waste: {u.buckets_method}"]
-    for axis in u.rows_for_p99:
-        lines.append(f"  {axis} p99 within +-1 token: {u.rows_needed(axis)}")
-    return "\n".join(lines)
 
 
 def _histogram(p: ShapeProfile) -> str:

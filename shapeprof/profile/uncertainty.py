@@ -189,3 +189,18 @@ def waste_interval(w: PaddingWaste, draws: np.ndarray, values: np.ndarray, count
     else:
         return None
     return studentized_bounds(float(theta[0]), float(se[0]), boot, boot_se, scale, extra, confidence)
+
+
+def how_sure(u: Uncertainty, unit: str = "rows", within: str = "+-1 token", waste: bool = True) -> str:
+    """Exact, unknown, or the sample's 95% intervals: their methods (the padding waste's too when
+    ``waste``) and how many ``unit`` bring each axis's p99 ``within``."""
+    if not u.sampled:
+        return f"how sure: {NOTES.get(u.status, u.status)}"
+    of = f" of {u.population:,}" if u.population is not None else " (data size unknown)"
+    lines = [f"how sure: a sample of {u.rows:,}{of} {unit}; 95% intervals",
+             f"  percentiles: {PERCENTILE_METHOD}"]
+    if waste:
+        lines += [f"  padding waste: {u.waste_method}", f"  buckets' waste: {u.buckets_method}"]
+    lines += [f"  {axis} p99 within {within}: {u.rows_needed(axis)}" for axis in u.rows_for_p99]
+    return "\n".join(lines)
+

@@ -106,6 +106,15 @@ def test_the_sweep_decodes_up_to_the_longest_real_request():
     assert constant_pairs({20: 3, 1000: 1}, 8, max_length=512) == {(20, 8): 3, (505, 8): 1}
 
 
+def test_real_pairs_beyond_the_models_positions_are_refused():
+    view = profile_view({"length_counts": {"20": 50, "80": 10}, "batch_sizes": [1],
+                         "generation": {"pairs": [[p, n, c] for (p, n), c in TAIL.items()]}})
+    assert design_generation(view, max_length=80 + 400 - 1)          # the longest fits exactly
+    with pytest.raises(BenchError, match=r"longest request \(prompt 80 \+ 400 new tokens\) exceeds the "
+                                         r"model's 478 positions; .*--new-tokens"):
+        design_generation(view, max_length=478)
+
+
 def test_results_keep_requests_and_replays_and_read_older_files():
     prefill, decode = models()
     estimate = estimate_requests(prefill, decode, SHORT, 1)

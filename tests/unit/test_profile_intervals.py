@@ -12,12 +12,12 @@ import pytest
 from scipy import stats
 
 from shapeprof.profile import ShapeProfile, bucket_plan, optimal_edges, padded_tokens, profile_dataset
-from shapeprof.profile.bootstrap import (edge_waste, fitted_edges, in_batch_waste, per_row_waste,
-                                         resample, split_half_bucket_waste)
+from shapeprof.profile.bootstrap import edge_waste, fitted_edges, resample, split_half_bucket_waste
 from shapeprof.profile.intervals import (Interval, percentile_interval, rank_bounds, rows_for_width,
                                          width_at)
 from shapeprof.profile.padding import InBatchPadding, fixed_padding
 from shapeprof.profile.stats import as_arrays, percentile_from_counts
+from shapeprof.testing.plain_waste import in_batch_waste, per_row_waste
 from shapeprof.profile.uncertainty import Uncertainty, axes_uncertainty
 
 KNOWN = [3, 5, 5, 7, 8, 8, 8, 12, 20, 41]

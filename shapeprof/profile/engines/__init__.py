@@ -14,8 +14,9 @@ from ...errors import ProfileError
 ENGINES = ("stream", "ray")
 
 
-def check_engine(engine: str, rows: int | None, modality: str = "text") -> None:
-    """Reject what an engine cannot do, before anything heavy loads (Ray: that it is installed)."""
+def check_engine(engine: str, rows: int | None, modality: str = "text", chat: bool = False) -> None:
+    """Reject what an engine cannot do, before anything heavy loads (Ray: that it is installed);
+    ``chat``: prompt/completion columns or a chat template were asked for."""
     if engine not in ENGINES:
         raise ProfileError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     if engine == "stream":
@@ -26,6 +27,9 @@ def check_engine(engine: str, rows: int | None, modality: str = "text") -> None:
     if modality != "text":
         raise ProfileError(f"--engine ray profiles text datasets; this model takes {modality}: "
                            "use --engine stream")
+    if chat:
+        raise ProfileError("--engine ray profiles text columns; a chat profile reads its records in "
+                           "memory: drop --engine ray")
     from .ray_cluster import import_ray
 
     import_ray()

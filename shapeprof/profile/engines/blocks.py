@@ -121,14 +121,9 @@ class BlockMerger:
 
     def add(self, block: BlockSummary) -> None:
         acc = self.acc
-        top = max(block.counts, default=-1) + 1
-        if top > len(acc.counts):
-            acc.counts = np.pad(acc.counts, (0, top - len(acc.counts)))
-        for length, n in block.counts.items():
-            acc.counts[length] += n
-        acc.rows += sum(block.counts.values())
-        acc.truncated += block.truncated
-        acc.natural_max = max(acc.natural_max, block.natural_max)
+        counts = np.zeros(max(block.counts, default=-1) + 1, dtype=np.int64)
+        counts[list(block.counts)] = list(block.counts.values())
+        acc.add_counts(counts, block.truncated, block.natural_max)
         for (_, batches), phases in zip(acc.in_batch, block.padding):
             merge_padding(batches, block, phases)
         self.rows_read += block.rows_read

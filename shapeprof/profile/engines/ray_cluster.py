@@ -2,8 +2,9 @@
 
 Without ``--ray-address`` and without ``RAY_ADDRESS`` a local instance is started, sized to the
 machine, with its logs kept off the terminal, and shut down at the end (also on an error,
-Ctrl-C or SIGTERM). A Ray session the caller already opened (a notebook, a test fixture) is
-used as it is and left running. An address is checked with a short TCP connect first:
+Ctrl-C or SIGTERM: the handlers ``ray.init`` installs are replaced by the ones before it). A
+Ray session the caller already opened (a notebook, a test fixture) is used as it is and left
+running. An address is checked with a short TCP connect first:
 ``ray.init`` itself waits minutes on an address nobody answers.
 """
 
@@ -11,12 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 
+from ...atomic import Terminated
 from ...errors import ProfileError
 
 ADDRESS_ENV = "RAY_ADDRESS"
@@ -81,8 +85,9 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
     target = cluster_address(address)
     if target is not None:
         check_reachable(target)
-    started = _init(ray, target, num_cpus)
     try:
+        with _signals_kept():
+            started = _init(ray, target, num_cpus)
         yield Cluster(target, _cpus(ray), started)
     finally:
         ray.shutdown()
@@ -97,12 +102,34 @@ def _init(ray: ModuleType, target: str | None, num_cpus: int | None) -> bool:
                 ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **options)
             else:
                 ray.init(address=target, **options)
+    except SystemExit as e:    # Ray's own SIGTERM handler (sys.exit(15)), while ray.init runs
+        if e.code == signal.SIGTERM:
+            raise Terminated() from e
+        raise
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         where = f"join the Ray cluster at {target!r}" if target else "start a local Ray instance"
         raise ProfileError(f"cannot {where} ({first}); check the address, or that "
                            "/tmp has room for Ray's session files") from e
     return target is None
+
+
+@contextmanager
+def _signals_kept() -> Iterator[None]:
+    """SIGINT and SIGTERM handled after ``ray.init`` as before it. Ray's driver replaces the
+    SIGTERM handler (with ``sys.exit``, then its C++ failure handler, which aborts the process
+    and skips ``ray.shutdown``, leaving its agents running); with ours back, Ctrl-C and SIGTERM
+    raise in Python, the ``finally`` shuts Ray down and the CLI prints one line."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 @contextmanager
