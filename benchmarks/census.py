@@ -75,8 +75,8 @@ SHRINK: dict[str, int] = {
     **dict.fromkeys(("intermediate_size", "d_ff", "ffn_dim", "encoder_ffn_dim", "decoder_ffn_dim", "n_inner",
                      "decoder_ffn_dim", "decoder_intermediate_size"), 64),
     **dict.fromkeys(("moe_intermediate_size", "shared_expert_intermediate_size", "expert_intermediate_size"), 32),
-    **dict.fromkeys(("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"), 4),
-    **dict.fromkeys(("num_experts_per_tok", "moe_topk", "top_k"), 2),
+    **dict.fromkeys(EXPERT_COUNTS := ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"), 4),
+    **dict.fromkeys(("num_experts_per_tok", "moe_topk", "top_k", "moe_k"), 2),
     **dict.fromkeys(("n_shared_experts", "n_group", "topk_group", "first_k_dense_replace"), 1),
     "kv_lora_rank": 16, "entity_emb_size": 32, "q_lora_rank": 32, "conv_pos_kernel_size": 5,
     "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
@@ -90,6 +90,8 @@ GENERATIVE_INIT = {"tie_word_embeddings": False, "initializer_range": 0.1}
 MAIN_INPUT_MODALITY = {"pixel_values": "image", "input_values": "audio", "input_features": "audio",
                        "input_ids": "text"}
 LAYER_LISTS = ("layer_types", "layers_block_type", "block_types", "mlp_only_layers")
+KIND_LISTS = ("layer_types", "layers_block_type", "block_types")   # per-layer kinds: attention, mamba, ...
+MAX_HYBRID_LAYERS = 8
 SUB_CONFIGS = ("text_config", "vision_config", "audio_config", "encoder_config", "decoder_config",
                "speech_config", "qformer_config")
 
@@ -285,7 +287,10 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
     from transformers import PretrainedConfig
 
     kwargs: dict[str, Any] = {}
-    for name, value in vars(config).items():
+    public = {stored: name for name, stored in getattr(config, "attribute_map", {}).items()}
+    for stored, value in vars(config).items():
+        # kimi_linear stores num_experts_per_tok as num_experts_per_token: shrink it by its public name
+        name = stored if stored in SHRINK else public.get(stored, stored)
         if isinstance(value, bool):
             continue
         if name in SHRINK and isinstance(value, int) and value > SHRINK[name]:
@@ -324,6 +329,11 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
     kwargs = shrink_kwargs(default, vocab)
     if task in GENERATION_TASKS:   # the registered decoders' recipe for a varying greedy output
         kwargs.update(GENERATIVE_INIT)
+    if getattr(default, "num_experts_per_tok", 0) is None and any(isinstance(kwargs.get(n), int) for n in EXPERT_COUNTS):
+        kwargs["num_experts_per_tok"] = 2   # DeepSeek-V2's default (None) cannot route
+    kinds = layers_for_every_kind(default)
+    if kinds and kinds > kwargs.get("num_hidden_layers", 0) and "num_hidden_layers" in kwargs:
+        kwargs["num_hidden_layers"] = kinds
     if task == "automatic-speech-recognition" and getattr(default, "vocab_size", 0) is None:
         kwargs["vocab_size"] = 32   # a CTC head needs a vocabulary
     config = config_class(**kwargs)
@@ -414,6 +424,24 @@ def _image_side(config: Any) -> int | None:
             return size
         if isinstance(size, (list, tuple)) and size and isinstance(size[0], int):
             return int(size[0])
+    return None
+
+
+def layers_for_every_kind(config: Any) -> int | None:
+    """Layers a shrunk hybrid model needs to keep one layer of each kind of its default (attention
+    and linear-attention, mamba or recurrent layers): up to the first of the last kind to appear
+    (at most ``MAX_HYBRID_LAYERS``); None for one kind."""
+    for name in KIND_LISTS:
+        try:
+            value = getattr(config, name, None)
+        except Exception:   # a per-layer property refusing a global read
+            value = None
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+            firsts: dict[str, int] = {}
+            for i, kind in enumerate(value):
+                firsts.setdefault(kind, i)
+            last = max(firsts.values()) + 1
+            return last if 1 < last <= MAX_HYBRID_LAYERS else None
     return None
 
 

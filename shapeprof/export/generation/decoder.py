@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...onnx.past import PAST_PREFIX, kv_shape, past_from_present, position_ids
+from ...onnx.past import PAST_PREFIX, past_from_present, past_shape, position_ids
 from .common import eos_ids, pad_id, prompts
 
 
@@ -66,6 +66,5 @@ def greedy_onnx(session: Any, cfg: Any, ids: np.ndarray, mask: np.ndarray, new_t
 
 
 def _empty_past(cfg: Any, batch: int, names: Sequence[str]) -> dict[str, np.ndarray]:
-    kv_heads, head_dim = kv_shape(cfg._normalized_config)
-    return {n: np.zeros((batch, kv_heads, 0, head_dim), dtype=np.float32)
-            for n in names if n.startswith(PAST_PREFIX)}
+    shapes = {n: past_shape(cfg._normalized_config, n) for n in names if n.startswith(PAST_PREFIX)}
+    return {n: np.zeros((batch, heads, 0, size), dtype=np.float32) for n, (heads, size) in shapes.items()}
