@@ -21,6 +21,7 @@ from ..seq2seq import NormalizedSeq2SeqConfig
 from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure
+from .rotary import complex_rotary, patch_with_real_rotary
 
 
 class ProbedOutputs(OnnxConfig):
@@ -163,10 +164,11 @@ class Decoder(Family):
             raise cls.fail(model, task, "inputs", "forward does not take both 'input_ids' and 'attention_mask'")
         check_required(model, task, given, cls.BASE.__name__)
         cache, fallback = cls.cache_or_fallback(model, task)
+        rotary = {"patch_model_for_export": patch_with_real_rotary} if complex_rotary(model) else {}
 
         def draft_for(cache: Mapping[str, Any] | None) -> type[OnnxConfig]:
             return make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
-                              USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts)
+                              USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts, **rotary)
 
         draft = draft_for(cache)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
@@ -178,7 +180,8 @@ class Decoder(Family):
         if task.endswith("-with-past"):
             base, moved = {**base, **past_sizes}, {**moved, "past_sequence_length": 4}
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
-        extra = {"experts_implementation": experts, "fallback": fallback}
+        extra = {"experts_implementation": experts, "fallback": fallback,
+                 "rotary": "complex, exported as real (cos, sin) pairs" if rotary else None}
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
                           **{k: v for k, v in extra.items() if v})
 
