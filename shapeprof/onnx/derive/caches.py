@@ -82,7 +82,23 @@ def _layer_shapes(model: Any, task: str, i: int, layer: Any) -> Shapes:
     if not all(getattr(t, "dim", lambda: 0)() == 4 for t in (keys, values)):
         raise CacheError(model, task, f"layer {i} ({type(layer).__name__}) holds no key/value "
                          "tensors (a hybrid or recurrent layer)")
+    extra = _extra_state(layer)
+    if extra:   # ZAYA's convolution states, DeepSeek-V3.2's indexer keys: lost in a flat key/value past
+        raise CacheError(model, task, f"layer {i} ({type(layer).__name__}) also holds {', '.join(extra)}, "
+                         "which past key/values do not carry")
     return int(keys.shape[1]), int(keys.shape[3]), int(values.shape[1]), int(values.shape[3])
+
+
+def _extra_state(layer: Any) -> list[str]:
+    """Attributes of a cache layer holding state tensors besides its keys and values."""
+    import torch
+
+    names = []
+    for name, value in vars(layer).items():
+        items = value.values() if isinstance(value, dict) else (value,)
+        if name not in ("keys", "values") and any(isinstance(v, torch.Tensor) and v.numel() > 1 for v in items):
+            names.append(name)
+    return names
 
 
 def per_layer(cache: Mapping[str, Any]) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...] | None:
