@@ -244,7 +244,8 @@ def test_latent_attention_caches_keep_their_past_per_layer() -> None:
 
 def _gpt2_with(failing: str) -> Any:
     """GPT-2 whose cache fails as a model with a cache class of its own does: on ``use_cache=True``,
-    or on a past it did not build."""
+    on a past it did not build, or keeping state besides keys and values."""
+    import torch
     from transformers import GPT2LMHeadModel
 
     class Own(GPT2LMHeadModel):
@@ -254,15 +255,20 @@ def _gpt2_with(failing: str) -> Any:
                 raise ValueError("needs a cache of its own")
             if failing == "past" and past_key_values is not None and past_key_values.get_seq_length() > 0:
                 raise ValueError("needs a cache of its own")
-            return super().forward(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                                   past_key_values=past_key_values, use_cache=use_cache, **kwargs)
+            out = super().forward(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                                  past_key_values=past_key_values, use_cache=use_cache, **kwargs)
+            if failing == "state" and use_cache:   # a convolution state beside the keys (ZAYA)
+                for layer in out.past_key_values.layers:
+                    layer.conv_states = {0: torch.zeros(2, 3)}
+            return out
 
     return Own(tiny_config("gpt2")).eval()
 
 
 @pytest.mark.parametrize("failing, reason", [
     ("use_cache", "its forward pass with use_cache=True fails (ValueError: needs a cache of its own)"),
-    ("past", "its forward pass with past key/values fails (ValueError: needs a cache of its own)")])
+    ("past", "its forward pass with past key/values fails (ValueError: needs a cache of its own)"),
+    ("state", "layer 0 (DynamicLayer) also holds conv_states, which past key/values do not carry")])
 def test_a_cache_the_flat_past_cannot_drive_falls_back_to_no_past(failing: str, reason: str) -> None:
     cls = derive_onnx_config(_gpt2_with(failing), "text-generation-with-past")
     assert cls.SUPPORTED_TASKS == ("text-generation",) and cls.DERIVATION["cache"] is None
