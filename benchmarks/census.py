@@ -445,6 +445,23 @@ def layers_for_every_kind(config: Any) -> int | None:
     return None
 
 
+def reinit_zero_routers(model: Any, std: float) -> list[str]:
+    """Draw the all-zero router gates of a mixture of experts (AFMoE initializes them to zero) from
+    N(0, std), seeded; their names. A zero gate scores every expert alike, so the choice of experts
+    is a tie that torch and onnxruntime break differently: a property of the init, not the export."""
+    import torch
+
+    names = []
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            router = any(part in ("router", "gate") for part in name.split("."))
+            if router and param.dim() == 2 and not param.any():
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+                names.append(name)
+    return names
+
+
 def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -> dict[str, Any]:
     """Build the tiny model of ``model_type`` for ``task`` and save it with its preprocessors into
     ``out``; returns what was built. Raises ``NotBuildable``."""
@@ -500,6 +517,10 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
     if params > MAX_PARAMETERS:
         raise NotBuildable(f"{params / 1e6:.0f}M parameters even shrunk (over {MAX_PARAMETERS / 1e6:.0f}M)")
     info["parameters"] = params
+    if task in tiny.GENERATION_TASKS:
+        routers = reinit_zero_routers(model, float(getattr(config, "initializer_range", 0.02) or 0.02))
+        if routers:
+            info["reinitialized"] = routers
     main = info["main_input"] = getattr(model, "main_input_name", "input_ids")
     kinds = [k for k, wanted in (("image", main == "pixel_values" or modality in ("image", "text+image")),
                                  ("audio", main in ("input_values", "input_features"))) if wanted]
