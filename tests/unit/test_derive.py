@@ -274,3 +274,30 @@ def test_a_cache_the_flat_past_cannot_drive_falls_back_to_no_past(failing: str, 
     assert cls.SUPPORTED_TASKS == ("text-generation",) and cls.DERIVATION["cache"] is None
     assert cls.DERIVATION["fallback"] == ("text-generation-with-past falls back to text-generation (no past "
                                           f"key/values): {reason}")
+
+
+@pytest.mark.parametrize("model_type, sizes", [
+    ("deepseek_v2", {"num_key_value_heads": 4, "kv_lora_rank": 16, "q_lora_rank": 16, "qk_nope_head_dim": 8,
+                     "qk_rope_head_dim": 8, "v_head_dim": 8, "first_k_dense_replace": 2}),
+    ("llama4_text", {"num_key_value_heads": 2, "head_dim": 8, "intermediate_size_mlp": 37, "num_local_experts": 4,
+                     "num_experts_per_tok": 1, "interleave_moe_layer_step": 2})])
+def test_complex_rotary_embeddings_are_traced_as_real_pairs(model_type: str, sizes: dict[str, Any]) -> None:
+    """ONNX has no complex type: while exported, DeepSeek-V2's and Llama 4's complex rotations run on
+    (cos, sin) pairs, with the same outputs; the originals come back afterwards."""
+    import torch
+
+    from shapeprof.onnx.derive.rotary import complex_rotary, real_rotary
+
+    model = build_model(config(model_type, **sizes), "text-generation")
+    rotary = type(model.model.rotary_emb)
+    original = rotary.forward
+    ids = torch.randint(3, 128, (2, 6), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model(input_ids=ids).logits
+        with real_rotary(model):
+            pairs = model.model.rotary_emb(expected, torch.arange(6)[None])
+            got = model(input_ids=ids).logits
+    assert not pairs.is_complex() and pairs.shape[-1] == 2 and rotary.forward is original
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert complex_rotary(model) and not complex_rotary(build_model(tiny_config("llama"), "text-generation"))
+    assert derive_onnx_config(model, "text-generation").DERIVATION["rotary"].startswith("complex, exported as real")
