@@ -15,7 +15,9 @@ refined from the model's main input.
 
 Each type is built offline from its config class: the registered types with
 ``shapeprof.testing.tiny``'s sizes, the others from the config class's defaults shrunk generically
-(hidden 32, 2 layers, 4 heads, ...; ``shrink_kwargs``), seeded. The model is saved with a real
+(hidden 32, 2 layers, 4 heads, ...; ``shrink_kwargs``), seeded; a hybrid model keeps one layer of
+each kind (attention and linear, mamba or recurrent: ``layers_for_every_kind``), and all-zero
+router gates of generative mixtures of experts are drawn (``reinit_zero_routers``). The model is saved with a real
 preprocessor (all-MiniLM-L6-v2's tokenizer for encoders, GPT-2's for generative models, both
 real; image processors and feature extractors from their classes' defaults; the vocabulary is
 the tokenizer's) and exported from that directory, as ``shapeprof export --model DIR`` does.
