@@ -15,7 +15,9 @@ refined from the model's main input.
 
 Each type is built offline from its config class: the registered types with
 ``shapeprof.testing.tiny``'s sizes, the others from the config class's defaults shrunk generically
-(hidden 32, 2 layers, 4 heads, ...; ``shrink_kwargs``), seeded. The model is saved with a real
+(hidden 32, 2 layers, 4 heads, ...; ``shrink_kwargs``), seeded; a hybrid model keeps one layer of
+each kind (attention and linear, mamba or recurrent: ``layers_for_every_kind``), and all-zero
+router gates of generative mixtures of experts are drawn (``reinit_zero_routers``). The model is saved with a real
 preprocessor (all-MiniLM-L6-v2's tokenizer for encoders, GPT-2's for generative models, both
 real; image processors and feature extractors from their classes' defaults; the vocabulary is
 the tokenizer's) and exported from that directory, as ``shapeprof export --model DIR`` does.
@@ -75,8 +77,8 @@ SHRINK: dict[str, int] = {
     **dict.fromkeys(("intermediate_size", "d_ff", "ffn_dim", "encoder_ffn_dim", "decoder_ffn_dim", "n_inner",
                      "decoder_ffn_dim", "decoder_intermediate_size"), 64),
     **dict.fromkeys(("moe_intermediate_size", "shared_expert_intermediate_size", "expert_intermediate_size"), 32),
-    **dict.fromkeys(("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"), 4),
-    **dict.fromkeys(("num_experts_per_tok", "moe_topk", "top_k"), 2),
+    **dict.fromkeys(EXPERT_COUNTS := ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"), 4),
+    **dict.fromkeys(("num_experts_per_tok", "moe_topk", "top_k", "moe_k"), 2),
     **dict.fromkeys(("n_shared_experts", "n_group", "topk_group", "first_k_dense_replace"), 1),
     "kv_lora_rank": 16, "entity_emb_size": 32, "q_lora_rank": 32, "conv_pos_kernel_size": 5,
     "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
@@ -90,6 +92,8 @@ GENERATIVE_INIT = {"tie_word_embeddings": False, "initializer_range": 0.1}
 MAIN_INPUT_MODALITY = {"pixel_values": "image", "input_values": "audio", "input_features": "audio",
                        "input_ids": "text"}
 LAYER_LISTS = ("layer_types", "layers_block_type", "block_types", "mlp_only_layers")
+KIND_LISTS = ("layer_types", "layers_block_type", "block_types")   # per-layer kinds: attention, mamba, ...
+MAX_HYBRID_LAYERS = 8
 SUB_CONFIGS = ("text_config", "vision_config", "audio_config", "encoder_config", "decoder_config",
                "speech_config", "qformer_config")
 
@@ -285,7 +289,10 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
     from transformers import PretrainedConfig
 
     kwargs: dict[str, Any] = {}
-    for name, value in vars(config).items():
+    public = {stored: name for name, stored in getattr(config, "attribute_map", {}).items()}
+    for stored, value in vars(config).items():
+        # kimi_linear stores num_experts_per_tok as num_experts_per_token: shrink it by its public name
+        name = stored if stored in SHRINK else public.get(stored, stored)
         if isinstance(value, bool):
             continue
         if name in SHRINK and isinstance(value, int) and value > SHRINK[name]:
@@ -324,6 +331,11 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
     kwargs = shrink_kwargs(default, vocab)
     if task in GENERATION_TASKS:   # the registered decoders' recipe for a varying greedy output
         kwargs.update(GENERATIVE_INIT)
+    if getattr(default, "num_experts_per_tok", 0) is None and any(isinstance(kwargs.get(n), int) for n in EXPERT_COUNTS):
+        kwargs["num_experts_per_tok"] = 2   # DeepSeek-V2's default (None) cannot route
+    kinds = layers_for_every_kind(default)
+    if kinds and kinds > kwargs.get("num_hidden_layers", 0) and "num_hidden_layers" in kwargs:
+        kwargs["num_hidden_layers"] = kinds
     if task == "automatic-speech-recognition" and getattr(default, "vocab_size", 0) is None:
         kwargs["vocab_size"] = 32   # a CTC head needs a vocabulary
     config = config_class(**kwargs)
@@ -417,6 +429,41 @@ def _image_side(config: Any) -> int | None:
     return None
 
 
+def layers_for_every_kind(config: Any) -> int | None:
+    """Layers a shrunk hybrid model needs to keep one layer of each kind of its default (attention
+    and linear-attention, mamba or recurrent layers): up to the first of the last kind to appear
+    (at most ``MAX_HYBRID_LAYERS``); None for one kind."""
+    for name in KIND_LISTS:
+        try:
+            value = getattr(config, name, None)
+        except Exception:   # a per-layer property refusing a global read
+            value = None
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+            firsts: dict[str, int] = {}
+            for i, kind in enumerate(value):
+                firsts.setdefault(kind, i)
+            last = max(firsts.values()) + 1
+            return last if 1 < last <= MAX_HYBRID_LAYERS else None
+    return None
+
+
+def reinit_zero_routers(model: Any, std: float) -> list[str]:
+    """Draw the all-zero router gates of a mixture of experts (AFMoE initializes them to zero) from
+    N(0, std), seeded; their names. A zero gate scores every expert alike, so the choice of experts
+    is a tie that torch and onnxruntime break differently: a property of the init, not the export."""
+    import torch
+
+    names = []
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            router = any(part in ("router", "gate") for part in name.split("."))
+            if router and param.dim() == 2 and not param.any():
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+                names.append(name)
+    return names
+
+
 def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -> dict[str, Any]:
     """Build the tiny model of ``model_type`` for ``task`` and save it with its preprocessors into
     ``out``; returns what was built. Raises ``NotBuildable``."""
@@ -472,6 +519,10 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
     if params > MAX_PARAMETERS:
         raise NotBuildable(f"{params / 1e6:.0f}M parameters even shrunk (over {MAX_PARAMETERS / 1e6:.0f}M)")
     info["parameters"] = params
+    if task in tiny.GENERATION_TASKS:
+        routers = reinit_zero_routers(model, float(getattr(config, "initializer_range", 0.02) or 0.02))
+        if routers:
+            info["reinitialized"] = routers
     main = info["main_input"] = getattr(model, "main_input_name", "input_ids")
     kinds = [k for k, wanted in (("image", main == "pixel_values" or modality in ("image", "text+image")),
                                  ("audio", main in ("input_values", "input_features"))) if wanted]

@@ -110,8 +110,16 @@ def check_dynamic_axes(proto: Any, onnx_config: OnnxConfig, bounds: Bounds) -> N
             if not dims[index].dim_param:
                 raise ExportError(
                     f"torch.export fixed axis {axis!r} of {name!r} to {dims[index].dim_value}: "
-                    f"{onnx_config.MODEL_TYPE}'s code specialises it; give that axis a single-size "
-                    f"range (or list it in {type(onnx_config).__name__}.STATIC_AXES)")
+                    f"{onnx_config.MODEL_TYPE}'s code specialises it; {_static_advice(onnx_config, axis)}")
+
+
+def _static_advice(onnx_config: OnnxConfig, axis: str) -> str:
+    if axis == "sequence_length" and onnx_config.task.startswith("text-generation"):
+        # Mamba, RWKV: the recurrent scan is a Python loop over the tokens, unrolled by tracing.
+        return ("generation grows that axis, so the model cannot be exported for generation "
+                "(a loop over the tokens, as in a recurrent scan, is unrolled at the trace length)")
+    return (f"give that axis a single-size range (or list it in {type(onnx_config).__name__}"
+            ".STATIC_AXES)")
 
 
 def summarize_exception(error: BaseException) -> str:

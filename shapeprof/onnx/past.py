@@ -26,6 +26,18 @@ def kv_shape(normalized: Any) -> tuple[int, int]:
     return kv_heads, int(head_dim)
 
 
+def past_shape(normalized: Any, name: str) -> tuple[int, int]:
+    """(heads, head dim) of the cache tensor ``name`` (``past_key_values.{i}.key``, ``present.{i}.value``):
+    per layer and kind when the normalized config has ``cache_shapes`` (keys wider than values in
+    latent attention, layers of different sizes), else ``kv_shape``."""
+    layers = normalized.get("cache_shapes")
+    if not layers:
+        return kv_shape(normalized)
+    layer, kind = name.rsplit(".", 2)[-2:]
+    heads, size = layers[int(layer)][kind == "value"]
+    return int(heads), int(size)
+
+
 def decoder_mask(batch: int, past: int, new: int) -> np.ndarray:
     """A mask over past + new tokens holding padding but no fully masked query row.
 
@@ -72,7 +84,7 @@ class DummyDecoderInputGenerator(DummyInputGenerator):
             return mask
         if input_name == "position_ids":
             return position_ids(mask, seq)
-        kv_heads, head_dim = kv_shape(cfg)
+        kv_heads, head_dim = past_shape(cfg, input_name)
         return self.rng.standard_normal((batch, kv_heads, past, head_dim), dtype=np.float32)
 
 

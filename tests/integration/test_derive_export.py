@@ -94,6 +94,20 @@ def test_derived_decoder_with_past_matches_generate(tmp_path: Path) -> None:
                                                           for k in ("key", "value"))]
 
 
+def test_derived_latent_attention_decoder_keeps_its_past(tmp_path: Path) -> None:
+    """DeepSeek-V3 caches keys wider than values (latent attention): exported with past, per-layer
+    shapes, verified and generating as ``generate`` does."""
+    model = build("deepseek_v3", "text-generation-with-past", num_key_value_heads=4, kv_lora_rank=16, q_lora_rank=16,
+                  qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=8, n_routed_experts=4, moe_intermediate_size=16,
+                  num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1, max_position_embeddings=128,
+                  bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False, initializer_range=0.3)
+    result = export(model, tmp_path / "out", "text-generation-with-past", config="auto")
+    assert result.task == "text-generation-with-past" and result.verification.passed
+    assert result.generation and all(c.passed and not c.degenerate for c in result.generation)
+    io = dict((name, dims) for name, *dims in graph_io(tmp_path / "out" / "model.onnx")["inputs"])
+    assert io["past_key_values.0.key"][-1] == "16" and io["past_key_values.0.value"][-1] == "8"
+
+
 def test_derived_image_model_keeps_image_axes_dynamic(tmp_path: Path) -> None:
     model = build("convnextv2", "image-classification", image_size=32, hidden_sizes=[8, 16], depths=[1, 1],
                   num_labels=3)

@@ -115,6 +115,31 @@ def test_shrinking_a_default_config(census):
     assert census.shrink_kwargs(Wav2Vec2Config())["conv_dim"] == [32] * 7
 
 
+def test_shrunk_hybrids_keep_every_layer_kind_and_moes_can_route(census):
+    """Qwen3-Next's default repeats 3 linear-attention layers and 1 full one: 2 layers would keep no
+    attention at all. DeepSeek-V2's default routes to None experts; Kimi-Linear names its top-k
+    num_experts_per_token (an attribute_map alias)."""
+    from transformers import DeepseekV2Config, KimiLinearConfig, LlamaConfig, Qwen3NextConfig
+
+    hybrid = census.shrunk_config(Qwen3NextConfig, "text-generation-with-past", 128)
+    assert hybrid.layer_types == ["linear_attention"] * 3 + ["full_attention"]
+    assert census.layers_for_every_kind(LlamaConfig()) is None
+    assert census.shrunk_config(DeepseekV2Config, "text-generation-with-past", 128).num_experts_per_tok == 2
+    assert census.shrink_kwargs(KimiLinearConfig())["num_experts_per_tok"] == 2
+
+
+def test_all_zero_router_gates_are_drawn(census):
+    import torch
+
+    model = torch.nn.Module()
+    model.router = torch.nn.Linear(4, 3, bias=False)
+    model.proj = torch.nn.Linear(4, 3, bias=False)
+    torch.nn.init.zeros_(model.router.weight)
+    torch.nn.init.zeros_(model.proj.weight)
+    assert census.reinit_zero_routers(model, 0.1) == ["router.weight"]
+    assert model.router.weight.any() and not model.proj.weight.any()   # only router gates
+
+
 def test_main_task_and_modality_without_building(census):
     from shapeprof.onnx.builtin import default_registry
 

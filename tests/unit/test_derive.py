@@ -226,12 +226,78 @@ def test_a_config_refusing_a_global_per_layer_read_counts_as_not_having_it() -> 
     assert config_value(PerLayer(), "head_dim") is None
 
 
-def test_latent_attention_caches_fall_back_to_no_past() -> None:
-    """DeepSeek-V3's keys (nope + rope parts) are wider than its values: not the flat layout."""
+def test_latent_attention_caches_keep_their_past_per_layer() -> None:
+    """DeepSeek-V3's keys (nope + rope parts) are wider than its values: the shapes are kept per
+    layer and the dummy past follows them, key and value apart."""
     mla = config("deepseek_v3", num_key_value_heads=4, kv_lora_rank=16, q_lora_rank=16, qk_nope_head_dim=8,
                  qk_rope_head_dim=8, v_head_dim=8, n_routed_experts=4, moe_intermediate_size=16,
                  num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1)
     cls = derive_onnx_config(mla, "text-generation-with-past")
-    assert cls.SUPPORTED_TASKS == ("text-generation",)
-    fallback = cls.DERIVATION["fallback"]
-    assert "keys and values differ in (heads, head size)" in fallback and "16) and (" in fallback
+    assert cls.SUPPORTED_TASKS == ("text-generation-with-past",) and "fallback" not in cls.DERIVATION
+    shapes = cls.DERIVATION["cache"]["layer_shapes"]
+    assert len(shapes) == 2 and all(key_size == 16 and value_size == 8 for _, key_size, _, value_size in shapes)
+    dummy = cls(mla, task="text-generation-with-past").generate_dummy_inputs("np", batch_size=2, sequence_length=3,
+                                                                             past_sequence_length=4)
+    key, value = dummy["past_key_values.1.key"], dummy["past_key_values.1.value"]
+    assert key.shape[2:] == (4, 16) and value.shape[2:] == (4, 8) and key.shape[0] == value.shape[0] == 2
+
+
+def _gpt2_with(failing: str) -> Any:
+    """GPT-2 whose cache fails as a model with a cache class of its own does: on ``use_cache=True``,
+    on a past it did not build, or keeping state besides keys and values."""
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    class Own(GPT2LMHeadModel):
+        def forward(self, input_ids: Any = None, attention_mask: Any = None, position_ids: Any = None,
+                    past_key_values: Any = None, use_cache: Any = None, **kwargs: Any) -> Any:
+            if failing == "use_cache" and use_cache:
+                raise ValueError("needs a cache of its own")
+            if failing == "past" and past_key_values is not None and past_key_values.get_seq_length() > 0:
+                raise ValueError("needs a cache of its own")
+            out = super().forward(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                                  past_key_values=past_key_values, use_cache=use_cache, **kwargs)
+            if failing == "state" and use_cache:   # a convolution state beside the keys (ZAYA)
+                for layer in out.past_key_values.layers:
+                    layer.conv_states = {0: torch.zeros(2, 3)}
+            return out
+
+    return Own(tiny_config("gpt2")).eval()
+
+
+@pytest.mark.parametrize("failing, reason", [
+    ("use_cache", "its forward pass with use_cache=True fails (ValueError: needs a cache of its own)"),
+    ("past", "its forward pass with past key/values fails (ValueError: needs a cache of its own)"),
+    ("state", "layer 0 (DynamicLayer) also holds conv_states, which past key/values do not carry")])
+def test_a_cache_the_flat_past_cannot_drive_falls_back_to_no_past(failing: str, reason: str) -> None:
+    cls = derive_onnx_config(_gpt2_with(failing), "text-generation-with-past")
+    assert cls.SUPPORTED_TASKS == ("text-generation",) and cls.DERIVATION["cache"] is None
+    assert cls.DERIVATION["fallback"] == ("text-generation-with-past falls back to text-generation (no past "
+                                          f"key/values): {reason}")
+
+
+@pytest.mark.parametrize("model_type, sizes", [
+    ("deepseek_v2", {"num_key_value_heads": 4, "kv_lora_rank": 16, "q_lora_rank": 16, "qk_nope_head_dim": 8,
+                     "qk_rope_head_dim": 8, "v_head_dim": 8, "first_k_dense_replace": 2}),
+    ("llama4_text", {"num_key_value_heads": 2, "head_dim": 8, "intermediate_size_mlp": 37, "num_local_experts": 4,
+                     "num_experts_per_tok": 1, "interleave_moe_layer_step": 2})])
+def test_complex_rotary_embeddings_are_traced_as_real_pairs(model_type: str, sizes: dict[str, Any]) -> None:
+    """ONNX has no complex type: while exported, DeepSeek-V2's and Llama 4's complex rotations run on
+    (cos, sin) pairs, with the same outputs; the originals come back afterwards."""
+    import torch
+
+    from shapeprof.onnx.derive.rotary import complex_rotary, real_rotary
+
+    model = build_model(config(model_type, **sizes), "text-generation")
+    rotary = type(model.model.rotary_emb)
+    original = rotary.forward
+    ids = torch.randint(3, 128, (2, 6), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model(input_ids=ids).logits
+        with real_rotary(model):
+            pairs = model.model.rotary_emb(expected, torch.arange(6)[None])
+            got = model(input_ids=ids).logits
+    assert not pairs.is_complex() and pairs.shape[-1] == 2 and rotary.forward is original
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert complex_rotary(model) and not complex_rotary(build_model(tiny_config("llama"), "text-generation"))
+    assert derive_onnx_config(model, "text-generation").DERIVATION["rotary"].startswith("complex, exported as real")

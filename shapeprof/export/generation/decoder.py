@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...onnx.past import PAST_PREFIX, kv_shape, past_from_present, position_ids
+from ...onnx.past import PAST_PREFIX, past_from_present, past_shape, position_ids
 from .common import eos_ids, pad_id, prompts
 
 
@@ -26,18 +26,20 @@ class DecoderGenerator:
         return prompts(lengths, self.cfg, seed)
 
     def torch(self, inputs: tuple[np.ndarray, np.ndarray], new_tokens: int) -> np.ndarray:
-        return greedy_torch(self.model, *inputs, new_tokens)
+        # An export without past recomputes the sequence each step: so does the reference (Dory's own
+        # cached path gives other tokens after two steps, and fails on padded batches).
+        return greedy_torch(self.model, *inputs, new_tokens, use_cache=bool(getattr(self.cfg, "use_past", True)))
 
     def onnx(self, inputs: tuple[np.ndarray, np.ndarray], new_tokens: int) -> np.ndarray:
         return greedy_onnx(self.session, self.cfg, *inputs, new_tokens)
 
-def greedy_torch(model: Any, ids: np.ndarray, mask: np.ndarray, new_tokens: int) -> np.ndarray:
+def greedy_torch(model: Any, ids: np.ndarray, mask: np.ndarray, new_tokens: int, use_cache: bool = True) -> np.ndarray:
     import torch
 
     with torch.no_grad():
         out = model.generate(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
                              max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                             pad_token_id=pad_id(model.config))
+                             pad_token_id=pad_id(model.config), use_cache=use_cache)
     return out[:, ids.shape[1]:].numpy()
 
 
@@ -66,6 +68,5 @@ def greedy_onnx(session: Any, cfg: Any, ids: np.ndarray, mask: np.ndarray, new_t
 
 
 def _empty_past(cfg: Any, batch: int, names: Sequence[str]) -> dict[str, np.ndarray]:
-    kv_heads, head_dim = kv_shape(cfg._normalized_config)
-    return {n: np.zeros((batch, kv_heads, 0, head_dim), dtype=np.float32)
-            for n in names if n.startswith(PAST_PREFIX)}
+    shapes = {n: past_shape(cfg._normalized_config, n) for n in names if n.startswith(PAST_PREFIX)}
+    return {n: np.zeros((batch, heads, 0, size), dtype=np.float32) for n, (heads, size) in shapes.items()}

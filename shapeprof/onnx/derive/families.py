@@ -20,6 +20,8 @@ from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
 from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
+from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure
+from .rotary import complex_rotary, patch_with_real_rotary
 
 
 class ProbedOutputs(OnnxConfig):
@@ -138,14 +140,6 @@ def _embedding_rows(model: Any, suffix: str) -> int | None:
 
 # ---- decoders: the cache is read from a real forward pass -------------------------------------------
 
-class CacheError(DeriveError):
-    """The model's cache is not one flat key/value pair per layer (none, recurrent, hybrid)."""
-
-    def __init__(self, model: Any, task: str, reason: str):
-        super().__init__(model.config.model_type, task, "cache", reason, TextDecoderOnnxConfig.__name__)
-        self.reason = reason
-
-
 class Decoder(Family):
     BASE = TextDecoderOnnxConfig
 
@@ -170,15 +164,24 @@ class Decoder(Family):
             raise cls.fail(model, task, "inputs", "forward does not take both 'input_ids' and 'attention_mask'")
         check_required(model, task, given, cls.BASE.__name__)
         cache, fallback = cls.cache_or_fallback(model, task)
-        task = task.removesuffix("-with-past") if fallback else task
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
-                           USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts)
+        rotary = {"patch_model_for_export": patch_with_real_rotary} if complex_rotary(model) else {}
+
+        def draft_for(cache: Mapping[str, Any] | None) -> type[OnnxConfig]:
+            return make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
+                              USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts, **rotary)
+
+        draft = draft_for(cache)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
+        past_sizes = {"past_sequence_length": 3}
+        with_past = cache is not None and task.endswith("-with-past")
+        if with_past and (why := round_trip_failure(model, draft(config, task=task), {**base, **past_sizes})):
+            cache, fallback, draft = None, fallback_note(task, why), draft_for(None)
+        task = task.removesuffix("-with-past") if fallback else task
         if task.endswith("-with-past"):
-            base, moved = {**base, "past_sequence_length": 3}, {**moved, "past_sequence_length": 4}
-            cls.check_round_trip(model, draft, task, base, cache)
+            base, moved = {**base, **past_sizes}, {**moved, "past_sequence_length": 4}
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
-        extra = {"experts_implementation": experts, "fallback": fallback}
+        extra = {"experts_implementation": experts, "fallback": fallback,
+                 "rotary": "complex, exported as real (cos, sin) pairs" if rotary else None}
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
                           **{k: v for k, v in extra.items() if v})
 
@@ -187,12 +190,9 @@ class Decoder(Family):
         """(the model's cache, None); without a key/value cache, a -with-past task falls back to the
         same task without past: (None, the note saying so). Other tasks need no cache."""
         try:
-            return cls.cache(model, task), None
+            return read_cache(model, task), None
         except CacheError as e:
-            if not task.endswith("-with-past"):
-                return None, None
-            return None, (f"{task} falls back to {task.removesuffix('-with-past')} (no past key/values): "
-                          f"{e.reason}")
+            return None, fallback_note(task, e.reason) if task.endswith("-with-past") else None
 
     @staticmethod
     def normalized(model: Any, cache: Mapping[str, Any] | None) -> type:
@@ -202,45 +202,11 @@ class Decoder(Family):
         optional: dict[str, Any] = {"max_position_embeddings": None}
         if cache is not None:
             values.update({"num_layers": cache["layers"], "num_key_value_heads": cache["key_value_heads"],
-                           **Decoder.head_dim(config, cache)})
+                           **Decoder.head_dim(config, cache), "cache_shapes": per_layer(cache)})
             optional["num_attention_heads"] = cache["key_value_heads"]
             if cache["sliding_window"]:   # keep past + new within the window: the cache keeps every token
                 values["max_position_embeddings"] = cache["sliding_window"] - 1
         return normalized_class(NormalizedTextConfig, config, {k: v for k, v in values.items() if v}, optional=optional)
-
-    @classmethod
-    def cache(cls, model: Any, task: str) -> dict[str, Any]:
-        """Layers, key/value heads, head size and sliding-window layers of the model's own cache."""
-        import torch
-
-        ids = torch.randint(3, max(4, vocab_size(model) or 4), (2, 5))
-        try:
-            with torch.no_grad():
-                out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True, return_dict=True)
-        except Exception as e:
-            raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
-        layers = getattr(getattr(out, "past_key_values", None), "layers", None)
-        if not layers:
-            kind = type(getattr(out, "past_key_values", None)).__name__
-            raise CacheError(model, task, f"the model returns {kind}, not a per-layer key/value cache")
-        shapes = set()
-        for i, layer in enumerate(layers):
-            keys = getattr(layer, "keys", None)
-            if keys is None or getattr(keys, "dim", lambda: 0)() != 4:
-                raise CacheError(model, task, f"layer {i} ({type(layer).__name__}) holds no key/value "
-                                 "tensors (a hybrid or recurrent layer)")
-            values = getattr(layer, "values", None)
-            if values is not None and tuple(values.shape[1::2]) != tuple(keys.shape[1::2]):
-                raise CacheError(model, task, f"keys and values differ in (heads, head size): "
-                                 f"{tuple(keys.shape[1::2])} and {tuple(values.shape[1::2])} (latent attention)")
-            shapes.add((int(keys.shape[1]), int(keys.shape[3])))
-        if len(shapes) != 1:
-            raise CacheError(model, task, f"layers differ in (key/value heads, head size): {sorted(shapes)}")
-        heads, head_dim = shapes.pop()
-        sliding = [i for i, layer in enumerate(layers) if getattr(layer, "is_sliding", False)]
-        windows = {int(getattr(layers[i], "sliding_window", 0) or 0) for i in sliding}
-        return {"layers": len(layers), "key_value_heads": heads, "head_dim": head_dim,
-                "sliding_layers": sliding, "sliding_window": min(windows) if windows else None}
 
     @staticmethod
     def head_dim(config: Any, cache: Mapping[str, Any]) -> dict[str, int]:
@@ -250,29 +216,6 @@ class Decoder(Family):
         if hidden and heads and not config_value(config, "head_dim") and hidden // heads == cache["head_dim"]:
             return {}
         return {"head_dim": cache["head_dim"]}
-
-    @classmethod
-    def check_round_trip(cls, model: Any, draft: type[OnnxConfig], task: str, sizes: Mapping[str, int],
-                         cache: Mapping[str, Any]) -> None:
-        """Flat past in, flat present out: every present tensor is (batch, heads, past + new, head size)."""
-        import torch
-
-        from ..past import flat_from_cache
-
-        cfg = draft(model.config, task=task)
-        inputs = cfg.generate_dummy_inputs("pt", **sizes)
-        try:
-            with torch.no_grad():
-                out = model(**cfg.to_model_kwargs(dict(inputs)), return_dict=True)
-            flat = flat_from_cache(out.past_key_values)
-        except Exception as e:
-            raise cls.fail(model, task, "forward pass with past key/values", first_line(e)) from e
-        want = (sizes["batch_size"], cache["key_value_heads"],
-                sizes["past_sequence_length"] + sizes["sequence_length"], cache["head_dim"])
-        bad = [tuple(t.shape) for t in flat if tuple(t.shape) != want]
-        if len(flat) != 2 * cache["layers"] or bad:
-            raise cls.fail(model, task, "cache", f"present tensors are {bad[:1] or len(flat)}, not {want} per "
-                           f"key and value of {cache['layers']} layers")
 
 
 # ---- encoder-decoders: split as the registered ones ------------------------------------------------
