@@ -4,6 +4,7 @@ prediction flagged), tune.html, and the closing summary, on a synthetic result."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,30 @@ def test_the_page_renders_every_table() -> None:
     page = render(markdown(result()))
     assert page.startswith("<!DOCTYPE html>") and page.count("<table>") == 3
     assert "<strong>int8, sorted in windows of 256" in page and "<script" not in page
+
+
+REPORT_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "report"
+
+
+def test_the_html_report_carries_the_tune_as_a_section(tmp_path, capsys) -> None:
+    from shapeprof.cli import main
+
+    tune_dir = tmp_path / "tune"
+    tune_dir.mkdir()
+    result().save(tune_dir / "tune.json")
+    out = tmp_path / "report.html"
+    assert main(["report", str(REPORT_FIXTURES / "bench-text.json"), "--tune", str(tune_dir), "-o", str(out)]) == 0
+    page = out.read_text()
+    section = page[page.index('<section id="tune">'):]
+    assert '<a href="#tune">Tune</a>' in page and section.startswith('<section id="tune">\n<h2>shapeprof tune</h2>')
+    assert "<h3>Proof: replay on held-out rows</h3>" in section and section.count("<table>") == 3
+    assert "<strong>5.50x</strong> (95%: 5.10-5.90, 3 paired rounds)" in section
+    assert page.count("<!DOCTYPE html>") == 1 and "<script" not in page
+    without = tmp_path / "plain.html"
+    assert main(["report", str(REPORT_FIXTURES / "bench-text.json"), "-o", str(without)]) == 0
+    assert 'id="tune"' not in without.read_text()
+    capsys.readouterr()
+    assert main(["report", str(REPORT_FIXTURES / "bench-text.json"), "--tune", str(tmp_path / "nope"),
+                 "-o", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "nope" in err and not (tmp_path / "x.html").exists()
