@@ -184,6 +184,24 @@ EXPORT_RECORD = Artifact(
          "derived configs; migrating 2 fills config 'registered'")),
     ExportError, "re-export the model with 'shapeprof export'", {1: _export_1_to_2, 2: _export_2_to_3})
 
+def _tune_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 1's error compared the replay with the search's cells (machine drift included); its
+    round_error is the paired error version 2 reports, and the prediction it implies."""
+    for replay in (d.get("proof") or {}).values():
+        if not isinstance(replay, dict) or "passes_s" not in replay:
+            continue                                           # the speedup
+        replay["search_predicted_sequences_per_s"] = replay.pop("predicted_sequences_per_s")
+        replay["search_error"] = replay["error"]
+        if replay.get("round_error") is not None:
+            replay["error"] = replay["round_error"]
+        replay["error_low"], replay["error_high"] = replay.pop("round_error_low", None), \
+            replay.pop("round_error_high", None)
+        replay.pop("round_error", None)
+        replay["predicted_sequences_per_s"] = replay["measured_sequences_per_s"] * (1.0 + replay["error"])
+        replay.setdefault("predicted_s", [])
+    return d
+
+
 GENERATION = Artifact(
     "generation", "generation checks", layout.GENERATION_FILE, 2,
     ((0, "16a5a8b: {checks: [label, batch_size, new_tokens, matching_tokens, passed]}, "
@@ -195,11 +213,14 @@ GENERATION = Artifact(
     unversioned=0)
 
 TUNE = Artifact(
-    "tune", "tune results", layout.TUNE_FILE, 1,
+    "tune", "tune results", layout.TUNE_FILE, 2,
     ((1, "shapeprof tune: options, environment, accuracy (metric, interval, drop per variant), "
          "pruned, candidates (prediction per candidate, baseline first), layouts, winner, proof "
-         "(winner and baseline replays on held-out rows, speedup with interval), notes"),),
-    TuneError, "re-run 'shapeprof tune'")
+         "(winner and baseline replays on held-out rows, speedup with interval), notes"),
+     (2, "replays: error is paired with cells re-timed beside every pass (error_low/high; "
+         "predicted_s per round); the search-time prediction is search_predicted_sequences_per_s "
+         "and search_error; migrating 1 moves error there and round_error to error")),
+    TuneError, "re-run 'shapeprof tune'", {1: _tune_1_to_2})
 
 DEPLOY = Artifact(
     "deploy", "deployment", layout.DEPLOY_FILE, 1,

@@ -28,16 +28,17 @@ Progress = Callable[[str], None]
 
 def score_variants(model_dir: str | Path | ModelDir, variants: Mapping[str, Path], data: AccuracyData, *,
                    reference: str = "onnx", batch_size: int = 32, seed: int = 0,
-                   progress: Progress | None = None, threads: int | None = None) -> list[VariantScore]:
+                   progress: Progress | None = None, threads: int | None = None,
+                   tokenizer: Any = None) -> list[VariantScore]:
     """The task metric of every variant, its paired drop from ``reference`` and its agreement
     with the reference (both None for the reference itself).
 
     ``variants`` maps names to ONNX files of the same model (the reference among them); the
     result lists the reference first, then the others in the given order. ``progress`` gets a
-    line per variant scored.
+    line per variant scored; ``tokenizer`` is the model's when the caller has it loaded.
     """
     model = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
-    scorer = prepare(model, variants, data, reference, batch_size)
+    scorer = prepare(model, variants, data, reference, batch_size, tokenizer)
     order = [reference] + [n for n in variants if n != reference]
     outs: dict[str, np.ndarray] = {}
     for i, name in enumerate(order):
@@ -49,7 +50,7 @@ def score_variants(model_dir: str | Path | ModelDir, variants: Mapping[str, Path
 
 
 def prepare(model: ModelDir, variants: Mapping[str, Path], data: AccuracyData, reference: str,
-            batch_size: int) -> TaskScorer:
+            batch_size: int, tokenizer: Any = None) -> TaskScorer:
     """Checks (before any session loads) and the tokenized rows."""
     kind = model_kind(model)
     if data.kind != kind:
@@ -65,13 +66,11 @@ def prepare(model: ModelDir, variants: Mapping[str, Path], data: AccuracyData, r
         raise BenchError(f"batch size {batch_size} must be at least 1")
     if kind == "classifier":
         check_labels_fit(data.labels, data.metric, num_labels(model.config), data.name)
-    return SCORERS[kind](model, _tokenizer(model), data, batch_size, _max_length(model))
+    if tokenizer is None:
+        from ..bench.inputs import load_model_tokenizer
 
-
-def _tokenizer(model: ModelDir) -> Any:
-    from ..bench.inputs import load_model_tokenizer
-
-    return load_model_tokenizer(model)
+        tokenizer = load_model_tokenizer(model)
+    return SCORERS[kind](model, tokenizer, data, batch_size, _max_length(model))
 
 
 def _max_length(model: ModelDir) -> int:

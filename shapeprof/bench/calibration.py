@@ -110,14 +110,15 @@ class TextCalibrationReader:
     ``uniform``: one row per batch, every batch padded to the longest row. onnxruntime's
     histogram calibrators (percentile, entropy) stack all batches' activations into one array,
     which needs one shape; padded positions are masked, as in pad-to-longest serving.
+    ``tokenizer``: the model's, when the caller has it loaded (else loaded here).
     """
 
     def __init__(self, model: ModelDir, session_inputs: Sequence[Any], rows: CalibrationRows,
-                 batch_size: int = CALIBRATION_BATCH, uniform: bool = False) -> None:
+                 batch_size: int = CALIBRATION_BATCH, uniform: bool = False, tokenizer: Any = None) -> None:
         from ..accuracy.encode import encode
         from .inputs import load_model_tokenizer
 
-        tokenizer = load_model_tokenizer(model)
+        tokenizer = tokenizer if tokenizer is not None else load_model_tokenizer(model)
         limit = min(model.max_length or MAX_LENGTH, MAX_LENGTH)
         self.names = [i.name for i in session_inputs]
         self.batches = encode(tokenizer, rows.texts.inputs(), limit, 1 if uniform else batch_size,

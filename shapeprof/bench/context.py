@@ -118,7 +118,8 @@ def stage_torch(ctx: Context, torch_model: str | Path | None) -> None:
 
 
 def reference_outputs(ctx: Context, cell: SweepCell) -> tuple[str, list[np.ndarray]]:
-    """Outputs to check variants against: PyTorch's, else the exported graph's (cached)."""
+    """Outputs to check variants against: PyTorch's, else the exported graph's (cached; the
+    exported graph's session is the run's one, made once)."""
     if cell not in ctx.references:
         feeds = ctx.feeds[cell]
         if ctx.torch_module is not None:
@@ -127,8 +128,8 @@ def reference_outputs(ctx: Context, cell: SweepCell) -> tuple[str, list[np.ndarr
             outs = [torch_output(ctx.torch_module, feeds, n) for n in ctx.model.outputs]
             ctx.references[cell] = ("pytorch", outs)
         else:
-            session = make_session(ctx.model.onnx_path, ctx.settings)
-            ctx.references[cell] = ("onnx", session.run(list(ctx.model.outputs), feeds))
+            ctx.variant_paths.setdefault("onnx", ctx.model.onnx_path)
+            ctx.references[cell] = ("onnx", ctx.variant_session("onnx").run(list(ctx.model.outputs), feeds))
     return ctx.references[cell]
 
 
@@ -141,7 +142,7 @@ def stage_variant(ctx: Context, name: str) -> VariantInfo:
     """Build the variant, then compare it with the reference on real rows before timing."""
     path, fused = build_variant(name, ctx.model, ctx.workdir)
     ctx.variant_paths[name] = path
-    session = make_session(path, ctx.settings)
+    session = ctx.variant_session(name)
     worst = mean = 0.0
     reference = "onnx"
     checked = check_cells(ctx)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BenchError
 
 if TYPE_CHECKING:
-    from .calibration import CalibrationRows
+    from .calibration import CalibrationRows, TextCalibrationReader
     from .model_dir import ModelDir
 
 FORMATS = ("qdq", "qoperator")
@@ -62,12 +62,14 @@ DEFAULT_STATIC = StaticSettings()
 
 
 def quantize_static_int8(src: Path, out: Path, model: ModelDir, rows: CalibrationRows,
-                         settings: StaticSettings = DEFAULT_STATIC) -> Path:
-    """Quantise ``src`` statically into ``out``, calibrating on ``rows`` (tokenized for ``model``)."""
+                         settings: StaticSettings = DEFAULT_STATIC, tokenizer: Any = None) -> Path:
+    """Quantise ``src`` statically into ``out``, calibrating on ``rows`` (tokenized for ``model``
+    with ``tokenizer``, default: the model's, loaded here)."""
     import onnx
     from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
 
     from ..export.graph_form import strip_value_info
+    from .calibration import TextCalibrationReader
     from .ort_logs import quiet_logs
 
     settings.check()
@@ -76,8 +78,10 @@ def quantize_static_int8(src: Path, out: Path, model: ModelDir, rows: Calibratio
         try:
             graph = SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True)
             onnx.save(graph, str(typed))
-            _quantize(typed, out, model, rows, settings, excluded_nodes(graph, settings.exclude, settings.float_after)
-                      + activation_matmuls(graph), graph_inputs(graph))
+            exclude = excluded_nodes(graph, settings.exclude, settings.float_after) + activation_matmuls(graph)
+            reader = TextCalibrationReader(model, graph_inputs(graph), rows, settings.batch_size,
+                                           uniform=settings.method != "minmax", tokenizer=tokenizer)
+            _quantize(typed, out, reader, settings, exclude)
         except BenchError:
             raise
         except Exception as e:
@@ -92,13 +96,10 @@ def quantize_static_int8(src: Path, out: Path, model: ModelDir, rows: Calibratio
     return out
 
 
-def _quantize(typed: Path, out: Path, model: ModelDir, rows: CalibrationRows, settings: StaticSettings,
-              exclude: list[str], inputs: list[Any]) -> None:
+def _quantize(typed: Path, out: Path, reader: TextCalibrationReader, settings: StaticSettings,
+              exclude: list[str]) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from .calibration import TextCalibrationReader
-
-    reader = TextCalibrationReader(model, inputs, rows, settings.batch_size, uniform=settings.method != "minmax")
     method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
               "entropy": CalibrationMethod.Entropy}[settings.method]
     fmt = QuantFormat.QDQ if settings.quant_format == "qdq" else QuantFormat.QOperator

@@ -79,10 +79,12 @@ def check_variant_names(names: Sequence[str]) -> tuple[str, ...]:
 
 
 def build_variant(name: str, model: ModelDir, workdir: Path, calibration: CalibrationRows | None = None,
-                  static: StaticSettings | None = None) -> tuple[Path, dict[str, int]]:
+                  static: StaticSettings | None = None, *, tokenizer: Any = None) -> tuple[Path, dict[str, int]]:
     """The variant's ONNX file (built under ``workdir``) and its fused-op counts.
 
-    The static int8 variants need ``calibration`` rows (see ``calibration_rows``).
+    The static int8 variants need ``calibration`` rows (see ``calibration_rows``), tokenized with
+    ``tokenizer`` (default: the model's, loaded here). The optimized graph is built once per
+    ``workdir`` (see ``optimize``), however many variants start from it.
     """
     if name in STATIC_VARIANTS and calibration is None:
         raise BenchError(f"variant {name!r} is calibrated on real rows; pass calibration rows "
@@ -90,19 +92,19 @@ def build_variant(name: str, model: ModelDir, workdir: Path, calibration: Calibr
     if name == "onnx":
         return model.onnx_path, {}
     if name in ("int8", "static-int8"):
-        return _int8(name, model.onnx_path, workdir, model, calibration, static), {}
+        return _int8(name, model.onnx_path, workdir, model, calibration, static, tokenizer), {}
     if name == "optimized-static-int8" and not _static_settings(static).fuse_attention:
         optimized, fused = optimize(model, workdir / "model-optimized-unfused-attention.onnx", attention=False)
     else:
         optimized, fused = optimize(model, workdir / VARIANT_FILES["optimized"])
     if name == "optimized":
         return optimized, fused
-    return _int8(name, optimized, workdir, model, calibration, static), fused
+    return _int8(name, optimized, workdir, model, calibration, static, tokenizer), fused
 
 
 def make_variant(model_dir: str | Path | ModelDir, name: str, out_dir: str | Path, *,
-                 calibration: CalibrationRows | None = None, static: StaticSettings | None = None
-                 ) -> tuple[Path, dict[str, int]]:
+                 calibration: CalibrationRows | None = None, static: StaticSettings | None = None,
+                 tokenizer: Any = None) -> tuple[Path, dict[str, int]]:
     """Build variant ``name`` of MODEL_DIR into ``out_dir`` (created); returns its file and fused ops.
 
     ``name`` is one of ``ALL_VARIANTS``; the static int8 ones are calibrated on ``calibration``
@@ -113,16 +115,16 @@ def make_variant(model_dir: str | Path | ModelDir, name: str, out_dir: str | Pat
     model = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return build_variant(name, model, out, calibration, static)
+    return build_variant(name, model, out, calibration, static, tokenizer=tokenizer)
 
 
 def _int8(name: str, src: Path, workdir: Path, model: ModelDir, calibration: CalibrationRows | None,
-          static: StaticSettings | None) -> Path:
+          static: StaticSettings | None, tokenizer: Any) -> Path:
     out = workdir / VARIANT_FILES[name]
     if name in STATIC_VARIANTS and calibration is not None:
         from .static_int8 import quantize_static_int8
 
-        return quantize_static_int8(src, out, model, calibration, _static_settings(static))
+        return quantize_static_int8(src, out, model, calibration, _static_settings(static), tokenizer)
     return quantize(src, out)
 
 
@@ -134,7 +136,38 @@ def _static_settings(static: StaticSettings | None) -> StaticSettings:
 
 def optimize(model: ModelDir, out: Path, attention: bool = True) -> tuple[Path, dict[str, int]]:
     """onnxruntime's transformer optimizer with heads/hidden size from the config (``attention``:
-    fuse attention into one Attention op)."""
+    fuse attention into one Attention op).
+
+    The optimized graph is made once per process: a later call for the same source graph, file and
+    ``attention`` (its int8 after the float one, say) reuses ``out`` while it is the file written.
+    """
+    key = _optimized_key(model.onnx_path, out, attention)
+    made = _OPTIMIZED.get(key)
+    if made is not None and _file_stamp(out) == made[0]:
+        return out, dict(made[1])
+    out, fused = _run_optimizer(model, out, attention)
+    _OPTIMIZED[key] = (_file_stamp(out), dict(fused))
+    return out, fused
+
+
+# (source graph, its stamp, output file, attention) -> (the output's stamp when written, fused ops)
+_OPTIMIZED: dict[tuple[str, tuple[int, int], str, bool], tuple[tuple[int, int], dict[str, int]]] = {}
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    """(modification time in ns, size) of ``path``; (0, -1) when it does not exist."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0, -1
+    return st.st_mtime_ns, st.st_size
+
+
+def _optimized_key(src: Path, out: Path, attention: bool) -> tuple[str, tuple[int, int], str, bool]:
+    return str(src.resolve()), _file_stamp(src), str(out.resolve()), attention
+
+
+def _run_optimizer(model: ModelDir, out: Path, attention: bool) -> tuple[Path, dict[str, int]]:
     from onnxruntime.transformers.optimizer import optimize_model
 
     kind = OPTIMIZER_MODEL_TYPES.get(model.model_type)

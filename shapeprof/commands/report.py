@@ -16,6 +16,9 @@ def add_parser(sub: Any) -> None:
                    help="with BASE.json: parts of the cell definition left out of the match (see compare)")
     p.add_argument("--thresholds", default=None, metavar="YAML",
                    help="with BASE.json: thresholds file (default: the thresholds.yaml shipped in the package)")
+    p.add_argument("--tune", default=None, metavar="TUNE",
+                   help="a 'shapeprof tune' output directory or its tune.json: adds the tune's tables "
+                        "(accuracy, candidates, recommendation, proof) as a section")
     p.set_defaults(run=run)
 
 
@@ -26,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.output, ReportError, "--output")
     results = load_results(args.results, "results")
+    tune = None if args.tune is None else load_tune(args.tune)
     comparison = None
     if args.base is not None:
         from ..regression import compare_results, load_thresholds
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         ignore = [k.strip() for k in args.ignore.split(",") if k.strip()]
         comparison = compare_results(base.to_dict(), results.to_dict(), ignore,
                                      load_thresholds(args.thresholds))
-    path = write_report(results, args.output, comparison, (args.base or "base", args.results))
+    path = write_report(results, args.output, comparison, (args.base or "base", args.results), tune=tune)
     print(f"wrote {path}")
     return 0
 
@@ -53,3 +57,21 @@ def load_results(path: str, which: str) -> Any:
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ReportError(f"{which} {path!r} are malformed ({e!r}); give a file written by "
                           "'shapeprof bench -o' or 'export --bench'") from e
+
+
+def load_tune(path: str) -> Any:
+    """A tune result from its directory or tune.json; a missing or bad file is a one-line ReportError."""
+    from pathlib import Path
+
+    from .. import schema
+    from ..errors import ReportError
+    from ..layout import TUNE_FILE
+    from ..tune.result import TuneResult
+
+    where = Path(path) / TUNE_FILE if Path(path).is_dir() else Path(path)
+    data = schema.load("tune", where, ReportError)
+    try:
+        return TuneResult.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ReportError(f"--tune {str(where)!r} is malformed ({e!r}); give the tune.json 'shapeprof tune' "
+                          "wrote") from e

@@ -30,7 +30,7 @@ def add_parser(sub: Any) -> None:
 
 def add_tune_arguments(group: Any) -> None:
     """Options shared by ``tune`` and ``export --tune``."""
-    from ..tune.options import DEFAULT_WINDOW, VARIANTS
+    from ..tune.options import DEFAULT_WINDOW, PROOF_ROUNDS, VARIANTS
 
     group.add_argument("--accuracy-data", default=None, metavar="D",
                        help="labelled data the variants are scored on (default: by model kind; STS-B "
@@ -47,6 +47,9 @@ def add_tune_arguments(group: Any) -> None:
                        help="largest batch size tried (default: 256)")
     group.add_argument("--threads", type=positive_int, default=None,
                        help="cores to use (default: the physical cores)")
+    group.add_argument("--proof-rounds", type=positive_int, default=PROOF_ROUNDS,
+                       help="paired rounds of the proof on held-out rows: replay and prediction side by "
+                            f"side, winner and baseline side by side (default: {PROOF_ROUNDS})")
     group.add_argument("--tune-seed", dest="tune_seed", type=non_negative_int, default=0,
                        help="seed of the search/held-out split (default: 0)")
 
@@ -59,7 +62,7 @@ def options_from(args: argparse.Namespace) -> Any:
                        accuracy_data=args.accuracy_data, accuracy_rows=args.accuracy_rows,
                        max_accuracy_drop=args.max_accuracy_drop,
                        window=args.window, variants=variants, max_batch=args.max_batch, threads=args.threads,
-                       seed=args.tune_seed, progress=not args.quiet)
+                       proof_rounds=args.proof_rounds, seed=args.tune_seed, progress=not args.quiet)
 
 
 def run(args: argparse.Namespace) -> int:

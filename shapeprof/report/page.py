@@ -33,18 +33,22 @@ nav a { margin-right: 1em; } .verdict { font-weight: bold; }
 
 
 def render(results: BenchResults, plots: Sequence[Plot], comparison: Comparison | None = None,
-           names: tuple[str, str] = ("base", "candidate"), notes: tuple[str, ...] = ()) -> str:
+           names: tuple[str, str] = ("base", "candidate"), notes: tuple[str, ...] = (),
+           sections: Sequence[tuple[str, str, str]] = ()) -> str:
+    """The page; ``sections``: more ``(id, title, HTML)`` sections after the plots (the tune's)."""
     model = results.model
     title = f"shapeprof report: {model.get('model_type')} ({model.get('task')})"
     body = [f"<h1>{escape(title)}</h1>", _meta(results)]
     if comparison is not None:
         body.append(_comparison_head(comparison, names))
     body += [f'<p class="note">note: {escape(n)}</p>' for n in (*notes, *results.notes)]
-    if plots:
-        body.append("<nav>" + "".join(f'<a href="#{p.id}">{escape(p.title)}</a>' for p in plots) + "</nav>")
-    else:
+    links = [(p.id, p.title) for p in plots] + [(i, t) for i, t, _ in sections]
+    if links:
+        body.append("<nav>" + "".join(f'<a href="#{i}">{escape(t)}</a>' for i, t in links) + "</nav>")
+    if not plots:
         body.append("<p>These results hold nothing to plot.</p>")
     body += [section(p) for p in plots]
+    body += [f'<section id="{i}">\n{fragment}\n</section>' for i, _, fragment in sections]
     return document(title, body)
 
 

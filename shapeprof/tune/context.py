@@ -44,6 +44,7 @@ class TuneContext:
     pruned: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     _factory: FeedFactory | None = None
+    _feeds: dict[Shape, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def search_lengths(self) -> np.ndarray:
@@ -58,11 +59,14 @@ class TuneContext:
         return complete_feeds(self.model, feeds, Cell(ids.shape[0], ids.shape[1]))
 
     def cell_feeds(self, shape: Shape) -> dict[str, np.ndarray]:
-        """Real search rows of the cell's length (truncated or padded to it)."""
-        if self._factory is None:
-            self._factory = FeedFactory(self.model, self.tokenizer, self.texts.take(self.search),
-                                        self.options.seed)
-        return self._factory(Cell(*shape))
+        """Real search rows of the cell's length (truncated or padded to it), built once per shape
+        (every round and the proof time the same feeds)."""
+        if shape not in self._feeds:
+            if self._factory is None:
+                self._factory = FeedFactory(self.model, self.tokenizer, self.texts.take(self.search),
+                                            self.options.seed)
+            self._feeds[shape] = self._factory(Cell(*shape))
+        return self._feeds[shape]
 
 
 def load_rows(ctx: TuneContext) -> None:

@@ -31,6 +31,7 @@ class Slo:
 VARIANTS = ("onnx", "optimized", "int8", "static-int8", "optimized-int8", "optimized-static-int8")
 BASELINE_BATCH = 32           # "the usual way": pad-to-longest batches of 32 in data order
 DEFAULT_WINDOW = 256
+PROOF_ROUNDS = 12
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class TuneOptions:
     max_batch: int = 256
     threads: int | None = None                  # cores to use (default: the physical cores)
     rounds: int = 2                             # rounds of interleaved cell timing
-    proof_rounds: int = 3                       # winner/baseline replay rounds on held-out rows
+    proof_rounds: int = PROOF_ROUNDS            # paired winner/baseline replay rounds on held-out rows
     holdout: float = 0.5                        # share of the profiled rows kept for the proof
     accuracy_rows: int | None = None            # labelled rows scored (default: all)
     seed: int = 0

@@ -1,11 +1,12 @@
-"""tune.html: tune.md as one self-contained page in the HTML report's style (its CSS, no scripts)."""
+"""tune.html: tune.md as one self-contained page in the HTML report's style (its CSS, no scripts),
+and as fragments the HTML report nests as its tune section (``shapeprof report --tune``)."""
 
 from __future__ import annotations
 
 import html
 import re
 
-from ..report.page import CSS
+from ..report.page import document
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`(.+?)`")
@@ -13,6 +14,11 @@ _CODE = re.compile(r"`(.+?)`")
 
 def render(markdown: str) -> str:
     """The page of a tune.md: headings, paragraphs, lists and tables."""
+    return document("shapeprof tune", fragments(markdown))
+
+
+def fragments(markdown: str, shift: int = 0) -> list[str]:
+    """tune.md as HTML fragments (headings ``shift`` levels deeper, to nest in another page)."""
     body: list[str] = []
     table: list[list[str]] = []
     for line in markdown.splitlines() + [""]:
@@ -24,18 +30,15 @@ def render(markdown: str) -> str:
         if table:
             body.append(_table(table))
             table = []
-        body.append(_block(line))
-    title = "shapeprof tune"
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(b for b in body if b) + "\n</body>\n</html>\n")
+        body.append(_block(line, shift))
+    return [b for b in body if b]
 
 
-def _block(line: str) -> str:
-    if line.startswith("## "):
-        return f"<h2>{_inline(line[3:])}</h2>"
-    if line.startswith("# "):
-        return f"<h1>{_inline(line[2:])}</h1>"
+def _block(line: str, shift: int = 0) -> str:
+    level = len(line) - len(line.lstrip("#"))
+    if 0 < level <= 2 and line[level:level + 1] == " ":
+        h = min(level + shift, 6)
+        return f"<h{h}>{_inline(line[level + 1:])}</h{h}>"
     if line.startswith("- "):
         return f"<p class=\"note\">{_inline(line[2:])}</p>"
     return f"<p>{_inline(line)}</p>" if line.strip() else ""

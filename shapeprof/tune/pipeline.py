@@ -68,10 +68,10 @@ def _run(ctx: TuneContext, variants: list[str], data: Any, bar: Any) -> TuneResu
     load_rows(ctx)
     static = any("static" in v for v in variants)
     calibration = calibration_for(ctx.view, data, ctx.options.seed) if static else None
-    ctx.paths = build_variants(ctx.model, variants, ctx.workdir, calibration, bar.set_now)
+    ctx.paths = build_variants(ctx.model, variants, ctx.workdir, calibration, bar.set_now, ctx.tokenizer)
     bar.update(1, now="scoring accuracy")
     ctx.accuracy = score(ctx.model, {v: ctx.paths[v] for v in variants}, data, ctx.options.max_accuracy_drop,
-                         ctx.options.seed, bar.set_now, ctx.cores)
+                         ctx.options.seed, bar.set_now, ctx.cores, ctx.tokenizer)
     good = [v for v in accepted(ctx.accuracy) if v in variants]
     if not good:
         raise TuneError(f"no variant keeps accuracy within --max-accuracy-drop {ctx.options.max_accuracy_drop:g}; "

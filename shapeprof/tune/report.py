@@ -78,24 +78,34 @@ def winner_lines(result: TuneResult) -> list[str]:
 def proof_table(result: TuneResult) -> list[str]:
     proof = result.proof
     assert proof is not None
-    s = proof.speedup
-    out = ["| | predicted seq/s | measured seq/s | error | drift-free error (per round) | "
-           "predicted p99 ms | measured p99 ms | p99 error |", "|---|---:|---:|---:|---|---:|---:|---:|"]
-    out += [_proof_line(name, r) for name, r in (("baseline", proof.baseline), ("winner", proof.winner))]
-    out += ["", f"Winner over baseline, measured side by side on {proof.winner.rows} held-out rows: "
+    s, w = proof.speedup, proof.winner
+    out = ["Predicted: the search's latency model with its cells re-timed beside every replay pass (so "
+           "the machine's drift since the search drops out); error = predicted / measured - 1, geometric "
+           f"mean over {int(s['rounds'])} paired rounds with its 95% interval.", "",
+           "| | predicted seq/s | measured seq/s | error (95%) | search-time prediction (error) | "
+           "predicted p99 ms | measured p99 ms | p99 error |", "|---|---:|---:|---|---|---:|---:|---:|"]
+    out += [_proof_line(name, r) for name, r in (("baseline", proof.baseline), ("winner", w))]
+    out += ["", f"Winner over baseline, measured side by side on {w.rows} held-out rows: "
             f"**{s['ratio']:.2f}x** (95%: {s['low']:.2f}-{s['high']:.2f}, {int(s['rounds'])} paired rounds)."]
-    if proof.winner.flagged:
-        out.append(f"**FLAGGED**: the winner's replay misses its prediction by {proof.winner.error:+.0%} "
+    if w.flagged:
+        out.append(f"**FLAGGED**: the winner's replay misses its prediction by {w.error:+.1%} "
                    f"(more than {FLAG_ERROR:.0%}).")
+    elif not w.settled:
+        out.append(f"The winner's replay error {w.error:+.1%} is within {FLAG_ERROR:.0%}, but its interval "
+                   f"({_interval(w)}) reaches past it: more --proof-rounds would settle it.")
     return out
 
 
+def _interval(r: Replay) -> str:
+    if r.error_low is None or r.error_high is None:
+        return "none"
+    return f"{r.error_low:+.1%}..{r.error_high:+.1%}"
+
+
 def _proof_line(name: str, r: Replay) -> str:
-    drift = "" if r.round_error is None else f"{r.round_error:+.1%}"
-    if r.round_error_low is not None and r.round_error_high is not None:
-        drift += f" ({r.round_error_low:+.1%}..{r.round_error_high:+.1%})"
-    return (f"| {name} | {r.predicted_sequences_per_s:,.0f} | {r.measured_sequences_per_s:,.0f} | {r.error:+.1%} | "
-            f"{drift} | {r.predicted_p99_ms:.1f} | {r.measured_p99_ms:.1f} | {r.p99_error:+.1%} |")
+    return (f"| {name} | {r.predicted_sequences_per_s:,.0f} | {r.measured_sequences_per_s:,.0f} | "
+            f"{r.error:+.1%} ({_interval(r)}) | {r.search_predicted_sequences_per_s:,.0f} ({r.search_error:+.1%}) | "
+            f"{r.predicted_p99_ms:.1f} | {r.measured_p99_ms:.1f} | {r.p99_error:+.1%} |")
 
 
 def summary(result: TuneResult, out: str) -> str:
@@ -107,11 +117,12 @@ def summary(result: TuneResult, out: str) -> str:
     if result.proof is not None:
         p = result.proof
         lines.append(f"proof ({p.winner.rows} held-out rows): winner {p.winner.measured_sequences_per_s:,.0f} seq/s "
-                     f"measured vs {p.winner.predicted_sequences_per_s:,.0f} predicted ({p.winner.error:+.1%}), "
+                     f"measured vs {p.winner.predicted_sequences_per_s:,.0f} predicted ({p.winner.error:+.1%}, "
+                     f"95% {_interval(p.winner)}), "
                      f"p99 {p.winner.measured_p99_ms:.1f} ms; baseline {p.baseline.measured_sequences_per_s:,.0f} "
                      f"seq/s, p99 {p.baseline.measured_p99_ms:.1f} ms; speedup {p.speedup['ratio']:.2f}x "
                      f"(95%: {p.speedup['low']:.2f}-{p.speedup['high']:.2f})")
         if p.winner.flagged:
-            lines.append(f"FLAGGED: the winner's replay misses its prediction by {p.winner.error:+.0%}")
+            lines.append(f"FLAGGED: the winner's replay misses its prediction by {p.winner.error:+.1%}")
     lines.append(f"files: {out}/: tune.json, tune.md, tune.html" + (", deploy.json, serve.py" if result.deploy else ""))
     return "\n".join(lines)

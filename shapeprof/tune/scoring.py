@@ -54,12 +54,13 @@ def check_accuracy_data(model: Any, data: str | None, rows: int | None = None, s
 
 
 def score(model: Any, paths: Mapping[str, Path], data: Any, budget: float, seed: int = 0,
-          tick: Callable[[str], None] | None = None, threads: int | None = None) -> list[AccuracyRow]:
+          tick: Callable[[str], None] | None = None, threads: int | None = None, tokenizer: Any = None
+          ) -> list[AccuracyRow]:
     """Every variant scored against float32; ``accepted`` when the drop is within ``budget``."""
     from ..accuracy import score_variants
 
     scores = score_variants(model, dict(paths), data, reference="onnx", seed=seed, progress=tick,
-                            threads=threads)
+                            threads=threads, tokenizer=tokenizer)
     return [_row(s, budget) for s in scores]
 
 

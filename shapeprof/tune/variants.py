@@ -1,4 +1,5 @@
-"""The graph variants tune weighs, built once each (the optimized graph is shared by its int8s).
+"""The graph variants tune weighs, built once each (``bench.variants`` optimizes the graph once for
+the optimized variant and its int8s).
 
 Static int8 variants come from :mod:`shapeprof.bench.variants` when it builds them (calibrated on
 profile rows disjoint from the accuracy rows); variants the model's architecture cannot take
@@ -13,7 +14,6 @@ from typing import Any
 
 from ..bench import variants as bench_variants
 from ..bench.model_dir import ModelDir
-from ..layout import VARIANT_FILES
 
 
 def available_variants(asked: Sequence[str], model: ModelDir) -> tuple[list[str], list[str]]:
@@ -35,15 +35,15 @@ def available_variants(asked: Sequence[str], model: ModelDir) -> tuple[list[str]
 
 
 def build_variants(model: ModelDir, names: Sequence[str], workdir: Path, calibration: Any,
-                   tick: Callable[[str], None]) -> dict[str, Path]:
+                   tick: Callable[[str], None], tokenizer: Any = None) -> dict[str, Path]:
     """Each variant's ONNX file under ``workdir``; the static int8s calibrated on ``calibration``
-    (a ``shapeprof.bench.calibration.CalibrationRows``)."""
+    (a ``shapeprof.bench.calibration.CalibrationRows``, tokenized with ``tokenizer``)."""
     paths: dict[str, Path] = {"onnx": model.onnx_path}
     for name in names:
-        if name in paths:
-            continue
-        tick(f"building {name}")
-        paths[name] = _build(name, model, workdir, paths, calibration)
+        if name not in paths:
+            tick(f"building {name}")
+            paths[name] = bench_variants.build_variant(name, model, workdir, calibration,
+                                                       tokenizer=tokenizer)[0]
     return paths
 
 
@@ -53,11 +53,3 @@ def calibration_for(view: Any, accuracy: Any, seed: int) -> Any:
     from ..data.source import DatasetSpec
 
     return calibration_rows(DatasetSpec.from_dict(view.dataset), seed=seed, exclude=accuracy)
-
-
-def _build(name: str, model: ModelDir, workdir: Path, paths: dict[str, Path], calibration: Any) -> Path:
-    if name == "optimized-int8":          # the optimized graph is built once, whichever asks first
-        if "optimized" not in paths:
-            paths["optimized"] = bench_variants.build_variant("optimized", model, workdir)[0]
-        return bench_variants.quantize(paths["optimized"], workdir / VARIANT_FILES[name])
-    return bench_variants.build_variant(name, model, workdir, calibration)[0]

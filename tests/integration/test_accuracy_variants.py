@@ -119,3 +119,39 @@ def test_score_generative_perplexity_and_token_agreement(tmp_path_factory):
     assert 0.5 * vocab < ref.metric.value < 2 * vocab          # random weights: about uniform over the vocabulary
     assert same.agreement.name == "token agreement" and same.agreement.value == 1.0
     assert same.drop.value == 0.0
+
+
+def test_the_optimizer_runs_once_per_workdir_for_the_optimized_variants(embedder, tmp_path, monkeypatch):
+    from shapeprof.bench import variants
+
+    calls: list[Path] = []
+    real = variants._run_optimizer
+    monkeypatch.setattr(variants, "_run_optimizer", lambda m, out, a: (calls.append(out), real(m, out, a))[1])
+    opt, fused = make_variant(embedder, "optimized", tmp_path / "v")
+    q, fused_q = make_variant(embedder, "optimized-int8", tmp_path / "v")
+    assert len(calls) == 1 and fused_q == fused and q.is_file() and opt.is_file()
+    make_variant(embedder, "optimized-int8", tmp_path / "w")           # another directory: its own graph
+    opt.unlink()                                                        # the file gone: built again
+    make_variant(embedder, "optimized-int8", tmp_path / "v")
+    assert calls == [opt, tmp_path / "w" / opt.name, opt] and opt.is_file()
+
+
+def test_a_loaded_tokenizer_is_used_not_loaded_again(embedder, tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    from shapeprof.bench import inputs
+
+    tokenizer = inputs.load_model_tokenizer(model_dir(embedder))
+
+    def refuse(model):
+        raise AssertionError("the tokenizer was loaded again")
+
+    monkeypatch.setattr(inputs, "load_model_tokenizer", refuse)
+    data = load_accuracy_data(None, "embedding", rows=16, seed=1, data_dir=GLUE)
+    [ref] = score_variants(embedder, {"onnx": embedder / "model.onnx"}, data, tokenizer=tokenizer)
+    assert ref.metric.n == 16
+    calib = calibration_rows("glue/sst2", rows=8, seed=5, data_dir=GLUE)
+    feeds = ort.InferenceSession(str(embedder / "model.onnx")).get_inputs()
+    assert len(TextCalibrationReader(model_dir(embedder), feeds, calib, tokenizer=tokenizer).batches) == 1
+    path, _ = make_variant(embedder, "static-int8", tmp_path / "v", calibration=calib, tokenizer=tokenizer)
+    assert path.is_file()

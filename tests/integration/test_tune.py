@@ -16,7 +16,7 @@ import pytest
 
 GLUE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "glue"
 STSB = GLUE / "STS-B" / "dev.tsv"
-FAST = ["--tune-variants", "onnx,int8", "--max-batch", "64", "--window", "32",
+FAST = ["--tune-variants", "onnx,int8", "--max-batch", "64", "--window", "32", "--proof-rounds", "4",
         "--accuracy-data", str(STSB), "--accuracy-rows", "200"]
 TEXTS = ["a gripping , funny film .", "it is not a good movie , and the plot is thin", "bad .",
          "one of the year 's most intriguing explorations of loneliness and love"]
@@ -55,7 +55,7 @@ def test_tune_writes_a_ranked_table_with_the_baseline_first(tuned) -> None:
     proc, out = tuned
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((out / "tune.json").read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     first = data["rows"][0]
     assert first["baseline"] and first["candidate"]["default_session"]
     assert first["candidate"]["batching"]["policy"] == "longest" and first["candidate"]["batch_size"] == 32
@@ -63,7 +63,13 @@ def test_tune_writes_a_ranked_table_with_the_baseline_first(tuned) -> None:
     assert {a["variant"] for a in data["accuracy"]} == {"onnx", "int8"}
     proof = data["proof"]
     assert proof["winner"]["rows"] == data["data"]["held_out_rows"] > 0
-    assert proof["speedup"]["rounds"] >= 2 and proof["speedup"]["low"] <= proof["speedup"]["ratio"]
+    assert proof["speedup"]["rounds"] == 4 and proof["speedup"]["low"] <= proof["speedup"]["ratio"]
+    for side in ("winner", "baseline"):      # the prediction re-made beside every pass, paired with it
+        r = proof[side]
+        assert len(r["predicted_s"]) == len(r["passes_s"]) == 4
+        assert r["error_low"] <= r["error"] <= r["error_high"]
+        assert r["predicted_sequences_per_s"] == pytest.approx(r["measured_sequences_per_s"] * (1 + r["error"]))
+        assert r["flagged"] == (abs(r["error"]) > 0.10)
     md = (out / "tune.md").read_text()
     assert md.index("| baseline |") < md.index("| 1 |") and "held-out" in md
     assert "tune.json" in proc.stdout and "proof" in proc.stdout

@@ -18,12 +18,13 @@ import pytest
 from shapeprof import schema
 from shapeprof.bench.model_dir import open_model_dir
 from shapeprof.bench.results import BenchResults
-from shapeprof.errors import (BenchError, ExportError, ProfileError, ShapeprofError,
+from shapeprof.errors import (BenchError, ExportError, ProfileError, ShapeprofError, TuneError,
                               VerificationError)
 from shapeprof.export.generation import GenerationCheck, generation_record, load_generation_checks
 from shapeprof.export.verify import VerificationReport
 from shapeprof.profile import ShapeProfile
 from shapeprof.profile.media import MediaProfile
+from shapeprof.tune.result import TuneResult
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "schema"
 NAME = re.compile(r"(?P<kind>[a-z_]+)-v(?P<version>\d+)-(?P<commit>[0-9a-f]{7})\.json")
@@ -138,9 +139,27 @@ def check_generation(path: Path) -> None:
     assert data["schema_version"] == 2 and data["passed"] is False
 
 
+def check_tune(path: Path) -> None:
+    old = raw(path)["proof"]
+    result = TuneResult.load(path)
+    assert result.to_dict()["schema_version"] == schema.TUNE.version == 2
+    for name in ("winner", "baseline"):
+        was, now = old[name], getattr(result.proof, name)
+        assert now.search_predicted_sequences_per_s == was["predicted_sequences_per_s"]
+        assert now.search_error == was["error"] and now.predicted_s == ()
+        assert (now.error, now.error_low, now.error_high) == (was["round_error"], was["round_error_low"],
+                                                              was["round_error_high"])
+        assert now.predicted_sequences_per_s == pytest.approx(was["measured_sequences_per_s"]
+                                                              * (1 + was["round_error"]))
+        assert now.passes_s == tuple(was["passes_s"]) and now.flagged == (abs(was["round_error"]) > 0.10)
+    assert result.proof.speedup == old["speedup"]
+    assert TuneResult.from_dict(result.to_dict()) == result
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "bench": check_bench, "profile": check_profile, "media_profile": check_media_profile,
-    "verification": check_verification, "export": check_export, "generation": check_generation}
+    "verification": check_verification, "export": check_export, "generation": check_generation,
+    "tune": check_tune}
 
 
 @pytest.mark.parametrize("path", fixtures(), ids=lambda p: p.stem)
@@ -172,6 +191,7 @@ LOADERS: dict[str, tuple[Callable[[Path], Any], type[ShapeprofError]]] = {
     "verification": (VerificationReport.load, VerificationError),
     "generation": (load_generation_checks, VerificationError),
     "export": (lambda p: schema.load("export", p), ExportError),
+    "tune": (TuneResult.load, TuneError),
 }
 
 

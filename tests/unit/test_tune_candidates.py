@@ -78,4 +78,22 @@ def test_impossible_options_are_refused(kwargs: dict, needle: str) -> None:
 def test_candidate_round_trip_and_artifacts_registered() -> None:
     c = Candidate("optimized-int8", Batching("buckets", edges=(12, 20)), 64, Layout(2, 1))
     assert Candidate.from_dict(c.to_dict()) == c
-    assert schema.current("tune") == 1 and schema.current("deploy") == 1
+    assert schema.current("tune") == 2 and schema.current("deploy") == 1
+
+
+@pytest.mark.parametrize("counts", [[32, 20], [32], [5], [300], [16, 64], [8]])
+def test_the_proof_retimes_exactly_the_cells_that_price_its_batches(counts):
+    from shapeprof.tune.proof import pricing_shapes
+
+    rng = np.random.default_rng(0)
+    cells = {(b, n): float(b * n * rng.uniform(0.9, 1.1) + 3) for b in (4, 8, 16, 32, 64, 128)
+             for n in (6, 18, 25, 40, 54)}
+    used = pricing_shapes(cells, counts)
+    assert len({b for b, _ in used}) < 6 and all(len([s for s in used if s[0] == b]) == 5 for b, _ in used)
+    full, part = LatencyModel((b, n, ms) for (b, n), ms in cells.items()), \
+        LatencyModel((b, n, cells[b, n]) for b, n in used)
+    lengths = np.array([6, 9, 18, 30, 54, 60])
+    for k in counts:
+        assert part.at_batch(k, lengths) == pytest.approx(full.at_batch(k, lengths), rel=1e-12)
+    one = {(32, n): 1.0 for n in (6, 54)}
+    assert pricing_shapes(one, [20]) == [(32, 6), (32, 54)]         # one size: linear in rows, as the model
