@@ -117,7 +117,15 @@ def check_feeds(session: Any, torch_module: Any, feeds: Mapping[str, np.ndarray]
     """Run one batch through onnxruntime and PyTorch and compare every output."""
     import torch
 
-    ort_out = session.run(list(output_names), dict(feeds))
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, RuntimeException
+
+    try:
+        ort_out = session.run(list(output_names), dict(feeds))
+    except (Fail, InvalidArgument, RuntimeException) as e:   # the graph fails where PyTorch runs
+        shape = {k: tuple(v.shape) for k, v in feeds.items()}
+        raise VerificationError(f"onnxruntime fails on the exported graph at input shapes {shape}: "
+                                f"{str(e).strip().splitlines()[0][:200]}; the model's code took a branch "
+                                "at the trace shape that does not hold here") from e
     with torch.no_grad():
         pt_out = torch_module(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items()})
     pt_np = [t.detach().float().numpy() if t.is_floating_point() else t.numpy() for t in pt_out]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from .probe import PROBED, check_required, first_line, forward_params, preproces
 
 IMAGE_TOKEN_ATTRIBUTES = ("image_token_id", "image_token_index")
 TASKS = ("feature-extraction",)
+# Per-image inputs of get_image_features the derived inputs do not make (Qwen2-VL grids, MiniCPM-V
+# target sizes, ...): such models are refused with the input named.
+GRID_INPUTS = ("image_grid_thw", "target_sizes", "image_merge_sizes", "spatial_shapes")
 TEXT_AROUND_IMAGE = 2   # text tokens a row has besides its image placeholders, at the least
 
 
@@ -115,6 +118,8 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
     # Modeling modules whose ``torch_compilable_check`` (placeholders == features, ...) traces to
     # aten._is_all_true, which has no ONNX function: skipped while exporting (as for SigLIP 2).
     CHECKED_MODULES: ClassVar[tuple[str, ...]] = ()
+    # The model needs image_sizes: the full image for every row (a graph constant; batch static).
+    IMAGE_SIZES: ClassVar[bool] = False
 
     def __init__(self, config: Any, task: str = "default", patching_specs: list[PatchingSpec] | None = None) -> None:
         super().__init__(config, task, patching_specs)
@@ -127,6 +132,12 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
         offset = 1 if self.pixel_rank == 5 else 0
         return {"input_ids": dict(text), "attention_mask": dict(text),
                 "pixel_values": {0: "batch_size", 2 + offset: "height", 3 + offset: "width"}}
+
+    def to_model_kwargs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if not self.IMAGE_SIZES:
+            return inputs
+        batch = int(inputs["pixel_values"].shape[0])
+        return {**inputs, "image_sizes": [list(self.image_size())] * batch}
 
     @property
     def pixel_rank(self) -> int:
@@ -162,6 +173,15 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
 
 # ---- the family ----------------------------------------------------------------------------------
 
+class VisionProbe(NamedTuple):
+    """What one image through ``get_image_features`` says: its layout and feature count."""
+
+    pixel_rank: int       # 4: (batch, C, H, W); 5: (batch, images, C, H, W)
+    image_tokens: int     # features per image = placeholders per image
+    per_image: bool       # features come as a list, one tensor per image (unrolled at the traced batch)
+    image_sizes: bool     # get_image_features requires image_sizes (each image's height and width)
+
+
 class ImageTextToText(Family):
     BASE = ImageTextToTextOnnxConfig
 
@@ -173,37 +193,44 @@ class ImageTextToText(Family):
                            "model (generation needs a vision graph and a decoder with past); pass --task "
                            "feature-extraction")
         token_attr, token = cls.image_token(model, task)
+        inputs = cls.inputs(model, task)
+        vision = cls.image_features(model, task)
+        draft = make_class(cls.BASE, config.model_type, (), CHECKED_MODULES=_checked_modules(model),
+                           NORMALIZED_CONFIG_CLASS=_normalized(model, token_attr, vision),
+                           STATIC_AXES=cls.static_axes(vision), IMAGE_SIZES=vision.image_sizes)
+        tokens, static = vision.image_tokens, "batch_size" in draft.STATIC_AXES
+        base = {"batch_size": 1 if static else 2, "sequence_length": tokens + 3}
+        moved = {"sequence_length": tokens + 6, **({} if static else {"batch_size": 3})}
+        axes, fixed = cls.probe(model, draft, task, base, moved)
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor_inputs(config.model_type)[0],
+                          image_processor=preprocessor_inputs(config.model_type, "image")[0],
+                          inputs=inputs, image_token=f"{token_attr}={token}", image_tokens=tokens,
+                          static_axes=list(draft.STATIC_AXES), static_because=cls.why_static(draft, config, vision))
+
+    @staticmethod
+    def static_axes(vision: VisionProbe) -> tuple[str, ...]:
+        return (*IMAGE_AXES, "batch_size") if vision.per_image or vision.image_sizes else IMAGE_AXES
+
+    @staticmethod
+    def why_static(draft: type[OnnxConfig], config: Any, vision: VisionProbe) -> str:
+        height, width = draft(config, task=TASKS[0]).image_size()
+        why = (f"the image size {height}x{width} fixes the number of image placeholder tokens "
+               f"({vision.image_tokens} per image)")
+        if vision.per_image:
+            why += ("; get_image_features returns one tensor per image in a list, which torch.export "
+                    "unrolls at the traced batch, so the batch is 1")
+        elif vision.image_sizes:
+            why += "; image_sizes (the full image, per row) is a constant of the graph, so the batch is 1"
+        return why
+
+    @classmethod
+    def inputs(cls, model: Any, task: str) -> list[str]:
         given = {"input_ids", "attention_mask", "pixel_values"}
         params = forward_params(model)
         if not given <= set(params):
             raise cls.fail(model, task, "inputs", f"forward does not take {sorted(given - set(params))}")
         check_required(model, task, given, cls.BASE.__name__)
-        rank, tokens, per_image = cls.image_features(model, task)
-        values = {"image_tokens": tokens, "pixel_rank": rank, "reserved_ids": reserved_token_ids(config)}
-        vocab = vocab_size(model)
-        attrs = {**NormalizedImageTextConfig.ATTRIBUTES, "image_token_id": token_attr, **dict.fromkeys(values, PROBED)}
-        if vocab is not None and vocab != config_vocab(config):
-            attrs["vocab_size"], values["vocab_size"] = PROBED, vocab
-        normalized = type("DerivedNormalizedImageTextConfig", (NormalizedImageTextConfig,),
-                          {"ATTRIBUTES": attrs, "DEFAULTS": {**NormalizedImageTextConfig.DEFAULTS, **values},
-                           "__module__": __name__})
-        checked = tuple(sorted({type(m).__module__ for m in model.modules()
-                                if hasattr(importlib.import_module(type(m).__module__), "torch_compilable_check")}))
-        static = (*IMAGE_AXES, "batch_size") if per_image else IMAGE_AXES
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
-                           CHECKED_MODULES=checked, STATIC_AXES=static)
-        base = {"batch_size": 1 if per_image else 2, "sequence_length": tokens + 3}
-        moved = {"sequence_length": tokens + 6, **({} if per_image else {"batch_size": 3})}
-        axes, fixed = cls.probe(model, draft, task, base, moved)
-        size = draft(config, task=task).image_size()
-        why = f"the image size {size[0]}x{size[1]} fixes the number of image placeholder tokens ({tokens} per image)"
-        if per_image:
-            why += ("; get_image_features returns a list with one tensor per image, which torch.export "
-                    "unrolls at the traced batch, so the batch is 1")
-        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor_inputs(config.model_type)[0],
-                          image_processor=preprocessor_inputs(config.model_type, "image")[0],
-                          inputs=sorted(given), image_token=f"{token_attr}={token}", image_tokens=tokens,
-                          static_axes=list(static), static_because=why)
+        return sorted(given)
 
     @classmethod
     def image_token(cls, model: Any, task: str) -> tuple[str, int]:
@@ -220,36 +247,66 @@ class ImageTextToText(Family):
         return attr, token
 
     @classmethod
-    def image_features(cls, model: Any, task: str) -> tuple[int, int, bool]:
-        """(pixel_values rank, features per image, whether they come as a list per image) from
-        the vision tower on one image."""
-        import inspect
-
+    def image_features(cls, model: Any, task: str) -> VisionProbe:
+        """The vision tower on one image at the config's image size, in either pixel layout."""
         import torch
 
         features = _image_features_method(model)
         if features is None:
             raise cls.fail(model, task, "vision tower", "the model has no get_image_features to probe")
-        needs = [p.name for p in inspect.signature(features).parameters.values()
-                 if p.name not in ("pixel_values", "kwargs") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-                 and p.default is p.empty]
-        if needs:
-            raise cls.fail(model, task, "vision tower", f"get_image_features requires {', '.join(map(repr, needs))}, "
-                           "which the derived inputs do not provide")
+        sizes = cls.vision_inputs(model, task, features)
         vision = model.config.vision_config
         height, width = image_size_of(NormalizedConfig(vision))
         channels = int(getattr(vision, "num_channels", 3) or 3)
+        extra = {"image_sizes": [[height, width]]} if sizes else {}
         errors = []
         for rank in (4, 5):
             pixels = torch.randn((1, 1, channels, height, width)[5 - rank:])
             try:
                 with torch.no_grad():
-                    out = features(pixel_values=pixels)
+                    out = features(pixel_values=pixels, **extra)
             except Exception as e:   # the other layout, or the model's own error at this size
                 errors.append(first_line(e))
                 continue
-            return (rank, *_count(out))
-        raise cls.fail(model, task, f"vision tower at {height}x{width}", errors[0])
+            return VisionProbe(rank, *_count(out), sizes)
+        raise cls.fail(model, task, f"vision tower at {height}x{width}", "; ".join(
+            f"{rank}-D pixel_values: {error}" for rank, error in zip((4, 5), errors)))
+
+    @classmethod
+    def vision_inputs(cls, model: Any, task: str, features: Any) -> bool:
+        """Whether get_image_features requires image_sizes; fails when it takes other per-image
+        inputs (patch grids, target sizes, ...) the derived inputs cannot give."""
+        import inspect
+
+        params = inspect.signature(features).parameters.values()
+        named = [p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        needs = [p.name for p in named if p.name != "pixel_values" and p.default is p.empty]
+        grids = [p.name for p in named if p.name in GRID_INPUTS]
+        missing = [n for n in needs if n != "image_sizes"] + [n for n in grids if n not in needs]
+        if missing or ("image_sizes" in needs and "image_sizes" not in forward_params(model)):
+            names = ", ".join(map(repr, missing or ["image_sizes"]))
+            raise cls.fail(model, task, "vision tower", f"get_image_features takes {names} (per-image "
+                           "patch grids or sizes), which the derived inputs do not provide")
+        return "image_sizes" in needs
+
+
+def _normalized(model: Any, token_attr: str, vision: VisionProbe) -> type[NormalizedConfig]:
+    """The normalized config with the probed values (placeholders per image, pixel layout, ids)."""
+    config = model.config
+    values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank,
+                              "reserved_ids": reserved_token_ids(config)}
+    attrs = {**NormalizedImageTextConfig.ATTRIBUTES, "image_token_id": token_attr, **dict.fromkeys(values, PROBED)}
+    vocab = vocab_size(model)
+    if vocab is not None and vocab != config_vocab(config):
+        attrs["vocab_size"], values["vocab_size"] = PROBED, vocab
+    return type("DerivedNormalizedImageTextConfig", (NormalizedImageTextConfig,),
+                {"ATTRIBUTES": attrs, "DEFAULTS": {**NormalizedImageTextConfig.DEFAULTS, **values},
+                 "__module__": __name__})
+
+
+def _checked_modules(model: Any) -> tuple[str, ...]:
+    modules = {type(m).__module__ for m in model.modules()}
+    return tuple(sorted(n for n in modules if hasattr(importlib.import_module(n), "torch_compilable_check")))
 
 
 def _no_check(*args: Any, **kwargs: Any) -> None:
