@@ -154,7 +154,11 @@ def verify_export(model: Any, cfg: OnnxConfig, onnx_path: Path, plan: ExportPlan
     ``on_shape(label)`` after each shape (progress)."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    except Exception as e:   # onnxruntime's Fail / InvalidGraph: torch.onnx wrote a graph it rejects
+        raise VerificationError(f"onnxruntime cannot load the exported graph of {cfg.MODEL_TYPE!r}: "
+                                f"{str(e).strip().splitlines()[0][-200:]}") from e
     module = _KeywordModule(model, cfg)
     checks = []
     for seed, (label, shape) in enumerate(plan.verify_shapes, start=1):
