@@ -68,3 +68,15 @@ def test_reserved_ids_stay_out_of_the_text() -> None:
     onnx_cfg = derive_onnx_config(cfg, "feature-extraction")(cfg, task="feature-extraction")
     ids = onnx_cfg.generate_dummy_inputs("np", batch_size=4, sequence_length=64)["input_ids"]
     assert not np.isin(ids, [5]).any()
+
+
+def test_a_graph_onnxruntime_rejects_fails_verification_in_one_line(tmp_path: Any) -> None:
+    """mistral3's graph failed to load in onnxruntime: a VerificationError (census: mismatch), not a crash."""
+    from shapeprof.errors import VerificationError
+    from shapeprof.export.plan import ExportPlan
+    from shapeprof.export.verify import verify_export
+
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"not an onnx graph")
+    with pytest.raises(VerificationError, match="onnxruntime cannot load the exported graph"):
+        verify_export(None, ImageTextToTextOnnxConfig, bad, ExportPlan({}, {}, []), 1e-4, 1e-3)
