@@ -311,6 +311,9 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
         kwargs["vocab_size"] = vocab
         if isinstance(getattr(config, "decoder_vocab_size", None), int):
             kwargs["decoder_vocab_size"] = vocab
+    text_vocab = kwargs.get("text_config", {}).get("vocab_size")
+    if isinstance(text_vocab, int):   # image/video placeholders stay inside the shrunk text vocabulary
+        kwargs.update(media_token_ids(config, text_vocab))
     size = kwargs.get("vocab_size", getattr(config, "vocab_size", None))
     if isinstance(size, int):
         for name, small in SPECIAL_IDS.items():
@@ -320,6 +323,22 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
             elif isinstance(value, (list, tuple)) and any(isinstance(v, int) and v >= size for v in value):
                 kwargs[name] = [v for v in value if isinstance(v, int) and v < size] or small
     return kwargs
+
+
+def media_token_ids(config: Any, vocab: int) -> dict[str, Any]:
+    """Top-level token ids (``image_token_id``, ``video_token_index``, ...) at or past ``vocab``,
+    moved to distinct ids at the end of it, as real checkpoints have them inside theirs."""
+    moved: dict[str, Any] = {}
+    free = iter(range(vocab - 1, 2, -1))
+    for name, value in sorted(vars(config).items()):
+        if name in SPECIAL_IDS or name.startswith("_") or not name.endswith(("_token_id", "_token_index",
+                                                                             "_token_ids")):
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and value >= vocab:
+            moved[name] = next(free)
+        elif isinstance(value, list) and any(isinstance(v, int) and v >= vocab for v in value):
+            moved[name] = [next(free) if isinstance(v, int) and v >= vocab else v for v in value]
+    return moved
 
 
 def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:

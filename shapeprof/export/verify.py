@@ -117,7 +117,15 @@ def check_feeds(session: Any, torch_module: Any, feeds: Mapping[str, np.ndarray]
     """Run one batch through onnxruntime and PyTorch and compare every output."""
     import torch
 
-    ort_out = session.run(list(output_names), dict(feeds))
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, RuntimeException
+
+    try:
+        ort_out = session.run(list(output_names), dict(feeds))
+    except (Fail, InvalidArgument, RuntimeException) as e:   # the graph fails where PyTorch runs
+        shape = {k: tuple(v.shape) for k, v in feeds.items()}
+        raise VerificationError(f"onnxruntime fails on the exported graph at input shapes {shape}: "
+                                f"{str(e).strip().splitlines()[0][:200]}; the model's code took a branch "
+                                "at the trace shape that does not hold here") from e
     with torch.no_grad():
         pt_out = torch_module(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items()})
     pt_np = [t.detach().float().numpy() if t.is_floating_point() else t.numpy() for t in pt_out]
@@ -146,7 +154,11 @@ def verify_export(model: Any, cfg: OnnxConfig, onnx_path: Path, plan: ExportPlan
     ``on_shape(label)`` after each shape (progress)."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    except Exception as e:   # onnxruntime's Fail / InvalidGraph: torch.onnx wrote a graph it rejects
+        raise VerificationError(f"onnxruntime cannot load the exported graph of {cfg.MODEL_TYPE!r}: "
+                                f"{str(e).strip().splitlines()[0][-200:]}") from e
     module = _KeywordModule(model, cfg)
     checks = []
     for seed, (label, shape) in enumerate(plan.verify_shapes, start=1):
