@@ -76,8 +76,11 @@ def _seed(seed: int) -> Iterator[None]:
 
 
 def _family(model: Any, task: str) -> Any:
-    from . import families
+    from . import families, towers
 
+    special = towers.family(model, task)   # two towers, layout, tables, pooled; clean refusals
+    if special is not None:
+        return special
     config = model.config
     main = getattr(model, "main_input_name", "input_ids")
     model_type = config.model_type

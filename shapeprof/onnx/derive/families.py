@@ -118,7 +118,7 @@ class Encoder(Family):
                                       optional={"max_position_embeddings": None})
         draft = make_class(cls.BASE, config.model_type, (), TEXT_INPUTS=tuple(inputs),
                            NORMALIZED_CONFIG_CLASS=normalized, POSITION_OFFSET=position_offset(model),
-                           FUSABLE_ATTENTION=False)
+                           FUSABLE_ATTENTION=False, **cls.extra_attrs(model, task))
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
         if task == "multiple-choice":
             base, moved = {**base, "num_choices": 2}, {**moved, "num_choices": 3}
@@ -127,6 +127,11 @@ class Encoder(Family):
         draft.FUSABLE_ATTENTION = fusable
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=inputs,
                           fusable_attention=fusable)
+
+    @classmethod
+    def extra_attrs(cls, model: Any, task: str) -> dict[str, Any]:
+        """More class attributes of the draft, for subclasses (see :mod:`.towers`)."""
+        return {}
 
 
 def _embedding_rows(model: Any, suffix: str) -> int | None:

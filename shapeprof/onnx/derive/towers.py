@@ -1,0 +1,240 @@
+"""Derivation for text-and-image and text-plus-extra-input models (see :mod:`shapeprof.onnx.derive`).
+
+Generic rules first, each chosen by what the model takes and returns:
+
+- two towers (CLIP-style): a config with ``text_config`` and ``vision_config`` whose forward takes
+  ``input_ids`` and ``pixel_values``: the registered ``TextAndVisionOnnxConfig`` inputs and outputs,
+  independent text and image batches, axes probed;
+- layout encoders: a text encoder whose forward also takes ``bbox``: one valid box per token
+  (integer corners inside the model's 2-D position tables, or normalized floats when it has none);
+- table encoders: ``token_type_ids`` with one id per token type table (``type_vocab_sizes``);
+- pooled encoders: a text encoder whose feature-extraction output is ``pooler_output`` only.
+
+Then the clean refusals of inputs no preprocessor produces (detector region features, language
+ids that pick adapters by data-dependent control flow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..base import OnnxConfig
+from ..dummy import DummyInputGenerator, DummyTextInputGenerator
+from ..multimodal import DummyBboxInputGenerator, LayoutTextOnnxConfig, TextAndVisionOnnxConfig
+from ..text import TextEncoderOnnxConfig
+from ..vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
+from .families import Encoder, Family, make_class
+from .probe import DeriveError, check_required, forward_params, position_offset, preprocessor_inputs
+
+TOWER_TASKS = ("feature-extraction", "zero-shot-image-classification")
+# Inputs only a detector (region features) or a per-language adapter switch provides.
+UNPRODUCIBLE = {
+    "visual_embeds": "region features from an object detector, which no preprocessor of the model produces",
+    "visual_feats": "region features from an object detector, which no preprocessor of the model produces",
+    "lang_ids": "a language id per example, which selects an adapter by data-dependent control flow "
+                "(torch.unique_consecutive and a Python loop) and no tokenizer produces",
+}
+
+
+def family(model: Any, task: str) -> type[Family] | None:
+    """The family of this module that derives ``model`` for ``task``, or None (another family's turn).
+    Raises the clean refusal for inputs nobody can produce."""
+    params = forward_params(model)
+    config = model.config
+    towers = getattr(config, "vision_config", None) is not None and getattr(config, "text_config", None) is not None
+    if towers and {"input_ids", "pixel_values"} <= set(params) and task in TOWER_TASKS:
+        return TwoTowers
+    if getattr(model, "main_input_name", "input_ids") != "input_ids" or towers:
+        return None
+    for name, why in UNPRODUCIBLE.items():
+        if name in params:
+            raise DeriveError(config.model_type, task, "inputs", f"forward takes {name!r}: {why}",
+                              TextEncoderOnnxConfig.__name__)
+    if config.is_encoder_decoder:
+        return None
+    if "bbox" in params and not {"pixel_values", "image"} & set(params):
+        return LayoutEncoder
+    if "pixel_values" in params and "bbox" not in params:
+        return TextAndImageEncoder
+    if isinstance(getattr(config, "type_vocab_sizes", None), (list, tuple)):
+        return TableEncoder
+    if task == "feature-extraction" and _pooled_only(model):
+        return PooledEncoder
+    return None
+
+
+def _pooled_only(model: Any) -> bool:
+    """Whether one forward pass returns ``pooler_output`` and no ``last_hidden_state`` (DPR)."""
+    import torch
+
+    ids = torch.full((1, 4), 3, dtype=torch.long)
+    try:
+        with torch.no_grad():
+            out = model(input_ids=ids, return_dict=True)
+    except Exception:   # the Encoder family reports the model's own error with the probe's shapes
+        return False
+    return hasattr(out, "get") and out.get("last_hidden_state") is None and out.get("pooler_output") is not None
+
+
+# ---- two towers -----------------------------------------------------------------------------------
+
+class TwoTowers(Family):
+    """CLIP-style: a text batch and an image batch of independent sizes, similarity logits between them."""
+
+    BASE = TextAndVisionOnnxConfig
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        config = model.config
+        preprocessor, names = preprocessor_inputs(config.model_type)
+        image_processor, image_names = preprocessor_inputs(config.model_type, "image")
+        if image_names and "pixel_values" not in image_names:
+            raise cls.fail(model, task, "inputs", f"{image_processor} produces no 'pixel_values'")
+        params = forward_params(model)
+        text = tuple(n for n in ("input_ids", "attention_mask") if n in params and (not names or n in names
+                                                                                    or n == "input_ids"))
+        check_required(model, task, {*text, "pixel_values"}, cls.BASE.__name__)
+        draft = make_class(cls.BASE, config.model_type, (), TEXT_INPUTS=text, POSITION_OFFSET=position_offset(model))
+        height, width = draft(config, task=task).image_size()
+        base = {"text_batch_size": 2, "image_batch_size": 3, "sequence_length": 5, "height": height, "width": width}
+        moved = {"text_batch_size": 4, "image_batch_size": 5, "sequence_length": 7}
+        axes, fixed = cls.probe(model, draft, task, base, moved)
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, image_processor=image_processor,
+                          inputs=[*text, "pixel_values"], static_axes=list(draft.STATIC_AXES))
+
+
+# ---- text encoders with one more input ------------------------------------------------------------
+
+class DummyLayoutBboxInputGenerator(DummyBboxInputGenerator):
+    """Valid boxes: integer corners inside the 2-D position tables (``max_2d_position_embeddings``),
+    or normalized float corners (0 <= x0 <= x1 <= 1) for a model that has no such table and
+    embeds coordinates sinusoidally (BROS)."""
+
+    def generate(self, input_name: str, axes: Mapping[int, str]) -> np.ndarray:
+        if self.normalized_config.get("max_2d_position_embeddings"):
+            return super().generate(input_name, axes)
+        shape = (self.shapes[axes[0]], self.shapes[axes[1]])
+        corners = np.sort(self.rng.random(size=(*shape, 2, 2), dtype=np.float32), axis=-1)   # (.., x|y, 2)
+        return np.stack([corners[..., 0, 0], corners[..., 1, 0], corners[..., 0, 1], corners[..., 1, 1]], axis=-1)
+
+
+class LayoutEncoderOnnxConfig(LayoutTextOnnxConfig):
+    """The tokenizer's inputs plus one box per token (``bbox``)."""
+
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator, DummyLayoutBboxInputGenerator)
+    TEXT_INPUTS: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
+
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        axes = {0: "batch_size", 1: "sequence_length"}
+        return {"input_ids": dict(axes), "bbox": dict(axes),
+                **{name: dict(axes) for name in self.TEXT_INPUTS if name != "input_ids"}}
+
+
+class LayoutEncoder(Encoder):
+    """Text encoders taking ``bbox`` and no page image (LiLT, BROS)."""
+
+    BASE = LayoutEncoderOnnxConfig
+    OTHER_MODALITY_INPUTS = ("pixel_values", "image", "visual_embeds", "input_features")
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        derived = super().derive(model, task)
+        rows = getattr(model.config, "max_2d_position_embeddings", None)
+        kind = f"integer corners below {rows}" if rows else "normalized float corners (no 2-D position table)"
+        derived.DERIVATION = {**derived.DERIVATION, "bbox": kind}
+        return derived
+
+
+class DummyTableTokenTypesGenerator(DummyInputGenerator):
+    """``token_type_ids`` of a table encoder (TAPAS): (batch, sequence, one id per type table),
+    each id below its table's size (``type_vocab_sizes``)."""
+
+    SUPPORTED_INPUT_NAMES = ("token_type_ids",)
+
+    def generate(self, input_name: str, axes: Mapping[int, str]) -> np.ndarray:
+        sizes = np.asarray(self.normalized_config.get("type_vocab_sizes"), dtype=np.int64)
+        shape = (self.shapes[axes[0]], self.shapes[axes[1]], len(sizes))
+        return (self.rng.random(size=shape) * sizes).astype(np.int64)
+
+
+class TableEncoderOnnxConfig(TextEncoderOnnxConfig):
+    """Text encoders whose token types are several ids per token (row, column, rank, ...)."""
+
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTableTokenTypesGenerator, DummyTextInputGenerator)
+
+
+class TableEncoder(Encoder):
+    BASE = TableEncoderOnnxConfig
+
+
+class PooledEncoderOnnxConfig(TextEncoderOnnxConfig):
+    """Text encoders whose features are one pooled vector per example (DPR)."""
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        if self.task == "feature-extraction":
+            return {"pooler_output": {0: "batch_size"}}
+        return super().outputs
+
+
+class PooledEncoder(Encoder):
+    BASE = PooledEncoderOnnxConfig
+
+
+# ---- one stream of text and image patches (ViLT) ----------------------------------------------------
+
+class TextAndImageEncoderOnnxConfig(TextEncoderOnnxConfig):
+    """Text tokens and image patches in one encoder: one batch, the image at the config's size
+    (static sides), the outputs' length text plus patches (a derived axis, left unnamed)."""
+
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator, DummyImageInputGenerator)
+    STATIC_AXES = IMAGE_AXES
+    FUSABLE_ATTENTION = False
+    IMAGE_INPUTS: ClassVar[tuple[str, ...]] = ("pixel_values",)
+
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        spec = super().inputs
+        spec["pixel_values"] = {0: "batch_size", 2: "height", 3: "width"}
+        if "pixel_mask" in self.IMAGE_INPUTS:
+            spec["pixel_mask"] = {0: "batch_size", 1: "height", 2: "width"}
+        return spec
+
+    def image_size(self) -> tuple[int, int]:
+        return image_size_of(self._normalized_config)
+
+    def default_axis_sizes(self) -> dict[str, int]:
+        return dict(zip(IMAGE_AXES, self.image_size()))
+
+    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
+        bounds = super().axis_bounds()
+        bounds.update({axis: (size, size) for axis, size in zip(IMAGE_AXES, self.image_size())})
+        return bounds
+
+
+class TextAndImageEncoder(Encoder):
+    """Single-stream text-and-image encoders: the tokenizer's inputs plus the image processor's."""
+
+    BASE = TextAndImageEncoderOnnxConfig
+    OTHER_MODALITY_INPUTS = ("bbox", "image", "visual_embeds", "input_features")
+
+    @classmethod
+    def extra_attrs(cls, model: Any, task: str) -> dict[str, Any]:
+        processor, names = preprocessor_inputs(model.config.model_type, "image")
+        if not processor:
+            raise cls.fail(model, task, "inputs", "forward takes 'pixel_values' but the model type maps no "
+                           "image processor")
+        params = forward_params(model)
+        return {"IMAGE_INPUTS": tuple(n for n in ("pixel_values", "pixel_mask") if n in params and n in names)}
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        derived = super().derive(model, task)
+        processor, _ = preprocessor_inputs(model.config.model_type, "image")
+        derived.DERIVATION = {**derived.DERIVATION, "image_processor": processor,
+                              "inputs": [*derived.DERIVATION["inputs"], *derived.IMAGE_INPUTS]}
+        return derived
