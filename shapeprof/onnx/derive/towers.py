@@ -2,8 +2,8 @@
 
 Generic rules first, each chosen by what the model takes and returns:
 
-- two towers (CLIP-style): a config with ``text_config`` and ``vision_config`` whose forward takes
-  ``input_ids`` and ``pixel_values``: the registered ``TextAndVisionOnnxConfig`` inputs and outputs,
+- two towers (CLIP-style): a config with ``text_config`` and ``vision_config``, a learned
+  ``logit_scale`` (the contrastive temperature), a forward taking ``input_ids`` and ``pixel_values``: the registered ``TextAndVisionOnnxConfig`` inputs and outputs,
   independent text and image batches, axes probed;
 - layout encoders: a text encoder whose forward also takes ``bbox``: one valid box per token
   (integer corners inside the model's 2-D position tables, or normalized floats when it has none);
@@ -42,10 +42,17 @@ UNPRODUCIBLE = {
 def family(model: Any, task: str) -> type[Family] | None:
     """The family of this module that derives ``model`` for ``task``, or None (another family's turn).
     Raises the clean refusal for inputs nobody can produce."""
+    import torch
+
     params = forward_params(model)
     config = model.config
     towers = getattr(config, "vision_config", None) is not None and getattr(config, "text_config", None) is not None
-    if towers and {"input_ids", "pixel_values"} <= set(params) and task in TOWER_TASKS:
+    if towers and task in TOWER_TASKS and _splices_images(config):
+        raise DeriveError(config.model_type, task, "family", "image features are spliced into the language "
+                          "model's input at image tokens (a generative vision-language model), not two towers",
+                          TextAndVisionOnnxConfig.__name__)
+    contrastive = isinstance(getattr(model, "logit_scale", None), torch.nn.Parameter)   # CLIP's temperature
+    if towers and contrastive and {"input_ids", "pixel_values"} <= set(params) and task in TOWER_TASKS:
         return TwoTowers
     if getattr(model, "main_input_name", "input_ids") != "input_ids" or towers:
         return None
@@ -54,6 +61,10 @@ def family(model: Any, task: str) -> type[Family] | None:
             raise DeriveError(config.model_type, task, "inputs", f"forward takes {name!r}: {why}",
                               TextEncoderOnnxConfig.__name__)
     if config.is_encoder_decoder:
+        if "bbox" in params:
+            raise DeriveError(config.model_type, task, "family", "an encoder-decoder taking 'bbox' (text, layout "
+                              "and page image into one encoder, then a decoder) is not derived",
+                              LayoutTextOnnxConfig.__name__)
         return None
     if "bbox" in params and not {"pixel_values", "image"} & set(params):
         return LayoutEncoder
@@ -64,6 +75,11 @@ def family(model: Any, task: str) -> type[Family] | None:
     if task == "feature-extraction" and _pooled_only(model):
         return PooledEncoder
     return None
+
+
+def _splices_images(config: Any) -> bool:
+    """Whether the config names an image placeholder token (BLIP-2, LLaVA-style models)."""
+    return any(hasattr(config, name) for name in ("image_token_index", "image_token_id"))
 
 
 def _pooled_only(model: Any) -> bool:
