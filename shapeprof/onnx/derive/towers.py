@@ -23,7 +23,8 @@ import numpy as np
 
 from ..base import OnnxConfig
 from ..dummy import DummyInputGenerator, DummyTextInputGenerator
-from ..multimodal import DummyBboxInputGenerator, LayoutTextOnnxConfig, TextAndVisionOnnxConfig
+from ..multimodal import (DummyBboxInputGenerator, LayoutTextOnnxConfig, TextAndVisionOnnxConfig, _ImageGenerator,
+                          _TextGenerator, _VisionPart)
 from ..text import TextEncoderOnnxConfig
 from ..vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
 from .families import Encoder, Family, make_class
@@ -53,7 +54,7 @@ def family(model: Any, task: str) -> type[Family] | None:
                           TextAndVisionOnnxConfig.__name__)
     contrastive = isinstance(getattr(model, "logit_scale", None), torch.nn.Parameter)   # CLIP's temperature
     if towers and contrastive and {"input_ids", "pixel_values"} <= set(params) and task in TOWER_TASKS:
-        return TwoTowers
+        return VideoTowers if getattr(config.vision_config, "num_frames", None) else TwoTowers
     if getattr(model, "main_input_name", "input_ids") != "input_ids" or towers:
         return None
     for name, why in UNPRODUCIBLE.items():
@@ -120,6 +121,40 @@ class TwoTowers(Family):
         axes, fixed = cls.probe(model, draft, task, base, moved)
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, image_processor=image_processor,
                           inputs=[*text, "pixel_values"], static_axes=list(draft.STATIC_AXES))
+
+
+class DummyVideoInputGenerator(_ImageGenerator):
+    """``pixel_values`` of a video tower: (videos, frames, channels, height, width), the frame count
+    from ``vision_config.num_frames``."""
+
+    def generate(self, input_name: str, axes: Mapping[int, str]) -> np.ndarray:
+        frames = int(_VisionPart(self.normalized_config.config).num_frames)
+        shape = (self.shapes[axes[0]], frames, self.channels, self.height, self.width)
+        return self.rng.standard_normal(shape, dtype=np.float32)
+
+
+class TextAndVideoOnnxConfig(TextAndVisionOnnxConfig):
+    """Two towers over text and video (X-CLIP): each video is a fixed number of frames at the vision
+    tower's image size; ``image_batch_size`` counts videos, one text embedding per (video, text)."""
+
+    DUMMY_INPUT_GENERATOR_CLASSES = (_TextGenerator, DummyVideoInputGenerator)
+
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        spec = {name: {0: "text_batch_size", 1: "sequence_length"} for name in self.TEXT_INPUTS}
+        spec["pixel_values"] = {0: "image_batch_size", 3: "height", 4: "width"}
+        return spec
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        return {"logits_per_video": {0: "image_batch_size", 1: "text_batch_size"},
+                "logits_per_text": {0: "text_batch_size", 1: "image_batch_size"},
+                "text_embeds": {0: "image_batch_size", 1: "text_batch_size"},
+                "video_embeds": {0: "image_batch_size"}}
+
+
+class VideoTowers(TwoTowers):
+    BASE = TextAndVideoOnnxConfig
 
 
 # ---- text encoders with one more input ------------------------------------------------------------
