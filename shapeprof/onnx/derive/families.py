@@ -50,6 +50,11 @@ class Family:
     BASE: ClassVar[type[OnnxConfig]] = OnnxConfig
 
     @classmethod
+    def extra_attrs(cls, model: Any, task: str) -> dict[str, Any]:
+        """More class attributes of the draft, for subclasses (see :mod:`.towers`)."""
+        return {}
+
+    @classmethod
     def fail(cls, model: Any, task: str, part: str, reason: str) -> DeriveError:
         return DeriveError(model.config.model_type, task, part, reason, cls.BASE.__name__)
 
@@ -127,11 +132,6 @@ class Encoder(Family):
         draft.FUSABLE_ATTENTION = fusable
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=inputs,
                           fusable_attention=fusable)
-
-    @classmethod
-    def extra_attrs(cls, model: Any, task: str) -> dict[str, Any]:
-        """More class attributes of the draft, for subclasses (see :mod:`.towers`)."""
-        return {}
 
 
 def _embedding_rows(model: Any, suffix: str) -> int | None:
@@ -336,7 +336,8 @@ class Vision(Family):
         check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
         normalized = normalized_class(NormalizedVisionConfig, config, {},
                                       optional={"image_size": None, "num_channels": None})
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
+                           **cls.extra_attrs(model, task))
         height, width = image_size_of(normalized(config))
         base = {"batch_size": 2, "height": height, "width": width}
         moved = {"batch_size": 3, "height": height + 16, "width": width + 32}

@@ -16,7 +16,7 @@ ids that pick adapters by data-dependent control flow).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,8 +26,8 @@ from ..dummy import DummyInputGenerator, DummyTextInputGenerator
 from ..multimodal import (DummyBboxInputGenerator, LayoutTextOnnxConfig, TextAndVisionOnnxConfig, _ImageGenerator,
                           _TextGenerator, _VisionPart)
 from ..text import TextEncoderOnnxConfig
-from ..vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
-from .families import Encoder, Family, make_class
+from ..vision import IMAGE_AXES, DummyImageInputGenerator, VisionOnnxConfig, image_size_of
+from .families import Encoder, Family, Vision, make_class
 from .probe import DeriveError, check_required, forward_params, position_offset, preprocessor_inputs
 
 TOWER_TASKS = ("feature-extraction", "zero-shot-image-classification")
@@ -55,7 +55,10 @@ def family(model: Any, task: str) -> type[Family] | None:
     contrastive = isinstance(getattr(model, "logit_scale", None), torch.nn.Parameter)   # CLIP's temperature
     if towers and contrastive and {"input_ids", "pixel_values"} <= set(params) and task in TOWER_TASKS:
         return VideoTowers if getattr(config.vision_config, "num_frames", None) else TwoTowers
-    if getattr(model, "main_input_name", "input_ids") != "input_ids" or towers:
+    main = getattr(model, "main_input_name", "input_ids")
+    if main == "pixel_values" and not towers and task == "feature-extraction" and _tuple_logits(model):
+        return SplitLogitsVision
+    if main != "input_ids" or towers:
         return None
     for name, why in UNPRODUCIBLE.items():
         if name in params:
@@ -81,6 +84,19 @@ def family(model: Any, task: str) -> type[Family] | None:
 def _splices_images(config: Any) -> bool:
     """Whether the config names an image placeholder token (BLIP-2, LLaVA-style models)."""
     return any(hasattr(config, name) for name in ("image_token_index", "image_token_id"))
+
+
+def _tuple_logits(model: Any) -> int:
+    """How many tensors the ``logits`` tuple of one forward pass holds (MGP-STR's character, BPE and
+    word-piece heads); 0 when the output has ``last_hidden_state`` or its logits are one tensor."""
+    try:
+        out = _FlatLogits(model).forward_raw()
+    except Exception:   # the Vision family reports the model's own error with the probe's shapes
+        return 0
+    logits = out.get("logits") if hasattr(out, "get") else None
+    if out.get("last_hidden_state") is not None or not isinstance(logits, tuple):
+        return 0
+    return len(logits)
 
 
 def _pooled_only(model: Any) -> bool:
@@ -289,3 +305,53 @@ class TextAndImageEncoder(Encoder):
         derived.DERIVATION = {**derived.DERIVATION, "image_processor": processor,
                               "inputs": [*derived.DERIVATION["inputs"], *derived.IMAGE_INPUTS]}
         return derived
+
+
+# ---- image models whose logits are a tuple (MGP-STR) -------------------------------------------------
+
+class SplitLogitsVisionOnnxConfig(VisionOnnxConfig):
+    """Image models returning a tuple of logits (one per head): one graph output per element,
+    ``logits.0``, ``logits.1``, ... in the tuple's order."""
+
+    LOGITS: ClassVar[int] = 1
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        return {f"logits.{i}": {0: "batch_size"} for i in range(self.LOGITS)}
+
+    def select_outputs(self, out: Any, names: Sequence[str]) -> tuple[Any, ...]:
+        return tuple(out["logits"][int(n.split(".", 1)[1])] if n.startswith("logits.") else out[n] for n in names)
+
+
+class _FlatLogits:
+    """The model, its tuple of logits flattened to ``logits.<i>`` keys (for the axis probe)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model, self.config = model, model.config
+
+    def forward_raw(self) -> Any:
+        import torch
+
+        from ..normalized import NormalizedVisionConfig
+
+        height, width = image_size_of(NormalizedVisionConfig(self.config))
+        channels = getattr(self.config, "num_channels", 3) or 3
+        with torch.no_grad():
+            return self.model(pixel_values=torch.zeros(1, channels, height, width), return_dict=True)
+
+    def __call__(self, **kwargs: Any) -> dict[str, Any]:
+        out = self.model(**kwargs)
+        return {f"logits.{i}": t for i, t in enumerate(out["logits"])}
+
+
+class SplitLogitsVision(Vision):
+    BASE = SplitLogitsVisionOnnxConfig
+
+    @classmethod
+    def extra_attrs(cls, model: Any, task: str) -> dict[str, Any]:
+        return {"LOGITS": _tuple_logits(model)}
+
+    @classmethod
+    def probe(cls, model: Any, draft: type[OnnxConfig], task: str, base: Mapping[str, int],
+              moved: Mapping[str, int], skip: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+        return super().probe(_FlatLogits(model), draft, task, base, moved, skip)
