@@ -34,6 +34,10 @@ CASES = {
     "bros": ("feature-extraction", "LayoutEncoderOnnxConfig", {**SMALL, "hidden_size": 64}),
     "tapas": ("feature-extraction", "TableEncoderOnnxConfig", SMALL),
     "dpr": ("feature-extraction", "PooledEncoderOnnxConfig", SMALL),
+    "mgp-str": ("feature-extraction", "SplitLogitsVisionOnnxConfig",
+                {"image_size": [16, 32], "patch_size": 8, "hidden_size": 32, "num_hidden_layers": 1,
+                 "num_attention_heads": 4, "mlp_ratio": 2.0, "max_token_length": 6, "num_character_labels": 11,
+                 "num_bpe_labels": 13, "num_wordpiece_labels": 17}),
 }
 
 
@@ -45,3 +49,5 @@ def test_derived_and_verified(model_type: str, tmp_path: Path) -> None:
     assert len(result.verification.checks) >= 3      # smallest, trace and large shapes
     info = json.loads((tmp_path / "out" / "shapeprof_export.json").read_text())
     assert info["config"] == "derived" and info["derivation"]["family"] == family
+    if model_type == "mgp-str":   # one output per head of the logits tuple
+        assert list(info["outputs"]) == ["logits.0", "logits.1", "logits.2"]
