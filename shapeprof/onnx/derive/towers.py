@@ -56,6 +56,9 @@ def family(model: Any, task: str) -> type[Family] | None:
     if towers and contrastive and {"input_ids", "pixel_values"} <= set(params) and task in TOWER_TASKS:
         return VideoTowers if getattr(config.vision_config, "num_frames", None) else TwoTowers
     main = getattr(model, "main_input_name", "input_ids")
+    if config.is_encoder_decoder and main == "pixel_values" and "input_ids" in params:
+        raise DeriveError(config.model_type, task, "family", "a text-conditioned detector (image and text into "
+                          "an encoder-decoder of object queries) is not derived", OnnxConfig.__name__)
     if main == "pixel_values" and not towers and task == "feature-extraction" and _tuple_logits(model):
         return SplitLogitsVision
     if main != "input_ids" or towers:
