@@ -59,6 +59,11 @@ def family(model: Any, task: str) -> type[Family] | None:
     if config.is_encoder_decoder and main == "pixel_values" and "input_ids" in params:
         raise DeriveError(config.model_type, task, "family", "a text-conditioned detector (image and text into "
                           "an encoder-decoder of object queries) is not derived", OnnxConfig.__name__)
+    prompts = [n for n, required in params.items() if required and n.startswith("prompt_")]
+    if main == "pixel_values" and prompts:
+        raise DeriveError(config.model_type, task, "inputs", f"forward requires {', '.join(map(repr, prompts))}: "
+                          "a prompt image and mask stacked with the input image (in-context segmentation), "
+                          "which derivation does not generate", VisionOnnxConfig.__name__)
     if main == "pixel_values" and not towers and task == "feature-extraction" and _tuple_logits(model):
         return SplitLogitsVision
     if main != "input_ids" or towers:
