@@ -3,15 +3,19 @@
 Generic rules first, each chosen by what the model takes and returns:
 
 - two towers (CLIP-style): a config with ``text_config`` and ``vision_config``, a learned
-  ``logit_scale`` (the contrastive temperature), a forward taking ``input_ids`` and ``pixel_values``: the registered ``TextAndVisionOnnxConfig`` inputs and outputs,
-  independent text and image batches, axes probed;
+  ``logit_scale`` (the contrastive temperature), a forward taking ``input_ids`` and
+  ``pixel_values``: the registered ``TextAndVisionOnnxConfig`` inputs and outputs, independent
+  text and image batches, axes probed; videos (``vision_config.num_frames``) likewise;
 - layout encoders: a text encoder whose forward also takes ``bbox``: one valid box per token
   (integer corners inside the model's 2-D position tables, or normalized floats when it has none);
 - table encoders: ``token_type_ids`` with one id per token type table (``type_vocab_sizes``);
-- pooled encoders: a text encoder whose feature-extraction output is ``pooler_output`` only.
+- pooled encoders: a text encoder whose feature-extraction output is ``pooler_output`` only;
+- single-stream text and image encoders: the tokenizer's and the image processor's inputs;
+- image models whose ``logits`` is a tuple: one output per head.
 
-Then the clean refusals of inputs no preprocessor produces (detector region features, language
-ids that pick adapters by data-dependent control flow).
+Then the clean refusals, naming the input or family at fault: detector region features, language
+ids that pick adapters by data-dependent control flow, images spliced into a language model,
+layout encoder-decoders, text-conditioned detectors, prompt images.
 """
 
 from __future__ import annotations
@@ -43,31 +47,50 @@ UNPRODUCIBLE = {
 def family(model: Any, task: str) -> type[Family] | None:
     """The family of this module that derives ``model`` for ``task``, or None (another family's turn).
     Raises the clean refusal for inputs nobody can produce."""
-    import torch
-
     params = forward_params(model)
     config = model.config
     towers = getattr(config, "vision_config", None) is not None and getattr(config, "text_config", None) is not None
-    if towers and task in TOWER_TASKS and _splices_images(config):
+    main = getattr(model, "main_input_name", "input_ids")
+    if towers:
+        return _towers_family(model, task, params)
+    if main == "pixel_values":
+        return _image_family(model, task, params)
+    return _text_family(model, task, params) if main == "input_ids" else None
+
+
+def _towers_family(model: Any, task: str, params: Mapping[str, bool]) -> type[Family] | None:
+    import torch
+
+    config = model.config
+    if task not in TOWER_TASKS:
+        return None
+    if _splices_images(config):
         raise DeriveError(config.model_type, task, "family", "image features are spliced into the language "
                           "model's input at image tokens (a generative vision-language model), not two towers",
                           TextAndVisionOnnxConfig.__name__)
     contrastive = isinstance(getattr(model, "logit_scale", None), torch.nn.Parameter)   # CLIP's temperature
-    if towers and contrastive and {"input_ids", "pixel_values"} <= set(params) and task in TOWER_TASKS:
+    if contrastive and {"input_ids", "pixel_values"} <= set(params):
         return VideoTowers if getattr(config.vision_config, "num_frames", None) else TwoTowers
-    main = getattr(model, "main_input_name", "input_ids")
-    if config.is_encoder_decoder and main == "pixel_values" and "input_ids" in params:
+    return None
+
+
+def _image_family(model: Any, task: str, params: Mapping[str, bool]) -> type[Family] | None:
+    config = model.config
+    if config.is_encoder_decoder and "input_ids" in params:
         raise DeriveError(config.model_type, task, "family", "a text-conditioned detector (image and text into "
                           "an encoder-decoder of object queries) is not derived", OnnxConfig.__name__)
     prompts = [n for n, required in params.items() if required and n.startswith("prompt_")]
-    if main == "pixel_values" and prompts:
+    if prompts:
         raise DeriveError(config.model_type, task, "inputs", f"forward requires {', '.join(map(repr, prompts))}: "
                           "a prompt image and mask stacked with the input image (in-context segmentation), "
                           "which derivation does not generate", VisionOnnxConfig.__name__)
-    if main == "pixel_values" and not towers and task == "feature-extraction" and _tuple_logits(model):
+    if task == "feature-extraction" and _tuple_logits(model):
         return SplitLogitsVision
-    if main != "input_ids" or towers:
-        return None
+    return None
+
+
+def _text_family(model: Any, task: str, params: Mapping[str, bool]) -> type[Family] | None:
+    config = model.config
     for name, why in UNPRODUCIBLE.items():
         if name in params:
             raise DeriveError(config.model_type, task, "inputs", f"forward takes {name!r}: {why}",
@@ -78,9 +101,9 @@ def family(model: Any, task: str) -> type[Family] | None:
                               "and page image into one encoder, then a decoder) is not derived",
                               LayoutTextOnnxConfig.__name__)
         return None
-    if "bbox" in params and not {"pixel_values", "image"} & set(params):
-        return LayoutEncoder
-    if "pixel_values" in params and "bbox" not in params:
+    if "bbox" in params:
+        return None if {"pixel_values", "image"} & set(params) else LayoutEncoder
+    if "pixel_values" in params:
         return TextAndImageEncoder
     if isinstance(getattr(config, "type_vocab_sizes", None), (list, tuple)):
         return TableEncoder
@@ -101,8 +124,10 @@ def _tuple_logits(model: Any) -> int:
         out = _FlatLogits(model).forward_raw()
     except Exception:   # the Vision family reports the model's own error with the probe's shapes
         return 0
-    logits = out.get("logits") if hasattr(out, "get") else None
-    if out.get("last_hidden_state") is not None or not isinstance(logits, tuple):
+    if not hasattr(out, "get") or out.get("last_hidden_state") is not None:
+        return 0
+    logits = out.get("logits")
+    if not isinstance(logits, tuple):
         return 0
     return len(logits)
 
