@@ -83,6 +83,12 @@ SHRINK: dict[str, int] = {
     "kv_lora_rank": 16, "entity_emb_size": 32, "q_lora_rank": 32, "conv_pos_kernel_size": 5,
     "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
 }
+# Types whose own arithmetic needs other tiny sizes than the generic ones: LiLT splits the hidden
+# size in six 2-D tables, BROS in eight sinusoids of even size, X-CLIP's video transformer (mit_*)
+# must match the vision tower.
+SIZE_FIXES: dict[str, dict[str, Any]] = {
+    "lilt": {"hidden_size": 48}, "bros": {"hidden_size": 64},
+    "xclip": {"vision_config": {"mit_hidden_size": 32, "mit_intermediate_size": 64}}}
 LIST_SHRINK = {"depths": 1, "depth": 1, "conv_dim": 32}            # each element at most this
 SPECIAL_IDS = {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 2,
                "sep_token_id": 2, "cls_token_id": 1, "mask_token_id": 3, "unk_token_id": 3}
@@ -348,6 +354,8 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
 
     default = config_class()
     kwargs = shrink_kwargs(default, vocab)
+    for name, value in SIZE_FIXES.get(getattr(config_class, "model_type", ""), {}).items():
+        kwargs[name] = {**kwargs.get(name, {}), **value} if isinstance(value, dict) else value
     if task in GENERATION_TASKS:   # the registered decoders' recipe for a varying greedy output
         kwargs.update(GENERATIVE_INIT)
     if getattr(default, "num_experts_per_tok", 0) is None and any(isinstance(kwargs.get(n), int) for n in EXPERT_COUNTS):

@@ -75,6 +75,7 @@ class TextAndVisionOnnxConfig(OnnxConfig):
     STATIC_AXES = IMAGE_AXES
     TEXT_INPUTS: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
     ATOL_FOR_VALIDATION = 1e-4
+    POSITION_OFFSET: ClassVar[int] = 0   # text positions reserved before the first token (RoBERTa's 2)
 
     @property
     def inputs(self) -> dict[str, dict[int, str]]:
@@ -103,7 +104,7 @@ class TextAndVisionOnnxConfig(OnnxConfig):
             bounds[axis] = (size, size)
         limit = _TextPart(self._config).get("max_position_embeddings")
         if limit:
-            bounds["sequence_length"] = (1, int(limit))
+            bounds["sequence_length"] = (1, int(limit) - self.POSITION_OFFSET)
         return bounds
 
     def verification_shapes(self, trace: Mapping[str, int]) -> list[tuple[str, dict[str, int]]]:

@@ -149,13 +149,6 @@ def test_raw_audio_models() -> None:
     assert cls(tiny_config("hubert"), task="feature-extraction").outputs == {"last_hidden_state": {0: "batch_size"}}
 
 
-@pytest.mark.parametrize("model_type, part", [("clip", "family: a text-and-image model"),
-                                              ("layoutlm", "inputs: forward takes 'bbox'")])
-def test_layout_and_two_tower_models_are_refused(model_type: str, part: str) -> None:
-    with pytest.raises(DeriveError, match=part + ".*register"):
-        derive_onnx_config(tiny_config(model_type), "feature-extraction")
-
-
 def test_image_sides_dynamic_only_under_a_guard_are_static() -> None:
     """FocalNet pads odd stage sizes: torch.export keeps its sides dynamic only for multiples of
     its total stride, and torch.onnx would accept that silently (a wrong graph at 336x448)."""

@@ -76,13 +76,16 @@ def _seed(seed: int) -> Iterator[None]:
 
 
 def _family(model: Any, task: str) -> Any:
-    from . import families, vlm
+    from . import families, towers, vlm
 
+    if vlm.is_image_text_to_text(model):   # placeholder tokens filled with image features (LLaVA-style)
+        return vlm.ImageTextToText
+    special = towers.family(model, task)   # two towers, layout, tables, pooled; clean refusals
+    if special is not None:
+        return special
     config = model.config
     main = getattr(model, "main_input_name", "input_ids")
     model_type = config.model_type
-    if vlm.is_image_text_to_text(model):   # placeholder tokens filled with image features (LLaVA-style)
-        return vlm.ImageTextToText
     if getattr(config, "vision_config", None) is not None and getattr(config, "text_config", None) is not None:
         raise DeriveError(model_type, task, "family", "a text-and-image model (two towers) is not derived",
                           "TextAndVisionOnnxConfig")

@@ -52,6 +52,11 @@ class Family:
     BASE: ClassVar[type[OnnxConfig]] = OnnxConfig
 
     @classmethod
+    def extra_attrs(cls, model: Any, task: str) -> dict[str, Any]:
+        """More class attributes of the draft, for subclasses (see :mod:`.towers`)."""
+        return {}
+
+    @classmethod
     def fail(cls, model: Any, task: str, part: str, reason: str) -> DeriveError:
         return DeriveError(model.config.model_type, task, part, reason, cls.BASE.__name__)
 
@@ -120,7 +125,7 @@ class Encoder(Family):
                                       optional={"max_position_embeddings": None})
         draft = make_class(cls.BASE, config.model_type, (), TEXT_INPUTS=tuple(inputs),
                            NORMALIZED_CONFIG_CLASS=normalized, POSITION_OFFSET=position_offset(model),
-                           FUSABLE_ATTENTION=False)
+                           FUSABLE_ATTENTION=False, **cls.extra_attrs(model, task))
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
         if task == "multiple-choice":
             base, moved = {**base, "num_choices": 2}, {**moved, "num_choices": 3}
@@ -274,7 +279,8 @@ class Vision(Family):
         check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
         normalized = normalized_class(NormalizedVisionConfig, config, {},
                                       optional={"image_size": None, "num_channels": None})
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
+        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
+                           **cls.extra_attrs(model, task))
         height, width = image_size_of(normalized(config))
         base = {"batch_size": 2, "height": height, "width": width}
         moved = {"batch_size": 3, "height": height + 16, "width": width + 32}
