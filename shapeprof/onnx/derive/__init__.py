@@ -76,7 +76,7 @@ def _seed(seed: int) -> Iterator[None]:
 
 
 def _family(model: Any, task: str) -> Any:
-    from . import families
+    from . import families, video
 
     config = model.config
     main = getattr(model, "main_input_name", "input_ids")
@@ -90,7 +90,7 @@ def _family(model: Any, task: str) -> Any:
                               "image to text) is not derived", "AudioToTextOnnxConfig")
         return families.Seq2Seq
     if main == "pixel_values":
-        return families.Vision
+        return video.Video if video.is_video(model) else families.Vision
     if main == "input_values":
         return families.Audio
     if main != "input_ids":
