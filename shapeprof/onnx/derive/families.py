@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from ..audio import AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
+from .generation_inputs import GENERATION_TASKS, extra_generation_inputs
 from .probe import (TEXT_ORDER, DeriveError, check_required, config_value, dynamic_trace_guard, forward_params,
                      fusable_attention_probe, has_routed_experts,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
@@ -169,6 +170,10 @@ class Decoder(Family):
         if "input_ids" not in given or "attention_mask" not in given:
             raise cls.fail(model, task, "inputs", "forward does not take both 'input_ids' and 'attention_mask'")
         check_required(model, task, given, cls.BASE.__name__)
+        extra = extra_generation_inputs(model, given) if task in GENERATION_TASKS else []
+        if extra:
+            raise cls.fail(model, task, "generation", f"generate feeds the model {', '.join(extra)}, which a "
+                           "graph of its forward pass on the tokens cannot reproduce")
         cache, fallback = cls.cache_or_fallback(model, task)
         task = task.removesuffix("-with-past") if fallback else task
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
