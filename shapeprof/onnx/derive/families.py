@@ -17,6 +17,7 @@ from .probe import (TEXT_ORDER, DeriveError, check_required, config_value, dynam
                      fusable_attention_probe, has_routed_experts,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
+from .stochastic import random_outputs
 from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
 from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
@@ -345,6 +346,9 @@ class Vision(Family):
             draft.STATIC_AXES = IMAGE_AXES
             moved = {"batch_size": 3}
         axes, fixed = cls.probe(model, draft, task, base, moved)
+        if random_outputs(model, draft(config, task=task), base):
+            raise cls.fail(model, task, "outputs", "two forward passes on the same pixels differ (the model "
+                           "samples in forward, e.g. random patch masking); pass its noise as an input")
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["pixel_values"],
                           static_axes=list(draft.STATIC_AXES), **({"static_because": why_static} if why_static else {}))
 
