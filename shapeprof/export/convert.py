@@ -84,12 +84,7 @@ def convert(model: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
     module = OutputSelector.build(model, cfg)
     with torch.no_grad(), cfg.patch_model_for_export(model), _quiet():
         try:
-            program = torch.onnx.export(
-                module, tuple(inputs.values()), dynamo=True, opset_version=opset,
-                dynamic_shapes=(dynamic_shapes_for(cfg, plan.bounds),),
-                input_names=list(cfg.inputs), output_names=list(cfg.outputs),
-                optimize=False, verbose=False, report=False,
-            )
+            program = _to_onnx(module, tuple(inputs.values()), cfg, plan, opset)
             keep_small_constants(program.model)
             program.optimize()
         except Exception as e:  # torch raises many types; keep the cause chained
@@ -97,6 +92,23 @@ def convert(model: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
                               f"{summarize_exception(e)}") from e
     check_dynamic_axes(program.model_proto, cfg, plan.bounds)
     return program
+
+
+def _to_onnx(module: Any, args: tuple[Any, ...], cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
+    """torch.onnx.export; on a torch.onnx bug with a known workaround, once more with it."""
+    import torch
+
+    from .torch_fixes import exported_without_scalar_first_sub, is_scalar_first_sub
+
+    dynamic = (dynamic_shapes_for(cfg, plan.bounds),)
+    options = dict(dynamo=True, opset_version=opset, input_names=list(cfg.inputs),
+                   output_names=list(cfg.outputs), optimize=False, verbose=False, report=False)
+    try:
+        return torch.onnx.export(module, args, dynamic_shapes=dynamic, **options)
+    except Exception as e:
+        if not is_scalar_first_sub(e):
+            raise
+    return torch.onnx.export(exported_without_scalar_first_sub(module, args, dynamic), args, **options)
 
 
 def check_dynamic_axes(proto: Any, onnx_config: OnnxConfig, bounds: Bounds) -> None:

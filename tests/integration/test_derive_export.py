@@ -149,3 +149,16 @@ def test_data_dependent_control_flow_fails_with_the_registration_hint(tmp_path: 
     assert "\n" not in message and "(derived config)" in message
     assert "@shapeprof.register('bert', 'feature-extraction')" in message and "TextEncoderOnnxConfig" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_video_model_is_derived_exported_and_verified(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoConfig, VideoMAEModel
+
+    torch.manual_seed(0)
+    config = AutoConfig.for_model("videomae", image_size=32, patch_size=8, num_frames=4, tubelet_size=2,
+                                  hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
+    result = export(VideoMAEModel(config).eval(), tmp_path / "out", "feature-extraction", config="auto")
+    assert result.verification.passed and result.config == "derived"
+    assert graph_io(tmp_path / "out" / "model.onnx")["inputs"] == [("pixel_values", "batch_size", "4", "3", "32", "32")]
+    assert [label for label, _ in result.plan.verify_shapes] == ["smallest", "trace", "large"]

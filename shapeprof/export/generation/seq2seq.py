@@ -8,7 +8,8 @@ encoder output; later steps get the returned caches and an encoder output of len
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class Seq2SeqGenerator:
                                   num_beams=1, pad_token_id=pad_id(config), eos_token_id=eos_ids(config),
                                   decoder_start_token_id=self.start_id, bos_token_id=getattr(config, "bos_token_id", None))
         tensors = {k: torch.from_numpy(v) for k, v in inputs.items()}
-        with torch.no_grad():
+        with torch.no_grad(), no_forced_eos(self.model):
             # GenerationMixin's own generate: Whisper's override adds language and timestamp logic.
             out = GenerationMixin.generate(self.model, **tensors, generation_config=greedy)
         return out[:, 1:].numpy()     # drop the decoder start token
@@ -94,3 +95,20 @@ class Seq2SeqGenerator:
         heads, head_dim = cache_heads(self.cfg._normalized_config)
         return {n: np.zeros((batch, heads, 0, head_dim), dtype=np.float32)
                 for n in names if n.startswith(PAST_PREFIX)}
+
+
+@contextlib.contextmanager
+def no_forced_eos(model: Any) -> Iterator[None]:
+    """``generate`` without the checkpoint's forced EOS at the last step (FSMT, PEGASUS-X, BART
+    checkpoints set ``forced_eos_token_id``; an unset value in the greedy config falls back to
+    it): the onnxruntime loop suppresses EOS at every step, as ``min_new_tokens`` does."""
+    config = getattr(model, "generation_config", None)
+    forced = getattr(config, "forced_eos_token_id", None)
+    if forced is None:
+        yield
+        return
+    config.forced_eos_token_id = None
+    try:
+        yield
+    finally:
+        config.forced_eos_token_id = forced

@@ -76,7 +76,7 @@ def _seed(seed: int) -> Iterator[None]:
 
 
 def _family(model: Any, task: str) -> Any:
-    from . import families, towers, vlm
+    from . import families, towers, video, vlm
 
     if vlm.is_image_text_to_text(model):   # placeholder tokens filled with image features (LLaVA-style)
         return vlm.ImageTextToText
@@ -95,7 +95,7 @@ def _family(model: Any, task: str) -> Any:
                               "image to text) is not derived", "AudioToTextOnnxConfig")
         return families.Seq2Seq
     if main == "pixel_values":
-        return families.Vision
+        return video.Video if video.is_video(model) else families.Vision
     if main == "input_values":
         return families.Audio
     if main != "input_ids":

@@ -12,10 +12,12 @@ from typing import Any, ClassVar
 
 from ..audio import AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
+from .generation_inputs import GENERATION_TASKS, extra_generation_inputs
 from .probe import (TEXT_ORDER, DeriveError, check_required, config_value, dynamic_trace_guard, forward_params,
                      fusable_attention_probe, has_routed_experts,
                      normalized_class, position_offset, preprocessor_inputs, probe_output_axes, run, vocab_size,
                      first_line)
+from .stochastic import random_outputs
 from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
 from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
@@ -168,6 +170,10 @@ class Decoder(Family):
         if "input_ids" not in given or "attention_mask" not in given:
             raise cls.fail(model, task, "inputs", "forward does not take both 'input_ids' and 'attention_mask'")
         check_required(model, task, given, cls.BASE.__name__)
+        extra = extra_generation_inputs(model, given) if task in GENERATION_TASKS else []
+        if extra:
+            raise cls.fail(model, task, "generation", f"generate feeds the model {', '.join(extra)}, which a "
+                           "graph of its forward pass on the tokens cannot reproduce")
         cache, fallback = cls.cache_or_fallback(model, task)
         rotary = {"patch_model_for_export": patch_with_real_rotary} if complex_rotary(model) else {}
 
@@ -289,6 +295,9 @@ class Vision(Family):
             draft.STATIC_AXES = IMAGE_AXES
             moved = {"batch_size": 3}
         axes, fixed = cls.probe(model, draft, task, base, moved)
+        if random_outputs(model, draft(config, task=task), base):
+            raise cls.fail(model, task, "outputs", "two forward passes on the same pixels differ (the model "
+                           "samples in forward, e.g. random patch masking); pass its noise as an input")
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["pixel_values"],
                           static_axes=list(draft.STATIC_AXES), **({"static_because": why_static} if why_static else {}))
 
