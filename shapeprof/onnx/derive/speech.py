@@ -26,7 +26,7 @@ FRAMES = "num_frames"
 FEATURES = "feature_size"
 # Config attributes naming the feature size, searched on the config and its audio sub-configs.
 FEATURE_ATTRIBUTES = ("num_mel_bins", "feature_size", "feature_projection_input_dim", "input_feat_size",
-                      "n_mels", "num_mel_filters", "input_dim", "model_in_dim")
+                      "input_feat_per_channel", "n_mels", "num_mel_filters", "input_dim", "model_in_dim")
 SUB_CONFIGS = ("", "encoder_config", "audio_config")
 PROBE_FRAMES = (16, 24, 32, 48, 64, 96, 128)   # smallest frame counts tried, in order
 TRACE_FRAMES = 64
