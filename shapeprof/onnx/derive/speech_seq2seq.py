@@ -78,9 +78,11 @@ class SpeechToTextOnnxConfig(AudioToTextOnnxConfig):
     """Whisper's split with a derived encoder part (``ENCODER``) of any input and dynamic length."""
 
     ENCODER: ClassVar[type[OnnxConfig]] = OnnxConfig
+    ENCODER_CONFIG: ClassVar[str] = ""   # the config attribute holding the encoder's own config, if any
 
     def get_encoder_onnx_config(self, config: Any) -> OnnxConfig:
-        return self.ENCODER(config, task=ENCODER_TASK)
+        return self.ENCODER(getattr(config, self.ENCODER_CONFIG) if self.ENCODER_CONFIG else config,
+                            task=ENCODER_TASK)
 
     def export_parts(self, model: Any) -> list[tuple[str, Any, OnnxConfig]]:
         """The decoder part is traced as decoder + head given an all-ones encoder mask: the
@@ -100,8 +102,8 @@ class SpeechSeq2Seq(Family):
         if task not in SpeechToTextOnnxConfig.GENERATION_TASKS:
             raise cls.fail(model, task, "task", "a speech encoder-decoder is derived for "
                            "automatic-speech-recognition(-with-past) only")
-        encoder = cls.encoder(model, task)
-        cache, hidden = cls.cache(model, task, encoder)
+        encoder, own = cls.encoder(model, task)
+        cache, hidden = cls.cache(model, task, encoder(own, task=ENCODER_TASK))
         values = {"vocab_size": vocab_size(model), "decoder_num_layers": cache["layers"],
                   "num_attention_heads": cache["heads"], "hidden_size": hidden}
         if hidden % cache["heads"] or hidden // cache["heads"] != cache["head_dim"]:
@@ -109,27 +111,30 @@ class SpeechSeq2Seq(Family):
         normalized = normalized_class(NormalizedSeq2SeqConfig, config, {k: v for k, v in values.items() if v},
                                       optional={"max_position_embeddings": None})
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized, ENCODER=encoder,
-                           STATIC_AXES=encoder.STATIC_AXES)
+                           ENCODER_CONFIG=_config_attribute(config, own), STATIC_AXES=encoder.STATIC_AXES)
         preprocessor, _ = preprocessor_inputs(config.model_type, "audio")
         return cls.finish(draft, task, {}, {}, preprocessor=preprocessor, cache=cache,
                           encoder=dict(encoder.DERIVATION), encoder_mask=False)
 
     @classmethod
-    def encoder(cls, model: Any, task: str) -> type[OnnxConfig]:
+    def encoder(cls, model: Any, task: str) -> tuple[type[OnnxConfig], Any]:
+        """The encoder part's derived class, and the config it was derived on (the encoder's own)."""
         try:
             part = model.get_encoder()
         except Exception as e:   # no encoder module it can name
             raise cls.fail(model, task, "encoder", first_line(e)) from e
         if getattr(part, "config", None) is None:
             part.config = model.config
+        if part.config is not model.config and not _config_attribute(model.config, part.config):
+            raise cls.fail(model, task, "encoder", f"its config ({type(part.config).__name__}) is no attribute "
+                           "of the model's config")
         family = SpectrogramEncoder if model.main_input_name == "input_features" else RawAudioEncoder
-        return family.derive(part, ENCODER_TASK)
+        return family.derive(part, ENCODER_TASK), part.config
 
     @classmethod
-    def cache(cls, model: Any, task: str, encoder: type[OnnxConfig]) -> tuple[dict[str, Any], int]:
+    def cache(cls, model: Any, task: str, cfg: OnnxConfig) -> tuple[dict[str, Any], int]:
         import torch
 
-        cfg = encoder(model.config, task=ENCODER_TASK)
         inputs = cfg.generate_dummy_inputs("pt", **cfg.default_axis_sizes())
         ids = torch.randint(3, max(4, vocab_size(model) or 4), (inputs[next(iter(inputs))].shape[0], 3))
         try:
@@ -141,6 +146,13 @@ class SpeechSeq2Seq(Family):
         except Exception as e:
             raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
         return {"layers": len(layers), "heads": int(keys.shape[1]), "head_dim": int(keys.shape[3])}, hidden
+
+
+def _config_attribute(config: Any, own: Any) -> str:
+    """The attribute of ``config`` holding the sub-config ``own`` ("" when it is ``config``)."""
+    if own is config:
+        return ""
+    return next((name for name, value in vars(config).items() if value is own), "")
 
 
 def _decoder_with_head(model: Any) -> Any:
