@@ -32,7 +32,7 @@ class Seq2SeqGenerator:
         options = {"providers": ["CPUExecutionProvider"]}
         self.encoder = ort.InferenceSession(str(out_dir / ENCODER_FILE), **options)
         self.decoder = ort.InferenceSession(str(out_dir / DECODER_FILE), **options)
-        self.speech = any(i.name == "input_features" for i in self.encoder.get_inputs())
+        self.speech = any(i.name in ("input_features", "input_values") for i in self.encoder.get_inputs())
         self.padding = "same length" if self.speech else "left-padded"
 
     # ---- prompts ----------------------------------------------------------------------------

@@ -90,6 +90,10 @@ def _family(model: Any, task: str) -> Any:
         raise DeriveError(model_type, task, "family", "a text-and-image model (two towers) is not derived",
                           "TextAndVisionOnnxConfig")
     if getattr(config, "is_encoder_decoder", False):
+        if main in ("input_features", "input_values"):
+            from . import speech_seq2seq
+
+            return speech_seq2seq.SpeechSeq2Seq
         if main != "input_ids":
             raise DeriveError(model_type, task, "family", f"an encoder-decoder taking {main!r} (speech or "
                               "image to text) is not derived", "AudioToTextOnnxConfig")
@@ -98,6 +102,10 @@ def _family(model: Any, task: str) -> Any:
         return video.Video if video.is_video(model) else families.Vision
     if main == "input_values":
         return families.Audio
+    if main == "input_features":
+        from . import speech
+
+        return speech.Spectrogram
     if main != "input_ids":
         raise DeriveError(model_type, task, "family", f"its main input {main!r} has no derivable "
                           "preprocessor", "OnnxConfig")
