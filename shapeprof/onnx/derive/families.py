@@ -277,16 +277,25 @@ class Vision(Family):
     BASE = VisionOnnxConfig
 
     @classmethod
-    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+    def pixel_draft(cls, model: Any, task: str, normalized_base: type, optional: dict[str, Any]
+                    ) -> tuple[str | None, Any, type[OnnxConfig]]:
+        """The image processor, the normalized config class and the draft config of a model whose
+        input is ``pixel_values`` (shared by images and video)."""
         config = model.config
         preprocessor, names = preprocessor_inputs(config.model_type, "image")
         if names and "pixel_values" not in names:
             raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'pixel_values'")
         check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
-        normalized = normalized_class(NormalizedVisionConfig, config, {},
-                                      optional={"image_size": None, "num_channels": None})
+        normalized = normalized_class(normalized_base, config, {}, optional=optional)
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
                            **cls.extra_attrs(model, task))
+        return preprocessor, normalized, draft
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        config = model.config
+        preprocessor, normalized, draft = cls.pixel_draft(model, task, NormalizedVisionConfig,
+                                                          {"image_size": None, "num_channels": None})
         height, width = image_size_of(normalized(config))
         base = {"batch_size": 2, "height": height, "width": width}
         moved = {"batch_size": 3, "height": height + 16, "width": width + 32}

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..base import OnnxConfig
 from ..video import NormalizedVideoConfig, VideoOnnxConfig
-from .families import Family, make_class
-from .probe import check_required, config_value, normalized_class, preprocessor_inputs
+from .families import Vision
+from .probe import config_value
 
 
 def is_video(model: Any) -> bool:
@@ -22,19 +22,14 @@ def is_video(model: Any) -> bool:
             and not isinstance(frames, bool) and frames > 0)
 
 
-class Video(Family):
+class Video(Vision):
     BASE = VideoOnnxConfig
 
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
         config = model.config
-        preprocessor, names = preprocessor_inputs(config.model_type, "image")
-        if names and "pixel_values" not in names:
-            raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'pixel_values'")
-        check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
-        normalized = normalized_class(NormalizedVideoConfig, config, {},
-                                      optional={"image_size": None, "num_channels": None, "num_frames": None})
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
+        preprocessor, _, draft = cls.pixel_draft(model, task, NormalizedVideoConfig,
+                                                 {"image_size": None, "num_channels": None, "num_frames": None})
         axes, fixed = cls.probe(model, draft, task, {"batch_size": 2}, {"batch_size": 3})
         sizes = draft(config, task=task).default_axis_sizes()
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["pixel_values"],
