@@ -18,3 +18,17 @@ def test_a_check_whose_expected_tokens_repeat_is_degenerate():
     assert constant.passed and constant.degenerate
     assert not varied.degenerate
     assert GenerationCheck.from_dict(constant.to_dict()) == constant
+
+
+def test_a_graph_the_generation_loop_cannot_run_is_a_verification_error():
+    import pytest
+
+    from shapeprof.errors import VerificationError
+    from shapeprof.export.generation import _onnx_tokens
+
+    class NeedsPixels:
+        def onnx(self, inputs, new_tokens):
+            raise ValueError("Required inputs (['pixel_values']) are missing from input feed (['input_ids'])")
+
+    with pytest.raises(VerificationError, match="fails at batch 1: Required inputs .*pixel_values"):
+        _onnx_tokens(NeedsPixels(), {}, "batch 1")

@@ -123,3 +123,4 @@ def test_the_decode_line_interpolates_between_batch_sizes():
     model = LinearModel([(b, p, b * (0.1 + 0.001 * p)) for b in (1, 4) for p in (10, 100)])
     assert model(2, 100) == pytest.approx(0.4)
     assert model.length_range == (10, 100)
+

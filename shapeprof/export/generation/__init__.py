@@ -106,11 +106,26 @@ def verify_generation(model: Any, cfg: Any, out_dir: Any, seed: int = 0,
     for lengths in PROMPT_LENGTHS:
         inputs = generator.prompts(lengths, seed)
         expected = generator.torch(inputs, NEW_TOKENS)
-        got = generator.onnx(inputs, NEW_TOKENS)
-        same = int(np.argmin(np.all(got == expected, axis=0).tolist() + [False]))
         label = "batch 1" if len(lengths) == 1 else f"batch {len(lengths)}, {generator.padding}"
+        got = _onnx_tokens(generator, inputs, label)
+        same = int(np.argmin(np.all(got == expected, axis=0).tolist() + [False]))
         checks.append(GenerationCheck(label, len(lengths), NEW_TOKENS, same, same == NEW_TOKENS,
                                       distinct_tokens(expected)))
         if on_batch is not None:
             on_batch(label)
     return checks
+
+
+def _onnx_tokens(generator: Any, inputs: Any, label: str) -> np.ndarray:
+    """Greedy tokens through onnxruntime; a graph the loop cannot run (an input it does not
+    feed, a kernel failing at a step's shape) is a verification failure, not a crash."""
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, RuntimeException
+
+    from ...errors import VerificationError
+
+    try:
+        return generator.onnx(inputs, NEW_TOKENS)
+    except (ValueError, Fail, InvalidArgument, RuntimeException) as e:
+        raise VerificationError(f"greedy generation through onnxruntime fails at {label}: "
+                                f"{str(e).strip().splitlines()[0][:200]}; the exported graph cannot run "
+                                "the generation loop (an input it does not feed, or a step's shape)") from e
