@@ -98,5 +98,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(_internal(e), 2, e, debug)
 
 
+def run() -> None:
+    """The console command: ``main``'s exit status. After a signal the process leaves at once,
+    without the interpreter's shutdown, where native thread pools (torch, onnxruntime) torn
+    down mid-run could crash it after the one-line message (exit 130/143, not -6/-11)."""
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

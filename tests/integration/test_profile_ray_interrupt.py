@@ -68,15 +68,16 @@ def start_run(corpus: Path, model: Path, out: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def wait_for_the_job(proc: subprocess.Popen) -> list[str]:
-    """stderr's lines up to the progress line that says the Ray job is tokenizing."""
-    lines = []
-    for line in proc.stderr:
-        lines.append(line.rstrip("\n"))
-        if "tokenizing on Ray" in line:
-            return lines
-    proc.wait()
-    pytest.fail(f"the run ended (exit {proc.returncode}) before its Ray job started: {lines[-5:]}")
+def wait_for_the_job(proc: subprocess.Popen) -> None:
+    """Until the Ray job's tokenizing workers run (the progress line is written only every few
+    seconds when stderr is not a terminal, and a quiet machine can finish before it)."""
+    deadline = time.monotonic() + 240
+    while not any("MapWorker" in c for c in descendants(proc.pid).values()):
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (exit {proc.returncode}) before its Ray job started: "
+                        f"{proc.communicate()[1][-1000:]}")
+        assert time.monotonic() < deadline, "no Ray worker started within 240 s"
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("sig, code, message", [(signal.SIGINT, 130, "interrupted; nothing was written")])
