@@ -6,8 +6,7 @@ when a name that needs them is first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shapeprof.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -75,13 +74,7 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'shapeprof' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr('shapeprof', _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -5,8 +5,7 @@ Importing this package is cheap; onnxruntime, torch and transformers load when u
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shapeprof.lazy import lazy_getattr
 
 _EXPORTS = {
     "run_benchmark": "shapeprof.bench.benchmark",
@@ -34,10 +33,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'shapeprof.bench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr('shapeprof.bench', _EXPORTS, globals())

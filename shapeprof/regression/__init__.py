@@ -6,8 +6,7 @@ parsers can import its light modules (thresholds, changepoint_method) for their 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shapeprof.lazy import lazy_getattr
 
 _EXPORTS = {
     "CellComparison": "shapeprof.regression.compare",
@@ -22,10 +21,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'shapeprof.regression' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr('shapeprof.regression', _EXPORTS, globals())
