@@ -18,7 +18,7 @@ from .dummy import DEFAULT_DUMMY_SHAPES, DummyInputGenerator, DummyTextInputGene
 from .normalized import NormalizedConfig, NormalizedTextAndVisionConfig, NormalizedTextConfig
 from .tasks import CONTRASTIVE_TASKS as CONTRASTIVE_TASKS  # re-export; the task sets live in tasks.py
 from .text import TextEncoderOnnxConfig
-from .vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
+from .vision import IMAGE_AXES, DummyImageInputGenerator, ImageSides, image_size_of
 
 
 
@@ -149,7 +149,7 @@ class LayoutTextOnnxConfig(TextEncoderOnnxConfig):
         return spec
 
 
-class LayoutTextAndImageOnnxConfig(LayoutTextOnnxConfig):
+class LayoutTextAndImageOnnxConfig(ImageSides, LayoutTextOnnxConfig):
     """Text, layout and page-image encoders (LayoutLMv3): boxes plus a fixed-size page image.
 
     The page image is cut into patches with absolute positions, so its sides are static
@@ -176,13 +176,3 @@ class LayoutTextAndImageOnnxConfig(LayoutTextOnnxConfig):
             return {"start_logits": {0: "batch_size"}, "end_logits": {0: "batch_size"}}
         return super().outputs
 
-    def image_size(self) -> tuple[int, int]:
-        return image_size_of(self._normalized_config)
-
-    def default_axis_sizes(self) -> dict[str, int]:
-        return dict(zip(IMAGE_AXES, self.image_size()))
-
-    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
-        bounds = super().axis_bounds()
-        bounds.update({axis: (size, size) for axis, size in zip(IMAGE_AXES, self.image_size())})
-        return bounds

@@ -54,26 +54,13 @@ class DummyImageInputGenerator(DummyInputGenerator):
         return self.rng.standard_normal(shape, dtype=np.float32)
 
 
-class VisionOnnxConfig(OnnxConfig):
-    """Image models: dynamic batch; height and width dynamic where the model allows it."""
+class ImageSides(OnnxConfig):
+    """Height and width from the config's ``image_size``: static where listed in ``STATIC_AXES``,
+    else dynamic from ``MIN_IMAGE_SIZE`` up. Mixed into every config that takes ``pixel_values``
+    of one image size."""
 
-    NORMALIZED_CONFIG_CLASS = NormalizedVisionConfig
-    DUMMY_INPUT_GENERATOR_CLASSES = (DummyImageInputGenerator,)
-    ATOL_FOR_VALIDATION = 1e-4
     # Smallest side a dynamic-size model is verified at and allows (its total stride, or more).
     MIN_IMAGE_SIZE: ClassVar[int] = 32
-    # Verification sizes are rounded up to this multiple (patch or stride friendly).
-    SIZE_MULTIPLE: ClassVar[int] = 16
-
-    @property
-    def inputs(self) -> dict[str, dict[int, str]]:
-        return {"pixel_values": {0: "batch_size", 2: "height", 3: "width"}}
-
-    @property
-    def outputs(self) -> dict[str, dict[int, str]]:
-        if self.task == "feature-extraction":
-            return {"last_hidden_state": {0: "batch_size"}}
-        return super().outputs
 
     def image_size(self) -> tuple[int, int]:
         return image_size_of(self._normalized_config)
@@ -86,6 +73,26 @@ class VisionOnnxConfig(OnnxConfig):
         for axis, size in zip(IMAGE_AXES, self.image_size()):
             bounds[axis] = (size, size) if axis in self.STATIC_AXES else (self.MIN_IMAGE_SIZE, None)
         return bounds
+
+
+class VisionOnnxConfig(ImageSides):
+    """Image models: dynamic batch; height and width dynamic where the model allows it."""
+
+    NORMALIZED_CONFIG_CLASS = NormalizedVisionConfig
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyImageInputGenerator,)
+    ATOL_FOR_VALIDATION = 1e-4
+    # Verification sizes are rounded up to this multiple (patch or stride friendly).
+    SIZE_MULTIPLE: ClassVar[int] = 16
+
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        return {"pixel_values": {0: "batch_size", 2: "height", 3: "width"}}
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        if self.task == "feature-extraction":
+            return {"last_hidden_state": {0: "batch_size"}}
+        return super().outputs
 
     def verification_shapes(self, trace: Mapping[str, int]) -> list[tuple[str, dict[str, int]]]:
         """Batch 1 at the smallest side; the trace; batch 3 at a larger, non-square image."""

@@ -30,7 +30,7 @@ from ..dummy import DummyInputGenerator, DummyTextInputGenerator
 from ..multimodal import (DummyBboxInputGenerator, LayoutTextOnnxConfig, TextAndVisionOnnxConfig, _ImageGenerator,
                           _TextGenerator, _VisionPart)
 from ..text import TextEncoderOnnxConfig
-from ..vision import IMAGE_AXES, DummyImageInputGenerator, VisionOnnxConfig, image_size_of
+from ..vision import IMAGE_AXES, DummyImageInputGenerator, ImageSides, VisionOnnxConfig, image_size_of
 from .families import Encoder, Family, Vision, make_class
 from .probe import DeriveError, check_required, forward_params, position_offset, preprocessor_inputs
 
@@ -287,7 +287,7 @@ class PooledEncoder(Encoder):
 
 # ---- one stream of text and image patches (ViLT) ----------------------------------------------------
 
-class TextAndImageEncoderOnnxConfig(TextEncoderOnnxConfig):
+class TextAndImageEncoderOnnxConfig(ImageSides, TextEncoderOnnxConfig):
     """Text tokens and image patches in one encoder: one batch, the image at the config's size
     (static sides), the outputs' length text plus patches (a derived axis, left unnamed)."""
 
@@ -304,16 +304,6 @@ class TextAndImageEncoderOnnxConfig(TextEncoderOnnxConfig):
             spec["pixel_mask"] = {0: "batch_size", 1: "height", 2: "width"}
         return spec
 
-    def image_size(self) -> tuple[int, int]:
-        return image_size_of(self._normalized_config)
-
-    def default_axis_sizes(self) -> dict[str, int]:
-        return dict(zip(IMAGE_AXES, self.image_size()))
-
-    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
-        bounds = super().axis_bounds()
-        bounds.update({axis: (size, size) for axis, size in zip(IMAGE_AXES, self.image_size())})
-        return bounds
 
 
 class TextAndImageEncoder(Encoder):
