@@ -66,7 +66,7 @@ HINT = "; register a class for it"   # the registration hint that ends derivatio
 SHRINK: dict[str, int] = {
     **dict.fromkeys(("hidden_size", "d_model", "n_embd", "embed_dim", "embedding_size", "word_embed_proj_dim",
                      "input_embedding_size", "output_embedding_size", "projection_dim", "text_embed_dim",
-                     "vision_embed_dim", "hidden_dim_text"), 32),
+                     "vision_embed_dim", "hidden_dim_text", "out_hidden_size"), 32),
     **dict.fromkeys(("num_hidden_layers", "num_layers", "n_layer", "n_layers", "encoder_layers",
                      "decoder_layers", "num_decoder_layers", "num_encoder_layers", "decoder_num_layers"), 2),
     **dict.fromkeys(("num_attention_heads", "n_head", "n_heads", "num_heads", "encoder_attention_heads",
@@ -88,7 +88,10 @@ SHRINK: dict[str, int] = {
 # must match the vision tower.
 SIZE_FIXES: dict[str, dict[str, Any]] = {
     "lilt": {"hidden_size": 48}, "bros": {"hidden_size": 64},
-    "xclip": {"vision_config": {"mit_hidden_size": 32, "mit_intermediate_size": 64}}}
+    "xclip": {"vision_config": {"mit_hidden_size": 32, "mit_intermediate_size": 64}},
+    # M-RoPE sections (defaults in the modeling code fill a 128-wide head; see mrope_sections)
+    "paddleocr_vl": {"text_config": {"rope_parameters": {"rope_type": "default", "rope_theta": 500000.0,
+                                                          "mrope_section": [2, 1, 1]}}}}
 LIST_SHRINK = {"depths": 1, "depth": 1, "conv_dim": 32}            # each element at most this
 SPECIAL_IDS = {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 2,
                "sep_token_id": 2, "cls_token_id": 1, "mask_token_id": 3, "unk_token_id": 3}
@@ -328,7 +331,22 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
                 kwargs[name] = small
             elif isinstance(value, (list, tuple)) and any(isinstance(v, int) and v >= size for v in value):
                 kwargs[name] = [v for v in value if isinstance(v, int) and v < size] or small
+    if "mrope_section" in getattr(config, "ignore_keys_at_rope_validation", ()):   # M-RoPE (Qwen2-VL, ...)
+        kwargs["rope_parameters"] = {**(getattr(config, "rope_parameters", None) or {}),
+                                     "mrope_section": mrope_sections(config, kwargs)}
     return kwargs
+
+
+def mrope_sections(config: Any, kwargs: Mapping[str, Any]) -> list[int]:
+    """M-RoPE's (temporal, height, width) sections of the shrunk rotary half-dimension (the model's
+    defaults, e.g. [16, 24, 24], fill a 128-wide head)."""
+    heads = kwargs.get("num_attention_heads", getattr(config, "num_attention_heads", 1))
+    head = kwargs.get("head_dim") or getattr(config, "head_dim", None)
+    head = head or kwargs.get("hidden_size", getattr(config, "hidden_size", 32)) // heads
+    factor = (getattr(config, "rope_parameters", None) or {}).get("partial_rotary_factor", 1.0)
+    half = int(head * factor) // 2
+    side = (half + 1) // 3
+    return [half - 2 * side, side, side]
 
 
 def media_token_ids(config: Any, vocab: int) -> dict[str, Any]:

@@ -79,7 +79,9 @@ def _family(model: Any, task: str) -> Any:
     from . import families, towers, video, vlm
 
     if vlm.is_image_text_to_text(model):   # placeholder tokens filled with image features (LLaVA-style)
-        return vlm.ImageTextToText
+        from . import grid_vlm   # Qwen2-VL style: flattened patches of one fixed grid, M-RoPE
+
+        return grid_vlm.GridImageTextToText if grid_vlm.is_grid_vlm(model) else vlm.ImageTextToText
     special = towers.family(model, task)   # two towers, layout, tables, pooled; clean refusals
     if special is not None:
         return special
