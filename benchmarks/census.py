@@ -90,8 +90,11 @@ SIZE_FIXES: dict[str, dict[str, Any]] = {
     "lilt": {"hidden_size": 48}, "bros": {"hidden_size": 64},
     "xclip": {"vision_config": {"mit_hidden_size": 32, "mit_intermediate_size": 64}},
     # M-RoPE sections (defaults in the modeling code fill a 128-wide head; see mrope_sections)
-    "paddleocr_vl": {"text_config": {"rope_parameters": {"rope_type": "default", "rope_theta": 500000.0,
+    "paddleocr_vl": {"text_config": {"rope_parameters": {"rope_type": "default", "rope_theta": 16.0,
                                                           "mrope_section": [2, 1, 1]}}}}
+# M-RoPE gives height and width the lowest rotary frequencies: with a tiny head and the default theta
+# (1e6) they hardly turn, and verification could not tell wrong image positions from right ones.
+MROPE_THETA = {"rope_theta": 16.0}
 LIST_SHRINK = {"depths": 1, "depth": 1, "conv_dim": 32}            # each element at most this
 SPECIAL_IDS = {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 2,
                "sep_token_id": 2, "cls_token_id": 1, "mask_token_id": 3, "unk_token_id": 3}
@@ -332,7 +335,7 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
             elif isinstance(value, (list, tuple)) and any(isinstance(v, int) and v >= size for v in value):
                 kwargs[name] = [v for v in value if isinstance(v, int) and v < size] or small
     if "mrope_section" in getattr(config, "ignore_keys_at_rope_validation", ()):   # M-RoPE (Qwen2-VL, ...)
-        kwargs["rope_parameters"] = {**(getattr(config, "rope_parameters", None) or {}),
+        kwargs["rope_parameters"] = {**(getattr(config, "rope_parameters", None) or {}), **MROPE_THETA,
                                      "mrope_section": mrope_sections(config, kwargs)}
     return kwargs
 

@@ -51,14 +51,9 @@ def test_dummy_inputs_hold_one_image_of_placeholders_per_row() -> None:
 @pytest.mark.parametrize("model_type, task, part", [
     ("aya_vision", "text-generation-with-past", "task: only feature-extraction"),
     ("aya_out_of_vocabulary", "feature-extraction", "inputs: the image placeholder token image_token_index=500"),
-    ("qwen2_vl", "feature-extraction", "vision tower: get_image_features takes 'image_grid_thw'"),
-])
+])   # grid models (qwen2_vl, ...) are derived: tests/unit/test_derive_grid_vlm.py
 def test_refusals_name_the_part(model_type: str, task: str, part: str) -> None:
-    if model_type == "qwen2_vl":
-        cfg = config("qwen2_vl", image_token_id=100, text_config={"model_type": "qwen2_vl_text", **TEXT, "rope_scaling": None},
-                     vision_config={"depth": 1, "embed_dim": 32, "hidden_size": 32, "num_heads": 4})
-    else:
-        cfg = aya(**({"image_token_index": 500} if model_type != "aya_vision" else {}))
+    cfg = aya(**({"image_token_index": 500} if model_type != "aya_vision" else {}))
     with pytest.raises(DeriveError, match=part + ".*register a class"):
         derive_onnx_config(build(cfg) if "generation" in task else cfg, task)
 

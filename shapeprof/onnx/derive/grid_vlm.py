@@ -38,11 +38,21 @@ import numpy as np
 from ..base import OnnxConfig, PatchingSpec
 from ..dummy import DummyInputGenerator
 from ..normalized import NormalizedConfig
+from ..text import EXPORTABLE_EXPERTS
 from ..vision import IMAGE_AXES
 from .families import make_class
-from .probe import PROBED, first_line, preprocessor_inputs
-from .vlm import (TASKS, ImageTextToText, ImageTextToTextOnnxConfig, PlaceholderTextGenerator,
-                  VisionProbe, _checked_modules, _count, _image_features_method, _normalized)
+from .probe import PROBED, first_line, has_routed_experts, preprocessor_inputs
+from .vlm import (
+    TASKS,
+    ImageTextToText,
+    ImageTextToTextOnnxConfig,
+    PlaceholderTextGenerator,
+    VisionProbe,
+    _checked_modules,
+    _count,
+    _image_features_method,
+    _normalized,
+)
 
 GRID_INPUT = "image_grid_thw"
 MERGE_INPUT = "image_merge_sizes"
@@ -84,6 +94,8 @@ class GridImageTextOnnxConfig(ImageTextToTextOnnxConfig):
     # (module, name) of transformers' vision_utils helpers the model's modules call (grid -> windows,
     # positions, attention lengths): evaluated eagerly at the fixed grid while exporting.
     VISION_HELPERS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # A mixture of experts in the language model is traced with transformers' batched experts.
+    EXPERTS_IMPLEMENTATION: ClassVar[str | None] = None
     TOKEN_TYPES: ClassVar[bool] = False    # forward takes mm_token_type_ids (computed from input_ids)
     MERGE_SIZES: ClassVar[bool] = False    # get_image_features takes image_merge_sizes
 
@@ -115,6 +127,10 @@ class GridImageTextOnnxConfig(ImageTextToTextOnnxConfig):
         if self.TOKEN_TYPES:
             kwargs[TOKEN_TYPES] = (inputs["input_ids"] == int(cfg.image_token_id)).to(torch.int32)
         return kwargs
+
+    def export_settings(self) -> dict[str, Any]:
+        experts = {"_experts_implementation": self.EXPERTS_IMPLEMENTATION} if self.EXPERTS_IMPLEMENTATION else {}
+        return {**super().export_settings(), **experts}
 
     def image_size(self) -> tuple[int, int]:
         height, width = self._normalized_config.image_size
@@ -216,6 +232,7 @@ class GridImageTextToText(ImageTextToText):
                            NORMALIZED_CONFIG_CLASS=_grid_normalized(model, token_attr, vision, layout),
                            ROPE_OWNER=rope[0], ROPE_BLOCK=rope[1], MERGE_SIZES=merge,
                            VISION_HELPERS=vision_helpers(model),
+                           EXPERTS_IMPLEMENTATION=EXPORTABLE_EXPERTS if has_routed_experts(model) else None,
                            TOKEN_TYPES=TOKEN_TYPES in inspect.signature(model.forward).parameters)
         tokens = vision.image_tokens
         base, moved = {"batch_size": 1, "sequence_length": tokens + 3}, {"sequence_length": tokens + 6}
