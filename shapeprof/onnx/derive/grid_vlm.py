@@ -103,7 +103,8 @@ class GridImageTextOnnxConfig(ImageTextToTextOnnxConfig):
         super().__init__(config, task, patching_specs)
         from torch._subclasses import fake_tensor
 
-        self.patching_specs.append(PatchingSpec(fake_tensor, "CONSTANT_NUMEL_LIMIT", op_wrapper=_constant_limit))
+        if hasattr(fake_tensor, "CONSTANT_NUMEL_LIMIT"):   # a private knob: without it, export fails in one line
+            self.patching_specs.append(PatchingSpec(fake_tensor, "CONSTANT_NUMEL_LIMIT", op_wrapper=_constant_limit))
         for module, name in self.VISION_HELPERS:
             self.patching_specs.append(PatchingSpec(importlib.import_module(module), name, op_wrapper=eager_helper))
         if self.ROPE_OWNER is not None:
@@ -242,7 +243,7 @@ class GridImageTextToText(ImageTextToText):
                           inputs=inputs, image_token=f"{token_attr}={token}", image_tokens=tokens,
                           image_grid_thw=list(layout.grid), pixel_values_shape=list(layout.pixel_shape),
                           mrope="exported vectorised, verified against the model's get_rope_index" if rope[0]
-                          else "none", static_axes=["batch_size", "pixel_values"],
+                          else "none", static_axes=["batch_size"], static_inputs=["pixel_values"],
                           static_because=cls.why_grid_static(layout, tokens))
 
     @staticmethod
