@@ -334,15 +334,17 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
                 kwargs[name] = small
             elif isinstance(value, (list, tuple)) and any(isinstance(v, int) and v >= size for v in value):
                 kwargs[name] = [v for v in value if isinstance(v, int) and v < size] or small
-    if "mrope_section" in getattr(config, "ignore_keys_at_rope_validation", ()):   # M-RoPE (Qwen2-VL, ...)
-        kwargs["rope_parameters"] = {**(getattr(config, "rope_parameters", None) or {}), **MROPE_THETA,
-                                     "mrope_section": mrope_sections(config, kwargs)}
+    text = getattr(config, "text_config", None)
+    if "mrope_section" in getattr(text, "ignore_keys_at_rope_validation", ()) and "text_config" in kwargs:
+        kwargs["text_config"]["rope_parameters"] = {**(getattr(text, "rope_parameters", None) or {}), **MROPE_THETA,
+                                                    "mrope_section": mrope_sections(text, kwargs["text_config"])}
     return kwargs
 
 
 def mrope_sections(config: Any, kwargs: Mapping[str, Any]) -> list[int]:
-    """M-RoPE's (temporal, height, width) sections of the shrunk rotary half-dimension (the model's
-    defaults, e.g. [16, 24, 24], fill a 128-wide head)."""
+    """M-RoPE's (temporal, height, width) sections of the shrunk rotary half-dimension of a
+    vision-language model's text config (the model's defaults, e.g. [16, 24, 24], fill a 128-wide
+    head; text-only models are left as they are)."""
     heads = kwargs.get("num_attention_heads", getattr(config, "num_attention_heads", 1))
     head = kwargs.get("head_dim") or getattr(config, "head_dim", None)
     head = head or kwargs.get("hidden_size", getattr(config, "hidden_size", 32)) // heads
