@@ -88,7 +88,9 @@ SHRINK: dict[str, int] = {
 # must match the vision tower.
 SIZE_FIXES: dict[str, dict[str, Any]] = {
     "lilt": {"hidden_size": 48}, "bros": {"hidden_size": 64},
-    "xclip": {"vision_config": {"mit_hidden_size": 32, "mit_intermediate_size": 64}}}
+    "xclip": {"vision_config": {"mit_hidden_size": 32, "mit_intermediate_size": 64}},
+    "qwen3_asr": {"audio_config": {"output_dim": 32}},   # the audio projection lands in the text width
+    "voxtral": {"audio_token_id": 24}}   # its default is None; Mistral's checkpoints set 24
 LIST_SHRINK = {"depths": 1, "depth": 1, "conv_dim": 32}            # each element at most this
 SPECIAL_IDS = {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 2,
                "sep_token_id": 2, "cls_token_id": 1, "mask_token_id": 3, "unk_token_id": 3}
@@ -135,7 +137,27 @@ def main_task(model_type: str, registry: Any) -> str | None:
             auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES) or model_type in (
             auto.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES):
         skip.add("text-generation-with-past")
+    if decoder_only_seq2seq(model_type):   # shapeprof's seq2seq tasks split an encoder and a decoder
+        skip |= {"text2text-generation-with-past", "automatic-speech-recognition-with-past"}
+        if model_type not in auto.MODEL_FOR_CTC_MAPPING_NAMES:   # its ASR head is the seq2seq one
+            skip.add("automatic-speech-recognition")
     return next((t for t in MAIN_TASKS if t not in skip and has_head(model_type, t)), None)
+
+
+def decoder_only_seq2seq(model_type: str) -> bool:
+    """A decoder-only type in transformers' seq2seq mappings (audio LMs: Voxtral, Qwen2-Audio): the
+    census exports its feature-extraction, with a tokenizer beside its audio tower. False when the
+    default config cannot be built (the seq2seq task is then tried, as before)."""
+    from transformers.models.auto import modeling_auto as auto
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    if model_type not in auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES and (
+            model_type not in auto.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES):
+        return False
+    try:
+        return not CONFIG_MAPPING[model_type]().is_encoder_decoder
+    except Exception:   # no config class, a missing dependency, a config needing arguments
+        return False
 
 
 def modality_guess(model_type: str, task: str | None, registry: Any) -> str:
@@ -501,7 +523,7 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
     from shapeprof.onnx.tasks import auto_class
     from shapeprof.testing import tiny
 
-    text = tokenizer_for(task, modality)
+    text = tokenizer_for(task, "text" if decoder_only_seq2seq(model_type) else modality)
     vocab = len(text[1]) if text else None
     info: dict[str, Any] = {"preprocessors": [text[0]] if text else []}
     if model_type in registry and model_type in tiny.TINY_CONFIGS:
