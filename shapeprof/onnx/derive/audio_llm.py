@@ -224,7 +224,7 @@ class AudioTextToText(Family):
         audio = model.config.audio_config
         candidates = _feature_candidates(audio, None)
         frames = sorted({*PROBE_FRAMES, 2 * int(getattr(audio, "max_source_positions", 0) or 0)} - {0})
-        errors: list[str] = []
+        errors: dict[str, str] = {}
         for attr, size in candidates:
             for frames_first in (False, True):
                 for count in frames:
@@ -234,8 +234,9 @@ class AudioTextToText(Family):
                         return AudioProbe(f"audio_config.{attr}" if attr else None, size, count, frames_first,
                                           tokens, per_audio)
         sizes = ", ".join(str(s) for _, s in candidates) or "none"
+        last = "; ".join(f"{layout}: {error}" for layout, error in errors.items()) or "no feature size found"
         raise cls.fail(model, task, "audio tower", f"get_audio_features runs at no frame count of {frames} "
-                       f"(feature sizes {sizes}, both layouts); last error: {errors[-1] if errors else '-'}")
+                       f"(feature sizes {sizes}); at {frames[-1]} frames, {last}")
 
     @classmethod
     def tower_inputs(cls, model: Any, task: str, features: Any) -> bool:
@@ -252,8 +253,8 @@ class AudioTextToText(Family):
 
 
 def _try(features: Any, size: int, frames: int, frames_first: bool, takes_mask: bool,
-         errors: list[str]) -> tuple[int, bool] | None:
-    """(features per audio, per-audio list) from one audio, or None (the error kept)."""
+         errors: dict[str, str]) -> tuple[int, bool] | None:
+    """(features per audio, per-audio list) from one audio, or None (the error kept per layout)."""
     import torch
 
     shape = (1, frames, size) if frames_first else (1, size, frames)
@@ -263,7 +264,7 @@ def _try(features: Any, size: int, frames: int, frames_first: bool, takes_mask: 
             out = features(input_features=torch.randn(shape), **extra)
         tokens, per_audio = _count(out)
     except Exception as e:   # the other layout, too few frames, or the model's own error
-        errors.append(first_line(e))
+        errors["(frames, features)" if frames_first else "(features, frames)"] = first_line(e)
         return None
     return (tokens, per_audio) if tokens >= 1 else None
 

@@ -1,0 +1,60 @@
+"""Audio-text-to-text derivation (Qwen2-Audio, GLM-ASR, ...): the audio placeholders in the dummy
+text match the probed audio features, frames and features are static, and the models whose audio
+path needs more inputs are refused in one line naming the part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shapeprof.onnx.derive import DeriveError, derive_onnx_config
+from shapeprof.onnx.derive.audio_llm import AudioTextToTextOnnxConfig
+
+TEXT = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "intermediate_size": 37, "max_position_embeddings": 256}
+AUDIO = {"num_mel_bins": 16, "num_attention_heads": 4, "max_source_positions": 8}
+
+
+def config(model_type: str, **kwargs: Any) -> Any:
+    from transformers import AutoConfig
+
+    return AutoConfig.for_model(model_type, **kwargs)
+
+
+def qwen2_audio() -> Any:
+    audio = {**AUDIO, "d_model": 32, "encoder_layers": 1, "encoder_attention_heads": 4, "encoder_ffn_dim": 37}
+    return config("qwen2_audio", audio_token_index=100, text_config={"model_type": "qwen2", **TEXT},
+                  audio_config=audio)
+
+
+def test_qwen2_audio_counts_its_placeholders_on_the_audio_tower() -> None:
+    cfg = qwen2_audio()
+    cls = derive_onnx_config(cfg, "feature-extraction")
+    assert issubclass(cls, AudioTextToTextOnnxConfig)
+    # Whisper-style tower: only 2 * max_source_positions frames; conv stride 2 then pooling by 2
+    assert cls.DERIVATION["num_frames"] == 16 and cls.DERIVATION["audio_tokens"] == 4
+    assert cls.DERIVATION["static_because"].startswith("16 frames of 16 features fix the number of audio")
+    onnx_cfg = cls(cfg, task="feature-extraction")
+    assert onnx_cfg.inputs["input_features"] == {0: "batch_size", 1: "feature_size", 2: "num_frames"}
+    assert onnx_cfg.axis_bounds()["sequence_length"] == (6, 256)
+    dummy = onnx_cfg.generate_dummy_inputs("np", batch_size=3, sequence_length=12)
+    ids, mask = dummy["input_ids"], dummy["attention_mask"]
+    assert ((ids == 100).sum(axis=1) == 4).all() and ids.max() < 128 and mask[:, :6].all()
+    assert dummy["input_features"].shape == (3, 16, 16) and dummy["feature_attention_mask"].shape == (3, 16)
+
+
+@pytest.mark.parametrize("model_type, task, part", [
+    ("qwen2_audio", "text2text-generation-with-past", "task: only feature-extraction"),
+    ("musicflamingo", "feature-extraction", "audio tower: get_audio_features requires 'input_ids'"),
+])
+def test_refusals_name_the_part(model_type: str, task: str, part: str) -> None:
+    if model_type == "musicflamingo":
+        audio = {**AUDIO, "model_type": "audioflamingo3_encoder", "hidden_size": 32, "num_hidden_layers": 1,
+                 "intermediate_size": 37}
+        cfg = config("musicflamingo", audio_token_id=100, audio_bos_token_id=101, audio_eos_token_id=102,
+                     text_config={"model_type": "qwen2", **TEXT}, audio_config=audio)
+    else:
+        cfg = qwen2_audio()
+    with pytest.raises(DeriveError, match=part + ".*register a class"):
+        derive_onnx_config(cfg, task)
