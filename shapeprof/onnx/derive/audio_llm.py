@@ -14,6 +14,9 @@ images (:mod:`.vlm`, whose placeholder text generator this reuses), the derived 
   that never hides one;
 - keeps batch and text length dynamic (the length from placeholders + 2 up).
 
+Voxtral Realtime has no placeholder: it adds one audio feature to each text position, so
+the text length is static too (the audio's feature count).
+
 Only ``feature-extraction`` is derived (``last_hidden_state`` of the language model over text
 and audio positions). Models whose audio path needs more inputs (placeholder positions, raw
 audio lengths, ...) are refused with the input named.
@@ -51,18 +54,27 @@ def audio_token_attribute(config: Any) -> str | None:
 
 
 def is_audio_text_to_text(model: Any) -> bool:
-    """A text-and-audio model that scatters audio features into placeholder tokens."""
+    """A text-and-audio model that scatters audio features into placeholder tokens, or adds them."""
     config = model.config
-    return (getattr(config, "audio_config", None) is not None and getattr(config, "text_config", None) is not None
-            and audio_token_attribute(config) is not None)
+    if getattr(config, "audio_config", None) is None or getattr(config, "text_config", None) is None:
+        return False
+    return audio_token_attribute(config) is not None or adds_audio(model)
+
+
+def adds_audio(model: Any) -> bool:
+    """Audio features added to the text embeddings position by position (Voxtral Realtime): no
+    placeholder token, as many text positions as audio features. Two towers (CLAP) are not."""
+    return ({"input_ids", "input_features"} <= set(forward_params(model)) and not hasattr(model, "get_text_features")
+            and _audio_features_method(model) is not None)
 
 
 # ---- dummy inputs --------------------------------------------------------------------------------
 
 class NormalizedAudioTextConfig(NormalizedConfig):
-    """Vocabulary and positions from ``text_config``; the derivation adds the placeholder
-    (under :class:`.vlm.PlaceholderTextGenerator`'s names ``image_token_id`` / ``image_tokens``),
-    ``reserved_ids``, ``feature_size`` and ``num_frames``."""
+    """Vocabulary and positions from ``text_config``; the derivation adds ``audio_tokens`` (features
+    per audio), the placeholders it writes (under :class:`.vlm.PlaceholderTextGenerator`'s names
+    ``image_token_id`` / ``image_tokens``; none when the audio is added), ``reserved_ids``,
+    ``feature_size`` and ``num_frames``."""
 
     ATTRIBUTES = {"vocab_size": "text_config.vocab_size",
                   "max_position_embeddings": "text_config.max_position_embeddings"}
@@ -92,6 +104,7 @@ class AudioTextToTextOnnxConfig(OnnxConfig):
     CHECKED_MODULES: ClassVar[tuple[str, ...]] = ()   # as for images: torch_compilable_check skipped
     FRAMES_FIRST: ClassVar[bool] = False              # (batch, frames, features), else (batch, features, frames)
     FRAME_MASK: ClassVar[str | None] = None           # the frame mask forward takes, if any
+    ADDED: ClassVar[bool] = False   # audio added position by position: the text length is the audio's
 
     def __init__(self, config: Any, task: str = "default", patching_specs: list[PatchingSpec] | None = None) -> None:
         super().__init__(config, task, patching_specs)
@@ -110,14 +123,15 @@ class AudioTextToTextOnnxConfig(OnnxConfig):
     @property
     def audio_tokens(self) -> int:
         """Placeholder tokens per audio (the audio tower's features at the static frame count)."""
-        return int(self._normalized_config.image_tokens)
+        return int(self._normalized_config.audio_tokens)
 
     def static_sizes(self) -> dict[str, int]:
         cfg = self._normalized_config
-        return {FEATURES: int(cfg.feature_size), FRAMES: int(cfg.num_frames)}
+        text = {"sequence_length": self.audio_tokens} if self.ADDED else {}
+        return {FEATURES: int(cfg.feature_size), FRAMES: int(cfg.num_frames), **text}
 
     def default_axis_sizes(self) -> dict[str, int]:
-        return {**self.static_sizes(), "sequence_length": self.audio_tokens + 8}
+        return {"sequence_length": self.audio_tokens + 8, **self.static_sizes()}
 
     def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
         bounds = super().axis_bounds()
@@ -125,14 +139,16 @@ class AudioTextToTextOnnxConfig(OnnxConfig):
         if "batch_size" in self.STATIC_AXES:
             bounds["batch_size"] = (1, 1)
         limit = self._normalized_config.get("max_position_embeddings")
-        bounds["sequence_length"] = (self.audio_tokens + TEXT_AROUND_IMAGE, int(limit) if limit else None)
+        if not self.ADDED:
+            bounds["sequence_length"] = (self.audio_tokens + TEXT_AROUND_IMAGE, int(limit) if limit else None)
         return bounds
 
     def verification_shapes(self, trace: Mapping[str, int]) -> list[tuple[str, dict[str, int]]]:
         """One row at the shortest text; the trace; three rows with a longer text."""
         bounds = self.axis_bounds()
         small = {a: bounds[a][0] for a in trace}
-        large = dict(trace, batch_size=bounds["batch_size"][1] or 3, sequence_length=self.audio_tokens + 64)
+        longer = bounds["sequence_length"][1] if self.ADDED else self.audio_tokens + 64
+        large = dict(trace, batch_size=bounds["batch_size"][1] or 3, sequence_length=longer)
         return [("smallest", small), ("trace", dict(trace)), ("large", large)]
 
 
@@ -159,32 +175,37 @@ class AudioTextToText(Family):
             raise cls.fail(model, task, "task", "only feature-extraction is derived for an audio-text-to-text "
                            "model (generation needs an audio graph and a decoder with past); pass --task "
                            "feature-extraction")
-        token_attr, token = cls.audio_token(model, task)
+        added = audio_token_attribute(config) is None
+        token_attr, token = (None, None) if added else cls.audio_token(model, task)
         mask = next((m for m in FRAME_MASKS if m in forward_params(model)), None)
         inputs = cls.inputs(model, task, mask)
         audio = cls.audio_features(model, task, mask)
         draft = make_class(cls.BASE, config.model_type, (), CHECKED_MODULES=_checked_modules(model),
                            NORMALIZED_CONFIG_CLASS=_normalized(model, token_attr, audio),
-                           STATIC_AXES=cls.static_axes(audio), FRAMES_FIRST=audio.frames_first, FRAME_MASK=mask)
+                           STATIC_AXES=cls.static_axes(audio, added), FRAMES_FIRST=audio.frames_first,
+                           FRAME_MASK=mask, ADDED=added)
         tokens, static = audio.audio_tokens, audio.per_audio
-        base = {"batch_size": 1 if static else 2, "sequence_length": tokens + 3}
-        moved = {"sequence_length": tokens + 6, **({} if static else {"batch_size": 3})}
+        base = {"batch_size": 1 if static else 2, "sequence_length": tokens if added else tokens + 3}
+        moved = {**({} if added else {"sequence_length": tokens + 6}), **({} if static else {"batch_size": 3})}
         axes, fixed = cls.probe(model, draft, task, base, moved)
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor_inputs(config.model_type)[0],
                           feature_extractor=preprocessor_inputs(config.model_type, "audio")[0], inputs=inputs,
-                          audio_token=f"{token_attr}={token}", audio_tokens=tokens,
+                          audio_token=f"{token_attr}={token}" if token_attr else None, audio_tokens=tokens,
                           feature_size=audio.feature_size, num_frames=audio.frames,
                           frames_first=audio.frames_first, static_axes=list(draft.STATIC_AXES),
-                          static_because=cls.why_static(audio))
+                          static_because=cls.why_static(audio, added))
 
     @staticmethod
-    def static_axes(audio: AudioProbe) -> tuple[str, ...]:
-        return (FEATURES, FRAMES, "batch_size") if audio.per_audio else (FEATURES, FRAMES)
+    def static_axes(audio: AudioProbe, added: bool) -> tuple[str, ...]:
+        text = ("sequence_length",) if added else ()
+        return (FEATURES, FRAMES, *text, "batch_size") if audio.per_audio else (FEATURES, FRAMES, *text)
 
     @staticmethod
-    def why_static(audio: AudioProbe) -> str:
-        why = (f"{audio.frames} frames of {audio.feature_size} features fix the number of audio placeholder "
-               f"tokens ({audio.audio_tokens} per audio)")
+    def why_static(audio: AudioProbe, added: bool) -> str:
+        spectrogram = f"{audio.frames} frames of {audio.feature_size} features"
+        why = (f"{spectrogram} give {audio.audio_tokens} audio features, added to the text embeddings position "
+               "by position (no placeholder token): the text length is the audio's" if added else
+               f"{spectrogram} fix the number of audio placeholder tokens ({audio.audio_tokens} per audio)")
         if audio.per_audio:
             why += ("; get_audio_features returns one tensor per audio in a list, which torch.export unrolls "
                     "at the traced batch, so the batch is 1")
@@ -269,13 +290,16 @@ def _try(features: Any, size: int, frames: int, frames_first: bool, takes_mask: 
     return (tokens, per_audio) if tokens >= 1 else None
 
 
-def _normalized(model: Any, token_attr: str, audio: AudioProbe) -> type[NormalizedConfig]:
+def _normalized(model: Any, token_attr: str | None, audio: AudioProbe) -> type[NormalizedConfig]:
     """The normalized config with the probed values (placeholders per audio, spectrogram, ids)."""
     config = model.config
-    values: dict[str, Any] = {"image_tokens": audio.audio_tokens, "num_frames": audio.frames,
-                              "reserved_ids": reserved_token_ids(config)}
-    attrs = {**NormalizedAudioTextConfig.ATTRIBUTES, "image_token_id": token_attr,
-             **dict.fromkeys(values, PROBED)}
+    values: dict[str, Any] = {"audio_tokens": audio.audio_tokens, "image_tokens": audio.audio_tokens if token_attr
+                              else 0, "num_frames": audio.frames, "reserved_ids": reserved_token_ids(config)}
+    if token_attr is None:   # added audio: no placeholder written
+        values["image_token_id"] = 0
+    attrs = {**NormalizedAudioTextConfig.ATTRIBUTES, **dict.fromkeys(values, PROBED)}
+    if token_attr is not None:
+        attrs["image_token_id"] = token_attr
     if audio.feature_attr:
         attrs[FEATURES] = audio.feature_attr
     else:
