@@ -19,8 +19,9 @@ def test_glmasr_is_derived_with_dynamic_batch_and_text(tmp_path: Path) -> None:
     text = {"model_type": "llama", "vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 1,
             "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 37,
             "max_position_embeddings": 128}
+    # intermediate_size 4 x hidden: the projector merges 4 frames
     audio = {"model_type": "glmasr_encoder", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
-             "num_key_value_heads": 4, "intermediate_size": 128, "num_mel_bins": 16}   # 4 x hidden: the projector merges 4 frames
+             "num_key_value_heads": 4, "intermediate_size": 128, "num_mel_bins": 16}
     torch.manual_seed(0)
     config = AutoConfig.for_model("glmasr", audio_token_id=100, text_config=text, audio_config=audio)
     model = auto_class("feature-extraction", "glmasr").from_config(config).eval()

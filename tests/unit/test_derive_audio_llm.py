@@ -58,3 +58,17 @@ def test_refusals_name_the_part(model_type: str, task: str, part: str) -> None:
         cfg = qwen2_audio()
     with pytest.raises(DeriveError, match=part + ".*register a class"):
         derive_onnx_config(cfg, task)
+
+
+def test_voxtral_realtime_adds_audio_so_the_text_length_is_static() -> None:
+    audio = {"model_type": "voxtral_realtime_encoder", "vocab_size": 128, "hidden_size": 32, "intermediate_size": 37,
+             "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": 8,
+             "num_mel_bins": 16}
+    text = {"model_type": "voxtral_realtime_text", **TEXT, "head_dim": 8}
+    cfg = config("voxtral_realtime", text_config=text, audio_config=audio)
+    cls = derive_onnx_config(cfg, "feature-extraction")
+    onnx_cfg = cls(cfg, task="feature-extraction")
+    tokens = cls.DERIVATION["audio_tokens"]
+    assert cls.DERIVATION["audio_token"] is None and "added to the text embeddings" in cls.DERIVATION["static_because"]
+    assert onnx_cfg.axis_bounds()["sequence_length"] == (tokens, tokens) and "sequence_length" in cls.STATIC_AXES
+    assert cls.PROBED_OUTPUTS["last_hidden_state"] == {0: "batch_size"}

@@ -316,8 +316,8 @@ def _audio_features_method(model: Any) -> Any:
     """``get_audio_features``, else the audio tower's ``last_hidden_state`` (Qwen2-Audio projects it
     without pooling: as many features as tower positions; the forward probe checks the count)."""
     owners = (model, getattr(model, "model", None))
-    method = next((getattr(o, "get_audio_features") for o in owners if hasattr(o, "get_audio_features")), None)
-    tower = next((getattr(o, "audio_tower") for o in owners if hasattr(o, "audio_tower")), None)
+    method = next((o.get_audio_features for o in owners if hasattr(o, "get_audio_features")), None)
+    tower = next((o.audio_tower for o in owners if hasattr(o, "audio_tower")), None)
     if method is not None or tower is None:
         return method
 
