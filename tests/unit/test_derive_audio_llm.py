@@ -44,16 +44,38 @@ def test_qwen2_audio_counts_its_placeholders_on_the_audio_tower() -> None:
     assert dummy["input_features"].shape == (3, 16, 16) and dummy["feature_attention_mask"].shape == (3, 16)
 
 
+def flamingo_audio() -> dict[str, Any]:
+    return {**AUDIO, "model_type": "audioflamingo3_encoder", "hidden_size": 32, "num_hidden_layers": 1,
+            "intermediate_size": 37}
+
+
+def test_musicflamingo_gets_its_placeholders_counted_on_the_tower() -> None:
+    """get_audio_features takes input_ids (placeholder positions for its time embedding)."""
+    cfg = config("musicflamingo", audio_token_id=100, audio_bos_token_id=101, audio_eos_token_id=102,
+                 text_config={"model_type": "qwen2", **TEXT}, audio_config=flamingo_audio())
+    cls = derive_onnx_config(cfg, "feature-extraction")
+    assert cls.DERIVATION["num_frames"] == 16 and cls.DERIVATION["audio_tokens"] == 4
+    assert cls(cfg, task="feature-extraction").inputs["input_features_mask"] == {0: "batch_size", 1: "num_frames"}
+
+
+def test_moss_audio_features_run_without_the_optional_padding_mask() -> None:
+    """get_audio_features requires padding_mask, which forward takes as optional and passes on as None."""
+    audio = {**flamingo_audio(), "model_type": "moss_transcribe_diarize_encoder"}
+    cfg = config("moss_transcribe_diarize", audio_token_id=100, text_config={"model_type": "qwen3", **TEXT},
+                 audio_config=audio)
+    cls = derive_onnx_config(cfg, "feature-extraction")
+    assert cls.DERIVATION["audio_tokens"] >= 1 and "padding_mask" not in cls(cfg, task="feature-extraction").inputs
+
+
 @pytest.mark.parametrize("model_type, task, part", [
     ("qwen2_audio", "text2text-generation-with-past", "task: only feature-extraction"),
-    ("musicflamingo", "feature-extraction", "audio tower: get_audio_features requires 'input_ids'"),
+    ("voxtral", "feature-extraction", "inputs: the config names no audio placeholder token id"),
 ])
 def test_refusals_name_the_part(model_type: str, task: str, part: str) -> None:
-    if model_type == "musicflamingo":
-        audio = {**AUDIO, "model_type": "audioflamingo3_encoder", "hidden_size": 32, "num_hidden_layers": 1,
-                 "intermediate_size": 37}
-        cfg = config("musicflamingo", audio_token_id=100, audio_bos_token_id=101, audio_eos_token_id=102,
-                     text_config={"model_type": "qwen2", **TEXT}, audio_config=audio)
+    if model_type == "voxtral":   # audio_token_id defaults to None
+        cfg = config("voxtral", text_config={"model_type": "llama", **TEXT},
+                     audio_config={**AUDIO, "model_type": "voxtral_encoder", "hidden_size": 32,
+                                   "num_hidden_layers": 1, "intermediate_size": 37})
     else:
         cfg = qwen2_audio()
     with pytest.raises(DeriveError, match=part + ".*register a class"):

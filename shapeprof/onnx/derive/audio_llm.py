@@ -24,6 +24,7 @@ audio lengths, ...) are refused with the input named.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Mapping
@@ -179,7 +180,7 @@ class AudioTextToText(Family):
         token_attr, token = (None, None) if added else cls.audio_token(model, task)
         mask = next((m for m in FRAME_MASKS if m in forward_params(model)), None)
         inputs = cls.inputs(model, task, mask)
-        audio = cls.audio_features(model, task, mask)
+        audio = cls.audio_features(model, task, token)
         draft = make_class(cls.BASE, config.model_type, (), CHECKED_MODULES=_checked_modules(model),
                            NORMALIZED_CONFIG_CLASS=_normalized(model, token_attr, audio),
                            STATIC_AXES=cls.static_axes(audio, added), FRAMES_FIRST=audio.frames_first,
@@ -235,13 +236,21 @@ class AudioTextToText(Family):
         return attr, token
 
     @classmethod
-    def audio_features(cls, model: Any, task: str, mask: str | None) -> AudioProbe:
+    def audio_features(cls, model: Any, task: str, token: int | None) -> AudioProbe:
         """The audio tower on one audio: the first feature size, layout and frame count it runs at."""
         features = _audio_features_method(model)
         if features is None:
             raise cls.fail(model, task, "audio tower", "the model has no get_audio_features or audio_tower to "
                            "probe")
-        takes_mask = cls.tower_inputs(model, task, features)
+        takes_mask, needs_ids, unset = cls.tower_inputs(model, task, features)
+        if unset:   # as forward calls it without them
+            features = functools.partial(features, **dict.fromkeys(unset))
+        if needs_ids:   # placeholder positions (MusicFlamingo's time embedding): counted on the tower first
+            tower = _tower_features(model)
+            if tower is None or token is None:
+                raise cls.fail(model, task, "audio tower", "get_audio_features requires 'input_ids' and the model "
+                               "has no audio_tower to count its placeholders on")
+            features = _with_placeholders(features, tower, token)
         audio = model.config.audio_config
         candidates = _feature_candidates(audio, None)
         frames = sorted({*PROBE_FRAMES, 2 * int(getattr(audio, "max_source_positions", 0) or 0)} - {0})
@@ -260,17 +269,22 @@ class AudioTextToText(Family):
                        f"(feature sizes {sizes}); at {frames[-1]} frames, {last}")
 
     @classmethod
-    def tower_inputs(cls, model: Any, task: str, features: Any) -> bool:
-        """Whether get_audio_features takes a frame mask; fails when it requires other inputs
-        (placeholder positions, raw audio lengths, ...) the derived inputs cannot give."""
+    def tower_inputs(cls, model: Any, task: str, features: Any) -> tuple[bool, bool, list[str]]:
+        """Whether get_audio_features takes a frame mask, and requires ``input_ids``; the inputs it
+        requires that forward takes as optional (forward passes them on as None when absent:
+        MOSS's ``padding_mask``); fails when it requires other inputs the derived ones cannot give."""
         params = inspect.signature(features).parameters.values()
         named = [p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         masks = [p.name for p in named if p.name in FRAME_MASKS]
-        missing = [p.name for p in named if p.default is p.empty and p.name not in ("input_features", *masks)]
+        given = ("input_features", "input_ids", *masks)
+        optional = {n for n, required in forward_params(model).items() if not required}
+        missing = [p.name for p in named if p.default is p.empty and p.name not in given]
+        unset = [n for n in missing if n in optional]
+        missing = [n for n in missing if n not in optional]
         if missing:
             raise cls.fail(model, task, "audio tower", f"get_audio_features requires "
                            f"{', '.join(map(repr, missing))}, which the derived inputs do not provide")
-        return bool(masks)
+        return bool(masks), any(p.name == "input_ids" and p.default is p.empty for p in named), unset
 
 
 def _try(features: Any, size: int, frames: int, frames_first: bool, takes_mask: bool,
@@ -317,11 +331,32 @@ def _audio_features_method(model: Any) -> Any:
     without pooling: as many features as tower positions; the forward probe checks the count)."""
     owners = (model, getattr(model, "model", None))
     method = next((o.get_audio_features for o in owners if hasattr(o, "get_audio_features")), None)
-    tower = next((o.audio_tower for o in owners if hasattr(o, "audio_tower")), None)
-    if method is not None or tower is None:
-        return method
+    return method if method is not None else _tower_features(model)
 
-    def tower_features(input_features: Any) -> Any:
-        return tower(input_features, return_dict=True).last_hidden_state
+
+def _tower_features(model: Any) -> Any:
+    owners = (model, getattr(model, "model", None))
+    tower = next((o.audio_tower for o in owners if hasattr(o, "audio_tower")), None)
+    if tower is None:
+        return None
+
+    takes = set(inspect.signature(tower.forward).parameters)
+
+    def tower_features(input_features: Any, **kwargs: Any) -> Any:   # the frame mask, if the tower takes it
+        given = {k: v for k, v in kwargs.items() if k in takes}
+        return tower(input_features, return_dict=True, **given).last_hidden_state
 
     return tower_features
+
+
+def _with_placeholders(features: Any, tower: Any, token: int) -> Any:
+    """``features`` called with ``input_ids`` holding as many placeholders as tower positions."""
+    import torch
+
+    def probe(input_features: Any, **kwargs: Any) -> Any:
+        count = _count(tower(input_features, **kwargs))[0]
+        ids = torch.full((1, count + 2), 1 if token == 0 else 0, dtype=torch.long)
+        ids[0, 1:1 + count] = token
+        return features(input_features=input_features, input_ids=ids, **kwargs)
+
+    return probe
