@@ -36,3 +36,23 @@ def test_glmasr_is_derived_with_dynamic_batch_and_text(tmp_path: Path) -> None:
                     ("input_features", "batch_size", "16", "16"), ("input_features_mask", "batch_size", "16")]
     shapes = {c.label: c.shape for c in result.verification.checks}
     assert shapes["smallest"]["sequence_length"] == 2 + 2 and shapes["large"]["batch_size"] == 3
+
+
+def test_omniasr_ctc_takes_a_channel_axis_and_is_verified(tmp_path: Path) -> None:
+    """OmniASR's input_values are (batch, 1, samples); its convolutions live in audio_config."""
+    import torch
+    from transformers import AutoConfig
+
+    audio = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 37,
+             "conv_dim": [16, 16], "conv_kernel": [10, 3], "conv_stride": [5, 2], "num_conv_pos_embeddings": 16,
+             "num_conv_pos_embedding_groups": 2}
+    torch.manual_seed(0)
+    config = AutoConfig.for_model("omniasr_ctc", vocab_size=32, audio_config=audio)
+    model = auto_class("automatic-speech-recognition", "omniasr_ctc").from_config(config).eval()
+    result = export(model, tmp_path / "out", "automatic-speech-recognition", config="auto")
+    assert result.verification.passed and result.config == "derived"
+    graph = onnx.load(str(tmp_path / "out" / "model.onnx")).graph
+    assert [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == [
+        "batch_size", 1, "audio_sequence_length"]
+    shapes = {c.label: c.shape for c in result.verification.checks}
+    assert shapes["smallest"]["audio_sequence_length"] == 30   # two frames through kernels 10/5, 3/2
