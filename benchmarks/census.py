@@ -91,7 +91,9 @@ SIZE_FIXES: dict[str, dict[str, Any]] = {
     "xclip": {"vision_config": {"mit_hidden_size": 32, "mit_intermediate_size": 64}},
     # M-RoPE sections (defaults in the modeling code fill a 128-wide head; see mrope_sections)
     "paddleocr_vl": {"text_config": {"rope_parameters": {"rope_type": "default", "rope_theta": 16.0,
-                                                          "mrope_section": [2, 1, 1]}}}}
+                                                          "mrope_section": [2, 1, 1]}}},
+    "qwen3_asr": {"audio_config": {"output_dim": 32}},   # the audio projection lands in the text width
+    "voxtral": {"audio_token_id": 24}}   # its default is None; Mistral's checkpoints set 24
 # M-RoPE gives height and width the lowest rotary frequencies: with a tiny head and the default theta
 # (1e6) they hardly turn, and verification could not tell wrong image positions from right ones.
 MROPE_THETA = {"rope_theta": 16.0}
@@ -141,7 +143,27 @@ def main_task(model_type: str, registry: Any) -> str | None:
             auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES) or model_type in (
             auto.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES):
         skip.add("text-generation-with-past")
+    if decoder_only_seq2seq(model_type):   # shapeprof's seq2seq tasks split an encoder and a decoder
+        skip |= {"text2text-generation-with-past", "automatic-speech-recognition-with-past"}
+        if model_type not in auto.MODEL_FOR_CTC_MAPPING_NAMES:   # its ASR head is the seq2seq one
+            skip.add("automatic-speech-recognition")
     return next((t for t in MAIN_TASKS if t not in skip and has_head(model_type, t)), None)
+
+
+def decoder_only_seq2seq(model_type: str) -> bool:
+    """A decoder-only type in transformers' seq2seq mappings (audio LMs: Voxtral, Qwen2-Audio): the
+    census exports its feature-extraction, with a tokenizer beside its audio tower. False when the
+    default config cannot be built (the seq2seq task is then tried, as before)."""
+    from transformers.models.auto import modeling_auto as auto
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    if model_type not in auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES and (
+            model_type not in auto.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES):
+        return False
+    try:
+        return not CONFIG_MAPPING[model_type]().is_encoder_decoder
+    except Exception:   # no config class, a missing dependency, a config needing arguments
+        return False
 
 
 def modality_guess(model_type: str, task: str | None, registry: Any) -> str:
@@ -524,7 +546,7 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
     from shapeprof.onnx.tasks import auto_class
     from shapeprof.testing import tiny
 
-    text = tokenizer_for(task, modality)
+    text = tokenizer_for(task, "text" if decoder_only_seq2seq(model_type) else modality)
     vocab = len(text[1]) if text else None
     info: dict[str, Any] = {"preprocessors": [text[0]] if text else []}
     if model_type in registry and model_type in tiny.TINY_CONFIGS:

@@ -76,12 +76,14 @@ def _seed(seed: int) -> Iterator[None]:
 
 
 def _family(model: Any, task: str) -> Any:
-    from . import families, towers, video, vlm
+    from . import audio_llm, families, towers, video, vlm
 
     if vlm.is_image_text_to_text(model):   # placeholder tokens filled with image features (LLaVA-style)
         from . import grid_vlm   # Qwen2-VL style: flattened patches of one fixed grid, M-RoPE
 
         return grid_vlm.GridImageTextToText if grid_vlm.is_grid_vlm(model) else vlm.ImageTextToText
+    if audio_llm.is_audio_text_to_text(model):   # the same with audio features (Qwen2-Audio, Voxtral)
+        return audio_llm.AudioTextToText
     special = towers.family(model, task)   # two towers, layout, tables, pooled; clean refusals
     if special is not None:
         return special

@@ -340,7 +340,9 @@ class Audio(Family):
         check_required(model, task, {"input_values"}, cls.BASE.__name__)
         normalized = normalized_class(NormalizedAudioConfig, config, {},
                                       optional={"conv_kernel": None, "conv_stride": None})
-        draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized)
+        from .audio_channels import with_channels   # (batch, channels, samples) waveforms (OmniASR)
+        draft = with_channels(model, make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized),
+                              task)
         length = max(400, 2 * draft(config, task=task).min_audio_length())
         base = {"batch_size": 2, "audio_sequence_length": length}
         moved = {"batch_size": 3, "audio_sequence_length": 2 * length}
