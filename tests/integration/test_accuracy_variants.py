@@ -126,7 +126,7 @@ def test_the_optimizer_runs_once_per_workdir_for_the_optimized_variants(embedder
 
     calls: list[Path] = []
     real = variants._run_optimizer
-    monkeypatch.setattr(variants, "_run_optimizer", lambda m, out, a: (calls.append(out), real(m, out, a))[1])
+    monkeypatch.setattr(variants, "_run_optimizer", lambda m, out, *a: (calls.append(out), real(m, out, *a))[1])
     opt, fused = make_variant(embedder, "optimized", tmp_path / "v")
     q, fused_q = make_variant(embedder, "optimized-int8", tmp_path / "v")
     assert len(calls) == 1 and fused_q == fused and q.is_file() and opt.is_file()
