@@ -10,6 +10,11 @@ GLUE SST-2 dev, on this machine's cores:
   cells re-timed beside every replay pass; paired rounds, 95% interval): goal within 10%;
 * the whole tune's wall time (variants built, accuracy scored, search, proof): goal < 10 min.
 
+The batch-size lever under each thread layout (the best prediction over the baseline per layout
+and batch size) and the best candidate of each layout as the search served it come from the same
+run. ``benchmarks/tune_end_to_end.py`` then times the winner's serve.py, texts in, against the
+usual way.
+
 The levers alone are read from the same run's ranked table (predicted from the cells): length-sorted
 batching of the float32 graph, and dynamic int8 with pad-to-longest, both at batch 32 over the
 baseline.
@@ -57,6 +62,24 @@ def lever(result, variant: str, policy: str, base: float) -> float | None:
     return None
 
 
+def by_layout_and_batch(result, base: float) -> dict[str, float]:
+    """The best predicted throughput over the baseline per thread layout and batch size (every
+    accurate variant and policy): the batch-size lever under each layout, from the same run."""
+    best: dict[str, float] = {}
+    for row in result.rows[1:]:
+        c = row.candidate
+        key = f"{c.layout.label}, batch {c.batch_size}"
+        best[key] = max(best.get(key, 0.0), row.prediction.sequences_per_s / base)
+    return dict(sorted(best.items(), key=lambda kv: -kv[1]))
+
+
+def served_layouts(result) -> list[str]:
+    """The best candidate of each thread layout as the search served it on the search rows."""
+    got = result.layouts or {}
+    return [f"{c['variant']}, batch {c['batch_size']}, {c['sessions']} x {c['threads']}: {s:,.0f} seq/s"
+            for c, s in zip(got.get("candidates", []), got.get("measured_sequences_per_s", []))]
+
+
 def figures(result, seconds: float) -> dict:
     proof, winner = result.proof, result.winner
     base = result.rows[0].prediction.sequences_per_s
@@ -80,6 +103,8 @@ def figures(result, seconds: float) -> dict:
         "accuracy": [a.to_dict() for a in result.accuracy],
         "lever_sorted_batching_alone": lever(result, "onnx", "window", base),
         "lever_int8_alone_batch32": lever(result, "int8", "longest", base),
+        "predicted_over_baseline_by_layout_and_batch": by_layout_and_batch(result, base),
+        "layouts_served_on_search_rows": served_layouts(result),
         "tune_seconds": seconds, "load_average": os.getloadavg(),
         "goals": {"speedup >= 6x": proof.speedup["ratio"] >= 6.0, "drop <= 0.5": drop.drop <= 0.5,
                   "replay within 10%": abs(w.error) <= 0.10,

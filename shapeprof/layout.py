@@ -42,6 +42,8 @@ VARIANT_FILES = {
     "optimized-int8": "model-optimized-int8.onnx",
     "static-int8": "model-static-int8.onnx",
     "optimized-static-int8": "model-optimized-static-int8.onnx",
+    "optimized-fastgelu": "model-optimized-fastgelu.onnx",
+    "optimized-fastgelu-int8": "model-optimized-fastgelu-int8.onnx",
 }
 
 # shapeprof tune's output directory (export --tune puts it in OUTPUT_DIR/tune/)

@@ -10,6 +10,10 @@ optimizer, dynamic int8 quantisation, and both combined.
   optimised graph, calibrated on real rows of the profiled dataset (shapeprof.bench.static_int8,
   shapeprof.bench.calibration). They need calibration rows, so ``shapeprof bench`` does not
   build them; ``make_variant`` does.
+* ``optimized-fastgelu``, ``optimized-fastgelu-int8``: the optimizer with GELU approximated
+  (``FastGelu``, the tanh form: cheaper than the erf of ``BiasGelu``), then dynamic int8. Their
+  outputs differ from the exact graph's, so they are for callers that score task accuracy
+  (``shapeprof tune``); ``make_variant`` builds them.
 
 Each variant is checked against a reference (PyTorch, else the exported graph) on real rows
 before it is timed; the largest absolute deviation is reported.
@@ -35,7 +39,8 @@ if TYPE_CHECKING:
 
 VARIANTS = ("onnx", "optimized", "int8", "optimized-int8")     # what shapeprof bench builds
 STATIC_VARIANTS = ("static-int8", "optimized-static-int8")     # these need calibration rows
-ALL_VARIANTS = VARIANTS + STATIC_VARIANTS
+FASTGELU_VARIANTS = ("optimized-fastgelu", "optimized-fastgelu-int8")   # GELU approximated
+ALL_VARIANTS = VARIANTS + STATIC_VARIANTS + FASTGELU_VARIANTS
 OPTIMIZER_MODEL_TYPES = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert",
                          "albert": "bert", "mpnet": "bert", "distilbert": "bert", "deberta-v2": "bert"}
 EXACT_ATOL = 1e-3       # fp32 variants: a deviation above this is flagged
@@ -95,6 +100,10 @@ def build_variant(name: str, model: ModelDir, workdir: Path, calibration: Calibr
         return _int8(name, model.onnx_path, workdir, model, calibration, static, tokenizer), {}
     if name == "optimized-static-int8" and not _static_settings(static).fuse_attention:
         optimized, fused = optimize(model, workdir / "model-optimized-unfused-attention.onnx", attention=False)
+    elif name in FASTGELU_VARIANTS:
+        optimized, fused = optimize(model, workdir / VARIANT_FILES["optimized-fastgelu"], approximate_gelu=True)
+        if name == "optimized-fastgelu":
+            return optimized, fused
     else:
         optimized, fused = optimize(model, workdir / VARIANT_FILES["optimized"])
     if name == "optimized":
@@ -134,24 +143,26 @@ def _static_settings(static: StaticSettings | None) -> StaticSettings:
     return static or DEFAULT_STATIC
 
 
-def optimize(model: ModelDir, out: Path, attention: bool = True) -> tuple[Path, dict[str, int]]:
+def optimize(model: ModelDir, out: Path, attention: bool = True, approximate_gelu: bool = False
+             ) -> tuple[Path, dict[str, int]]:
     """onnxruntime's transformer optimizer with heads/hidden size from the config (``attention``:
-    fuse attention into one Attention op).
+    fuse attention into one Attention op; ``approximate_gelu``: GELU as FastGelu).
 
     The optimized graph is made once per process: a later call for the same source graph, file and
-    ``attention`` (its int8 after the float one, say) reuses ``out`` while it is the file written.
+    options (its int8 after the float one, say) reuses ``out`` while it is the file written.
     """
-    key = _optimized_key(model.onnx_path, out, attention)
+    key = _optimized_key(model.onnx_path, out, attention, approximate_gelu)
     made = _OPTIMIZED.get(key)
     if made is not None and _file_stamp(out) == made[0]:
         return out, dict(made[1])
-    out, fused = _run_optimizer(model, out, attention)
+    out, fused = _run_optimizer(model, out, attention, approximate_gelu)
     _OPTIMIZED[key] = (_file_stamp(out), dict(fused))
     return out, fused
 
 
-# (source graph, its stamp, output file, attention) -> (the output's stamp when written, fused ops)
-_OPTIMIZED: dict[tuple[str, tuple[int, int], str, bool], tuple[tuple[int, int], dict[str, int]]] = {}
+# (source graph, its stamp, output file, attention, approximate GELU) -> (the output's stamp when
+# written, fused ops)
+_OPTIMIZED: dict[tuple[str, tuple[int, int], str, bool, bool], tuple[tuple[int, int], dict[str, int]]] = {}
 
 
 def _file_stamp(path: Path) -> tuple[int, int]:
@@ -163,11 +174,13 @@ def _file_stamp(path: Path) -> tuple[int, int]:
     return st.st_mtime_ns, st.st_size
 
 
-def _optimized_key(src: Path, out: Path, attention: bool) -> tuple[str, tuple[int, int], str, bool]:
-    return str(src.resolve()), _file_stamp(src), str(out.resolve()), attention
+def _optimized_key(src: Path, out: Path, attention: bool, approximate_gelu: bool
+                   ) -> tuple[str, tuple[int, int], str, bool, bool]:
+    return str(src.resolve()), _file_stamp(src), str(out.resolve()), attention, approximate_gelu
 
 
-def _run_optimizer(model: ModelDir, out: Path, attention: bool) -> tuple[Path, dict[str, int]]:
+def _run_optimizer(model: ModelDir, out: Path, attention: bool, approximate_gelu: bool = False
+                   ) -> tuple[Path, dict[str, int]]:
     from onnxruntime.transformers.optimizer import optimize_model
 
     kind = OPTIMIZER_MODEL_TYPES.get(model.model_type)
@@ -178,7 +191,8 @@ def _run_optimizer(model: ModelDir, out: Path, attention: bool) -> tuple[Path, d
     with quiet_logs():
         try:
             opt = optimize_model(str(model.onnx_path), model_type=kind, num_heads=heads,
-                                 hidden_size=hidden, optimization_options=fusion_options(kind, attention))
+                                 hidden_size=hidden,
+                                 optimization_options=fusion_options(kind, attention, approximate_gelu))
             opt.save_model_to_file(str(out))
         except Exception as e:  # the optimizer raises many types
             raise BenchError(f"onnxruntime's transformer optimizer failed on {str(model.onnx_path)!r}: "
@@ -187,7 +201,7 @@ def _run_optimizer(model: ModelDir, out: Path, attention: bool) -> tuple[Path, d
     return out, fused
 
 
-def fusion_options(kind: str, attention: bool = True) -> Any:
+def fusion_options(kind: str, attention: bool = True, approximate_gelu: bool = False) -> Any:
     """The optimizer's options, adjusted for correctness and CPU speed.
 
     The default mask format assumes right padding (1-D sequence lengths) and gives
@@ -200,6 +214,7 @@ def fusion_options(kind: str, attention: bool = True) -> Any:
     options.attention_mask_format = AttentionMaskFormat.AttentionMask
     options.enable_skip_layer_norm = False
     options.enable_attention = attention
+    options.enable_gelu_approximation = approximate_gelu
     return options
 
 

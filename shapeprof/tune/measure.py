@@ -77,26 +77,43 @@ def time_parallel(sessions: Sequence[Any], shapes: Sequence[Shape],
                   timing: TimingPolicy = FAST, tick: Callable[[str], None] | None = None) -> dict[Shape, float]:
     """Median ms of a call at each shape while every session runs the same shape at once: the
     latency one of several parallel sessions sees, contention for cores and memory included."""
-    samples: dict[Shape, list[float]] = {s: [] for s in shapes}
+    return time_parallel_groups({"s": sessions}, shapes, feeds_of, rounds, timing, tick)["s"]
+
+
+def time_parallel_groups(groups: Mapping[str, Sequence[Any]], shapes: Sequence[Shape],
+                         feeds_of: Callable[[Shape], dict[str, np.ndarray]], rounds: int = 2,
+                         timing: TimingPolicy = FAST, tick: Callable[[str], None] | None = None
+                         ) -> dict[str, dict[Shape, float]]:
+    """As :func:`time_parallel` for several groups of parallel sessions (one group per variant),
+    interleaved per cell and round in a rotating order, as :func:`time_cells` does."""
+    samples: dict[str, dict[Shape, list[float]]] = {n: {s: [] for s in shapes} for n in groups}
+    names = list(groups)
     for r in range(rounds):
         for shape in shapes:
             feeds = feeds_of(shape)
-            start = threading.Barrier(len(sessions))
-            got: list[list[float]] = [[] for _ in sessions]
-
-            def work(i: int, session: Any) -> None:
-                start.wait()
-                got[i] += collect_samples(lambda: session.run(None, feeds), timing)
-
-            threads = [threading.Thread(target=work, args=(i, s)) for i, s in enumerate(sessions)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            samples[shape] += [x for g in got for x in g]
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                samples[name][shape] += _parallel_samples(groups[name], feeds, timing)
             if tick is not None:
-                tick(f"cell {shape[0]}x{shape[1]} on {len(sessions)} parallel sessions, round {r + 1}")
-    return {s: float(np.median(v)) for s, v in samples.items()}
+                tick(f"cell {shape[0]}x{shape[1]} on {len(next(iter(groups.values())))} parallel sessions, "
+                     f"round {r + 1}")
+    return {n: {s: float(np.median(v)) for s, v in per.items()} for n, per in samples.items()}
+
+
+def _parallel_samples(sessions: Sequence[Any], feeds: dict[str, np.ndarray], timing: TimingPolicy) -> list[float]:
+    """Every session's samples of ``feeds``, the sessions started together on their own threads."""
+    start = threading.Barrier(len(sessions))
+    got: list[list[float]] = [[] for _ in sessions]
+
+    def work(i: int, session: Any) -> None:
+        start.wait()
+        got[i] += collect_samples(lambda: session.run(None, feeds), timing)
+
+    threads = [threading.Thread(target=work, args=(i, s)) for i, s in enumerate(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [x for g in got for x in g]
 
 
 def latency_model(cells: Mapping[Shape, float]) -> LatencyModel:

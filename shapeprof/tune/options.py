@@ -28,7 +28,8 @@ class Slo:
         return f"{self.percentile} <= {self.ms:g} ms per batch"
 
 
-VARIANTS = ("onnx", "optimized", "int8", "static-int8", "optimized-int8", "optimized-static-int8")
+VARIANTS = ("onnx", "optimized", "int8", "static-int8", "optimized-int8", "optimized-static-int8",
+            "optimized-fastgelu", "optimized-fastgelu-int8")
 BASELINE_BATCH = 32           # "the usual way": pad-to-longest batches of 32 in data order
 DEFAULT_WINDOW = 256
 PROOF_ROUNDS = 12

@@ -81,9 +81,7 @@ def _run(ctx: TuneContext, variants: list[str], data: Any, bar: Any) -> TuneResu
     bar.update(1, now="growing batch sizes")
     search.grow(ctx, kept, bar.set_now)
     bar.update(1, now="thread layouts")
-    ranked = rank(ctx.scored, ctx.options.slo)
-    top = next((c for c, p in ranked if ctx.options.slo is None or ctx.options.slo.met(p)), None)
-    layouts = search.layouts(ctx, top, bar.set_now) if top is not None else {}
+    layouts = search.layouts(ctx, kept, bar.set_now)
     winner = search.choose(ctx, layouts)
     bar.update(1, now="proof on held-out rows")
     proof = None

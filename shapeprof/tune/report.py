@@ -72,7 +72,16 @@ def winner_lines(result: TuneResult) -> list[str]:
             f"p50 {w.prediction.p50_ms:.1f} ms, p99 {w.prediction.p99_ms:.1f} ms per batch.",
             f"deploy.json: model {d.get('model_file')}, {d.get('sessions')} session(s), "
             f"{(d.get('session_options') or {}).get('intra_op_num_threads')} thread(s) each, denormals "
-            "flushed; serve with `python serve.py TEXT...` or `from serve import serve`."]
+            "flushed; serve with `python serve.py TEXT...` or `from serve import serve`.", *layout_lines(result)]
+
+
+def layout_lines(result: TuneResult) -> list[str]:
+    """The best candidate of each thread layout, as served on the search rows to choose between them."""
+    got = result.layouts or {}
+    served = [f"{c['variant']}, batch {c['batch_size']}, {c['sessions']} x {c['threads']}: {s:,.0f} seq/s"
+              for c, s in zip(got.get("candidates") or [], got.get("measured_sequences_per_s") or [])]
+    return ["", "Best of each thread layout, served on the search rows (interleaved; the faster won): "
+            + "; ".join(served) + "."] if served else []
 
 
 def proof_table(result: TuneResult) -> list[str]:

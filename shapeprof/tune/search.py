@@ -1,5 +1,8 @@
-"""The search: time every accurate variant on a coarse grid, prune what cannot win, grow the
-batch size as far as the SLO allows, then measure the thread layouts of the best candidate.
+"""The search: time every accurate variant on a coarse grid, prune what cannot win, time the
+smaller batch sizes and grow the batch size as far as the SLO allows, then time every kept variant
+again as one session per core at every one of those batch sizes (small batches can win there,
+where one session with every core loses them to its threads' synchronisation), and serve the best
+candidate of each thread layout to choose between them.
 
 Every latency comes from cells timed with the variants interleaved (``measure.time_cells``) and
 priced on the search rows' own lengths in arrival order (``candidates.predict``).
@@ -18,12 +21,13 @@ from .batching import Batching, Plan, plan
 from .candidates import (Candidate, Layout, Prediction, batchings, grow_more, predict, prune_variants,
                          rank)
 from .context import TuneContext
-from .measure import SessionSpec, Shape, latency_model, open_session, time_cells, time_parallel
+from .measure import SessionSpec, Shape, latency_model, open_session, time_cells, time_parallel_groups
 from .options import BASELINE_BATCH
 from .serve import Feeds, build_feeds, run_pass
 
 GRID_QUANTILES = (0, 25, 50, 90, 100)
-LAYOUT_ROUNDS = 2
+LAYOUT_ROUNDS = 3
+SMALL_BATCHES = (1, 2, 4, 8, 16)      # timed below the baseline's 32, with the profile's own
 Tick = Callable[[str], None]
 
 
@@ -83,10 +87,15 @@ def score_batch(ctx: TuneContext, variant: str, batch: int, layout: Layout | Non
             (Candidate(variant, b, batch, layout) for b in batchings(edges, ctx.options.window))]
 
 
+def small_batches(profile_sizes: Sequence[int]) -> list[int]:
+    """Batch sizes timed below the baseline's: the profile's and the powers of two up to 16."""
+    return sorted({b for b in (*profile_sizes, *SMALL_BATCHES) if 1 <= b < BASELINE_BATCH})
+
+
 def grow(ctx: TuneContext, variants: Sequence[str], tick: Tick) -> None:
-    """Time the profile's smaller batch sizes, then double from 32 while it pays and the SLO holds."""
+    """Time the smaller batch sizes, then double from 32 while it pays and the SLO holds."""
     lengths = grid_lengths(ctx.search_lengths)
-    small = sorted(b for b in set(ctx.view.batch_sizes) if b < BASELINE_BATCH)
+    small = small_batches(ctx.view.batch_sizes)
     _time_batches(ctx, variants, small, lengths, tick)
     growing, batch = list(variants), BASELINE_BATCH
     while growing and batch * 2 <= min(ctx.options.max_batch, len(ctx.search)):
@@ -113,45 +122,63 @@ def _time_batches(ctx: TuneContext, variants: Sequence[str], batches: Sequence[i
         ctx.cells.setdefault((v, Layout(1, ctx.cores)), {}).update(cells)
 
 
-def layouts(ctx: TuneContext, top: Candidate, tick: Tick) -> dict[str, Any]:
-    """One session with every core against a session per core, for the best candidate: cells at
-    one thread priced, then both layouts served on the search rows, interleaved, and compared."""
-    if ctx.cores < 2:
+def layouts(ctx: TuneContext, variants: Sequence[str], tick: Tick) -> dict[str, Any]:
+    """Every kept variant as one session per core, one thread each, at every batch size the
+    single-session search timed: cells timed with the sessions running at once (variants
+    interleaved), every policy priced; then the best candidate of each layout served on the search
+    rows, interleaved round by round, and compared."""
+    if ctx.cores < 2 or not variants:
         return {}
-    layout = Layout(ctx.cores, 1)
-    parallel = Candidate(top.variant, top.batching, top.batch_size, layout)
-    sessions = [open_session(ctx.paths[top.variant], SessionSpec(threads=1)) for _ in range(layout.sessions)]
-    shapes = [(top.batch_size, n) for n in grid_lengths(ctx.search_lengths)]
-    ctx.cells[(top.variant, layout)] = time_parallel(sessions, shapes, ctx.cell_feeds, ctx.options.rounds,
-                                                      tick=tick)
-    ctx.scored.append((parallel, predict(parallel, latency_model(ctx.cells[(top.variant, layout)]),
-                                         ctx.search_lengths)))
-    measured = {c: serve_rounds(ctx, c, ctx.search, LAYOUT_ROUNDS) for c in (top, parallel)}
-    return {"candidates": [c.to_dict() for c in measured],
-            "measured_sequences_per_s": list(measured.values())}
+    single, parallel = Layout(1, ctx.cores), Layout(ctx.cores, 1)
+    sizes = sorted({b for v in variants for b, _ in ctx.cells[(v, single)]})
+    groups = {v: [open_session(ctx.paths[v], SessionSpec(threads=1)) for _ in range(parallel.sessions)]
+              for v in variants}
+    shapes = [(b, n) for b in sizes for n in grid_lengths(ctx.search_lengths)]
+    timed = time_parallel_groups(groups, shapes, ctx.cell_feeds, ctx.options.rounds, tick=tick)
+    for v, cells in timed.items():
+        ctx.cells[(v, parallel)] = cells
+        ctx.scored += [cp for b in sizes for cp in score_batch(ctx, v, b, parallel)]
+    tops = [c for c in (_top(ctx, single), _top(ctx, parallel)) if c is not None]
+    if not tops:
+        return {}
+    tick(f"serving the best of each layout ({len(tops)}) on the search rows")
+    return {"candidates": [c.to_dict() for c in tops],
+            "measured_sequences_per_s": serve_interleaved(ctx, tops, ctx.search, LAYOUT_ROUNDS)}
 
 
-def serve_rounds(ctx: TuneContext, candidate: Candidate, rows: np.ndarray, rounds: int) -> float:
-    """Measured throughput (median over passes) of ``candidate`` serving ``rows``."""
-    _, feeds = serving(ctx, candidate, rows)
-    sessions = open_sessions(ctx, candidate)
-    run_pass(sessions, feeds[:2])
-    walls = [run_pass(sessions, feeds)[0].wall_s for _ in range(rounds)]
-    return len(rows) / float(np.median(walls))
+def _top(ctx: TuneContext, layout: Layout) -> Candidate | None:
+    """The best-predicted candidate of ``layout`` meeting the SLO (None when none does)."""
+    slo = ctx.options.slo
+    return next((c for c, p in rank(ctx.scored, slo) if c.layout == layout and (slo is None or slo.met(p))),
+                None)
+
+
+def serve_interleaved(ctx: TuneContext, candidates: Sequence[Candidate], rows: np.ndarray, rounds: int
+                      ) -> list[float]:
+    """Measured throughput of each candidate serving ``rows``: the median of its passes, the
+    candidates' passes interleaved in a rotating order so the machine's drift hits them alike."""
+    prepared = [(serving(ctx, c, rows)[1], open_sessions(ctx, c)) for c in candidates]
+    for feeds, sessions in prepared:
+        run_pass(sessions, feeds[:2])
+    walls: list[list[float]] = [[] for _ in candidates]
+    order = list(range(len(candidates)))
+    for r in range(rounds):
+        for i in order[r % len(order):] + order[:r % len(order)]:
+            walls[i].append(run_pass(prepared[i][1], prepared[i][0])[0].wall_s)
+    return [len(rows) / float(np.median(w)) for w in walls]
 
 
 def choose(ctx: TuneContext, measured: dict[str, Any]) -> Candidate | None:
-    """The winner: the best-ranked candidate meeting the SLO; between the two thread layouts of
-    the best one, the layout measured faster."""
+    """The winner: the best-ranked candidate meeting the SLO; between the best candidates of the
+    thread layouts, the one measured fastest."""
     ranked = rank(ctx.scored, ctx.options.slo)
     slo = ctx.options.slo
     meeting = [c for c, p in ranked if slo is None or slo.met(p)]
     if not meeting:
         return None
     if measured:
-        (a, b), (sa, sb) = ([Candidate.from_dict(d) for d in measured["candidates"]],
-                            measured["measured_sequences_per_s"])
-        options = [(s, c) for c, s in ((a, sa), (b, sb)) if c in meeting]
+        served = zip((Candidate.from_dict(d) for d in measured["candidates"]), measured["measured_sequences_per_s"])
+        options = [(s, c) for c, s in served if c in meeting]
         if options:
             return max(options, key=lambda sc: sc[0])[1]
     return meeting[0]

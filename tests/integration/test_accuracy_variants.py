@@ -126,7 +126,7 @@ def test_the_optimizer_runs_once_per_workdir_for_the_optimized_variants(embedder
 
     calls: list[Path] = []
     real = variants._run_optimizer
-    monkeypatch.setattr(variants, "_run_optimizer", lambda m, out, a: (calls.append(out), real(m, out, a))[1])
+    monkeypatch.setattr(variants, "_run_optimizer", lambda m, out, *a: (calls.append(out), real(m, out, *a))[1])
     opt, fused = make_variant(embedder, "optimized", tmp_path / "v")
     q, fused_q = make_variant(embedder, "optimized-int8", tmp_path / "v")
     assert len(calls) == 1 and fused_q == fused and q.is_file() and opt.is_file()
@@ -134,6 +134,32 @@ def test_the_optimizer_runs_once_per_workdir_for_the_optimized_variants(embedder
     opt.unlink()                                                        # the file gone: built again
     make_variant(embedder, "optimized-int8", tmp_path / "v")
     assert calls == [opt, tmp_path / "w" / opt.name, opt] and opt.is_file()
+
+
+def test_fastgelu_variants_approximate_gelu_and_share_one_optimized_graph(embedder, tmp_path, monkeypatch):
+    import onnx
+    import onnxruntime as ort
+
+    from shapeprof.bench import variants
+
+    calls: list[Path] = []
+    real = variants._run_optimizer
+    monkeypatch.setattr(variants, "_run_optimizer", lambda m, out, *a: (calls.append(out), real(m, out, *a))[1])
+    exact, _ = make_variant(embedder, "optimized", tmp_path)
+    fast, fused = make_variant(embedder, "optimized-fastgelu", tmp_path)
+    q, fused_q = make_variant(embedder, "optimized-fastgelu-int8", tmp_path)
+    assert calls == [exact, fast] and fused_q == fused and fused.get("FastGelu", 0) > 0
+    ops = {n.op_type for n in onnx.load(str(fast)).graph.node}
+    assert "FastGelu" in ops and not {"BiasGelu", "Gelu"} & ops
+    assert {"DynamicQuantizeMatMul", "QAttention"} & {n.op_type for n in onnx.load(str(q)).graph.node}
+    ids = np.array([[101, 2023, 2003, 1037, 3231, 102]], dtype=np.int64)
+    given = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    outs = []
+    for path in (exact, fast):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        outs.append(session.run(None, {i.name: given[i.name] for i in session.get_inputs()})[0])
+    diff = float(np.abs(outs[0] - outs[1]).max())
+    assert 0.0 < diff < 1e-2              # an approximation: close, not identical
 
 
 def test_a_loaded_tokenizer_is_used_not_loaded_again(embedder, tmp_path, monkeypatch):

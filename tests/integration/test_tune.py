@@ -91,6 +91,20 @@ def test_deploy_json_round_trips_and_names_what_was_measured(tuned) -> None:
     assert TuneResult.from_dict(result.to_dict()) == result
 
 
+def test_both_thread_layouts_are_priced_at_every_batch_size_and_their_best_served(tuned) -> None:
+    _, out = tuned
+    data = json.loads((out / "tune.json").read_text())
+    rows = [r["candidate"] for r in data["rows"][1:]]
+    sizes = {s: {c["batch_size"] for c in rows if c["sessions"] == s} for s in {c["sessions"] for c in rows}}
+    assert {1, 2, 4, 8, 16, 32} <= sizes[1]           # the profile's 1 and 4, the powers of two, 32 and up
+    if len(sizes) == 1:
+        pytest.skip("one core: no parallel layout to weigh")
+    (parallel,) = set(sizes) - {1}
+    assert sizes[parallel] == sizes[1]
+    served = [(c["sessions"], c["threads"]) for c in data["layouts"]["candidates"]]
+    assert sorted(served) == [(1, parallel), (parallel, 1)] and len(data["layouts"]["measured_sequences_per_s"]) == 2
+
+
 def _serve_module(out: Path):
     spec = importlib.util.spec_from_file_location("serve_under_test", out / "serve.py")
     module = importlib.util.module_from_spec(spec)

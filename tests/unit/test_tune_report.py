@@ -69,6 +69,16 @@ def test_markdown_puts_the_baseline_first_and_shows_accuracy_side_by_side() -> N
     assert "- optimized: predicted 100 seq/s" in md
 
 
+def test_markdown_shows_the_layouts_served_to_choose_the_winner() -> None:
+    r = result()
+    assert "Best of each thread layout" not in markdown(r)
+    served = {"candidates": [WIN.to_dict(), {**WIN.to_dict(), "batch_size": 8, "sessions": 1, "threads": 2}],
+              "measured_sequences_per_s": [1010.0, 640.0]}
+    md = markdown(TuneResult(**{**r.__dict__, "layouts": served}))
+    assert f"{WIN.variant}, batch {WIN.batch_size}, {WIN.layout.sessions} x {WIN.layout.threads}: 1,010 seq/s" in md
+    assert f"{WIN.variant}, batch 8, 1 x 2: 640 seq/s." in md
+
+
 def test_a_replay_off_by_more_than_10_percent_is_flagged_everywhere() -> None:
     r = result(winner_measured=900.0)                # predicted 1100: +22%
     assert r.proof.winner.flagged and not result().proof.winner.flagged
