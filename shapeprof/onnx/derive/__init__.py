@@ -76,10 +76,13 @@ def _seed(seed: int) -> Iterator[None]:
 
 
 def _family(model: Any, task: str) -> Any:
-    from . import families, towers, video, vlm
+    from . import families, side_inputs, towers, video, vlm
 
     if vlm.is_image_text_to_text(model):   # placeholder tokens filled with image features (LLaVA-style)
         return vlm.ImageTextToText
+    extra = side_inputs.family(model, task)   # one more input the model says how to fill
+    if extra is not None:
+        return extra
     special = towers.family(model, task)   # two towers, layout, tables, pooled; clean refusals
     if special is not None:
         return special

@@ -116,7 +116,7 @@ class Encoder(Family):
         if other:
             raise cls.fail(model, task, "inputs", f"forward takes {other[0]!r} (layout or media), which "
                            f"{preprocessor or 'the tokenizer'} does not produce")
-        values = {"vocab_size": vocab_size(model)}
+        values = {"vocab_size": vocab_size(model) or cls.id_range(model)}
         if values["vocab_size"] is None and getattr(config, "vocab_size", None) is None:
             raise cls.fail(model, task, "inputs", "no input embedding gives the range of its token ids (the model "
                            "hashes or embeds them its own way)")
@@ -136,6 +136,11 @@ class Encoder(Family):
         draft.FUSABLE_ATTENTION = fusable
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=inputs,
                           fusable_attention=fusable)
+
+    @classmethod
+    def id_range(cls, model: Any) -> int | None:
+        """Token ids are below this when no input embedding says (subclasses: hashed ids)."""
+        return None
 
 
 def _embedding_rows(model: Any, suffix: str) -> int | None:
