@@ -290,11 +290,16 @@ class Vision(Family):
         preprocessor, names = preprocessor_inputs(config.model_type, "image")
         if names and "pixel_values" not in names:
             raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'pixel_values'")
-        check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
+        check_required(model, task, {"pixel_values", *cls.side_inputs(model)}, cls.BASE.__name__)
         normalized = normalized_class(normalized_base, config, {}, optional=optional)
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
                            **cls.extra_attrs(model, task))
         return preprocessor, normalized, draft
+
+    @classmethod
+    def side_inputs(cls, model: Any) -> tuple[str, ...]:
+        """Inputs besides ``pixel_values`` the draft generates (subclasses: prompt images)."""
+        return ()
 
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:

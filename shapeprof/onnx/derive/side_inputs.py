@@ -33,7 +33,7 @@ from ..dummy import DummyInputGenerator, DummyTextInputGenerator, padded_mask
 from ..text import TextEncoderOnnxConfig
 from ..vision import DummyImageInputGenerator, VisionOnnxConfig
 from .families import Encoder, Family, Vision
-from .probe import PROBED, config_value, forward_params, run, vocab_size
+from .probe import PROBED, config_value, dynamic_trace_guard, forward_params, run, vocab_size
 
 UNICODE_CODE_POINTS = 0x110000
 REGION_FEATURES = {"visual_embeds": "visual_embedding_dim", "visual_feats": "visual_feat_dim"}
@@ -196,9 +196,12 @@ class PromptVision(ImageFamily):
     BASE = PromptVisionOnnxConfig
 
     @classmethod
+    def side_inputs(cls, model: Any) -> tuple[str, ...]:
+        return tuple(n for n, required in forward_params(model).items() if required and n.startswith("prompt_"))
+
+    @classmethod
     def extra_attrs(cls, model: Any, task: str) -> dict[str, Any]:
-        return {"PROMPTS": tuple(n for n, required in forward_params(model).items()
-                                 if required and n.startswith("prompt_"))}
+        return {"PROMPTS": cls.side_inputs(model)}
 
     @classmethod
     def image_size(cls, model: Any, normalized: type) -> type:
@@ -337,9 +340,56 @@ class LanguageAdapterEncoder(Encoder):
         return derived
 
 
+class HashedEncoderOnnxConfig(TextEncoderOnnxConfig):
+    """Character encoders; ``sequence_length`` is static at ``STATIC_LENGTH`` when listed in
+    ``STATIC_AXES`` (the model's code fixes the length it was traced at)."""
+
+    STATIC_LENGTH: ClassVar[int] = 0
+
+    def default_axis_sizes(self) -> dict[str, int]:
+        static = "sequence_length" in self.STATIC_AXES and self.STATIC_LENGTH
+        return {**super().default_axis_sizes(), **({"sequence_length": self.STATIC_LENGTH} if static else {})}
+
+    def axis_bounds(self) -> dict[str, tuple[int, int | None]]:
+        bounds = super().axis_bounds()
+        bounds.update({a: (n, n) for a, n in self.default_axis_sizes().items() if a in self.STATIC_AXES})
+        return bounds
+
+
 class HashedEncoder(Encoder):
-    """Character encoders hashing code points into ``num_hash_buckets`` (CANINE)."""
+    """Character encoders hashing code points into ``num_hash_buckets`` (CANINE). When torch.export
+    keeps the sequence dynamic only under a guard (CANINE's local attention loops over chunks in
+    Python), the sequence is static at the tokenizer's ``model_max_length`` and the guard is said."""
+
+    BASE = HashedEncoderOnnxConfig
 
     @classmethod
     def id_range(cls, model: Any) -> int | None:
         return UNICODE_CODE_POINTS
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        derived = super().derive(model, task)
+        record = {**derived.DERIVATION, "token_ids": f"Unicode code points (below {UNICODE_CODE_POINTS:#x}), hashed"}
+        guard = dynamic_trace_guard(model, derived(model.config, task=task))
+        if guard:
+            derived.STATIC_AXES, derived.STATIC_LENGTH = ("sequence_length",), _max_length(model)
+            record.update(static_axes=["sequence_length"], static_because=f"torch.export keeps the sequence "
+                          f"dynamic only where {guard}", sequence_length=derived.STATIC_LENGTH)
+        derived.DERIVATION = record
+        return derived
+
+
+def _max_length(model: Any) -> int:
+    """The tokenizer class's default ``model_max_length``, else the position table's size."""
+    import inspect
+
+    from transformers.models.auto import tokenization_auto
+
+    name = tokenization_auto.TOKENIZER_MAPPING_NAMES.get(model.config.model_type)
+    tokenizer = tokenization_auto.tokenizer_class_from_name(name) if isinstance(name, str) else None
+    try:
+        default = inspect.signature(tokenizer.__init__).parameters["model_max_length"].default
+    except (AttributeError, KeyError, TypeError, ValueError):   # no tokenizer class, or no such default
+        default = None
+    return int(default) if isinstance(default, int) else int(config_value(model.config, "max_position_embeddings"))
