@@ -14,7 +14,11 @@ model itself says what a valid value is (see :mod:`shapeprof.onnx.derive`):
   (the same values; the model's own boolean-index loop has data-dependent shapes);
 - hashed character ids (CANINE): no embedding table gives the range, the ids are Unicode code
   points (``num_hash_buckets`` hashes them), so dummy ids are drawn below 0x110000;
-- an image size only a ``vision_config`` gives (SAM): the sides come from it.
+- an image size only a ``vision_config`` or ``backbone_config`` gives (SAM): the sides come from it.
+
+DETR-style detectors (an encoder-decoder over ``num_queries`` object queries taking ``pixel_values``)
+are refused in one line: DEIMv2 reads its batch as a Python int (``len(tensor)``), which torch.export
+fixes.
 
 A family's outputs are the level-2 class's when the model returns them, else every tensor one
 forward pass returns (LXMERT's language, vision and pooled outputs; SAM's masks and scores).
@@ -33,7 +37,7 @@ from ..dummy import DummyInputGenerator, DummyTextInputGenerator, padded_mask
 from ..text import TextEncoderOnnxConfig
 from ..vision import DummyImageInputGenerator, VisionOnnxConfig
 from .families import Encoder, Family, Vision
-from .probe import PROBED, config_value, dynamic_trace_guard, forward_params, run, vocab_size
+from .probe import PROBED, DeriveError, config_value, dynamic_trace_guard, forward_params, run, vocab_size
 
 UNICODE_CODE_POINTS = 0x110000
 REGION_FEATURES = {"visual_embeds": "visual_embedding_dim", "visual_feats": "visual_feat_dim"}
@@ -53,12 +57,17 @@ def family(model: Any, task: str) -> type[Family] | None:
             return RegionEncoder
         if config_value(config, "num_hash_buckets") and vocab_size(model) is None:
             return HashedEncoder
-    if main == "pixel_values" and not getattr(config, "is_encoder_decoder", False):
+    if main == "pixel_values" and getattr(config, "is_encoder_decoder", False):
+        if config_value(config, "num_queries") and "input_ids" not in params:
+            raise DeriveError(config.model_type, task, "family", "a detector over object queries (a DETR-style "
+                              "encoder-decoder taking 'pixel_values') is not derived", VisionOnnxConfig.__name__)
+        return None
+    if main == "pixel_values":
         if "noise" in params and config_value(config, "patch_size"):
             return NoiseVision
         if any(required and n.startswith("prompt_") for n, required in params.items()):
             return PromptVision
-        if not config_value(config, "image_size") and _sub_image_size(config):
+        if _sub_image_size(config):
             return SubConfigVision
     return None
 
@@ -68,8 +77,15 @@ def _languages(config: Any) -> tuple[str, ...]:
     return tuple(languages) if isinstance(languages, (list, tuple)) else ()
 
 
-def _sub_image_size(config: Any) -> Any:
-    return config_value(config_value(config, "vision_config"), "image_size")
+SUB_CONFIGS = ("vision_config", "backbone_config")   # where a composite model's image size lives
+
+
+def _sub_image_size(config: Any) -> str | None:
+    """``<sub-config>.image_size`` when the config itself names no image size, else None."""
+    if config_value(config, "image_size"):
+        return None
+    return next((f"{sub}.image_size" for sub in SUB_CONFIGS
+                 if config_value(config_value(config, sub), "image_size")), None)
 
 
 # ---- outputs: the level-2 class's, else what the forward pass returns -----------------------------
@@ -97,7 +113,14 @@ def forward_outputs(model: Any, cfg: OnnxConfig, sizes: Mapping[str, int]) -> tu
 
 
 class OutputsFamily(Family):
-    """Finds the outputs of the draft (``FORWARD_OUTPUTS``) before its axes are probed."""
+    """Finds the outputs of the draft (``FORWARD_OUTPUTS``) before its axes are probed; the
+    derivation record lists every input, the generated ones too."""
+
+    @classmethod
+    def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
+        derived: type[OnnxConfig] = super().derive(model, task)
+        derived.DERIVATION = {**derived.DERIVATION, "inputs": list(derived(model.config, task=task).inputs)}
+        return derived
 
     @classmethod
     def probe(cls, model: Any, draft: type[OnnxConfig], task: str, base: Mapping[str, int],
@@ -163,7 +186,7 @@ class PromptVisionOnnxConfig(ForwardOutputs, VisionOnnxConfig):
 
 
 class SubConfigVisionOnnxConfig(ForwardOutputs, VisionOnnxConfig):
-    """Image models whose image size is ``vision_config.image_size`` (SAM)."""
+    """Image models whose image size is ``vision_config.image_size`` (SAM) or ``backbone_config``'s."""
 
 
 def _with_image_size(normalized: type, attribute: str, value: Any = None) -> type:
@@ -216,7 +239,7 @@ class SubConfigVision(ImageFamily):
 
     @classmethod
     def image_size(cls, model: Any, normalized: type) -> type:
-        return _with_image_size(normalized, "vision_config.image_size")
+        return _with_image_size(normalized, _sub_image_size(model.config) or "image_size")
 
 
 # ---- text: region features, language ids, hashed characters -------------------------------------------
