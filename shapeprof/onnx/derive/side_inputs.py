@@ -62,7 +62,7 @@ def family(model: Any, task: str) -> type[Family] | None:
             raise DeriveError(config.model_type, task, "family", "a detector over object queries (a DETR-style "
                               "encoder-decoder taking 'pixel_values') is not derived", VisionOnnxConfig.__name__)
         return None
-    if main == "pixel_values":
+    if main == "pixel_values" and config_value(config, "text_config") is None:   # text and images: towers, vlm
         if "noise" in params and config_value(config, "patch_size"):
             return NoiseVision
         if any(required and n.startswith("prompt_") for n, required in params.items()):
