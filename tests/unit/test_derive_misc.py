@@ -72,12 +72,3 @@ def test_forced_eos_is_off_while_generating_and_restored() -> None:
     with no_forced_eos(model):
         assert model.generation_config.forced_eos_token_id is None
     assert model.generation_config.forced_eos_token_id == 2
-
-
-def test_a_model_sampling_in_forward_is_refused() -> None:
-    from transformers import AutoConfig
-
-    config = AutoConfig.for_model("vit_mae", image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1,
-                                  num_attention_heads=4, intermediate_size=37)
-    with pytest.raises(DeriveError, match="outputs: two forward passes on the same pixels differ"):
-        derive_onnx_config(config, "feature-extraction")

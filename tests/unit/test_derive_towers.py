@@ -90,12 +90,8 @@ def test_single_stream_text_and_image_takes_both_preprocessors_inputs() -> None:
 
 
 @pytest.mark.parametrize("model_type, overrides, part", [
-    ("visual_bert", {}, "inputs: forward takes 'visual_embeds': region features from an object detector"),
-    ("xmod", {}, "inputs: forward takes 'lang_ids': a language id per example, which selects an adapter"),
     ("udop", {"d_model": 32, "d_kv": 8, "d_ff": 37, "num_layers": 1, "num_heads": 4},
      "family: an encoder-decoder taking 'bbox'"),
-    ("seggpt", {"image_size": [32, 16], "patch_size": 8, "mlp_dim": 37},
-     "inputs: forward requires 'prompt_pixel_values', 'prompt_masks': a prompt image and mask"),
 ])
 def test_inputs_nobody_produces_are_refused_in_one_line(model_type: str, overrides: dict[str, Any],
                                                         part: str) -> None:

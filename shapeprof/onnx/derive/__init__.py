@@ -76,7 +76,7 @@ def _seed(seed: int) -> Iterator[None]:
 
 
 def _family(model: Any, task: str) -> Any:
-    from . import audio_llm, families, towers, video, vlm
+    from . import audio_llm, families, side_inputs, towers, video, vlm
 
     if vlm.is_image_text_to_text(model):   # placeholder tokens filled with image features (LLaVA-style)
         from . import grid_vlm   # Qwen2-VL style: flattened patches of one fixed grid, M-RoPE
@@ -84,6 +84,9 @@ def _family(model: Any, task: str) -> Any:
         return grid_vlm.GridImageTextToText if grid_vlm.is_grid_vlm(model) else vlm.ImageTextToText
     if audio_llm.is_audio_text_to_text(model):   # the same with audio features (Qwen2-Audio, Voxtral)
         return audio_llm.AudioTextToText
+    extra = side_inputs.family(model, task)   # one more input the model says how to fill
+    if extra is not None:
+        return extra
     special = towers.family(model, task)   # two towers, layout, tables, pooled; clean refusals
     if special is not None:
         return special

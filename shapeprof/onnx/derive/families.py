@@ -116,7 +116,7 @@ class Encoder(Family):
         if other:
             raise cls.fail(model, task, "inputs", f"forward takes {other[0]!r} (layout or media), which "
                            f"{preprocessor or 'the tokenizer'} does not produce")
-        values = {"vocab_size": vocab_size(model)}
+        values = {"vocab_size": vocab_size(model) or cls.id_range(model)}
         if values["vocab_size"] is None and getattr(config, "vocab_size", None) is None:
             raise cls.fail(model, task, "inputs", "no input embedding gives the range of its token ids (the model "
                            "hashes or embeds them its own way)")
@@ -136,6 +136,11 @@ class Encoder(Family):
         draft.FUSABLE_ATTENTION = fusable
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=inputs,
                           fusable_attention=fusable)
+
+    @classmethod
+    def id_range(cls, model: Any) -> int | None:
+        """Token ids are below this when no input embedding says (subclasses: hashed ids)."""
+        return None
 
 
 def _embedding_rows(model: Any, suffix: str) -> int | None:
@@ -285,11 +290,16 @@ class Vision(Family):
         preprocessor, names = preprocessor_inputs(config.model_type, "image")
         if names and "pixel_values" not in names:
             raise cls.fail(model, task, "inputs", f"{preprocessor} produces no 'pixel_values'")
-        check_required(model, task, {"pixel_values"}, cls.BASE.__name__)
+        check_required(model, task, {"pixel_values", *cls.side_inputs(model)}, cls.BASE.__name__)
         normalized = normalized_class(normalized_base, config, {}, optional=optional)
         draft = make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized,
                            **cls.extra_attrs(model, task))
         return preprocessor, normalized, draft
+
+    @classmethod
+    def side_inputs(cls, model: Any) -> tuple[str, ...]:
+        """Inputs besides ``pixel_values`` the draft generates (subclasses: prompt images)."""
+        return ()
 
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
