@@ -30,7 +30,15 @@ from ..dummy import DummyInputGenerator
 from ..normalized import NormalizedConfig
 from ..vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
 from .families import Family, make_class
-from .probe import PROBED, check_required, first_line, forward_params, preprocessor_inputs, vocab_size
+from .probe import (
+    PROBED,
+    check_required,
+    first_line,
+    forward_params,
+    preprocessor_inputs,
+    vocab_size,
+)
+from .vlm_patches import export_patches
 
 IMAGE_TOKEN_ATTRIBUTES = ("image_token_id", "image_token_index")
 TASKS = ("feature-extraction",)
@@ -123,6 +131,7 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
 
     def __init__(self, config: Any, task: str = "default", patching_specs: list[PatchingSpec] | None = None) -> None:
         super().__init__(config, task, patching_specs)
+        self.patching_specs.extend(export_patches())
         for name in self.CHECKED_MODULES:
             self.patching_specs.append(PatchingSpec(importlib.import_module(name), "torch_compilable_check", _no_check))
 
