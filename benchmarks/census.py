@@ -378,6 +378,9 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
     if task == "automatic-speech-recognition" and getattr(default, "vocab_size", 0) is None:
         kwargs["vocab_size"] = 32   # a CTC head needs a vocabulary
     config = config_class(**kwargs)
+    pinpoints = tile_pinpoints(config)
+    if pinpoints is not None:
+        config = config_class(**kwargs, image_grid_pinpoints=pinpoints)
     layers = getattr(config, "num_hidden_layers", None)
     for name in LAYER_LISTS:   # an explicit per-layer list longer than the layers
         value = getattr(config, name, None)
@@ -387,6 +390,20 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
             except Exception:
                 pass
     return config
+
+
+def tile_pinpoints(config: Any) -> list[list[int]] | None:
+    """A tiled-image model's grid resolutions rescaled to multiples of its (shrunk) vision tower's
+    image size, as real checkpoints have them (336-pixel tiles, grids of 336 multiples); None when
+    they already are, or the model does not tile."""
+    import math
+
+    pinpoints = getattr(config, "image_grid_pinpoints", None)
+    side = getattr(getattr(config, "vision_config", None), "image_size", None)
+    if not pinpoints or not isinstance(side, int) or all(v % side == 0 for p in pinpoints for v in p):
+        return None
+    unit = math.gcd(*(v for p in pinpoints for v in p))
+    return [[v // unit * side for v in p] for p in pinpoints]
 
 
 def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:

@@ -38,6 +38,7 @@ from .probe import (
     preprocessor_inputs,
     vocab_size,
 )
+from .tiles import tile_count
 from .vlm_patches import export_patches
 
 IMAGE_TOKEN_ATTRIBUTES = ("image_token_id", "image_token_index")
@@ -81,7 +82,7 @@ class NormalizedImageTextConfig(NormalizedConfig):
     ATTRIBUTES = {"vocab_size": "text_config.vocab_size",
                   "max_position_embeddings": "text_config.max_position_embeddings",
                   "image_size": "vision_config.image_size", "num_channels": "vision_config.num_channels"}
-    DEFAULTS = {"max_position_embeddings": None, "num_channels": 3, "reserved_ids": ()}
+    DEFAULTS = {"max_position_embeddings": None, "num_channels": 3, "reserved_ids": (), "tiles": 1}
 
 
 class PlaceholderTextGenerator(DummyInputGenerator):
@@ -113,8 +114,11 @@ class ImageGenerator(DummyImageInputGenerator):
     several images per row (Idefics2/3, SmolVLM)."""
 
     def generate(self, input_name: str, axes: Mapping[int, str]) -> np.ndarray:
-        pixels = super().generate(input_name, axes)
-        return pixels[:, None] if int(self.normalized_config.get("pixel_rank") or 4) == 5 else pixels
+        if int(self.normalized_config.get("pixel_rank") or 4) == 4:
+            return super().generate(input_name, axes)
+        tiles = int(self.normalized_config.get("tiles") or 1)   # tiled images: one per tile
+        draw = super().generate
+        return np.stack([draw(input_name, axes) for _ in range(tiles)], axis=1)
 
 
 class ImageTextToTextOnnxConfig(OnnxConfig):
@@ -189,6 +193,7 @@ class VisionProbe(NamedTuple):
     image_tokens: int     # features per image = placeholders per image
     per_image: bool       # features come as a list, one tensor per image (unrolled at the traced batch)
     image_sizes: bool     # get_image_features requires image_sizes (each image's height and width)
+    tiles: int = 1        # images per row in the 5-D layout (the tiles of a tiled image)
 
 
 class ImageTextToText(Family):
@@ -268,18 +273,19 @@ class ImageTextToText(Family):
         height, width = image_size_of(NormalizedConfig(vision))
         channels = int(getattr(vision, "num_channels", 3) or 3)
         extra = {"image_sizes": [[height, width]]} if sizes else {}
+        tiles = tile_count(model, height, width)
+        layouts = [(5, tiles)] if tiles else [(4, 1), (5, 1)]
         errors = []
-        for rank in (4, 5):
-            pixels = torch.randn((1, 1, channels, height, width)[5 - rank:])
+        for rank, count in layouts:
+            pixels = torch.randn((1, count, channels, height, width)[5 - rank:])
             try:
                 with torch.no_grad():
                     out = features(pixel_values=pixels, **extra)
             except Exception as e:   # the other layout, or the model's own error at this size
-                errors.append(first_line(e))
+                errors.append(f"{rank}-D pixel_values: {first_line(e)}")
                 continue
-            return VisionProbe(rank, *_count(out), sizes)
-        raise cls.fail(model, task, f"vision tower at {height}x{width}", "; ".join(
-            f"{rank}-D pixel_values: {error}" for rank, error in zip((4, 5), errors)))
+            return VisionProbe(rank, *_count(out), sizes, count)
+        raise cls.fail(model, task, f"vision tower at {height}x{width}", "; ".join(errors))
 
     @classmethod
     def vision_inputs(cls, model: Any, task: str, features: Any) -> bool:
@@ -302,7 +308,7 @@ class ImageTextToText(Family):
 def _normalized(model: Any, token_attr: str, vision: VisionProbe) -> type[NormalizedConfig]:
     """The normalized config with the probed values (placeholders per image, pixel layout, ids)."""
     config = model.config
-    values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank,
+    values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank, "tiles": vision.tiles,
                               "reserved_ids": reserved_token_ids(config)}
     attrs = {**NormalizedImageTextConfig.ATTRIBUTES, "image_token_id": token_attr, **dict.fromkeys(values, PROBED)}
     vocab = vocab_size(model)
