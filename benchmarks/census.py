@@ -381,6 +381,10 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
     pinpoints = tile_pinpoints(config)
     if pinpoints is not None:
         config = config_class(**kwargs, image_grid_pinpoints=pinpoints)
+    side = shuffled_image_size(config)
+    if side is not None:
+        kwargs["vision_config"] = {**kwargs.get("vision_config", {}), "image_size": side}
+        config = config_class(**kwargs, **({"image_grid_pinpoints": pinpoints} if pinpoints else {}))
     layers = getattr(config, "num_hidden_layers", None)
     for name in LAYER_LISTS:   # an explicit per-layer list longer than the layers
         value = getattr(config, name, None)
@@ -404,6 +408,17 @@ def tile_pinpoints(config: Any) -> list[list[int]] | None:
         return None
     unit = math.gcd(*(v for p in pinpoints for v in p))
     return [[v // unit * side for v in p] for p in pinpoints]
+
+
+def shuffled_image_size(config: Any) -> int | None:
+    """An image size whose patches per side the pixel shuffle's ``scale_factor`` divides (Idefics3,
+    SmolVLM merge scale x scale patches), at most the vision tower's; None when it already does."""
+    scale = getattr(config, "scale_factor", None)
+    vision = getattr(config, "vision_config", None)
+    side, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
+    if not all(isinstance(v, int) and v > 0 for v in (scale, side, patch)) or (side // patch) % scale == 0:
+        return None
+    return patch * scale * max(1, side // (patch * scale))
 
 
 def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:
@@ -635,8 +650,9 @@ def run_one(model_type: str) -> dict[str, Any]:
     result = attempt(model_type, task, modality, registry, record)
     if task != FALLBACK_TASK and task_refused(result) and has_head(model_type, FALLBACK_TASK):
         refusal = short_reason(result["reason"])
-        result = attempt(model_type, FALLBACK_TASK, modality, registry, {**record, "task": FALLBACK_TASK})
-        result.update(main_task=task, main_task_refused=refusal)
+        fallback = attempt(model_type, FALLBACK_TASK, modality, registry, {**record, "task": FALLBACK_TASK})
+        if fallback["status"] != "not buildable":   # else the main task's refusal stands
+            result = {**fallback, "main_task": task, "main_task_refused": refusal}
     result.pop("refused_part", None)
     result["seconds"] = round(time.perf_counter() - start, 1)
     return result

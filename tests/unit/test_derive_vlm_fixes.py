@@ -86,3 +86,12 @@ def test_media_ids_move_inside_the_default_text_vocabulary(census) -> None:
     kwargs = census.shrink_kwargs(Idefics3Config())
     vocab = Idefics3Config().text_config.vocab_size
     assert kwargs["image_token_id"] < vocab
+
+
+def test_pixel_shuffle_gets_an_image_size_its_scale_divides(census) -> None:
+    from transformers import Idefics3Config
+
+    config = Idefics3Config(scale_factor=2, vision_config={"image_size": 224, "patch_size": 32})
+    assert census.shuffled_image_size(config) == 192          # 6 patches per side, merged 2 x 2
+    assert census.shuffled_image_size(Idefics3Config(scale_factor=2, vision_config={
+        "image_size": 256, "patch_size": 32})) is None
