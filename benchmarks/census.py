@@ -385,6 +385,9 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
     if side is not None:
         kwargs["vision_config"] = {**kwargs.get("vision_config", {}), "image_size": side}
         config = config_class(**kwargs, **({"image_grid_pinpoints": pinpoints} if pinpoints else {}))
+    vision_fixes = vision_consistency(config)
+    if vision_fixes:
+        config = config_class(**kwargs, **vision_fixes, **({"image_grid_pinpoints": pinpoints} if pinpoints else {}))
     layers = getattr(config, "num_hidden_layers", None)
     for name in LAYER_LISTS:   # an explicit per-layer list longer than the layers
         value = getattr(config, name, None)
@@ -419,6 +422,33 @@ def shuffled_image_size(config: Any) -> int | None:
     if not all(isinstance(v, int) and v > 0 for v in (scale, side, patch)) or (side // patch) % scale == 0:
         return None
     return patch * scale * max(1, side // (patch * scale))
+
+
+def vision_consistency(config: Any) -> dict[str, Any]:
+    """What a shrunk vision-language config needs to stay consistent with its shrunk vision tower:
+    ``vision_feature_layer`` indices inside its layers (VipLLaVA reads layer 6 and -11), and
+    ``mm_tokens_per_image`` at most its patches (Gemma 3 pools patches into that many tokens), a
+    query count for its number of patches (Aria's projector)."""
+    vision = getattr(config, "vision_config", None)
+    fixes: dict[str, Any] = {}
+    layers = getattr(vision, "num_hidden_layers", None)
+    chosen = getattr(config, "vision_feature_layer", None)
+    several = isinstance(chosen, (list, tuple))
+    if isinstance(layers, int) and (several or isinstance(chosen, int)) and not isinstance(chosen, bool):
+        indices = list(chosen) if several else [chosen]
+        clamped = [max(-layers - 1, min(i, layers)) for i in indices]
+        if clamped != indices:
+            fixes["vision_feature_layer"] = clamped if several else clamped[0]
+    tokens = getattr(config, "mm_tokens_per_image", None)
+    side, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
+    if all(isinstance(v, int) and v > 0 for v in (tokens, side, patch)) and tokens > (side // patch) ** 2:
+        fixes["mm_tokens_per_image"] = (side // patch) ** 2
+    queries = getattr(config, "projector_patch_to_query_dict", None)   # Aria: queries per patch count
+    if isinstance(queries, dict) and queries and all(isinstance(v, int) and v > 0 for v in (side, patch)):
+        patches = (side // patch) ** 2
+        if patches not in {int(k) for k in queries}:
+            fixes["projector_patch_to_query_dict"] = {**queries, patches: min(queries.values())}
+    return fixes
 
 
 def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:

@@ -95,3 +95,12 @@ def test_pixel_shuffle_gets_an_image_size_its_scale_divides(census) -> None:
     assert census.shuffled_image_size(config) == 192          # 6 patches per side, merged 2 x 2
     assert census.shuffled_image_size(Idefics3Config(scale_factor=2, vision_config={
         "image_size": 256, "patch_size": 32})) is None
+
+
+def test_vision_settings_follow_the_shrunk_tower(census) -> None:
+    from transformers import Gemma3Config, VipLlavaConfig
+
+    vip = VipLlavaConfig(vision_config={"model_type": "clip_vision_model", "num_hidden_layers": 2})
+    assert census.vision_consistency(vip) == {"vision_feature_layer": [-2, -3, -3, -3, 2]}
+    gemma = Gemma3Config(vision_config={"image_size": 224, "patch_size": 16}, mm_tokens_per_image=256)
+    assert census.vision_consistency(gemma) == {"mm_tokens_per_image": 196}
