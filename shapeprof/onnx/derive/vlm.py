@@ -28,16 +28,11 @@ import numpy as np
 from ..base import OnnxConfig, PatchingSpec
 from ..dummy import DummyInputGenerator
 from ..normalized import NormalizedConfig
+from ..text import EXPORTABLE_EXPERTS
 from ..vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
 from .families import Family, make_class
-from .probe import (
-    PROBED,
-    check_required,
-    first_line,
-    forward_params,
-    preprocessor_inputs,
-    vocab_size,
-)
+from .probe import (PROBED, check_required, first_line, forward_params, has_routed_experts, preprocessor_inputs,
+                    vocab_size)
 from .tiles import tile_count
 from .vlm_patches import export_patches
 
@@ -132,6 +127,8 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
     CHECKED_MODULES: ClassVar[tuple[str, ...]] = ()
     # The model needs image_sizes: the full image for every row (a graph constant; batch static).
     IMAGE_SIZES: ClassVar[bool] = False
+    # A mixture-of-experts text model (Aria): traced with experts that torch.export can trace.
+    EXPERTS_IMPLEMENTATION: ClassVar[str | None] = None
 
     def __init__(self, config: Any, task: str = "default", patching_specs: list[PatchingSpec] | None = None) -> None:
         super().__init__(config, task, patching_specs)
@@ -145,6 +142,10 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
         offset = 1 if self.pixel_rank == 5 else 0
         return {"input_ids": dict(text), "attention_mask": dict(text),
                 "pixel_values": {0: "batch_size", 2 + offset: "height", 3 + offset: "width"}}
+
+    def export_settings(self) -> dict[str, Any]:
+        experts = {"_experts_implementation": self.EXPERTS_IMPLEMENTATION} if self.EXPERTS_IMPLEMENTATION else {}
+        return {**super().export_settings(), **experts}
 
     def to_model_kwargs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if not self.IMAGE_SIZES:
@@ -211,7 +212,8 @@ class ImageTextToText(Family):
         vision = cls.image_features(model, task)
         draft = make_class(cls.BASE, config.model_type, (), CHECKED_MODULES=_checked_modules(model),
                            NORMALIZED_CONFIG_CLASS=_normalized(model, token_attr, vision),
-                           STATIC_AXES=cls.static_axes(vision), IMAGE_SIZES=vision.image_sizes)
+                           STATIC_AXES=cls.static_axes(vision), IMAGE_SIZES=vision.image_sizes,
+                           EXPERTS_IMPLEMENTATION=EXPORTABLE_EXPERTS if has_routed_experts(model) else None)
         tokens, static = vision.image_tokens, "batch_size" in draft.STATIC_AXES
         base = {"batch_size": 1 if static else 2, "sequence_length": tokens + 3}
         moved = {"sequence_length": tokens + 6, **({} if static else {"batch_size": 3})}
