@@ -310,8 +310,8 @@ class ImageTextToText(Family):
 def _normalized(model: Any, token_attr: str, vision: VisionProbe) -> type[NormalizedConfig]:
     """The normalized config with the probed values (placeholders per image, pixel layout, ids)."""
     config = model.config
-    values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank, "tiles": vision.tiles,
-                              "reserved_ids": reserved_token_ids(config)}
+    values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank,
+                              "tiles": vision.tiles, "reserved_ids": reserved_token_ids(config)}
     attrs = {**NormalizedImageTextConfig.ATTRIBUTES, "image_token_id": token_attr, **dict.fromkeys(values, PROBED)}
     vocab = vocab_size(model)
     if vocab is not None and vocab != config_vocab(config):
