@@ -32,6 +32,11 @@ Classes (per type and main task):
 - ``not buildable``: transformers cannot build the tiny model offline (config class needs
   remote code, no preprocessor, the model's own ``__init__`` fails, too large even shrunk);
   excluded from the denominator of ``verified %``.
+
+A main task refused for the task alone (derivation does not serve it for the family, or its head
+builds a sub-model with no head of its own) is followed by ``feature-extraction``: the record's
+``task`` is the task verified, ``main_task`` and ``main_task_refused`` say which was refused and why
+(marked † in the markdown).
 """
 
 from __future__ import annotations
@@ -295,18 +300,24 @@ def markdown(records: Sequence[Mapping[str, Any]], header: Mapping[str, str] | N
         lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c.get(s, 0)) for s in STATUSES)
                      + f" | {share} |")
     for status in VERIFIED:
-        names = sorted(r["model_type"] + ("*" if r.get("exported_task") else "") for r in records if r["status"] == status)
+        names = sorted(r["model_type"] + ("*" if r.get("exported_task") else "") + ("†" if r.get("main_task") else "")
+                       for r in records if r["status"] == status)
         if names:
             lines += ["", f"Verified, {status} ({len(names)}): " + ", ".join(names)]
     if any(r.get("exported_task") for r in records if r["status"] in VERIFIED):
         lines += ["", "\\* exported without past (the model has no key/value cache), see the note in its record."]
+    if any(r.get("main_task") for r in records if r["status"] in VERIFIED):
+        lines += ["", "† verified on feature-extraction: its main task (`main_task`) was refused for the task "
+                  "alone (`main_task_refused` in its record)."]
     problems = sorted((r for r in records if r["status"] in PROBLEMS),
                       key=lambda r: (PROBLEMS.index(r["status"]), r.get("modality", ""), r["model_type"]))
     if problems:
         lines += ["", "| model type | modality | task | status | reason |", "|---|---|---|---|---|"]
         for r in problems:
             reason = short_reason(r.get("reason") or "").replace("|", "\\|")
-            lines.append(f"| {r['model_type']} | {r.get('modality', '')} | {r.get('task') or '-'} | "
+            task = r.get("task") or "-"
+            task += f" (main task {r['main_task']} refused)" if r.get("main_task") else ""
+            lines.append(f"| {r['model_type']} | {r.get('modality', '')} | {task} | "
                          f"{r['status']} | {reason} |")
     return "\n".join(lines) + "\n"
 
@@ -345,7 +356,8 @@ def shrink_kwargs(config: Any, vocab: int | None = None) -> dict[str, Any]:
         kwargs["vocab_size"] = vocab
         if isinstance(getattr(config, "decoder_vocab_size", None), int):
             kwargs["decoder_vocab_size"] = vocab
-    text_vocab = kwargs.get("text_config", {}).get("vocab_size")
+    text_vocab = kwargs.get("text_config", {}).get("vocab_size", getattr(getattr(config, "text_config", None),
+                                                                         "vocab_size", None))
     if isinstance(text_vocab, int):   # image/video placeholders stay inside the shrunk text vocabulary
         kwargs.update(media_token_ids(config, text_vocab))
     size = kwargs.get("vocab_size", getattr(config, "vocab_size", None))
@@ -411,6 +423,16 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
     if task == "automatic-speech-recognition" and getattr(default, "vocab_size", 0) is None:
         kwargs["vocab_size"] = 32   # a CTC head needs a vocabulary
     config = config_class(**kwargs)
+    pinpoints = tile_pinpoints(config)
+    if pinpoints is not None:
+        config = config_class(**kwargs, image_grid_pinpoints=pinpoints)
+    side = shuffled_image_size(config)
+    if side is not None:
+        kwargs["vision_config"] = {**kwargs.get("vision_config", {}), "image_size": side}
+        config = config_class(**kwargs, **({"image_grid_pinpoints": pinpoints} if pinpoints else {}))
+    vision_fixes = vision_consistency(config)
+    if vision_fixes:
+        config = config_class(**kwargs, **vision_fixes, **({"image_grid_pinpoints": pinpoints} if pinpoints else {}))
     layers = getattr(config, "num_hidden_layers", None)
     for name in LAYER_LISTS:   # an explicit per-layer list longer than the layers
         value = getattr(config, name, None)
@@ -420,6 +442,58 @@ def shrunk_config(config_class: type, task: str, vocab: int | None) -> Any:
             except Exception:
                 pass
     return config
+
+
+def tile_pinpoints(config: Any) -> list[list[int]] | None:
+    """A tiled-image model's grid resolutions rescaled to multiples of its (shrunk) vision tower's
+    image size, as real checkpoints have them (336-pixel tiles, grids of 336 multiples); None when
+    they already are, or the model does not tile."""
+    import math
+
+    pinpoints = getattr(config, "image_grid_pinpoints", None)
+    side = getattr(getattr(config, "vision_config", None), "image_size", None)
+    if not pinpoints or not isinstance(side, int) or all(v % side == 0 for p in pinpoints for v in p):
+        return None
+    unit = math.gcd(*(v for p in pinpoints for v in p))
+    return [[v // unit * side for v in p] for p in pinpoints]
+
+
+def shuffled_image_size(config: Any) -> int | None:
+    """An image size whose patches per side the pixel shuffle's ``scale_factor`` divides (Idefics3,
+    SmolVLM merge scale x scale patches), at most the vision tower's; None when it already does."""
+    scale = getattr(config, "scale_factor", None)
+    vision = getattr(config, "vision_config", None)
+    side, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
+    if not all(isinstance(v, int) and v > 0 for v in (scale, side, patch)) or (side // patch) % scale == 0:
+        return None
+    return patch * scale * max(1, side // (patch * scale))
+
+
+def vision_consistency(config: Any) -> dict[str, Any]:
+    """What a shrunk vision-language config needs to stay consistent with its shrunk vision tower:
+    ``vision_feature_layer`` indices inside its layers (VipLLaVA reads layer 6 and -11), and
+    ``mm_tokens_per_image`` at most its patches (Gemma 3 pools patches into that many tokens), a
+    query count for its number of patches (Aria's projector)."""
+    vision = getattr(config, "vision_config", None)
+    fixes: dict[str, Any] = {}
+    layers = getattr(vision, "num_hidden_layers", None)
+    chosen = getattr(config, "vision_feature_layer", None)
+    several = isinstance(chosen, (list, tuple))
+    if isinstance(layers, int) and (several or isinstance(chosen, int)) and not isinstance(chosen, bool):
+        indices = list(chosen) if several else [chosen]
+        clamped = [max(-layers - 1, min(i, layers)) for i in indices]
+        if clamped != indices:
+            fixes["vision_feature_layer"] = clamped if several else clamped[0]
+    tokens = getattr(config, "mm_tokens_per_image", None)
+    side, patch = getattr(vision, "image_size", None), getattr(vision, "patch_size", None)
+    if all(isinstance(v, int) and v > 0 for v in (tokens, side, patch)) and tokens > (side // patch) ** 2:
+        fixes["mm_tokens_per_image"] = (side // patch) ** 2
+    queries = getattr(config, "projector_patch_to_query_dict", None)   # Aria: queries per patch count
+    if isinstance(queries, dict) and queries and all(isinstance(v, int) and v > 0 for v in (side, patch)):
+        patches = (side // patch) ** 2
+        if patches not in {int(k) for k in queries}:
+            fixes["projector_patch_to_query_dict"] = {**queries, patches: min(queries.values())}
+    return fixes
 
 
 def tokenizer_for(task: str, modality: str) -> tuple[str, Any] | None:
@@ -619,11 +693,24 @@ def build(model_type: str, task: str, modality: str, registry: Any, out: Path) -
     return info
 
 
+FALLBACK_TASK = "feature-extraction"   # tried when derivation does not serve the main task
+
+
+def task_refused(record: Mapping[str, Any]) -> bool:
+    """Whether a refusal is about the task alone (derivation serves another task of the family,
+    or the main task's head builds a sub-model with no head of its own), not the model."""
+    reason = record.get("reason") or ""
+    return record.get("status") == "refused" and (record.get("refused_part") == "task" or (
+        record.get("error_type") == "ConfigError" and reason.startswith("config error: transformers has no ")))
+
+
 def run_one(model_type: str) -> dict[str, Any]:
-    """Build, export and verify one model type (in this process); the record to append."""
+    """Build, export and verify one model type (in this process); the record to append. When the
+    main task is refused for the task alone, ``feature-extraction`` is tried: the record's ``task``
+    is then the task verified (or refused), ``main_task`` and ``main_task_refused`` say why."""
     from shapeprof.commands import quiet_libraries
-    from shapeprof.export import export
     from shapeprof.onnx.builtin import default_registry
+    from shapeprof.onnx.tasks import has_head
 
     quiet_libraries()
     registry = default_registry()
@@ -631,10 +718,27 @@ def run_one(model_type: str) -> dict[str, Any]:
     modality = modality_guess(model_type, task, registry)
     record: dict[str, Any] = {"model_type": model_type, "task": task, "modality": modality,
                               "registered": model_type in registry}
-    start = time.perf_counter()
     if task is None:
         return {**record, "status": "not buildable", "reason": "transformers has no head for a task shapeprof knows",
                 "seconds": 0.0}
+    start = time.perf_counter()
+    result = attempt(model_type, task, modality, registry, record)
+    if task != FALLBACK_TASK and task_refused(result) and has_head(model_type, FALLBACK_TASK):
+        refusal = short_reason(result["reason"])
+        fallback = attempt(model_type, FALLBACK_TASK, modality, registry, {**record, "task": FALLBACK_TASK})
+        if fallback["status"] != "not buildable":   # else the main task's refusal stands
+            result = {**fallback, "main_task": task, "main_task_refused": refusal}
+    result.pop("refused_part", None)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def attempt(model_type: str, task: str, modality: str, registry: Any, base: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` completed by building ``model_type`` tiny for ``task``, exporting and verifying it."""
+    from shapeprof.export import export
+
+    record = dict(base)
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"census-{model_type}-") as tmp:
         model_dir = Path(tmp) / "model"
         try:
@@ -642,11 +746,10 @@ def run_one(model_type: str) -> dict[str, Any]:
             if modality == "other":   # the mappings did not say; the model's main input does
                 record["modality"] = MAIN_INPUT_MODALITY.get(record["main_input"], "other")
         except NotBuildable as e:
-            return {**record, "status": "not buildable", "reason": one_line(str(e)),
-                    "seconds": round(time.perf_counter() - start, 1)}
+            return {**record, "status": "not buildable", "reason": one_line(str(e))}
         except Exception as e:   # a bug in building: count it, it is ours or transformers'
             return {**record, "status": "not buildable", "reason": describe(e),
-                    "traceback": traceback.format_exc()[-2000:], "seconds": round(time.perf_counter() - start, 1)}
+                    "traceback": traceback.format_exc()[-2000:]}
         record["build_seconds"] = round(time.perf_counter() - start, 1)
         try:
             result = export(str(model_dir), Path(tmp) / "onnx", task=task)
@@ -655,20 +758,27 @@ def run_one(model_type: str) -> dict[str, Any]:
                 raise
             status, reason = classify_exception(e)
             record.update(status=status, reason=reason, error_type=type(e).__name__)
+            if getattr(e, "part", None):
+                record["refused_part"] = e.part
             if status == "crash":
                 record["traceback"] = traceback.format_exc()[-3000:]
         else:
-            generation_ok = all(c.passed for c in result.generation)
-            record.update(status=classify_result(result.config, result.verification.passed, generation_ok),
-                          config=result.config, export_seconds=round(result.export_seconds, 1),
-                          max_abs_diff=max((o.max_abs_diff for c in result.verification.checks for o in c.outputs),
-                                           default=None),
-                          notes=list(result.notes))
-            if result.task != task:   # a derived decoder without a cache falls back to no past
-                record["exported_task"] = result.task
-            if result.generation:
-                record["generation"] = [f"{c.matching_tokens}/{c.new_tokens}" for c in result.generation]
-    record["seconds"] = round(time.perf_counter() - start, 1)
+            record.update(exported(result, task))
+    return record
+
+
+def exported(result: Any, task: str) -> dict[str, Any]:
+    """What the census records of an export that returned."""
+    generation_ok = all(c.passed for c in result.generation)
+    record = {"status": classify_result(result.config, result.verification.passed, generation_ok),
+              "config": result.config, "export_seconds": round(result.export_seconds, 1),
+              "max_abs_diff": max((o.max_abs_diff for c in result.verification.checks for o in c.outputs),
+                                  default=None),
+              "notes": list(result.notes)}
+    if result.task != task:   # a derived decoder without a cache falls back to no past
+        record["exported_task"] = result.task
+    if result.generation:
+        record["generation"] = [f"{c.matching_tokens}/{c.new_tokens}" for c in result.generation]
     return record
 
 

@@ -79,6 +79,7 @@ def convert(model: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
     import torch
 
     from .graph_form import keep_small_constants
+    from .torch_fixes import drop_noop_squeezes
 
     inputs = cfg.generate_dummy_inputs("pt", **plan.trace_shapes)
     module = OutputSelector.build(model, cfg)
@@ -86,6 +87,7 @@ def convert(model: Any, cfg: OnnxConfig, plan: ExportPlan, opset: int) -> Any:
         try:
             program = _to_onnx(module, tuple(inputs.values()), cfg, plan, opset)
             keep_small_constants(program.model)
+            drop_noop_squeezes(program.model)
             program.optimize()
         except Exception as e:  # torch raises many types; keep the cause chained
             raise ExportError(f"torch.onnx export of {cfg.MODEL_TYPE!r} ({cfg.task}) failed: "

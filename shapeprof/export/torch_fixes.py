@@ -5,6 +5,9 @@
   (pytorch/pytorch#194381, a regression). The graph is traced and decomposed as torch.onnx does it,
   each ``aten.sub.Tensor(number, tensor)`` is rewritten as ``aten.add.Tensor(-tensor, number)``
   (the same value and dtype), and torch.onnx converts the rewritten program.
+- ``tensor.squeeze(0)`` on a dimension that is not 1 (Mistral 3's image features): a no-op in
+  torch, but torch.onnx emits ``Squeeze`` on it, which onnxruntime refuses to load. Each
+  ``Squeeze`` whose axes are all static dimensions other than 1 becomes an ``Identity``.
 """
 
 from __future__ import annotations
@@ -63,3 +66,27 @@ def exported_without_scalar_first_sub(module: torch.nn.Module, args: tuple[Any, 
     if add_for_scalar_first_sub(program.graph_module.graph):
         program.graph_module.recompile()
     return program
+
+
+def drop_noop_squeezes(model: Any) -> int:
+    """Replace by ``Identity`` every ``Squeeze`` of an onnx_ir model whose constant axes all point
+    at static dimensions other than 1 (torch leaves such a tensor as it is); returns how many."""
+    import onnx_ir as ir
+
+    count = 0
+    for node in list(model.graph):
+        if node.op_type != "Squeeze" or node.domain not in ("", "ai.onnx") or len(node.inputs) != 2:
+            continue
+        data, axes = node.inputs
+        shape = data.shape if data is not None else None
+        const = ir.convenience.get_const_tensor(axes) if axes is not None else None
+        if shape is None or const is None:
+            continue
+        dims = [shape[int(a)] for a in const.numpy().reshape(-1)] if shape.rank() else []
+        if not dims or not all(isinstance(d, int) and d != 1 for d in dims):
+            continue
+        identity = ir.Node("", "Identity", [data], num_outputs=1)
+        ir.convenience.replace_nodes_and_values(model.graph, node, [node], [identity], node.outputs,
+                                                identity.outputs)
+        count += 1
+    return count

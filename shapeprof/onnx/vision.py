@@ -72,6 +72,8 @@ class ImageSides(OnnxConfig):
         bounds = super().axis_bounds()
         for axis, size in zip(IMAGE_AXES, self.image_size()):
             bounds[axis] = (size, size) if axis in self.STATIC_AXES else (self.MIN_IMAGE_SIZE, None)
+        if "batch_size" in self.STATIC_AXES:   # a model that unrolls a loop over its images (Pixtral)
+            bounds["batch_size"] = (1, 1)
         return bounds
 
 

@@ -22,6 +22,7 @@ from ..normalized import NormalizedTextConfig, NormalizedVisionConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
 from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
+from .batch import batch_guard
 from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure
 from .rotary import complex_rotary, patch_with_real_rotary
 
@@ -313,6 +314,8 @@ class Vision(Family):
         if why_static:
             draft.STATIC_AXES = IMAGE_AXES
             moved = {"batch_size": 3}
+            if batch := batch_guard(model, draft, task):   # the batch unrolled (Pixtral): static too
+                draft.STATIC_AXES, moved, why_static = (*IMAGE_AXES, "batch_size"), {}, f"{why_static}; batch: {batch}"
         axes, fixed = cls.probe(model, draft, task, base, moved)
         if random_outputs(model, draft(config, task=task), base):
             raise cls.fail(model, task, "outputs", "two forward passes on the same pixels differ (the model "

@@ -47,6 +47,7 @@ class DeriveError(ConfigError):
     """Derivation failed; the message names the part and how to register a class instead."""
 
     def __init__(self, model_type: str, task: str, part: str, reason: str, base: str = "OnnxConfig"):
+        self.part = part   # "task": the family does not serve this task (another may be derived)
         super().__init__(f"cannot derive an ONNX config for {model_type!r} ({task}): {part}: "
                          f"{reason}; {registration_hint(model_type, task, base)}")
 

@@ -28,9 +28,13 @@ import numpy as np
 from ..base import OnnxConfig, PatchingSpec
 from ..dummy import DummyInputGenerator
 from ..normalized import NormalizedConfig
+from ..text import EXPORTABLE_EXPERTS
 from ..vision import IMAGE_AXES, DummyImageInputGenerator, image_size_of
 from .families import Family, make_class
-from .probe import PROBED, check_required, first_line, forward_params, preprocessor_inputs, vocab_size
+from .probe import (PROBED, check_required, first_line, forward_params, has_routed_experts, preprocessor_inputs,
+                    vocab_size)
+from .tiles import tile_count
+from .vlm_patches import export_patches
 
 IMAGE_TOKEN_ATTRIBUTES = ("image_token_id", "image_token_index")
 TASKS = ("feature-extraction",)
@@ -73,7 +77,7 @@ class NormalizedImageTextConfig(NormalizedConfig):
     ATTRIBUTES = {"vocab_size": "text_config.vocab_size",
                   "max_position_embeddings": "text_config.max_position_embeddings",
                   "image_size": "vision_config.image_size", "num_channels": "vision_config.num_channels"}
-    DEFAULTS = {"max_position_embeddings": None, "num_channels": 3, "reserved_ids": ()}
+    DEFAULTS = {"max_position_embeddings": None, "num_channels": 3, "reserved_ids": (), "tiles": 1}
 
 
 class PlaceholderTextGenerator(DummyInputGenerator):
@@ -105,8 +109,11 @@ class ImageGenerator(DummyImageInputGenerator):
     several images per row (Idefics2/3, SmolVLM)."""
 
     def generate(self, input_name: str, axes: Mapping[int, str]) -> np.ndarray:
-        pixels = super().generate(input_name, axes)
-        return pixels[:, None] if int(self.normalized_config.get("pixel_rank") or 4) == 5 else pixels
+        if int(self.normalized_config.get("pixel_rank") or 4) == 4:
+            return super().generate(input_name, axes)
+        tiles = int(self.normalized_config.get("tiles") or 1)   # tiled images: one per tile
+        draw = super().generate
+        return np.stack([draw(input_name, axes) for _ in range(tiles)], axis=1)
 
 
 class ImageTextToTextOnnxConfig(OnnxConfig):
@@ -120,9 +127,12 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
     CHECKED_MODULES: ClassVar[tuple[str, ...]] = ()
     # The model needs image_sizes: the full image for every row (a graph constant; batch static).
     IMAGE_SIZES: ClassVar[bool] = False
+    # A mixture-of-experts text model (Aria): traced with experts that torch.export can trace.
+    EXPERTS_IMPLEMENTATION: ClassVar[str | None] = None
 
     def __init__(self, config: Any, task: str = "default", patching_specs: list[PatchingSpec] | None = None) -> None:
         super().__init__(config, task, patching_specs)
+        self.patching_specs.extend(export_patches())
         for name in self.CHECKED_MODULES:
             self.patching_specs.append(PatchingSpec(importlib.import_module(name), "torch_compilable_check", _no_check))
 
@@ -132,6 +142,10 @@ class ImageTextToTextOnnxConfig(OnnxConfig):
         offset = 1 if self.pixel_rank == 5 else 0
         return {"input_ids": dict(text), "attention_mask": dict(text),
                 "pixel_values": {0: "batch_size", 2 + offset: "height", 3 + offset: "width"}}
+
+    def export_settings(self) -> dict[str, Any]:
+        experts = {"_experts_implementation": self.EXPERTS_IMPLEMENTATION} if self.EXPERTS_IMPLEMENTATION else {}
+        return {**super().export_settings(), **experts}
 
     def to_model_kwargs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if not self.IMAGE_SIZES:
@@ -180,6 +194,7 @@ class VisionProbe(NamedTuple):
     image_tokens: int     # features per image = placeholders per image
     per_image: bool       # features come as a list, one tensor per image (unrolled at the traced batch)
     image_sizes: bool     # get_image_features requires image_sizes (each image's height and width)
+    tiles: int = 1        # images per row in the 5-D layout (the tiles of a tiled image)
 
 
 class ImageTextToText(Family):
@@ -197,7 +212,8 @@ class ImageTextToText(Family):
         vision = cls.image_features(model, task)
         draft = make_class(cls.BASE, config.model_type, (), CHECKED_MODULES=_checked_modules(model),
                            NORMALIZED_CONFIG_CLASS=_normalized(model, token_attr, vision),
-                           STATIC_AXES=cls.static_axes(vision), IMAGE_SIZES=vision.image_sizes)
+                           STATIC_AXES=cls.static_axes(vision), IMAGE_SIZES=vision.image_sizes,
+                           EXPERTS_IMPLEMENTATION=EXPORTABLE_EXPERTS if has_routed_experts(model) else None)
         tokens, static = vision.image_tokens, "batch_size" in draft.STATIC_AXES
         base = {"batch_size": 1 if static else 2, "sequence_length": tokens + 3}
         moved = {"sequence_length": tokens + 6, **({} if static else {"batch_size": 3})}
@@ -259,18 +275,19 @@ class ImageTextToText(Family):
         height, width = image_size_of(NormalizedConfig(vision))
         channels = int(getattr(vision, "num_channels", 3) or 3)
         extra = {"image_sizes": [[height, width]]} if sizes else {}
+        tiles = tile_count(model, height, width)
+        layouts = [(5, tiles)] if tiles else [(4, 1), (5, 1)]
         errors = []
-        for rank in (4, 5):
-            pixels = torch.randn((1, 1, channels, height, width)[5 - rank:])
+        for rank, count in layouts:
+            pixels = torch.randn((1, count, channels, height, width)[5 - rank:])
             try:
                 with torch.no_grad():
                     out = features(pixel_values=pixels, **extra)
             except Exception as e:   # the other layout, or the model's own error at this size
-                errors.append(first_line(e))
+                errors.append(f"{rank}-D pixel_values: {first_line(e)}")
                 continue
-            return VisionProbe(rank, *_count(out), sizes)
-        raise cls.fail(model, task, f"vision tower at {height}x{width}", "; ".join(
-            f"{rank}-D pixel_values: {error}" for rank, error in zip((4, 5), errors)))
+            return VisionProbe(rank, *_count(out), sizes, count)
+        raise cls.fail(model, task, f"vision tower at {height}x{width}", "; ".join(errors))
 
     @classmethod
     def vision_inputs(cls, model: Any, task: str, features: Any) -> bool:
@@ -294,7 +311,7 @@ def _normalized(model: Any, token_attr: str, vision: VisionProbe) -> type[Normal
     """The normalized config with the probed values (placeholders per image, pixel layout, ids)."""
     config = model.config
     values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank,
-                              "reserved_ids": reserved_token_ids(config)}
+                              "tiles": vision.tiles, "reserved_ids": reserved_token_ids(config)}
     attrs = {**NormalizedImageTextConfig.ATTRIBUTES, "image_token_id": token_attr, **dict.fromkeys(values, PROBED)}
     vocab = vocab_size(model)
     if vocab is not None and vocab != config_vocab(config):
