@@ -24,6 +24,7 @@ from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxCon
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure
 from .rotary import complex_rotary, patch_with_real_rotary
+from . import hybrid
 
 
 class ProbedOutputs(OnnxConfig):
@@ -178,8 +179,10 @@ class Decoder(Family):
         rotary = {"patch_model_for_export": patch_with_real_rotary} if complex_rotary(model) else {}
 
         def draft_for(cache: Mapping[str, Any] | None) -> type[OnnxConfig]:
-            return make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
-                              USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts, **rotary)
+            normalized = cls.normalized(model, cache)
+            attrs = {"NORMALIZED_CONFIG_CLASS": normalized, **rotary, **hybrid.scan_attrs(model, normalized)}
+            return make_class(cls.BASE, config.model_type, (), USES_POSITION_IDS="position_ids" in given,
+                              EXPERTS_IMPLEMENTATION=experts, **attrs)
 
         draft = draft_for(cache)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
@@ -192,7 +195,8 @@ class Decoder(Family):
             base, moved = {**base, **past_sizes}, {**moved, "past_sequence_length": 4}
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
         extra = {"experts_implementation": experts, "fallback": fallback,
-                 "rotary": "complex, exported as real (cos, sin) pairs" if rotary else None}
+                 "rotary": "complex, exported as real (cos, sin) pairs" if rotary else None,
+                 "scan": hybrid.scan_note(hybrid.scan_functions(model)) if hybrid.scan_functions(model) else None}
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
                           **{k: v for k, v in extra.items() if v})
 
