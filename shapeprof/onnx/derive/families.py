@@ -179,10 +179,9 @@ class Decoder(Family):
         rotary = {"patch_model_for_export": patch_with_real_rotary} if complex_rotary(model) else {}
 
         def draft_for(cache: Mapping[str, Any] | None) -> type[OnnxConfig]:
-            normalized = cls.normalized(model, cache)
-            attrs = {"NORMALIZED_CONFIG_CLASS": normalized, **rotary, **hybrid.scan_attrs(model, normalized)}
-            return make_class(cls.BASE, config.model_type, (), USES_POSITION_IDS="position_ids" in given,
-                              EXPERTS_IMPLEMENTATION=experts, **attrs)
+            return make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
+                              USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts, **rotary,
+                              **hybrid.scan_attrs(model))
 
         draft = draft_for(cache)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
@@ -196,7 +195,7 @@ class Decoder(Family):
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
         extra = {"experts_implementation": experts, "fallback": fallback,
                  "rotary": "complex, exported as real (cos, sin) pairs" if rotary else None,
-                 "scan": hybrid.scan_note(hybrid.scan_functions(model)) if hybrid.scan_functions(model) else None}
+                 "scan": hybrid.scan_note(model)}
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
                           **{k: v for k, v in extra.items() if v})
 

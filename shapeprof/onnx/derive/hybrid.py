@@ -1,24 +1,28 @@
-"""Linear-attention and state-space layers of hybrid decoders, exported without a token loop.
+"""Linear-attention and state-space layers of hybrid decoders, exported for any sequence length.
 
-Gated DeltaNet (Qwen3-Next, Qwen3.5, OLMo-Hybrid, ...), Kimi delta attention (Kimi-Linear,
-Bailing-Hybrid) and Mamba's selective scan (Mamba, Falcon-Mamba, Jamba) have no fused kernel on
-CPU; transformers' PyTorch fallbacks loop in Python over chunks of 64 tokens, or over every token.
-torch.export unrolls such a loop at the trace length, so the exported graph would only serve that
-one sequence length.
+Gated DeltaNet (Qwen3-Next, Qwen3.5, OLMo-Hybrid, Lara, ...) and Kimi delta attention (Kimi-Linear,
+Bailing-Hybrid) have no fused kernel on CPU: transformers' PyTorch fallbacks loop in Python over
+chunks of 64 tokens, as many chunks as the sequence needs. torch.export unrolls that loop at the
+trace length, so the exported graph would serve that one length only.
 
-While such a model is exported, its modeling module's scan functions are replaced:
+While such a model is exported, its modeling module's chunked rule is replaced by one whose loops
+have a fixed count: the sequence is right-padded to ``SCAN_LENGTH`` tokens (neutral values: no
+decay, zero update strength; padding after the last token changes no output, the rules being
+causal, nor the final state), the chunk loop then always runs ``SCAN_LENGTH / 64`` times, and the
+output is cut back to the sequence length.
 
-- chunked rules (``torch_chunk_gated_delta_rule``, ``chunk_kimi_delta_attention``): the sequence is
-  right-padded to ``SCAN_LENGTH`` tokens (neutral: no decay, zero update strength) before the
-  model's own function runs, and its output cut back. The chunk loop then always runs
-  ``SCAN_LENGTH / 64`` times, whatever the sequence length; padding after the last token changes
-  no output (the rules are causal) nor the final state;
-- ``mamba_selective_scan``: the same recurrence computed per chunk of ``SCAN_CHUNK`` tokens in
-  parallel (decay products as exponentials of cumulative sums), the chunks in a loop of fixed count
-  over the sequence padded to ``SCAN_LENGTH``.
+- ``torch_chunk_gated_delta_rule`` (Gated DeltaNet) is computed by ``gated_delta_rule``: the same
+  algorithm, its unit-triangular systems inverted by repeated squaring (a few batched matrix
+  products) where transformers' export path loops over the 64 rows of a chunk (slow to trace);
+- ``chunk_kimi_delta_attention`` runs as it is on the padded inputs (``padded_rule``);
+- Mamba's ``mamba_selective_scan`` (Mamba, Falcon-Mamba, Jamba) and RecurrentGemma's ``_rnn_scan``
+  loop over every token: ``chunked_selective_scan`` and ``linear_rnn_scan`` compute the same
+  diagonal recurrences per chunk of ``SCAN_CHUNK`` tokens in parallel (products of decays as
+  exponentials of cumulative log sums), the chunks in a loop of fixed count.
 
-The export's ``sequence_length`` is then bounded by ``SCAN_LENGTH`` (the derived class's maximum
-sequence length). Only the traced graph changes: verification compares it with the unpatched model.
+The export's ``sequence_length`` is bounded by ``SCAN_LENGTH`` (the derived class's longest
+sequence, recorded in ``DERIVATION["scan"]``). Only the traced graph changes: verification compares
+it with the unpatched model.
 """
 
 from __future__ import annotations
@@ -30,35 +34,51 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 CHUNKED_RULES = ("torch_chunk_gated_delta_rule", "chunk_kimi_delta_attention")
-SELECTIVE_SCANS = ("mamba_selective_scan",)
+SELECTIVE_SCAN = "mamba_selective_scan"
 SCAN_LENGTH = 256   # tokens: the longest sequence the exported graph takes
-SCAN_CHUNK = 16     # tokens per parallel chunk of the selective scan
+SCAN_CHUNK = 16     # tokens per chunk of a linear recurrence computed in parallel
 
 
 def scan_functions(model: Any) -> list[str]:
-    """Names of the model's modeling-module functions that loop over the sequence (see module doc)."""
+    """Names of the model's functions that loop over the sequence (see module doc)."""
+    return [f"{owner.__name__}.{name}" if isinstance(owner, type) else name for owner, name, _ in _replacements(model)]
+
+
+def _replacements(model: Any) -> list[tuple[Any, str, Callable[..., Any]]]:
+    """(owner, attribute, replacement) of every scan of the model (see module doc)."""
     module = sys.modules.get(type(model).__module__)
-    return [name for name in CHUNKED_RULES + SELECTIVE_SCANS if callable(getattr(module, name, None))]
+    found: list[tuple[Any, str, Callable[..., Any]]] = []
+    for name in CHUNKED_RULES:
+        original = getattr(module, name, None)
+        if callable(original):
+            found.append((module, name, gated_delta_rule if name == CHUNKED_RULES[0] else padded_rule(original)))
+    if callable(getattr(module, SELECTIVE_SCAN, None)):
+        found.append((module, SELECTIVE_SCAN, chunked_selective_scan))
+    scanning = {type(m) for m in model.modules() if callable(vars(type(m)).get("_rnn_scan"))}
+    found += [(cls, "_rnn_scan", linear_rnn_scan) for cls in sorted(scanning, key=lambda c: c.__name__)]
+    return found
 
 
-def scan_note(names: list[str]) -> str:
-    return (f"{', '.join(names)} exported with a fixed number of chunks: sequence_length at most "
-            f"{SCAN_LENGTH}")
+def scan_note(model: Any) -> str | None:
+    """What ``DERIVATION["scan"]`` says; None for a model without scans."""
+    names = scan_functions(model)
+    return (f"{', '.join(names)} exported with loops of fixed count: sequence_length at most {SCAN_LENGTH}"
+            if names else None)
 
 
 @contextlib.contextmanager
 def fixed_length_scans(model: Any) -> Iterator[None]:
-    """Within the block, the model's scan functions run a loop of fixed count (see module doc)."""
-    module = sys.modules[type(model).__module__]
-    saved = {name: getattr(module, name) for name in scan_functions(model)}
+    """Within the block, the model's scans run loops of fixed count (see module doc); restored on exit."""
+    replacements = _replacements(model)
+    saved = [(owner, name, vars(owner)[name] if isinstance(owner, type) else getattr(owner, name))
+             for owner, name, _ in replacements]
     try:
-        for name, original in saved.items():
-            replacement = padded_rule(original) if name in CHUNKED_RULES else chunked_selective_scan
-            setattr(module, name, replacement)
+        for owner, name, replacement in replacements:
+            setattr(owner, name, replacement)
         yield
     finally:
-        for name, original in saved.items():
-            setattr(module, name, original)
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
 @contextlib.contextmanager
@@ -87,11 +107,95 @@ def padded_rule(rule: Callable[..., Any]) -> Callable[..., Any]:
     return padded
 
 
+def gated_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_size: int = 64,
+                     initial_state: Any = None, output_final_state: bool = False,
+                     use_qk_l2norm_in_kernel: bool = False, **kwargs: Any) -> tuple[Any, Any]:
+    """transformers' ``torch_chunk_gated_delta_rule`` (same arguments and results) over the sequence
+    padded to ``SCAN_LENGTH``, its unit-triangular systems inverted by repeated squaring (a few batched
+    matrix products) instead of a Python loop over the 64 rows of a chunk."""
+    import torch
+    import torch.nn.functional as F
+
+    length, dtype = query.shape[1], query.dtype
+    heads = value.shape[2]
+    if key.shape[2] != heads:   # grouped value heads
+        query, key = (x.repeat_interleave(heads // key.shape[2], dim=2) for x in (query, key))
+    pads = (0, 0, 0, SCAN_LENGTH - length)   # the sequence axis, 2 of (batch, heads, length[, size])
+    query, key, value, beta, g = (F.pad(x.transpose(1, 2).float(), pads[8 - 2 * x.dim():])
+                                  for x in (query, key, value, beta, g))
+    if use_qk_l2norm_in_kernel:
+        query, key = (x * torch.rsqrt((x * x).sum(-1, keepdim=True) + 1e-6) for x in (query, key))
+    query = query * query.shape[-1] ** -0.5
+    chunks = SCAN_LENGTH // chunk_size
+    query, key, value = (x.reshape(x.shape[0], heads, chunks, chunk_size, -1) for x in (query, key, value))
+    beta, decay = (x.reshape(x.shape[0], heads, chunks, chunk_size) for x in (beta, g))
+    k_beta, v_beta = key * beta[..., None], value * beta[..., None]
+    cum = decay.cumsum(-1)
+    upper = torch.ones(chunk_size, chunk_size, dtype=torch.bool, device=query.device).triu(1)
+    pairwise = (cum[..., :, None] - cum[..., None, :]).masked_fill(upper, float("-inf")).exp()
+    solve = unit_lower_inverse(-((k_beta @ key.transpose(-1, -2)) * pairwise).tril(-1))
+    new_values, k_cumdecay = solve @ v_beta, solve @ (k_beta * cum.exp()[..., None])
+    intra = (query @ key.transpose(-1, -2)) * pairwise
+    query = query * cum.exp()[..., None]
+    key = key * (cum[..., -1:] - cum).exp()[..., None]
+    state = (torch.zeros(query.shape[0], heads, query.shape[-1], value.shape[-1], device=query.device)
+             if initial_state is None else initial_state.float())
+    outputs = []
+    for i in range(chunks):
+        v_new = new_values[:, :, i] - k_cumdecay[:, :, i] @ state
+        outputs.append(query[:, :, i] @ state + intra[:, :, i] @ v_new)
+        state = state * cum[:, :, i, -1].exp()[..., None, None] + key[:, :, i].transpose(-1, -2) @ v_new
+    out = torch.cat(outputs, dim=2)[:, :, :length].transpose(1, 2).contiguous().to(dtype)
+    return out, (state if output_final_state else None)
+
+
+def unit_lower_inverse(strict: Any) -> Any:
+    """(I - N)^-1 for strictly lower-triangular N (nilpotent): the product of (I + N^(2^j))."""
+    import torch
+
+    size = strict.shape[-1]
+    total = torch.eye(size, dtype=strict.dtype, device=strict.device) + strict
+    power = strict
+    for _ in range(max(0, (size - 1).bit_length() - 1)):
+        power = power @ power
+        total = total + total @ power
+    return total
+
+
+def linear_rnn_scan(self: Any, hidden_states: Any, recurrent_gate: Any, reset: Any, recurrent_states: Any,
+                    acc_dtype: Any = None) -> tuple[Any, Any]:
+    """RecurrentGemma's ``_rnn_scan`` (h_t = a_t h_(t-1) + x_t, a reset where ``reset``; same arguments
+    and results) in chunks of ``SCAN_CHUNK`` tokens computed in parallel (products of a as exponentials
+    of cumulative log sums), over the sequence padded to ``SCAN_LENGTH`` (a = 1, x = 0: the state stays)."""
+    import torch
+    import torch.nn.functional as F
+
+    length, dtype = hidden_states.shape[1], hidden_states.dtype
+    pad = (0, 0, 0, SCAN_LENGTH - length)
+    reset = F.pad(reset.expand_as(recurrent_gate).float(), pad)
+    log_a = F.pad(recurrent_gate.float().log(), pad) * (1 - reset)      # a reset is a separate segment
+    inputs = F.pad(hidden_states.float(), pad)
+    state = (torch.zeros_like(inputs[:, 0]) if recurrent_states is None else recurrent_states.float())
+    causal = torch.ones(SCAN_CHUNK, SCAN_CHUNK, dtype=torch.bool, device=inputs.device).tril()[None, :, :, None]
+    outputs = []
+    for start in range(0, SCAN_LENGTH, SCAN_CHUNK):
+        cumulative = log_a[:, start:start + SCAN_CHUNK].cumsum(1)                        # (b, c, w)
+        resets = reset[:, start:start + SCAN_CHUNK].cumsum(1)                            # no reset in (s, t]
+        same = causal & (resets[:, :, None] == resets[:, None])
+        weights = (cumulative[:, :, None] - cumulative[:, None]).masked_fill(~same, float("-inf")).exp()
+        states = torch.einsum("btsw,bsw->btw", weights, inputs[:, start:start + SCAN_CHUNK])
+        states = states + (cumulative.exp() * (resets == 0)) * state[:, None]
+        outputs.append(states)
+        state = states[:, -1]
+    return torch.cat(outputs, dim=1)[:, :length].to(dtype), state
+
+
 def chunked_selective_scan(hidden_states: Any, dt: Any, A: Any, B: Any, C: Any, D: Any = None, z: Any = None,
                            delta_bias: Any = None, delta_softplus: bool = False, return_last_state: bool = False,
                            **kwargs: Any) -> Any:
-    """Mamba's selective scan (same arguments and result as transformers' ``mamba_selective_scan``),
-    in chunks of ``SCAN_CHUNK`` tokens computed in parallel, over the sequence padded to ``SCAN_LENGTH``."""
+    """Mamba's selective scan (same arguments and results as transformers' ``mamba_selective_scan``)
+    in chunks of ``SCAN_CHUNK`` tokens computed in parallel, over the sequence padded to ``SCAN_LENGTH``
+    (no decay, no input: the state stays)."""
     import torch
     import torch.nn.functional as F
 
@@ -135,16 +239,19 @@ def _chunk_states(log_decay: Any, update: Any, state: Any, causal: Any) -> Any:
     return inner + cumulative.exp() * state[:, :, None]
 
 
-def scan_attrs(model: Any, normalized: type) -> dict[str, Any]:
-    """Class attributes of a derived decoder whose layers scan the sequence: the export patch, and
-    the normalized config with its longest sequence bounded by ``SCAN_LENGTH``; {} for other models."""
+def scan_attrs(model: Any) -> dict[str, Any]:
+    """Class attributes of a derived decoder whose layers scan the sequence: the export patch and
+    ``sequence_length`` bounded by ``SCAN_LENGTH``; {} for other models."""
     if not scan_functions(model):
         return {}
-    from .probe import PROBED
+    return {"patch_model_for_export": patch_with_fixed_scans, "axis_bounds": bounded_axis_bounds}
 
-    limit = normalized(model.config).get("max_position_embeddings")
-    length = min(int(limit), SCAN_LENGTH) if limit else SCAN_LENGTH
-    bounded = type(normalized.__name__, (normalized,), {
-        "ATTRIBUTES": {**normalized.ATTRIBUTES, "max_position_embeddings": PROBED},
-        "DEFAULTS": {**normalized.DEFAULTS, "max_position_embeddings": length}, "__module__": __name__})
-    return {"patch_model_for_export": patch_with_fixed_scans, "NORMALIZED_CONFIG_CLASS": bounded}
+
+def bounded_axis_bounds(self: Any) -> dict[str, tuple[int, int | None]]:
+    """``axis_bounds`` of a decoder with fixed-count scans: no sequence longer than ``SCAN_LENGTH``."""
+    from ..text import TextDecoderOnnxConfig
+
+    bounds = TextDecoderOnnxConfig.axis_bounds(self)
+    low, high = bounds.get("sequence_length", (1, None))
+    bounds["sequence_length"] = (low, SCAN_LENGTH if high is None else min(high, SCAN_LENGTH))
+    return bounds

@@ -1,0 +1,115 @@
+"""Linear-attention and linear-recurrence layers exported with loops of fixed count
+(:mod:`shapeprof.onnx.derive.hybrid`): each replacement gives transformers' own results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shapeprof.onnx.derive import derive_onnx_config
+from shapeprof.onnx.derive import hybrid
+
+TINY_GDN = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 8, "intermediate_size": 37,
+            "layer_types": ["linear_attention", "full_attention"], "linear_num_key_heads": 2,
+            "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 8}
+
+
+def delta_inputs(length: int, key_heads: int, value_heads: int, per_dim_decay: bool = False) -> dict[str, Any]:
+    import torch
+
+    gen = torch.Generator().manual_seed(length)
+    batch, size = 2, 8
+    decay = (batch, length, value_heads, size) if per_dim_decay else (batch, length, value_heads)
+    return {"query": torch.randn(batch, length, key_heads, size, generator=gen),
+            "key": torch.randn(batch, length, key_heads, size, generator=gen),
+            "value": torch.randn(batch, length, value_heads, size, generator=gen),
+            "g": -2 * torch.rand(*decay, generator=gen), "beta": torch.rand(batch, length, value_heads, generator=gen),
+            "initial_state": torch.randn(batch, value_heads, size, size, generator=gen)}
+
+
+@pytest.mark.parametrize("length, key_heads, value_heads", [(5, 2, 2), (70, 2, 4)])
+def test_gated_delta_rule_gives_transformers_outputs_and_state(length: int, key_heads: int, value_heads: int) -> None:
+    """One chunk and two, grouped value heads, an initial state: outputs and final state as transformers'."""
+    import torch
+    from transformers.models.qwen3_next.modeling_qwen3_next import torch_chunk_gated_delta_rule
+
+    inputs = delta_inputs(length, key_heads, value_heads)
+    kwargs = {"output_final_state": True, "use_qk_l2norm_in_kernel": True}
+    expected = torch_chunk_gated_delta_rule(**inputs, **kwargs)
+    got = hybrid.gated_delta_rule(**inputs, **kwargs)
+    assert got[0].shape == expected[0].shape
+    assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))
+
+
+def test_padded_kimi_rule_gives_transformers_outputs_and_state() -> None:
+    import torch
+    from transformers.models.kimi_linear.modeling_kimi_linear import chunk_kimi_delta_attention
+
+    inputs = delta_inputs(9, 2, 2, per_dim_decay=True)
+    kwargs = {"output_final_state": True, "use_qk_l2norm_in_kernel": True}
+    expected = chunk_kimi_delta_attention(**inputs, **kwargs)
+    got = hybrid.padded_rule(chunk_kimi_delta_attention)(**inputs, **kwargs)
+    assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))
+
+
+@pytest.mark.parametrize("initial", [False, True])
+def test_linear_rnn_scan_gives_recurrent_gemmas_states_across_resets(initial: bool) -> None:
+    """Rows reset at different positions (left padding puts position 0 later), sequences longer
+    than one chunk."""
+    import torch
+    from transformers.models.recurrent_gemma.modeling_recurrent_gemma import RecurrentGemmaRglru
+
+    gen = torch.Generator().manual_seed(0)
+    x, a = torch.randn(3, 37, 8, generator=gen), torch.rand(3, 37, 8, generator=gen)
+    positions = torch.arange(37)[None] - torch.tensor([[0], [2], [20]])
+    reset = (positions == 0)[:, :, None]
+    state = torch.randn(3, 8, generator=gen) if initial else None
+    expected = RecurrentGemmaRglru._rnn_scan(None, x, a, reset, state)
+    got = hybrid.linear_rnn_scan(None, x, a, reset, state)
+    assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))
+
+
+def test_a_gated_deltanet_decoder_is_bounded_and_patched_only_while_exported() -> None:
+    import sys
+
+    import torch
+    from transformers import AutoConfig
+
+    from shapeprof.onnx.tasks import auto_class
+
+    torch.manual_seed(0)
+    model = auto_class("text-generation", "qwen3_5_text").from_config(
+        AutoConfig.for_model("qwen3_5_text", **TINY_GDN)).eval()
+    cls = derive_onnx_config(model, "text-generation-with-past")
+    assert cls.SUPPORTED_TASKS == ("text-generation",)   # no flat key/value cache: no past
+    assert cls.DERIVATION["scan"] == ("torch_chunk_gated_delta_rule exported with loops of fixed count: "
+                                      "sequence_length at most 256")
+    cfg = cls(model.config, task="text-generation")
+    assert cfg.axis_bounds()["sequence_length"] == (1, hybrid.SCAN_LENGTH)
+    module = sys.modules[type(model).__module__]
+    original = module.torch_chunk_gated_delta_rule
+    with cfg.patch_model_for_export(model):
+        assert module.torch_chunk_gated_delta_rule is hybrid.gated_delta_rule
+    assert module.torch_chunk_gated_delta_rule is original
+    assert hybrid.scan_functions(auto_class("text-generation", "llama").from_config(
+        AutoConfig.for_model("llama", vocab_size=128, hidden_size=32, num_hidden_layers=1,
+                             num_attention_heads=4, intermediate_size=37))) == []
+
+
+def test_chunked_selective_scan_gives_mambas_outputs_and_state() -> None:
+    import torch
+    from transformers.models.mamba.modeling_mamba import mamba_selective_scan
+
+    gen = torch.Generator().manual_seed(0)
+    batch, channels, length, state = 2, 8, 37, 4
+    inputs = {"hidden_states": torch.randn(batch, channels, length, generator=gen),
+              "dt": torch.randn(batch, channels, length, generator=gen),
+              "A": -3 * torch.rand(channels, state, generator=gen),
+              "B": torch.randn(batch, state, length, generator=gen), "C": torch.randn(batch, state, length, generator=gen),
+              "D": torch.randn(channels, generator=gen), "z": torch.randn(batch, channels, length, generator=gen),
+              "delta_bias": torch.randn(channels, generator=gen)}
+    expected = mamba_selective_scan(**inputs, delta_softplus=True, return_last_state=True)
+    got = hybrid.chunked_selective_scan(**inputs, delta_softplus=True, return_last_state=True)
+    assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))
