@@ -43,14 +43,14 @@ def test_gated_delta_rule_gives_transformers_outputs_and_state(length: int, key_
     assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))
 
 
-def test_padded_kimi_rule_gives_transformers_outputs_and_state() -> None:
+def test_kimi_delta_rule_gives_transformers_outputs_and_state() -> None:
     import torch
     from transformers.models.kimi_linear.modeling_kimi_linear import chunk_kimi_delta_attention
 
     inputs = delta_inputs(9, 2, 2, per_dim_decay=True)
     kwargs = {"output_final_state": True, "use_qk_l2norm_in_kernel": True}
     expected = chunk_kimi_delta_attention(**inputs, **kwargs)
-    got = hybrid.padded_rule(chunk_kimi_delta_attention)(**inputs, **kwargs)
+    got = hybrid.kimi_delta_rule(**inputs, **kwargs)
     assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))
 
 
@@ -107,7 +107,8 @@ def test_chunked_selective_scan_gives_mambas_outputs_and_state() -> None:
     inputs = {"hidden_states": torch.randn(batch, channels, length, generator=gen),
               "dt": torch.randn(batch, channels, length, generator=gen),
               "A": -3 * torch.rand(channels, state, generator=gen),
-              "B": torch.randn(batch, state, length, generator=gen), "C": torch.randn(batch, state, length, generator=gen),
+              "B": torch.randn(batch, state, length, generator=gen),
+              "C": torch.randn(batch, state, length, generator=gen),
               "D": torch.randn(channels, generator=gen), "z": torch.randn(batch, channels, length, generator=gen),
               "delta_bias": torch.randn(channels, generator=gen)}
     expected = mamba_selective_scan(**inputs, delta_softplus=True, return_last_state=True)

@@ -11,10 +11,10 @@ decay, zero update strength; padding after the last token changes no output, the
 causal, nor the final state), the chunk loop then always runs ``SCAN_LENGTH / 64`` times, and the
 output is cut back to the sequence length.
 
-- ``torch_chunk_gated_delta_rule`` (Gated DeltaNet) is computed by ``gated_delta_rule``: the same
-  algorithm, its unit-triangular systems inverted by repeated squaring (a few batched matrix
+- ``torch_chunk_gated_delta_rule`` (Gated DeltaNet) and ``chunk_kimi_delta_attention`` (a decay
+  per key dimension) are computed by ``gated_delta_rule`` and ``kimi_delta_rule``: the same
+  algorithms, their unit-triangular systems inverted by repeated squaring (a few batched matrix
   products) where transformers' export path loops over the 64 rows of a chunk (slow to trace);
-- ``chunk_kimi_delta_attention`` runs as it is on the padded inputs (``padded_rule``);
 - Mamba's ``mamba_selective_scan`` (Mamba, Falcon-Mamba, Jamba) and RecurrentGemma's ``_rnn_scan``
   loop over every token: ``chunked_selective_scan`` and ``linear_rnn_scan`` compute the same
   diagonal recurrences per chunk of ``SCAN_CHUNK`` tokens in parallel (products of decays as
@@ -28,7 +28,6 @@ it with the unpatched model.
 from __future__ import annotations
 
 import contextlib
-import functools
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -51,7 +50,7 @@ def _replacements(model: Any) -> list[tuple[Any, str, Callable[..., Any]]]:
     for name in CHUNKED_RULES:
         original = getattr(module, name, None)
         if callable(original):
-            found.append((module, name, gated_delta_rule if name == CHUNKED_RULES[0] else padded_rule(original)))
+            found.append((module, name, gated_delta_rule if name == CHUNKED_RULES[0] else kimi_delta_rule))
     if callable(getattr(module, SELECTIVE_SCAN, None)):
         found.append((module, SELECTIVE_SCAN, chunked_selective_scan))
     scanning = {type(m) for m in model.modules() if callable(vars(type(m)).get("_rnn_scan"))}
@@ -88,23 +87,6 @@ def patch_with_fixed_scans(self: Any, model: Any) -> Iterator[Any]:
 
     with fixed_length_scans(model), TextDecoderOnnxConfig.patch_model_for_export(self, model):
         yield model
-
-
-def padded_rule(rule: Callable[..., Any]) -> Callable[..., Any]:
-    """``rule`` on inputs right-padded to ``SCAN_LENGTH`` tokens, its output cut back."""
-    import torch.nn.functional as F
-
-    @functools.wraps(rule)
-    def padded(query: Any, key: Any, value: Any, g: Any, beta: Any, *args: Any, **kwargs: Any) -> Any:
-        length = query.shape[1]
-
-        def pad(x: Any) -> Any:   # (batch, length, ...): pad axis 1 at the end
-            return F.pad(x, (0, 0) * (x.dim() - 2) + (0, SCAN_LENGTH - length))
-
-        out, state = rule(*(pad(x) for x in (query, key, value, g, beta)), *args, **kwargs)
-        return out[:, :length], state
-
-    return padded
 
 
 def gated_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_size: int = 64,
@@ -145,6 +127,45 @@ def gated_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_
         v_new = new_values[:, :, i] - k_cumdecay[:, :, i] @ state
         outputs.append(query[:, :, i] @ state + intra[:, :, i] @ v_new)
         state = state * cum[:, :, i, -1].exp()[..., None, None] + key[:, :, i].transpose(-1, -2) @ v_new
+    out = torch.cat(outputs, dim=2)[:, :, :length].transpose(1, 2).contiguous().to(dtype)
+    return out, (state if output_final_state else None)
+
+
+def kimi_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_size: int = 64,
+                    initial_state: Any = None, output_final_state: bool = False,
+                    use_qk_l2norm_in_kernel: bool = False, **kwargs: Any) -> tuple[Any, Any]:
+    """transformers' ``chunk_kimi_delta_attention`` (a decay per key dimension; same arguments and
+    results) over the sequence padded to ``SCAN_LENGTH``, its systems inverted by repeated squaring."""
+    import torch
+    import torch.nn.functional as F
+
+    length, dtype = query.shape[1], query.dtype
+    pads = (0, 0, 0, SCAN_LENGTH - length)
+    query, key, value, beta, g = (F.pad(x.transpose(1, 2).float(), pads[8 - 2 * x.dim():])
+                                  for x in (query, key, value, beta, g))
+    if use_qk_l2norm_in_kernel:
+        query, key = (x * torch.rsqrt((x * x).sum(-1, keepdim=True) + 1e-6) for x in (query, key))
+    query = query * query.shape[-1] ** -0.5
+    chunks = SCAN_LENGTH // chunk_size
+    k_beta, v_beta = key * beta[..., None], value * beta[..., None]
+    query, key, value, g, k_beta, v_beta = (x.reshape(x.shape[0], x.shape[1], chunks, chunk_size, -1)
+                                            for x in (query, key, value, g, k_beta, v_beta))
+    g = g.cumsum(-2)
+    upper = torch.ones(chunk_size, chunk_size, dtype=torch.bool, device=query.device).triu(1)
+    decay = (g[..., :, None, :] - g[..., None, :, :]).masked_fill(upper[..., None], float("-inf")).exp()
+    pairs = (k_beta[..., :, None, :] * key[..., None, :, :] * decay).sum(-1)
+    solve = unit_lower_inverse(-pairs.tril(-1))
+    value, k_cumdecay = solve @ v_beta, solve @ (k_beta * g.exp())
+    intra = ((query[..., :, None, :] * key[..., None, :, :] * decay).sum(-1)).masked_fill(upper, 0)
+    state = (torch.zeros(query.shape[0], query.shape[1], query.shape[-1], value.shape[-1], device=query.device)
+             if initial_state is None else initial_state.float())
+    outputs = []
+    for i in range(chunks):
+        v_new = value[:, :, i] - k_cumdecay[:, :, i] @ state
+        outputs.append((query[:, :, i] * g[:, :, i].exp()) @ state + intra[:, :, i] @ v_new)
+        last = g[:, :, i, -1:]
+        decayed_keys = key[:, :, i] * (last - g[:, :, i]).exp()
+        state = state * last.exp().transpose(-1, -2) + decayed_keys.transpose(-1, -2) @ v_new
     out = torch.cat(outputs, dim=2)[:, :, :length].transpose(1, 2).contiguous().to(dtype)
     return out, (state if output_final_state else None)
 
