@@ -28,6 +28,8 @@ it with the unpatched model.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -36,6 +38,7 @@ CHUNKED_RULES = ("torch_chunk_gated_delta_rule", "chunk_kimi_delta_attention")
 SELECTIVE_SCAN = "mamba_selective_scan"
 SCAN_LENGTH = 256   # tokens: the longest sequence the exported graph takes
 SCAN_CHUNK = 16     # tokens per chunk of a linear recurrence computed in parallel
+_NO_CODE = (lambda: None).__code__
 
 
 def scan_functions(model: Any) -> list[str]:
@@ -53,6 +56,9 @@ def _replacements(model: Any) -> list[tuple[Any, str, Callable[..., Any]]]:
             found.append((module, name, gated_delta_rule if name == CHUNKED_RULES[0] else kimi_delta_rule))
     if callable(getattr(module, SELECTIVE_SCAN, None)):
         found.append((module, SELECTIVE_SCAN, chunked_selective_scan))
+    blocked = {type(m) for m in model.modules() if isinstance(getattr(m, "block_size", None), int)
+               and "num_blocks" in getattr(inspect.unwrap(type(m).forward), "__code__", _NO_CODE).co_varnames}
+    found += [(cls, "forward", padded_block_forward(cls.forward)) for cls in sorted(blocked, key=lambda c: c.__name__)]
     scanning = {type(m) for m in model.modules() if callable(vars(type(m)).get("_rnn_scan"))}
     found += [(cls, "_rnn_scan", linear_rnn_scan) for cls in sorted(scanning, key=lambda c: c.__name__)]
     return found
@@ -87,6 +93,27 @@ def patch_with_fixed_scans(self: Any, model: Any) -> Iterator[Any]:
 
     with fixed_length_scans(model), TextDecoderOnnxConfig.patch_model_for_export(self, model):
         yield model
+
+
+def padded_block_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """A lightning-attention ``forward`` (MiniMax: a loop over blocks of ``block_size`` tokens) on
+    hidden states and 2-D mask right-padded to a whole number of blocks covering ``SCAN_LENGTH``;
+    outputs cut back. Its returned state then includes the padding: only the graph without past,
+    which drops it, is exported this way."""
+    import torch.nn.functional as F
+
+    @functools.wraps(forward)
+    def padded(self: Any, hidden_states: Any, position_embeddings: Any = None, attention_mask: Any = None,
+               *args: Any, **kwargs: Any) -> Any:
+        length = hidden_states.shape[1]
+        pad = -(-SCAN_LENGTH // self.block_size) * self.block_size - length
+        if attention_mask is not None and attention_mask.dim() == 2:
+            attention_mask = F.pad(attention_mask, (0, pad))
+        out, state = forward(self, F.pad(hidden_states, (0, 0, 0, pad)), position_embeddings, attention_mask,
+                             *args, **kwargs)
+        return out[:, :length], state
+
+    return padded
 
 
 def gated_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_size: int = 64,
