@@ -38,7 +38,6 @@ CHUNKED_RULES = ("torch_chunk_gated_delta_rule", "chunk_kimi_delta_attention")
 SELECTIVE_SCAN = "mamba_selective_scan"
 SCAN_LENGTH = 256   # tokens: the longest sequence the exported graph takes
 SCAN_CHUNK = 16     # tokens per chunk of a linear recurrence computed in parallel
-_NO_CODE = (lambda: None).__code__
 
 
 def scan_functions(model: Any) -> list[str]:
@@ -57,11 +56,17 @@ def _replacements(model: Any) -> list[tuple[Any, str, Callable[..., Any]]]:
     if callable(getattr(module, SELECTIVE_SCAN, None)):
         found.append((module, SELECTIVE_SCAN, chunked_selective_scan))
     blocked = {type(m) for m in model.modules() if isinstance(getattr(m, "block_size", None), int)
-               and "num_blocks" in getattr(inspect.unwrap(type(m).forward), "__code__", _NO_CODE).co_varnames}
+               and _is_lightning_attention(inspect.unwrap(type(m).forward))}
     found += [(cls, "forward", padded_block_forward(cls.forward)) for cls in sorted(blocked, key=lambda c: c.__name__)]
     scanning = {type(m) for m in model.modules() if callable(vars(type(m)).get("_rnn_scan"))}
     found += [(cls, "_rnn_scan", linear_rnn_scan) for cls in sorted(scanning, key=lambda c: c.__name__)]
     return found
+
+
+def _is_lightning_attention(forward: Any) -> bool:
+    """A forward looping over blocks of tokens with a decay rate per head (MiniMax's lightning attention)."""
+    code = getattr(forward, "__code__", None)
+    return code is not None and "num_blocks" in code.co_varnames and "slope_rate" in code.co_names
 
 
 def scan_note(model: Any) -> str | None:
