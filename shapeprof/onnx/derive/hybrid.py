@@ -19,6 +19,9 @@ output is cut back to the sequence length.
   loop over every token: ``chunked_selective_scan`` and ``linear_rnn_scan`` compute the same
   diagonal recurrences per chunk of ``SCAN_CHUNK`` tokens in parallel (products of decays as
   exponentials of cumulative log sums), the chunks in a loop of fixed count.
+- MiniMax's lightning attention loops over blocks: its ``forward`` runs on inputs padded to whole
+  blocks (``padded_block_forward``); RWKV's ``rwkv_linear_attention`` loops over every token: without
+  a state it is computed for all positions at once (``parallel_wkv``).
 
 The export's ``sequence_length`` is bounded by ``SCAN_LENGTH`` (the derived class's longest
 sequence, recorded in ``DERIVATION["scan"]``). Only the traced graph changes: verification compares
@@ -36,6 +39,7 @@ from typing import Any
 
 CHUNKED_RULES = ("torch_chunk_gated_delta_rule", "chunk_kimi_delta_attention")
 SELECTIVE_SCAN = "mamba_selective_scan"
+RWKV_ATTENTION = "rwkv_linear_attention"
 SCAN_LENGTH = 256   # tokens: the longest sequence the exported graph takes
 SCAN_CHUNK = 16     # tokens per chunk of a linear recurrence computed in parallel
 
@@ -55,6 +59,8 @@ def _replacements(model: Any) -> list[tuple[Any, str, Callable[..., Any]]]:
             found.append((module, name, gated_delta_rule if name == CHUNKED_RULES[0] else kimi_delta_rule))
     if callable(getattr(module, SELECTIVE_SCAN, None)):
         found.append((module, SELECTIVE_SCAN, chunked_selective_scan))
+    if callable(original := getattr(module, RWKV_ATTENTION, None)):
+        found.append((module, RWKV_ATTENTION, parallel_wkv(original)))
     blocked = {type(m) for m in model.modules() if isinstance(getattr(m, "block_size", None), int)
                and _is_lightning_attention(inspect.unwrap(type(m).forward))}
     found += [(cls, "forward", padded_block_forward(cls.forward)) for cls in sorted(blocked, key=lambda c: c.__name__)]
@@ -290,6 +296,30 @@ def _chunk_states(log_decay: Any, update: Any, state: Any, causal: Any) -> Any:
     weights = pairwise.masked_fill(~causal[:, :, None], float("-inf")).exp()
     inner = torch.einsum("bdtsn,bdsn->bdtn", weights, update)
     return inner + cumulative.exp() * state[:, :, None]
+
+
+def parallel_wkv(original: Callable[..., Any]) -> Callable[..., Any]:
+    """RWKV's ``rwkv_linear_attention`` without a state (the graph without past): every token's
+    weighted average of the values so far, all positions at once (exponents shifted by their
+    maximum, as the token loop keeps them); with a state, ``original``."""
+    import torch
+
+    @functools.wraps(original)
+    def wkv(time_decay: Any, time_first: Any, key: Any, value: Any, state: Any = None,
+            return_state: bool = False) -> tuple[Any, Any]:
+        if state is not None or return_state:
+            return original(time_decay, time_first, key, value, state=state, return_state=return_state)
+        positions = torch.arange(key.shape[1], device=key.device)
+        lag = (positions[:, None] - 1 - positions[None, :]).float()                    # (t, s)
+        keys = key.float()[:, None]                                                       # (b, 1, s, c)
+        exponents = lag[None, :, :, None] * -torch.exp(time_decay.float()) + keys         # s < t: decayed
+        exponents = torch.where((lag == -1)[None, :, :, None], keys + time_first.float(), exponents)
+        exponents = exponents.masked_fill((lag < -1)[None, :, :, None], float("-inf"))   # s > t: future
+        weights = (exponents - exponents.amax(dim=2, keepdim=True)).exp()
+        out = (weights * value.float()[:, None]).sum(2) / weights.sum(2)
+        return out.to(key.dtype), None
+
+    return wkv
 
 
 def scan_attrs(model: Any) -> dict[str, Any]:
