@@ -114,3 +114,39 @@ def test_chunked_selective_scan_gives_mambas_outputs_and_state() -> None:
     expected = mamba_selective_scan(**inputs, delta_softplus=True, return_last_state=True)
     got = hybrid.chunked_selective_scan(**inputs, delta_softplus=True, return_last_state=True)
     assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))
+
+
+def test_parallel_wkv_gives_rwkvs_token_loop_outputs() -> None:
+    import torch
+    from transformers.models.rwkv.modeling_rwkv import rwkv_linear_attention, rwkv_linear_attention_cpu
+
+    gen = torch.Generator().manual_seed(0)
+    decay, first = torch.randn(8, generator=gen), torch.randn(8, generator=gen)
+    key, value = 3 * torch.randn(2, 37, 8, generator=gen), torch.randn(2, 37, 8, generator=gen)
+    expected, _ = rwkv_linear_attention_cpu(decay, first, key, value)
+    got, state = hybrid.parallel_wkv(rwkv_linear_attention)(decay, first, key, value)
+    assert state is None and torch.allclose(got, expected, atol=1e-5)
+
+
+def test_lightning_attention_on_whole_blocks_gives_minimaxs_logits() -> None:
+    """MiniMax's lightning attention on inputs padded to whole blocks, with a left-padded row and a
+    sequence over one block: the model's logits unchanged."""
+    import torch
+    from transformers import AutoConfig
+
+    from shapeprof.onnx.tasks import auto_class
+
+    torch.manual_seed(0)
+    config = AutoConfig.for_model("minimax", vocab_size=128, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                  num_key_value_heads=2, head_dim=8, intermediate_size=32, num_local_experts=2,
+                                  block_size=16, layer_types=["linear_attention", "full_attention"])
+    model = auto_class("text-generation", "minimax").from_config(config).eval()
+    assert hybrid.scan_functions(model) == ["MiniMaxLightningAttention.forward"]
+    ids = torch.randint(3, 128, (2, 21))
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0
+    with torch.no_grad():
+        expected = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+        with hybrid.fixed_length_scans(model):
+            got = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+    assert torch.allclose(got, expected, atol=1e-5)
