@@ -16,7 +16,8 @@ TINY_GDN = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2, "num_a
             "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 8}
 
 
-def delta_inputs(length: int, key_heads: int, value_heads: int, per_dim_decay: bool = False) -> dict[str, Any]:
+def delta_inputs(length: int, key_heads: int, value_heads: int, per_dim_decay: bool = False,
+                 strength: float = 1.0) -> dict[str, Any]:
     import torch
 
     gen = torch.Generator().manual_seed(length)
@@ -25,17 +26,20 @@ def delta_inputs(length: int, key_heads: int, value_heads: int, per_dim_decay: b
     return {"query": torch.randn(batch, length, key_heads, size, generator=gen),
             "key": torch.randn(batch, length, key_heads, size, generator=gen),
             "value": torch.randn(batch, length, value_heads, size, generator=gen),
-            "g": -2 * torch.rand(*decay, generator=gen), "beta": torch.rand(batch, length, value_heads, generator=gen),
+            "g": -0.1 * torch.rand(*decay, generator=gen),
+            "beta": strength * torch.rand(batch, length, value_heads, generator=gen),
             "initial_state": torch.randn(batch, value_heads, size, size, generator=gen)}
 
 
-@pytest.mark.parametrize("length, key_heads, value_heads", [(5, 2, 2), (70, 2, 4)])
-def test_gated_delta_rule_gives_transformers_outputs_and_state(length: int, key_heads: int, value_heads: int) -> None:
-    """One chunk and two, grouped value heads, an initial state: outputs and final state as transformers'."""
+@pytest.mark.parametrize("length, key_heads, value_heads, strength", [(5, 2, 2, 1.0), (70, 2, 4, 1.0), (64, 2, 2, 2.0)])
+def test_gated_delta_rule_gives_transformers_outputs_and_state(length: int, key_heads: int, value_heads: int,
+                                                               strength: float) -> None:
+    """One chunk and two, grouped value heads, an initial state, update strengths up to 2 (OLMo-Hybrid's
+    negative eigenvalues) over a whole chunk: outputs and final state as transformers'."""
     import torch
     from transformers.models.qwen3_next.modeling_qwen3_next import torch_chunk_gated_delta_rule
 
-    inputs = delta_inputs(length, key_heads, value_heads)
+    inputs = delta_inputs(length, key_heads, value_heads, strength=strength)
     kwargs = {"output_final_state": True, "use_qk_l2norm_in_kernel": True}
     expected = torch_chunk_gated_delta_rule(**inputs, **kwargs)
     got = hybrid.gated_delta_rule(**inputs, **kwargs)
@@ -47,7 +51,7 @@ def test_kimi_delta_rule_gives_transformers_outputs_and_state() -> None:
     import torch
     from transformers.models.kimi_linear.modeling_kimi_linear import chunk_kimi_delta_attention
 
-    inputs = delta_inputs(9, 2, 2, per_dim_decay=True)
+    inputs = delta_inputs(64, 2, 2, per_dim_decay=True, strength=2.0)
     kwargs = {"output_final_state": True, "use_qk_l2norm_in_kernel": True}
     expected = chunk_kimi_delta_attention(**inputs, **kwargs)
     got = hybrid.kimi_delta_rule(**inputs, **kwargs)

@@ -13,7 +13,7 @@ output is cut back to the sequence length.
 
 - ``torch_chunk_gated_delta_rule`` (Gated DeltaNet) and ``chunk_kimi_delta_attention`` (a decay
   per key dimension) are computed by ``gated_delta_rule`` and ``kimi_delta_rule``: the same
-  algorithms, their unit-triangular systems inverted by repeated squaring (a few batched matrix
+  algorithms, their unit-triangular systems inverted by blocks (log2(64) steps of batched matrix
   products) where transformers' export path loops over the 64 rows of a chunk (slow to trace);
 - Mamba's ``mamba_selective_scan`` (Mamba, Falcon-Mamba, Jamba) and RecurrentGemma's ``_rnn_scan``
   loop over every token: ``chunked_selective_scan`` and ``linear_rnn_scan`` compute the same
@@ -131,8 +131,8 @@ def gated_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_
                      initial_state: Any = None, output_final_state: bool = False,
                      use_qk_l2norm_in_kernel: bool = False, **kwargs: Any) -> tuple[Any, Any]:
     """transformers' ``torch_chunk_gated_delta_rule`` (same arguments and results) over the sequence
-    padded to ``SCAN_LENGTH``, its unit-triangular systems inverted by repeated squaring (a few batched
-    matrix products) instead of a Python loop over the 64 rows of a chunk."""
+    padded to ``SCAN_LENGTH``, its unit-triangular systems inverted by blocks (``unit_lower_inverse``)
+    instead of a Python loop over the 64 rows of a chunk."""
     import torch
     import torch.nn.functional as F
 
@@ -173,7 +173,7 @@ def kimi_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_s
                     initial_state: Any = None, output_final_state: bool = False,
                     use_qk_l2norm_in_kernel: bool = False, **kwargs: Any) -> tuple[Any, Any]:
     """transformers' ``chunk_kimi_delta_attention`` (a decay per key dimension; same arguments and
-    results) over the sequence padded to ``SCAN_LENGTH``, its systems inverted by repeated squaring."""
+    results) over the sequence padded to ``SCAN_LENGTH``, its systems inverted by blocks."""
     import torch
     import torch.nn.functional as F
 
@@ -209,16 +209,28 @@ def kimi_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_s
 
 
 def unit_lower_inverse(strict: Any) -> Any:
-    """(I - N)^-1 for strictly lower-triangular N (nilpotent): the product of (I + N^(2^j))."""
+    """(I - N)^-1 for strictly lower-triangular N, by blocks: the inverses of the diagonal blocks of
+    size s give those of size 2s, [[A, 0], [C, B]]^-1 = [[A^-1, 0], [-B^-1 C A^-1, B^-1]] (as stable
+    as forward substitution; log2(size) steps of batched products). The size must be a power of two."""
     import torch
 
-    size = strict.shape[-1]
-    total = torch.eye(size, dtype=strict.dtype, device=strict.device) + strict
-    power = strict
-    for _ in range(max(0, (size - 1).bit_length() - 1)):
-        power = power @ power
-        total = total + total @ power
-    return total
+    size, batch = strict.shape[-1], strict.shape[:-2]
+    if size & (size - 1):
+        raise ValueError(f"chunk size {size} is not a power of two")
+    matrix = torch.eye(size, dtype=strict.dtype, device=strict.device) - strict
+    inverse = torch.ones(*batch, size, 1, 1, dtype=strict.dtype, device=strict.device)   # unit diagonal
+    block = 1
+    while block < size:
+        pairs = size // (2 * block)
+        grid = matrix.reshape(*batch, pairs, 2, block, pairs, 2, block)[..., :, 1, :, :, 0, :]
+        eye = torch.eye(pairs, dtype=strict.dtype, device=strict.device)[:, None, :, None]
+        lower_left = (grid * eye).sum(-2)                                     # (..., pairs, block, block)
+        upper, lower = inverse[..., 0::2, :, :], inverse[..., 1::2, :, :]
+        top = torch.cat([upper, torch.zeros_like(upper)], dim=-1)
+        bottom = torch.cat([-(lower @ lower_left @ upper), lower], dim=-1)
+        inverse = torch.cat([top, bottom], dim=-2)
+        block *= 2
+    return inverse.reshape(*batch, size, size)
 
 
 def linear_rnn_scan(self: Any, hidden_states: Any, recurrent_gate: Any, reset: Any, recurrent_states: Any,
