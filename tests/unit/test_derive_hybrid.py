@@ -23,8 +23,9 @@ def delta_inputs(length: int, key_heads: int, value_heads: int, per_dim_decay: b
     gen = torch.Generator().manual_seed(length)
     batch, size = 2, 8
     decay = (batch, length, value_heads, size) if per_dim_decay else (batch, length, value_heads)
+    key = torch.randn(batch, length, key_heads, size, generator=gen)
     return {"query": torch.randn(batch, length, key_heads, size, generator=gen),
-            "key": torch.randn(batch, length, key_heads, size, generator=gen),
+            "key": key[:, :1] + 0.3 * key,   # similar keys: large entries in the triangular systems
             "value": torch.randn(batch, length, value_heads, size, generator=gen),
             "g": -0.1 * torch.rand(*decay, generator=gen),
             "beta": strength * torch.rand(batch, length, value_heads, generator=gen),
