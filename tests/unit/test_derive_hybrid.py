@@ -155,3 +155,21 @@ def test_lightning_attention_on_whole_blocks_gives_minimaxs_logits() -> None:
         with hybrid.fixed_length_scans(model):
             got = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
     assert torch.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("initial", [False, True])
+def test_padded_chunk_scan_gives_mamba2s_outputs_and_state(initial: bool) -> None:
+    import torch
+    from transformers.models.falcon_h1.modeling_falcon_h1 import mamba2_chunk_scan
+
+    gen = torch.Generator().manual_seed(0)
+    batch, length, heads, size, groups, state = 2, 37, 4, 8, 2, 4
+    args = (torch.randn(batch, length, heads, size, generator=gen), torch.randn(batch, length, heads, generator=gen),
+            -3 * torch.rand(heads, generator=gen), torch.randn(batch, length, groups, state, generator=gen),
+            torch.randn(batch, length, groups, state, generator=gen))
+    kwargs = {"chunk_size": 16, "D": torch.randn(heads, generator=gen), "dt_bias": torch.randn(heads, generator=gen),
+              "dt_softplus": True, "return_final_states": True,
+              "initial_states": torch.randn(batch, heads, size, state, generator=gen) if initial else None}
+    expected = mamba2_chunk_scan(*args, **kwargs)
+    got = hybrid.padded_chunk_scan(mamba2_chunk_scan)(*args, **kwargs)
+    assert all(torch.allclose(g, e, atol=1e-5) for g, e in zip(got, expected))

@@ -22,6 +22,9 @@ output is cut back to the sequence length.
 - MiniMax's lightning attention loops over blocks: its ``forward`` runs on inputs padded to whole
   blocks (``padded_block_forward``); RWKV's ``rwkv_linear_attention`` loops over every token: without
   a state it is computed for all positions at once (``parallel_wkv``).
+- Mamba-2's ``mamba2_chunk_scan`` (Falcon-H1, Nemotron-H) is chunked already, but pads to whole
+  chunks by an amount torch.export cannot bound: it runs on inputs padded to ``SCAN_LENGTH``
+  (``padded_chunk_scan``).
 
 The export's ``sequence_length`` is bounded by ``SCAN_LENGTH`` (the derived class's longest
 sequence, recorded in ``DERIVATION["scan"]``). Only the traced graph changes: verification compares
@@ -40,6 +43,7 @@ from typing import Any
 CHUNKED_RULES = ("torch_chunk_gated_delta_rule", "chunk_kimi_delta_attention")
 SELECTIVE_SCAN = "mamba_selective_scan"
 RWKV_ATTENTION = "rwkv_linear_attention"
+CHUNK_SCAN = "mamba2_chunk_scan"
 SCAN_LENGTH = 256   # tokens: the longest sequence the exported graph takes
 SCAN_CHUNK = 16     # tokens per chunk of a linear recurrence computed in parallel
 
@@ -59,6 +63,8 @@ def _replacements(model: Any) -> list[tuple[Any, str, Callable[..., Any]]]:
             found.append((module, name, gated_delta_rule if name == CHUNKED_RULES[0] else kimi_delta_rule))
     if callable(getattr(module, SELECTIVE_SCAN, None)):
         found.append((module, SELECTIVE_SCAN, chunked_selective_scan))
+    if callable(original := getattr(module, CHUNK_SCAN, None)):
+        found.append((module, CHUNK_SCAN, padded_chunk_scan(original)))
     if callable(original := getattr(module, RWKV_ATTENTION, None)):
         found.append((module, RWKV_ATTENTION, parallel_wkv(original)))
     blocked = {type(m) for m in model.modules() if isinstance(getattr(m, "block_size", None), int)
@@ -332,6 +338,35 @@ def parallel_wkv(original: Callable[..., Any]) -> Callable[..., Any]:
         return out.to(key.dtype), None
 
     return wkv
+
+
+def padded_chunk_scan(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Mamba-2's ``mamba2_chunk_scan`` (already chunked, but padding to whole chunks by a symbolic
+    amount) on inputs padded to whole chunks covering ``SCAN_LENGTH``: the time steps are discretized
+    first, so the padding has a zero time step (no decay, no input) and the final state stays."""
+    import torch
+    import torch.nn.functional as F
+
+    @functools.wraps(original)
+    def scan(hidden_states: Any, dt: Any, A: Any, B: Any, C: Any, chunk_size: int, D: Any = None,
+             dt_bias: Any = None, initial_states: Any = None, dt_softplus: bool = False,
+             dt_limit: tuple[float, float] = (0.0, float("inf")), return_final_states: bool = False,
+             **kwargs: Any) -> Any:
+        length = hidden_states.shape[1]
+        dt = dt + dt_bias.to(dt.dtype) if dt_bias is not None else dt
+        dt = torch.clamp(F.softplus(dt) if dt_softplus else dt, min=dt_limit[0], max=dt_limit[1])
+        pad = -(-SCAN_LENGTH // chunk_size) * chunk_size - length
+
+        def padded(x: Any) -> Any:   # (batch, length, ...): pad axis 1 at the end
+            return F.pad(x, (0, 0) * (x.dim() - 2) + (0, pad))
+
+        result = original(padded(hidden_states), padded(dt), A, padded(B), padded(C), chunk_size, D=D,
+                          initial_states=initial_states, return_final_states=return_final_states, **kwargs)
+        if return_final_states:
+            return result[0][:, :length], result[1]
+        return result[:, :length]
+
+    return scan
 
 
 def scan_attrs(model: Any) -> dict[str, Any]:
