@@ -25,6 +25,7 @@ from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 from .batch import batch_guard
 from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure
 from .rotary import complex_rotary, patch_with_real_rotary
+from . import hybrid
 
 
 class ProbedOutputs(OnnxConfig):
@@ -185,7 +186,8 @@ class Decoder(Family):
 
         def draft_for(cache: Mapping[str, Any] | None) -> type[OnnxConfig]:
             return make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=cls.normalized(model, cache),
-                              USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts, **rotary)
+                              USES_POSITION_IDS="position_ids" in given, EXPERTS_IMPLEMENTATION=experts, **rotary,
+                              **hybrid.scan_attrs(model))
 
         draft = draft_for(cache)
         base, moved = {"batch_size": 2, "sequence_length": 5}, {"batch_size": 3, "sequence_length": 7}
@@ -198,7 +200,8 @@ class Decoder(Family):
             base, moved = {**base, **past_sizes}, {**moved, "past_sequence_length": 4}
         axes, fixed = cls.probe(model, draft, task, base, moved, skip=("present.",))
         extra = {"experts_implementation": experts, "fallback": fallback,
-                 "rotary": "complex, exported as real (cos, sin) pairs" if rotary else None}
+                 "rotary": "complex, exported as real (cos, sin) pairs" if rotary else None,
+                 "scan": hybrid.scan_note(model)}
         return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=sorted(given), cache=cache,
                           **{k: v for k, v in extra.items() if v})
 
