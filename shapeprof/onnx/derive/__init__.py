@@ -46,7 +46,9 @@ def derive_onnx_config(config_or_model: Any, task: str = "feature-extraction") -
     task = normalize_task(task)
     model = _model_for(config_or_model, task)
     family = _family(model, task)
-    return family.derive(model, task)
+    from .experts import with_exportable_experts
+
+    return with_exportable_experts(model, family.derive(model, task))
 
 
 def _model_for(config_or_model: Any, task: str) -> Any:
