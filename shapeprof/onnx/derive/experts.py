@@ -39,3 +39,20 @@ def with_exportable_experts(model: Any, cls: type[OnnxConfig]) -> type[OnnxConfi
     attrs = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
              "EXPERTS_IMPLEMENTATION": EXPORTABLE_EXPERTS, "DERIVATION": derivation}
     return type(cls.__name__, (ExportableExperts, cls), attrs)
+
+
+def looped_experts(model: Any) -> str | None:
+    """The class name of an experts module that loops over the experts its tokens are routed to
+    (``for expert in routed.nonzero()``: SwitchTransformers, NLLB-MoE) and does not dispatch on
+    ``_experts_implementation``; None when there is none. torch.export cannot trace a loop whose
+    length depends on the data."""
+    import inspect
+
+    for module in model.modules():
+        name = type(module).__name__
+        if not name.endswith("Experts") or hasattr(module, "is_concatenated"):
+            continue
+        code = getattr(inspect.unwrap(type(module).forward), "__code__", None)
+        if code is not None and "nonzero" in code.co_names:
+            return name
+    return None
