@@ -17,6 +17,7 @@ length (cached + given).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -178,7 +179,7 @@ class Seq2SeqDecoderOnnxConfig(OnnxConfig):
     def to_model_kwargs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         past = [inputs.pop(n) for n in list(inputs) if n.startswith(PAST_PREFIX)]
         states = inputs.pop("encoder_hidden_states")
-        kwargs = {"decoder_input_ids": inputs.pop("input_ids"), "encoder_outputs": (states,),
+        kwargs = {"decoder_input_ids": inputs.pop("input_ids"), "encoder_outputs": encoder_output(states),
                   "use_cache": self.use_past}
         if "encoder_attention_mask" in inputs:
             kwargs["attention_mask"] = inputs.pop("encoder_attention_mask")
@@ -194,6 +195,25 @@ class Seq2SeqDecoderOnnxConfig(OnnxConfig):
     def export_settings(self) -> dict[str, Any]:
         """Eager attention while tracing: transformers' SDPA mask code does not export cleanly."""
         return {**super().export_settings(), "_attn_implementation": "eager"}
+
+
+def encoder_output(states: Any) -> Any:
+    """The encoder's output as the decoder step reads it: a model output, not a tuple (ProphetNet and
+    NLLB-MoE read ``.last_hidden_state``, NLLB-MoE ``.router_logits``); any other field is None."""
+    return _encoder_states_class()(last_hidden_state=states)
+
+
+@functools.cache
+def _encoder_states_class() -> type:
+    from transformers.modeling_outputs import BaseModelOutput
+
+    class EncoderStates(BaseModelOutput):
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return None
+
+    return EncoderStates
 
 
 def _is_empty(states: Any) -> bool:

@@ -46,7 +46,13 @@ def derive_onnx_config(config_or_model: Any, task: str = "feature-extraction") -
     task = normalize_task(task)
     model = _model_for(config_or_model, task)
     family = _family(model, task)
-    return family.derive(model, task)
+    from .experts import looped_experts, with_exportable_experts
+
+    if (looped := looped_experts(model)) is not None:
+        raise DeriveError(model.config.model_type, task, "experts", f"{looped}.forward loops over the experts "
+                          "its tokens are routed to (a loop of data-dependent length, which torch.export "
+                          "cannot trace)", family.BASE.__name__)
+    return with_exportable_experts(model, family.derive(model, task))
 
 
 def _model_for(config_or_model: Any, task: str) -> Any:

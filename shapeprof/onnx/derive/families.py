@@ -270,7 +270,9 @@ class Seq2Seq(Family):
         ids = torch.randint(3, max(4, vocab_size(model) or 4), (2, 6))
         try:
             with torch.no_grad():
-                out = model(input_ids=ids, attention_mask=torch.ones_like(ids), decoder_input_ids=ids[:, :3],
+                mask = torch.ones_like(ids)   # the encoder first, as generate runs it (without use_cache)
+                encoded = model.get_encoder()(input_ids=ids, attention_mask=mask, return_dict=True)
+                out = model(encoder_outputs=encoded, attention_mask=mask, decoder_input_ids=ids[:, :3],
                             use_cache=True, return_dict=True)
             layers = out.past_key_values.self_attention_cache.layers
             keys = layers[0].keys
