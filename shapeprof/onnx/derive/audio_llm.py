@@ -36,10 +36,10 @@ from ..base import OnnxConfig, PatchingSpec
 from ..dummy import DummyInputGenerator
 from ..normalized import NormalizedConfig
 from .families import Family, make_class
-from .probe import PROBED, check_required, first_line, forward_params, preprocessor_inputs, vocab_size
+from .probe import PROBED, first_line, forward_params, preprocessor_inputs, vocab_size
 from .speech import FEATURES, FRAMES, _feature_candidates
 from .vlm import (TEXT_AROUND_IMAGE, PlaceholderTextGenerator, _checked_modules, _count, _no_check, config_vocab,
-                  reserved_token_ids)
+                  placeholder_token, required_inputs, reserved_token_ids)
 
 AUDIO_TOKEN_ATTRIBUTES = ("audio_token_id", "audio_token_index")
 TASKS = ("feature-extraction",)
@@ -215,25 +215,12 @@ class AudioTextToText(Family):
     @classmethod
     def inputs(cls, model: Any, task: str, mask: str | None) -> list[str]:
         given = {"input_ids", "attention_mask", "input_features"} | ({mask} if mask else set())
-        params = forward_params(model)
-        if not given <= set(params):
-            raise cls.fail(model, task, "inputs", f"forward does not take {sorted(given - set(params))}")
-        check_required(model, task, given, cls.BASE.__name__)
-        return sorted(given)
+        return required_inputs(cls, model, task, given)
 
     @classmethod
     def audio_token(cls, model: Any, task: str) -> tuple[str, int]:
-        config = model.config
-        attr = audio_token_attribute(config)
-        token = getattr(config, attr, None) if attr else None
-        if not isinstance(token, int):
-            raise cls.fail(model, task, "inputs", "the config names no audio placeholder token id "
-                           f"({' or '.join(AUDIO_TOKEN_ATTRIBUTES)})")
-        vocab = vocab_size(model) or config_vocab(config)
-        if vocab is None or not 0 <= token < vocab:
-            raise cls.fail(model, task, "inputs", f"the audio placeholder token {attr}={token} is outside the "
-                           f"vocabulary ({vocab} ids)")
-        return attr, token
+        return placeholder_token(cls, model, task, "audio", audio_token_attribute(model.config),
+                                 AUDIO_TOKEN_ATTRIBUTES)
 
     @classmethod
     def audio_features(cls, model: Any, task: str, token: int | None) -> AudioProbe:

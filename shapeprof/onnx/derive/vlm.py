@@ -20,7 +20,7 @@ text and image positions). Models whose vision path needs more inputs (``image_s
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -241,26 +241,12 @@ class ImageTextToText(Family):
 
     @classmethod
     def inputs(cls, model: Any, task: str) -> list[str]:
-        given = {"input_ids", "attention_mask", "pixel_values"}
-        params = forward_params(model)
-        if not given <= set(params):
-            raise cls.fail(model, task, "inputs", f"forward does not take {sorted(given - set(params))}")
-        check_required(model, task, given, cls.BASE.__name__)
-        return sorted(given)
+        return required_inputs(cls, model, task, {"input_ids", "attention_mask", "pixel_values"})
 
     @classmethod
     def image_token(cls, model: Any, task: str) -> tuple[str, int]:
-        config = model.config
-        attr = image_token_attribute(config)
-        token = getattr(config, attr, None) if attr else None
-        if not isinstance(token, int):
-            raise cls.fail(model, task, "inputs", "the config names no image placeholder token id "
-                           f"({' or '.join(IMAGE_TOKEN_ATTRIBUTES)})")
-        vocab = vocab_size(model) or config_vocab(config)
-        if vocab is None or not 0 <= token < vocab:
-            raise cls.fail(model, task, "inputs", f"the image placeholder token {attr}={token} is outside the "
-                           f"vocabulary ({vocab} ids)")
-        return attr, token
+        return placeholder_token(cls, model, task, "image", image_token_attribute(model.config),
+                                 IMAGE_TOKEN_ATTRIBUTES)
 
     @classmethod
     def image_features(cls, model: Any, task: str) -> VisionProbe:
@@ -351,3 +337,27 @@ def _count(out: Any) -> tuple[int, bool]:
     per_image = isinstance(value, (list, tuple))
     shape = tuple((value[0] if per_image else value).shape)
     return int(shape[-2] if len(shape) >= 3 else shape[0]), per_image
+
+
+def required_inputs(family: Any, model: Any, task: str, given: set[str]) -> list[str]:
+    """``given``, sorted, when ``forward`` takes them all and requires nothing else."""
+    params = forward_params(model)
+    if not given <= set(params):
+        raise family.fail(model, task, "inputs", f"forward does not take {sorted(given - set(params))}")
+    check_required(model, task, given, family.BASE.__name__)
+    return sorted(given)
+
+
+def placeholder_token(family: Any, model: Any, task: str, media: str, attr: str | None,
+                      names: Sequence[str]) -> tuple[str, int]:
+    """The config's placeholder token id for ``media`` (image, audio): set, and inside the vocabulary."""
+    config = model.config
+    token = getattr(config, attr, None) if attr else None
+    if not isinstance(token, int):
+        raise family.fail(model, task, "inputs", f"the config names no {media} placeholder token id "
+                          f"({' or '.join(names)})")
+    vocab = vocab_size(model) or config_vocab(config)
+    if vocab is None or not 0 <= token < vocab:
+        raise family.fail(model, task, "inputs", f"the {media} placeholder token {attr}={token} is outside "
+                          f"the vocabulary ({vocab} ids)")
+    return attr or "", token
