@@ -43,7 +43,6 @@ from ..vision import IMAGE_AXES
 from .families import make_class
 from .probe import PROBED, first_line, has_routed_experts, preprocessor_inputs
 from .vlm import (
-    TASKS,
     ImageTextToText,
     ImageTextToTextOnnxConfig,
     PlaceholderTextGenerator,
@@ -221,10 +220,7 @@ class GridImageTextToText(ImageTextToText):
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
         config = model.config
-        if task not in TASKS:
-            raise cls.fail(model, task, "task", "only feature-extraction is derived for an image-text-to-text "
-                           "model (generation needs a vision graph and a decoder with past); pass --task "
-                           "feature-extraction")
+        cls.check_task(model, task)
         token_attr, token = cls.image_token(model, task)
         inputs = cls.inputs(model, task)
         layout, vision, merge = cls.grid_features(model, task)

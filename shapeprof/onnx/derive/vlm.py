@@ -203,10 +203,7 @@ class ImageTextToText(Family):
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
         config = model.config
-        if task not in TASKS:
-            raise cls.fail(model, task, "task", "only feature-extraction is derived for an image-text-to-text "
-                           "model (generation needs a vision graph and a decoder with past); pass --task "
-                           "feature-extraction")
+        cls.check_task(model, task)
         token_attr, token = cls.image_token(model, task)
         inputs = cls.inputs(model, task)
         vision = cls.image_features(model, task)
@@ -222,6 +219,13 @@ class ImageTextToText(Family):
                           image_processor=preprocessor_inputs(config.model_type, "image")[0],
                           inputs=inputs, image_token=f"{token_attr}={token}", image_tokens=tokens,
                           static_axes=list(draft.STATIC_AXES), static_because=cls.why_static(draft, config, vision))
+
+    @classmethod
+    def check_task(cls, model: Any, task: str) -> None:
+        if task not in TASKS:
+            raise cls.fail(model, task, "task", "only feature-extraction is derived for an image-text-to-text "
+                           "model (generation needs a vision graph and a decoder with past); pass --task "
+                           "feature-extraction")
 
     @staticmethod
     def static_axes(vision: VisionProbe) -> tuple[str, ...]:
