@@ -140,18 +140,12 @@ def gated_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_
     padded to ``SCAN_LENGTH``, its unit-triangular systems inverted by blocks (``unit_lower_inverse``)
     instead of a Python loop over the 64 rows of a chunk."""
     import torch
-    import torch.nn.functional as F
 
     length, dtype = query.shape[1], query.dtype
     heads = value.shape[2]
     if key.shape[2] != heads:   # grouped value heads
         query, key = (x.repeat_interleave(heads // key.shape[2], dim=2) for x in (query, key))
-    pads = (0, 0, 0, SCAN_LENGTH - length)   # the sequence axis, 2 of (batch, heads, length[, size])
-    query, key, value, beta, g = (F.pad(x.transpose(1, 2).float(), pads[8 - 2 * x.dim():])
-                                  for x in (query, key, value, beta, g))
-    if use_qk_l2norm_in_kernel:
-        query, key = (x * torch.rsqrt((x * x).sum(-1, keepdim=True) + 1e-6) for x in (query, key))
-    query = query * query.shape[-1] ** -0.5
+    query, key, value, beta, g = _padded_heads_first(query, key, value, beta, g, use_qk_l2norm_in_kernel)
     chunks = SCAN_LENGTH // chunk_size
     query, key, value = (x.reshape(x.shape[0], heads, chunks, chunk_size, -1) for x in (query, key, value))
     beta, decay = (x.reshape(x.shape[0], heads, chunks, chunk_size) for x in (beta, g))
@@ -181,15 +175,9 @@ def kimi_delta_rule(query: Any, key: Any, value: Any, g: Any, beta: Any, chunk_s
     """transformers' ``chunk_kimi_delta_attention`` (a decay per key dimension; same arguments and
     results) over the sequence padded to ``SCAN_LENGTH``, its systems inverted by blocks."""
     import torch
-    import torch.nn.functional as F
 
     length, dtype = query.shape[1], query.dtype
-    pads = (0, 0, 0, SCAN_LENGTH - length)
-    query, key, value, beta, g = (F.pad(x.transpose(1, 2).float(), pads[8 - 2 * x.dim():])
-                                  for x in (query, key, value, beta, g))
-    if use_qk_l2norm_in_kernel:
-        query, key = (x * torch.rsqrt((x * x).sum(-1, keepdim=True) + 1e-6) for x in (query, key))
-    query = query * query.shape[-1] ** -0.5
+    query, key, value, beta, g = _padded_heads_first(query, key, value, beta, g, use_qk_l2norm_in_kernel)
     chunks = SCAN_LENGTH // chunk_size
     k_beta, v_beta = key * beta[..., None], value * beta[..., None]
     query, key, value, g, k_beta, v_beta = (x.reshape(x.shape[0], x.shape[1], chunks, chunk_size, -1)
@@ -385,3 +373,17 @@ def bounded_axis_bounds(self: Any) -> dict[str, tuple[int, int | None]]:
     low, high = bounds.get("sequence_length", (1, None))
     bounds["sequence_length"] = (low, SCAN_LENGTH if high is None else min(high, SCAN_LENGTH))
     return bounds
+
+
+def _padded_heads_first(query: Any, key: Any, value: Any, beta: Any, g: Any, l2norm: bool) -> tuple[Any, ...]:
+    """The delta rules' inputs heads first, in float32, the sequence padded to ``SCAN_LENGTH``;
+    queries and keys L2-normalised when asked, queries scaled by 1/sqrt(size)."""
+    import torch
+    import torch.nn.functional as F
+
+    pads = (0, 0, 0, SCAN_LENGTH - query.shape[1])   # the sequence axis, 2 of (batch, heads, length[, size])
+    query, key, value, beta, g = (F.pad(x.transpose(1, 2).float(), pads[8 - 2 * x.dim():])
+                                  for x in (query, key, value, beta, g))
+    if l2norm:
+        query, key = (x * torch.rsqrt((x * x).sum(-1, keepdim=True) + 1e-6) for x in (query, key))
+    return query * query.shape[-1] ** -0.5, key, value, beta, g
