@@ -2,7 +2,8 @@
 
 Without ``--ray-address`` and without ``RAY_ADDRESS`` a local instance is started, sized to the
 machine, with its logs kept off the terminal, and shut down at the end (also on an error,
-Ctrl-C or SIGTERM: the handlers ``ray.init`` installs are replaced by the ones before it). A
+Ctrl-C or SIGTERM: the handlers ``ray.init`` installs are replaced by latching ones, and the
+ones before it come back at the end; see ``shapeprof.interrupts``). A
 Ray session the caller already opened (a notebook, a test fixture) is used as it is and left
 running. An address is checked with a short TCP connect first:
 ``ray.init`` itself waits minutes on an address nobody answers.
@@ -14,7 +15,6 @@ import logging
 import os
 import signal
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from types import ModuleType
 
 from ...atomic import Terminated
 from ...errors import ProfileError
+from ...interrupts import Latch, current_handlers, latched, restore
 
 ADDRESS_ENV = "RAY_ADDRESS"
 CONNECT_TIMEOUT_S = 3.0
@@ -36,6 +37,12 @@ class Cluster:
     address: str | None       # None: a local instance
     cpus: int
     started_here: bool
+    latch: Latch | None = None   # the job's Ctrl-C / SIGTERM latch (None: the caller's session)
+
+    def check_interrupt(self) -> None:
+        """Raise a Ctrl-C or SIGTERM received during the job, even one a library swallowed."""
+        if self.latch is not None:
+            self.latch.check()
 
 
 def import_ray() -> ModuleType:
@@ -85,11 +92,17 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
     target = cluster_address(address)
     if target is not None:
         check_reachable(target)
+    before = current_handlers()
     try:
-        with _signals_kept():
-            started = _init(ray, target, num_cpus)
-        yield Cluster(target, _cpus(ray), started)
+        started = _init(ray, target, num_cpus)
+        # Ray's driver replaces the SIGTERM handler (with ``sys.exit``, then its C++ failure
+        # handler, which aborts the process and skips ``ray.shutdown``, leaving its agents
+        # running); with latching ones in its place, Ctrl-C and SIGTERM raise in Python, the
+        # ``finally`` shuts Ray down and the CLI prints one line.
+        with latched(before) as latch:
+            yield Cluster(target, _cpus(ray), started, latch)
     finally:
+        restore(before)
         ray.shutdown()
 
 
@@ -112,24 +125,6 @@ def _init(ray: ModuleType, target: str | None, num_cpus: int | None) -> bool:
         raise ProfileError(f"cannot {where} ({first}); check the address, or that "
                            "/tmp has room for Ray's session files") from e
     return target is None
-
-
-@contextmanager
-def _signals_kept() -> Iterator[None]:
-    """SIGINT and SIGTERM handled after ``ray.init`` as before it. Ray's driver replaces the
-    SIGTERM handler (with ``sys.exit``, then its C++ failure handler, which aborts the process
-    and skips ``ray.shutdown``, leaving its agents running); with ours back, Ctrl-C and SIGTERM
-    raise in Python, the ``finally`` shuts Ray down and the CLI prints one line."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in before.items():
-            if handler is not None:
-                signal.signal(sig, handler)
 
 
 @contextmanager

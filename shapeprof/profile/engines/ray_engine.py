@@ -14,7 +14,7 @@ measured differ from the rows read (or from the parquet footers) fails with one 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ def measure_on_ray(ds: ResolvedDataset, model: str, info: ModelInfo, batch_sizes
                       max_length=info.max_length, batch_sizes=tuple(batch_sizes), seed=seed)
         mapped = tokenize(dataset, worker_class, kwargs, size)
         merger = BlockMerger(info.max_length, batch_sizes, ds.spec.text_columns)
-        collect(mapped, merger, expected, progress)
+        collect(mapped, merger, expected, progress, cluster.check_interrupt)
     check_counts(ds, merger, expected)
     run = RayRun(cluster.address or "local", size, merger.blocks, merger.rows_read,
                  time.perf_counter() - start)
@@ -141,11 +141,14 @@ def tokenize(dataset: Any, worker_class: type, kwargs: dict[str, Any], size: int
                                    max_restarts=RETRIES, max_task_retries=RETRIES)
 
 
-def collect(mapped: Any, merger: BlockMerger, expected: int | None, progress: bool) -> None:
-    """Stream the summaries to the driver in data order and merge them."""
+def collect(mapped: Any, merger: BlockMerger, expected: int | None, progress: bool,
+            check_interrupt: Callable[[], None] = lambda: None) -> None:
+    """Stream the summaries to the driver in data order and merge them; a Ctrl-C or SIGTERM
+    received meanwhile is raised after every block and at the end, even if Ray swallowed it."""
     with progress_bar(progress, expected, "tokenizing on Ray") as bar:
         try:
             for row in mapped.iter_rows():
+                check_interrupt()
                 block = decode(row[SUMMARY])
                 merger.add(block)
                 bar.update(block.rows_read)
@@ -153,6 +156,7 @@ def collect(mapped: Any, merger: BlockMerger, expected: int | None, progress: bo
             raise
         except Exception as e:
             raise job_error(e) from e
+    check_interrupt()
 
 
 def job_error(error: BaseException) -> ShapeprofError:
