@@ -202,6 +202,15 @@ def _tune_1_to_2(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _tune_2_to_3(d: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 predicted from the cells alone: a serving factor of 1."""
+    for replay in (d.get("proof") or {}).values():
+        if isinstance(replay, dict) and "passes_s" in replay:
+            replay.setdefault("serving_factor", 1.0)
+            replay.setdefault("cells_error", replay["error"])
+    return d
+
+
 GENERATION = Artifact(
     "generation", "generation checks", layout.GENERATION_FILE, 2,
     ((0, "16a5a8b: {checks: [label, batch_size, new_tokens, matching_tokens, passed]}, "
@@ -213,14 +222,17 @@ GENERATION = Artifact(
     unversioned=0)
 
 TUNE = Artifact(
-    "tune", "tune results", layout.TUNE_FILE, 2,
+    "tune", "tune results", layout.TUNE_FILE, 3,
     ((1, "shapeprof tune: options, environment, accuracy (metric, interval, drop per variant), "
          "pruned, candidates (prediction per candidate, baseline first), layouts, winner, proof "
          "(winner and baseline replays on held-out rows, speedup with interval), notes"),
      (2, "replays: error is paired with cells re-timed beside every pass (error_low/high; "
          "predicted_s per round); the search-time prediction is search_predicted_sequences_per_s "
-         "and search_error; migrating 1 moves error there and round_error to error")),
-    TuneError, "re-run 'shapeprof tune'", {1: _tune_1_to_2})
+         "and search_error; migrating 1 moves error there and round_error to error"),
+     (3, "replays: serving_factor (measured / cells-predicted time serving the search rows) "
+         "multiplies every prediction; cells_error is the error of the cells alone; version-2 "
+         "files read serving_factor 1 and cells_error = error")),
+    TuneError, "re-run 'shapeprof tune'", {1: _tune_1_to_2, 2: _tune_2_to_3})
 
 DEPLOY = Artifact(
     "deploy", "deployment", layout.DEPLOY_FILE, 1,

@@ -3,7 +3,7 @@ winner and its deployment, and the proof on held-out rows with any miss flagged.
 
 from __future__ import annotations
 
-from .proof import FLAG_ERROR, Replay
+from .proof import FACTOR_ROUNDS, FLAG_ERROR, Replay
 from .result import Row, TuneResult
 
 TABLE_ROWS = 15
@@ -89,10 +89,13 @@ def proof_table(result: TuneResult) -> list[str]:
     assert proof is not None
     s, w = proof.speedup, proof.winner
     out = ["Predicted: the search's latency model with its cells re-timed beside every replay pass (so "
-           "the machine's drift since the search drops out); error = predicted / measured - 1, geometric "
+           "the machine's drift since the search drops out), times the candidate's serving factor "
+           f"(measured / cells-predicted time serving the search rows, {FACTOR_ROUNDS} rounds: what a "
+           "server pays that repeated cells do not); error = predicted / measured - 1, geometric "
            f"mean over {int(s['rounds'])} paired rounds with its 95% interval.", "",
-           "| | predicted seq/s | measured seq/s | error (95%) | search-time prediction (error) | "
-           "predicted p99 ms | measured p99 ms | p99 error |", "|---|---:|---:|---|---|---:|---:|---:|"]
+           "| | predicted seq/s | measured seq/s | error (95%) | serving factor | error of the cells alone | "
+           "search-time prediction (error) | predicted p99 ms | measured p99 ms | p99 error |",
+           "|---|---:|---:|---|---:|---:|---|---:|---:|---:|"]
     out += [_proof_line(name, r) for name, r in (("baseline", proof.baseline), ("winner", w))]
     out += ["", f"Winner over baseline, measured side by side on {w.rows} held-out rows: "
             f"**{s['ratio']:.2f}x** (95%: {s['low']:.2f}-{s['high']:.2f}, {int(s['rounds'])} paired rounds)."]
@@ -112,8 +115,10 @@ def _interval(r: Replay) -> str:
 
 
 def _proof_line(name: str, r: Replay) -> str:
+    cells = "" if r.cells_error is None else f"{r.cells_error:+.1%}"
     return (f"| {name} | {r.predicted_sequences_per_s:,.0f} | {r.measured_sequences_per_s:,.0f} | "
-            f"{r.error:+.1%} ({_interval(r)}) | {r.search_predicted_sequences_per_s:,.0f} ({r.search_error:+.1%}) | "
+            f"{r.error:+.1%} ({_interval(r)}) | {r.serving_factor:.3f} | {cells} | "
+            f"{r.search_predicted_sequences_per_s:,.0f} ({r.search_error:+.1%}) | "
             f"{r.predicted_p99_ms:.1f} | {r.measured_p99_ms:.1f} | {r.p99_error:+.1%} |")
 
 

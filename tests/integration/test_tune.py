@@ -55,7 +55,7 @@ def test_tune_writes_a_ranked_table_with_the_baseline_first(tuned) -> None:
     proc, out = tuned
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads((out / "tune.json").read_text())
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == 3
     first = data["rows"][0]
     assert first["baseline"] and first["candidate"]["default_session"]
     assert first["candidate"]["batching"]["policy"] == "longest" and first["candidate"]["batch_size"] == 32
@@ -70,6 +70,9 @@ def test_tune_writes_a_ranked_table_with_the_baseline_first(tuned) -> None:
         assert r["error_low"] <= r["error"] <= r["error_high"]
         assert r["predicted_sequences_per_s"] == pytest.approx(r["measured_sequences_per_s"] * (1 + r["error"]))
         assert r["flagged"] == (abs(r["error"]) > 0.10)
+        # the prediction is the cells' times the serving factor measured on the search rows
+        assert r["serving_factor"] > 0
+        assert 1 + r["error"] == pytest.approx((1 + r["cells_error"]) / r["serving_factor"])
     md = (out / "tune.md").read_text()
     assert md.index("| baseline |") < md.index("| 1 |") and "held-out" in md
     assert "tune.json" in proc.stdout and "proof" in proc.stdout

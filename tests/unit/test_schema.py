@@ -142,16 +142,20 @@ def check_generation(path: Path) -> None:
 def check_tune(path: Path) -> None:
     old = raw(path)["proof"]
     result = TuneResult.load(path)
-    assert result.to_dict()["schema_version"] == schema.TUNE.version == 2
+    assert result.to_dict()["schema_version"] == schema.TUNE.version == 3
     for name in ("winner", "baseline"):
         was, now = old[name], getattr(result.proof, name)
-        assert now.search_predicted_sequences_per_s == was["predicted_sequences_per_s"]
-        assert now.search_error == was["error"] and now.predicted_s == ()
-        assert (now.error, now.error_low, now.error_high) == (was["round_error"], was["round_error_low"],
-                                                              was["round_error_high"])
-        assert now.predicted_sequences_per_s == pytest.approx(was["measured_sequences_per_s"]
-                                                              * (1 + was["round_error"]))
-        assert now.passes_s == tuple(was["passes_s"]) and now.flagged == (abs(was["round_error"]) > 0.10)
+        if raw(path)["schema_version"] == 1:
+            assert now.search_predicted_sequences_per_s == was["predicted_sequences_per_s"]
+            assert now.search_error == was["error"] and now.predicted_s == ()
+            assert (now.error, now.error_low, now.error_high) == (was["round_error"], was["round_error_low"],
+                                                                  was["round_error_high"])
+            assert now.predicted_sequences_per_s == pytest.approx(was["measured_sequences_per_s"]
+                                                                  * (1 + was["round_error"]))
+        else:
+            assert (now.error, now.predicted_s) == (was["error"], tuple(was["predicted_s"]))
+        assert now.passes_s == tuple(was["passes_s"]) and now.flagged == (abs(now.error) > 0.10)
+        assert now.serving_factor == 1.0 and now.cells_error == now.error    # the cells alone, then
     assert result.proof.speedup == old["speedup"]
     assert TuneResult.from_dict(result.to_dict()) == result
 

@@ -25,7 +25,7 @@ def replay(label: str, predicted: float, measured: float, half: float = 0.03) ->
     error = predicted / measured - 1
     return Replay(label, 436, 14, predicted, measured, error, error - half, error + half, predicted * 1.3,
                   predicted * 1.3 / measured - 1, 50.0, 90.0, 52.0, 95.0, 90 / 95 - 1, (1.0, 1.1, 0.9),
-                  (0.95, 1.0, 1.0), 120.0)
+                  (0.95, 1.0, 1.0), 120.0, 1.08, error + 0.08)
 
 
 def result(winner_measured: float = 1050.0) -> TuneResult:
@@ -49,15 +49,15 @@ def result(winner_measured: float = 1050.0) -> TuneResult:
 def test_round_trip_through_tune_json(tmp_path) -> None:
     r = result()
     path = r.save(tmp_path / "tune.json")
-    assert json.loads(path.read_text())["schema_version"] == 2
+    assert json.loads(path.read_text())["schema_version"] == 3
     assert TuneResult.load(path) == r
 
 
 def test_a_newer_tune_json_is_refused_in_one_line(tmp_path) -> None:
     data = result().to_dict()
-    data["schema_version"] = 3
+    data["schema_version"] = 4
     (tmp_path / "t.json").write_text(json.dumps(data))
-    with pytest.raises(TuneError, match="versions up to 2"):
+    with pytest.raises(TuneError, match="versions up to 3"):
         TuneResult.load(tmp_path / "t.json")
 
 
@@ -85,7 +85,8 @@ def test_a_replay_off_by_more_than_10_percent_is_flagged_everywhere() -> None:
     assert "**FLAGGED**: the winner's replay misses its prediction by +22.2%" in markdown(r)
     assert "FLAGGED" in summary(r, "tune") and json.loads(json.dumps(r.to_dict()))["proof"]["winner"]["flagged"]
     # the search-time prediction (30% above: drift since the search) is shown, not flagged on
-    assert "| winner | 1,100 | 1,050 | +4.8% (+1.8%..+7.8%) | 1,430 (+36.2%) |" in markdown(result())
+    # the serving factor and the error of the cells alone beside it
+    assert "| winner | 1,100 | 1,050 | +4.8% (+1.8%..+7.8%) | 1.080 | +12.8% | 1,430 (+36.2%) |" in markdown(result())
 
 
 def test_an_error_within_10_percent_with_a_wide_interval_says_so() -> None:
