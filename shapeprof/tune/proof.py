@@ -11,10 +11,11 @@ each pass beside its cells (the replay error), each before and after equally oft
 
 Cells time one shape over and over; a server runs a new shape every call, from Python, with its
 sessions sharing the cores unevenly, and that costs a candidate a steady share the cells never see
-(8-14% for batch 8 on two single-thread sessions). So before the held-out rounds each candidate is
-served on the *search* rows, beside its re-timed cells, for a few rounds: the geometric mean of
-measured / predicted there is its serving factor, and every held-out prediction is the cells'
-prediction times that factor. The held-out rows stay unseen until the replay.
+(8-14% for batch 8 on two single-thread sessions), and a few calls per cell per round are noisy.
+So every round also serves the *search* rows, beside the held-out pass and priced by the same
+re-timed cells: measured / predicted there is the round's serving factor, and the round's held-out
+prediction is its cells' prediction times that factor (the cells' noise common to both row sets
+cancels). The held-out rows are used for nothing but the replay.
 
 Error: predicted / measured - 1, the geometric mean of the rounds' ratios with a 95% t interval;
 the winner is flagged when it misses by more than 10%. The error of the cells alone is kept too. The search-time prediction and its error
@@ -41,7 +42,6 @@ from .search import open_sessions, serving
 from .serve import run_pass
 
 FLAG_ERROR = 0.10      # a replay missing its prediction by more than this is flagged
-FACTOR_ROUNDS = 4      # rounds on the search rows that measure each candidate's serving factor
 ROUND_TIMING = TimingPolicy(warmup=1, min_samples=3, min_time_s=0.0)     # each cell, each round
 
 
@@ -97,47 +97,32 @@ class Replay:
 class _Side:
     candidate: Candidate
     search_model: Any                     # the search's latency model of the candidate
-    rows: np.ndarray                      # the rows served (held-out, or search for the factor)
-    shapes: list[Shape]                   # the cells that model prices those rows' batches with
-    feeds: list[dict[str, np.ndarray]]
+    shapes: list[Shape]                   # the cells that model prices both row sets' batches with
+    feeds: list[dict[str, np.ndarray]]    # the held-out rows' batches
+    search_feeds: list[dict[str, np.ndarray]]   # the search rows' batches (the serving factor)
     sessions: list[Any]
     memory_mib: float | None
     walls: list[float] = field(default_factory=list)
+    search_walls: list[float] = field(default_factory=list)
     batch_ms: list[tuple[float, ...]] = field(default_factory=list)
     predicted: list[Prediction] = field(default_factory=list)
+    search_predicted: list[Prediction] = field(default_factory=list)
 
 
 def prove(ctx: TuneContext, winner: Candidate, baseline: Candidate, tick: Callable[[str], None]
           ) -> tuple[Replay, Replay, dict[str, float]]:
     """(winner replay, baseline replay, speedup {ratio, low, high, rounds})."""
-    cells = [ctx.baseline_cells, _cells_of(ctx, winner)]
-    tick("serving factors on the search rows")
-    factors = [serving_factor(ctx, c, m) for c, m in zip((baseline, winner), cells)]
-    sides = [_side(ctx, baseline, cells[0], ctx.held_out), _side(ctx, winner, cells[1], ctx.held_out)]
-    _rounds(ctx, sides, ctx.options.proof_rounds, tick)
-    base, win = (_replay(ctx, s, f) for s, f in zip(sides, factors))
-    got = paired_speedup(np.array(sides[0].walls), np.array(sides[1].walls))
-    return win, base, {"ratio": got.ratio, "low": got.low, "high": got.high, "rounds": got.rounds}
-
-
-def serving_factor(ctx: TuneContext, candidate: Candidate, cells: Mapping[Shape, float]) -> float:
-    """Measured / cells-predicted pass time of ``candidate`` serving the search rows, each pass
-    beside its re-timed cells: the geometric mean over ``FACTOR_ROUNDS`` rounds."""
-    side = _side(ctx, candidate, cells, ctx.search)
-    for _ in range(FACTOR_ROUNDS):
-        _cells_round(ctx, side)
-        _pass_round(side)
-    return float(np.exp(np.mean(np.log(np.array(side.walls) / _predicted_s(side)))))
-
-
-def _rounds(ctx: TuneContext, sides: list[_Side], rounds: int, tick: Callable[[str], None]) -> None:
-    for r in range(rounds):
+    sides = [_side(ctx, baseline, ctx.baseline_cells), _side(ctx, winner, _cells_of(ctx, winner))]
+    for r in range(ctx.options.proof_rounds):
         first, second = sides if r % 2 == 0 else sides[::-1]
         _cells_round(ctx, first)
-        _pass_round(first)
-        _pass_round(second)
+        _pass_round(first, r)
+        _pass_round(second, r)
         _cells_round(ctx, second)
-        tick(f"proof round {r + 1}/{rounds}")
+        tick(f"proof round {r + 1}/{ctx.options.proof_rounds}")
+    base, win = (_replay(ctx, s) for s in sides)
+    got = paired_speedup(np.array(sides[0].walls), np.array(sides[1].walls))
+    return win, base, {"ratio": got.ratio, "low": got.low, "high": got.high, "rounds": got.rounds}
 
 
 def pricing_shapes(cells: Iterable[Shape], row_counts: Iterable[int]) -> list[Shape]:
@@ -156,47 +141,59 @@ def pricing_shapes(cells: Iterable[Shape], row_counts: Iterable[int]) -> list[Sh
     return sorted(s for s in cells if s[0] in used)
 
 
-def _side(ctx: TuneContext, candidate: Candidate, cells: Mapping[Shape, float], rows: np.ndarray) -> _Side:
-    batches, feeds = serving(ctx, candidate, rows)
+def _side(ctx: TuneContext, candidate: Candidate, cells: Mapping[Shape, float]) -> _Side:
+    batches, feeds = serving(ctx, candidate, ctx.held_out)
+    search_batches, search_feeds = serving(ctx, candidate, ctx.search)
     with PeakMemory() as mem:
         sessions = open_sessions(ctx, candidate)
         run_pass(sessions, feeds[:3])             # warm-up
-    shapes = pricing_shapes(cells, (len(idx) for idx, _ in batches))
-    return _Side(candidate, latency_model(cells), rows, shapes, feeds, sessions, mem.growth_mib)
+    counts = [len(idx) for idx, _ in (*batches, *search_batches)]
+    return _Side(candidate, latency_model(cells), pricing_shapes(cells, counts), feeds, search_feeds,
+                 sessions, mem.growth_mib)
 
 
 def _cells_of(ctx: TuneContext, candidate: Candidate) -> dict[Shape, float]:
     return ctx.cells[(candidate.variant, candidate.layout)]
 
 
-def _pass_round(side: _Side) -> None:
-    done, _ = run_pass(side.sessions, side.feeds)
-    side.walls.append(done.wall_s)
-    side.batch_ms.append(done.batch_ms)
+def _pass_round(side: _Side, r: int) -> None:
+    """The held-out pass and the search rows' pass, in alternating order."""
+    for held_out in ((True, False) if r % 2 == 0 else (False, True)):
+        done, _ = run_pass(side.sessions, side.feeds if held_out else side.search_feeds)
+        if held_out:
+            side.walls.append(done.wall_s)
+            side.batch_ms.append(done.batch_ms)
+        else:
+            side.search_walls.append(done.wall_s)
 
 
 def _cells_round(ctx: TuneContext, side: _Side) -> None:
     """The round's cells, timed the way the candidate serves (parallel sessions run at once), and
-    the prediction they give for the held-out rows."""
+    the predictions they give for the held-out rows and for the search rows."""
     if len(side.sessions) > 1:
         cells = time_parallel(side.sessions, side.shapes, ctx.cell_feeds, 1, ROUND_TIMING)
     else:
         cells = time_cells({"s": side.sessions[0]}, side.shapes, ctx.cell_feeds, 1, ROUND_TIMING)["s"]
-    side.predicted.append(predict(side.candidate, latency_model(cells), ctx.lengths[side.rows]))
+    model = latency_model(cells)
+    side.predicted.append(predict(side.candidate, model, ctx.lengths[ctx.held_out]))
+    side.search_predicted.append(predict(side.candidate, model, ctx.lengths[ctx.search]))
 
 
-def _predicted_s(side: _Side) -> np.ndarray:
-    return np.array([len(side.rows) / p.sequences_per_s for p in side.predicted])
+def _seconds(predictions: list[Prediction], rows: int) -> np.ndarray:
+    return np.array([rows / p.sequences_per_s for p in predictions])
 
 
-def _replay(ctx: TuneContext, side: _Side, factor: float) -> Replay:
-    """The replay's figures; every prediction (pass time, per-batch p50/p99) is the cells' times
-    ``factor``, the candidate's serving factor from the search rows."""
-    rows = len(side.rows)
-    searched = predict(side.candidate, side.search_model, ctx.lengths[side.rows])
+def _replay(ctx: TuneContext, side: _Side) -> Replay:
+    """The replay's figures. Each round's prediction is its cells' prediction times that round's
+    serving factor (search rows: measured / cells-predicted); p50/p99 take the factors' geometric
+    mean."""
+    rows = len(ctx.held_out)
+    searched = predict(side.candidate, side.search_model, ctx.lengths[ctx.held_out])
     walls = np.array(side.walls)
-    cells_s = _predicted_s(side)
-    predicted_s = cells_s * factor
+    cells_s = _seconds(side.predicted, rows)
+    factors = np.array(side.search_walls) / _seconds(side.search_predicted, len(ctx.search))
+    factor = float(np.exp(np.mean(np.log(factors))))
+    predicted_s = cells_s * factors
     measured = rows / float(np.median(walls))
     got = paired_speedup(walls, predicted_s)               # measured time / predicted time
     error, low, high = got.ratio - 1.0, _minus_one(got.low), _minus_one(got.high)

@@ -3,7 +3,7 @@ winner and its deployment, and the proof on held-out rows with any miss flagged.
 
 from __future__ import annotations
 
-from .proof import FACTOR_ROUNDS, FLAG_ERROR, Replay
+from .proof import FLAG_ERROR, Replay
 from .result import Row, TuneResult
 
 TABLE_ROWS = 15
@@ -89,9 +89,9 @@ def proof_table(result: TuneResult) -> list[str]:
     assert proof is not None
     s, w = proof.speedup, proof.winner
     out = ["Predicted: the search's latency model with its cells re-timed beside every replay pass (so "
-           "the machine's drift since the search drops out), times the candidate's serving factor "
-           f"(measured / cells-predicted time serving the search rows, {FACTOR_ROUNDS} rounds: what a "
-           "server pays that repeated cells do not); error = predicted / measured - 1, geometric "
+           "the machine's drift since the search drops out), times the round's serving factor "
+           "(measured / cells-predicted time serving the search rows in the same round: what a "
+           "server pays that repeated cells do not; its geometric mean is shown); error = predicted / measured - 1, geometric "
            f"mean over {int(s['rounds'])} paired rounds with its 95% interval.", "",
            "| | predicted seq/s | measured seq/s | error (95%) | serving factor | error of the cells alone | "
            "search-time prediction (error) | predicted p99 ms | measured p99 ms | p99 error |",

