@@ -222,3 +222,43 @@ def test_one_ci_file_a_side_is_still_compared_as_today():
     assert compare_results(a, b, thresholds=T).runs == (1, 1)
     with pytest.raises(Exception, match="one run a side"):
         compare_results([a, a], [b], paired=True)
+
+
+def _gate_module(monkeypatch):
+    import importlib.util
+
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location("gate_calibration", bench / "gate_calibration.py")
+    gate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate)
+    return gate
+
+
+def test_gate_evaluation_of_run_sets_reads_saved_runs_only(tmp_path, monkeypatch, capsys):
+    """benchmarks/gate_calibration.py --stage evaluate: no export or bench; run-set figures over
+    disjoint A/A set pairs and every base set x seeded set."""
+    gate = _gate_module(monkeypatch)
+    separate = tmp_path / "gate" / "separate-g24"
+    separate.mkdir(parents=True)
+    for i in range(4):
+        write(separate / f"base-{i}.json", bench_run(i))
+        write(separate / f"seeded-{i}.json", bench_run(100 + i, factor=1.3))
+
+    def no_work(*args):
+        raise AssertionError("the evaluate stage must not export or run benchmarks")
+
+    for name in ("model_dirs", "seeded_copy", "separate_runs", "ci_runs"):
+        monkeypatch.setattr(gate, name, no_work)
+    out = tmp_path / "figures.json"
+    monkeypatch.setattr(sys, "argv", ["gate_calibration.py", "--work-dir", str(tmp_path), "--stage",
+                                      "evaluate", "-o", str(out)])
+    gate.main()
+    capsys.readouterr()
+    got = json.loads(out.read_text())["run_sets"]
+    assert list(got) == ["2_runs_a_side"]                  # 3 a side needs 6 base runs
+    two = got["2_runs_a_side"]
+    assert two["aa_set_pairs"] == 6 and two["seeded_set_pairs"] == 36 and two["aa_false_alarms"] == 0
+    assert set(two["seeded_caught_share"]) == {"onnx 1x16", "onnx 8x16", "onnx 8x64"}
+    assert max(two["seeded_caught_share"].values()) > 0.5 and two["between_run_sd_used_median"] > 0.03
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures.json", "gate"]   # nothing else written
