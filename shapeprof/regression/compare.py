@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BenchError, CompareError
+from ..errors import CompareError
 from .resolution import Noise, paired_noise, pooled_round_sd, set_between_sd
 from .runsets import interleaved, load_run_set, run_set_paths
 from .stats import (NAN, NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test,

@@ -126,7 +126,8 @@ def test_the_variance_shrinks_with_the_runs_as_stated():
     noise = set_noise(*sides, 0.05, 0.03)
     expected = (0.05 ** 2 + 0.03 ** 2 * math.pi / 2 / 3) * (1 / 3 + 1 / 2)
     assert noise.se == pytest.approx(math.sqrt(expected), rel=1e-12)
-    assert set_noise(*sides, 0.05, 0.03, runs=12).se == pytest.approx(math.sqrt(expected / (5 / 6) * (2 / 12)))
+    twelve = set_noise(*sides, 0.05, 0.03, runs=12)           # 12 runs a side: 1/12 + 1/12
+    assert twelve.se == pytest.approx(math.sqrt(expected / (5 / 6) * (2 / 12)))
 
 
 def test_the_report_names_the_runs_a_side_and_the_runs_needed():
@@ -170,7 +171,8 @@ def test_cli_takes_a_directory_and_a_comma_list(run_dirs):
     proc = cli(str(base), ",".join(seeded), "--thresholds", str(thresholds))
     assert proc.returncode == 1, proc.stderr
     assert "REGRESSION" in proc.stdout and "(3 runs) vs" in proc.stdout
-    same = cli(str(base), ",".join(str(p) for p in sorted(base.glob("*.json"))), "--thresholds", str(thresholds))
+    listed = ",".join(str(p) for p in sorted(base.glob("*.json")))
+    same = cli(str(base), listed, "--thresholds", str(thresholds))
     assert same.returncode == 0 and same.stdout.startswith("## shapeprof compare: PASS")
     assert "(3 runs) vs" in same.stdout and "| 1.000 |" in same.stdout
 
