@@ -15,10 +15,13 @@ Stages (each resumable: finished results are kept in ``--work-dir`` and skipped 
    after its exports (``regression.ci._interleaved`` then ``compare_results(paired=True)``),
    alternating A/A and seeded; compared on CPU time (what CI mode picks: one thread) and on
    wall time.
-4. Evaluation (always re-run, cheap): compare over the ordered pairs of separate A/A runs, with
-   the old pooled test and with the round-level test with and without the reference
-   normalisation; base run i vs seeded run j; the CI runs' timing gates. Timing verdicts only:
-   the seeded graph's extra MatMuls change the op counts, an exact fact that gates on its own.
+4. Evaluation (always re-run, cheap; reads the saved runs, runs no benchmark and writes only
+   ``-o``): compare over the ordered pairs of separate A/A runs, with the old pooled test and
+   with the round-level test with and without the reference normalisation; base run i vs
+   seeded run j; run sets of k = 2 and 3 runs a side (``run_sets``: A/A over the ordered pairs
+   of disjoint base sets, the seed over every base set x seeded set); the CI runs' timing
+   gates. Timing verdicts only: the seeded graph's extra MatMuls change the op counts, an exact
+   fact that gates on its own. between_run_sd is never calibrated on the runs being compared.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from bench_common import REPO, add_common_args, model_dirs
 
 CI_SPEC = REPO / "configs" / "ci.yaml"
 GRID = ["-b", "1,8", "-s", "16,64", "--no-pytorch", "--rounds", "5"]
+RUN_SETS = (2, 3)                  # runs a side of the run-set evaluation
 
 
 def main() -> None:
@@ -52,21 +56,22 @@ def main() -> None:
                         help="identity GEMMs of the CI runs' seed (default: --gemms)")
     parser.add_argument("--stage", choices=("all", "separate", "ci", "evaluate"), default="all")
     args = parser.parse_args()
-    base, _ = model_dirs(args)
-    seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{args.gemms}", args.gemms)
     ci_gemms = args.ci_gemms or args.gemms
-    ci_seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{ci_gemms}", ci_gemms)
     ci_dir = args.work_dir / "gate" / f"ci-g{ci_gemms}-{spec_hash()}"
     out = args.work_dir / "gate"
     separate = out / f"separate-g{args.gemms}" if args.threads is None else \
         out / f"separate-g{args.gemms}-t{args.threads}"
-    if args.stage in ("all", "separate"):
-        threads = [] if args.threads is None else ["--threads", str(args.threads)]
-        separate_runs(base, seeded, separate, args.runs, threads)
-    if args.stage in ("all", "ci"):
-        ci_runs(base, ci_seeded, ci_dir, args.ci_runs)
-    if args.stage not in ("all", "evaluate"):
-        return
+    if args.stage != "evaluate":        # evaluate reads the saved runs only: no export, no bench
+        base, _ = model_dirs(args)
+        seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{args.gemms}", args.gemms)
+        ci_seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{ci_gemms}", ci_gemms)
+        if args.stage in ("all", "separate"):
+            threads = [] if args.threads is None else ["--threads", str(args.threads)]
+            separate_runs(base, seeded, separate, args.runs, threads)
+        if args.stage in ("all", "ci"):
+            ci_runs(base, ci_seeded, ci_dir, args.ci_runs)
+        if args.stage != "all":
+            return
     report = evaluate(separate, ci_dir)
     print(json.dumps(report, indent=1))
     if args.output:
@@ -195,6 +200,8 @@ def evaluate(separate: Path, ci: Path) -> dict[str, Any]:
         for name, normalise in (("rounds", False), ("rounds_reference", True)):
             out[name] = separate_verdicts(base, seeded, normalise)
         out["pooled_before"] = pooled_verdicts(base, seeded)
+        out["run_sets"] = {f"{k}_runs_a_side": set_verdicts(base, seeded, k) for k in RUN_SETS
+                           if 2 * k <= len(base) and k <= len(seeded)}
     if ci.is_dir():
         out["ci"] = ci_verdicts(ci)
     return out
@@ -214,14 +221,23 @@ def aa_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _loo_thresholds(runs: list[dict[str, Any]], leave: tuple[int, ...], normalise: bool) -> Any:
     """Thresholds with between_run_sd calibrated on the A/A runs outside ``leave`` (no peeking)."""
+    return _calibrated([_rest(runs, leave)], normalise)
+
+
+def _rest(runs: list[dict[str, Any]], leave: tuple[int, ...]) -> list[dict[str, Any]]:
+    return [r for k, r in enumerate(runs) if k not in leave]
+
+
+def _calibrated(groups: list[list[dict[str, Any]]], normalise: bool) -> Any:
+    """The packaged thresholds with between_run_sd calibrated on ``groups`` (each a list of runs
+    of one model; groups of fewer than 2 runs add nothing): its mean over every group's cells."""
     import dataclasses
 
     from shapeprof.regression.calibrate import between_run_sd, cell_logs
     from shapeprof.regression.thresholds import load_thresholds
 
-    rest = [r for k, r in enumerate(runs) if k not in leave]
-    sd = between_run_sd(list(cell_logs(rest, normalise).values()))
-    return dataclasses.replace(load_thresholds(), between_run_sd=sd)
+    cells = [runs for g in groups if len(g) >= 2 for runs in cell_logs(g, normalise).values()]
+    return dataclasses.replace(load_thresholds(), between_run_sd=between_run_sd(cells))
 
 
 def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, Any]:
@@ -245,6 +261,38 @@ def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, An
     return {"aa_pairs": len(pairs), "aa_false_alarms": aa, "aa_cell_verdicts": verdicts,
             "seeded_pairs": len(base) * len(seeded),
             "seeded_caught_share": {k: round(sum(v) / len(v), 3) for k, v in caught.items()}}
+
+
+def set_verdicts(base: list, seeded: list, k: int) -> dict[str, Any]:
+    """compare on run sets of ``k`` runs a side (raw, as compare defaults): A/A over the ordered
+    pairs of disjoint base sets, the seed over every base set x seeded set. between_run_sd is
+    calibrated on every run outside the comparison (the base runs in neither set and the seeded
+    runs not compared, each model's runs a group), as ``separate_verdicts`` leaves its pair out;
+    compare itself also estimates the sets' own spread and uses it when larger."""
+    from shapeprof.regression import compare_results
+
+    sets = list(itertools.combinations(range(len(base)), k))
+    seeded_sets = list(itertools.combinations(range(len(seeded)), k))
+    aa_pairs = [(a, b) for a, b in itertools.permutations(sets, 2) if not set(a) & set(b)]
+    aa, verdicts, used = 0, {}, []
+    for a, b in aa_pairs:
+        t = _calibrated([_rest(base, a + b), seeded], False)
+        cmp = compare_results([base[i] for i in a], [base[j] for j in b], thresholds=t, normalise=False)
+        aa += cmp.count("regression") > 0
+        used.append(cmp.between_run_sd)
+        for c in cmp.cells:
+            verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
+    caught: dict[str, list[bool]] = {}
+    for a, s in itertools.product(sets, seeded_sets):
+        t = _calibrated([_rest(base, a), _rest(seeded, s)], False)
+        cmp = compare_results([base[i] for i in a], [seeded[j] for j in s], thresholds=t, normalise=False)
+        used.append(cmp.between_run_sd)
+        for c in cmp.cells:
+            caught.setdefault(c.label, []).append(c.verdict == "regression")
+    return {"aa_set_pairs": len(aa_pairs), "aa_false_alarms": aa, "aa_cell_verdicts": verdicts,
+            "seeded_set_pairs": len(sets) * len(seeded_sets),
+            "seeded_caught_share": {k: round(sum(v) / len(v), 3) for k, v in caught.items()},
+            "between_run_sd_used_median": round(float(np.median(used)), 4)}
 
 
 def pooled_verdicts(base: list, seeded: list) -> dict[str, Any]:

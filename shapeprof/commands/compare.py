@@ -1,4 +1,5 @@
-"""``shapeprof compare``: two benchmark results -> markdown report and a gating exit status."""
+"""``shapeprof compare``: two benchmark results (or run sets) -> markdown report and a gating
+exit status."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("compare", help="compare two 'shapeprof bench' results with sound statistics")
-    p.add_argument("base", metavar="BASE.json", help="results of the reference run")
-    p.add_argument("candidate", metavar="CANDIDATE.json", help="results of the run under test")
+    side = ("a results file, a directory (every *.json in it) or files joined by commas "
+            "(A.json,B.json): several separate runs make a run set, whose between-run noise shrinks "
+            "with the runs")
+    p.add_argument("base", metavar="BASE", help=f"the reference run(s): {side}")
+    p.add_argument("candidate", metavar="CANDIDATE", help="the run(s) under test, as BASE")
     p.add_argument("--ignore", default="", metavar="KEYS",
                    help="comma-separated parts of the cell definition to leave out of the match: "
                         "model, variant, runtime, providers, threads, batch, length, versions")

@@ -146,13 +146,13 @@ def between_run_sd(cells: Sequence[Sequence[np.ndarray]]) -> float:
     """sqrt of the mean over cells of var(run levels) - the within-run variance of a level, >= 0.
     A run's level is the median of its log round values (as ``compare`` takes it), whose
     within-run variance is pi/2 x the pooled robust round variance / rounds."""
-    from .resolution import pooled_round_sd
+    from .resolution import level_within_var, pooled_round_sd
 
     within_sd = pooled_round_sd([r for runs in cells for r in runs])
     parts = []
     for runs in cells:
         levels = np.array([np.median(r) for r in runs])
-        within = np.mean([within_sd ** 2 * (math.pi / 2.0) / r.size for r in runs])
+        within = np.mean([level_within_var(within_sd, r.size) for r in runs])
         parts.append(max(0.0, float(levels.var(ddof=1)) - float(within)))
     return math.sqrt(float(np.mean(parts)))
 

@@ -27,6 +27,7 @@ from ..errors import CompareError, ConfigError
 from ..layout import REPORT_HTML, REPORT_MD
 from .compare import Comparison, compare_results
 from .report import markdown_report
+from .runsets import INTERLEAVED
 from .thresholds import Thresholds, thresholds_from_mapping
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ def _interleaved(base: Path, candidate: Path, profile: Any, spec: Any, rounds: i
             if bar is not None:
                 bar.update(1)
             merged[i] = results if merged[i] is None else _merge(merged[i], results)
-    return merged
+    return [dataclasses.replace(r, extra={**r.extra, INTERLEAVED: True}) for r in merged]
 
 
 def _joined(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:

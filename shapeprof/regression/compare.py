@@ -1,8 +1,14 @@
-"""Match the cells of two benchmark runs by definition and test each pair.
+"""Match the cells of two benchmark runs (or run sets) by definition and test each pair.
 
 Each cell is tested on its round medians (shapeprof.regression.stats): round by round when the
 runs were interleaved (``paired``, CI mode), else as two separate runs with a between-run
 component. Files without rounds fall back to the pooled test, and the report says so.
+
+A side may be a run set: several separate runs of one benchmark (``regression.runsets``). The
+cell's estimate is then the difference of the sides' mean run levels, and the between-run part
+of its variance shrinks with the runs (``stats.set_ratio_test``); with at least 2 runs on both
+sides the spread of the runs' levels is also estimated from the data, and the larger of it and
+the calibrated ``between_run_sd`` is used.
 
 A cell's definition: model (type and task), variant, runtime, providers, threads,
 batch size, sequence length, and the package versions. ``ignore`` leaves chosen parts
@@ -22,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BenchError, CompareError
-from .resolution import Noise, paired_noise, pooled_round_sd
-from .stats import (NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test,
-                    separate_ratio_test)
+from ..errors import CompareError
+from .resolution import Noise, paired_noise, pooled_round_sd, set_between_sd
+from .runsets import interleaved, load_run_set, run_set_paths
+from .stats import (NAN, NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, paired_ratio_test, ratio_test,
+                    set_ratio_test)
 from .thresholds import Thresholds
 
 # Divide by the reference workload per round: off, since on the 2-core CI machine it made the
@@ -36,6 +43,10 @@ NORMALISE = False
 SEPARATE_QUANTILE = 0.25
 KEY_PARTS = ("model", "variant", "runtime", "providers", "threads", "batch", "length", "versions")
 FACTS = ("inputs", "outputs", "op_counts", "verification_passed")
+
+Run = Mapping[str, Any]                       # one results mapping (BenchResults.to_dict() form)
+Entry = Mapping[str, Any]                     # one cell of one run: {"cell", "model", "reference"}
+Side = Sequence[Entry]                        # one cell's entries, one per run of a side
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,13 @@ class Comparison:
     paired: bool = False                   # cells compared round by round (interleaved runs)
     metric: str = "wall"                   # wall | cpu: which time per call was compared
     overall_noise: Noise | None = None     # paired: the cells' mean log ratio, round by round
+    runs: tuple[int, int] = (1, 1)         # runs a side: base, candidate (run sets)
+    set_between_sd: float | None = None    # between-run sd the run sets show (>= 2 runs a side)
+
+    @property
+    def between_run_sd(self) -> float:
+        """The between-run sd the tests used: the calibrated one, or the run sets' when larger."""
+        return used_between_sd(self.thresholds, self.set_between_sd)
 
     def count(self, verdict: str) -> int:
         return sum(c.verdict == verdict for c in self.cells)
@@ -91,13 +109,15 @@ class Comparison:
         if self.overall_noise is not None:
             return self.overall_noise.detectable(self.thresholds.p_value, self.thresholds.power)
         tests = [c.test for c in self.cells if not math.isnan(c.test.se)]
-        shared = 0.0 if self.paired else 2.0 * self.thresholds.between_run_sd ** 2
+        shared = 0.0 if self.paired else self.between_run_sd ** 2 * sum(1.0 / n for n in self.runs)
         return overall_detectable([x.se for x in tests], shared, self.thresholds, [x.df for x in tests])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (per-cell dicts) for storing, e.g. in a history of runs."""
         return {"verdict": self.verdict, "gate_failed": self.gate_failed, "paired": self.paired,
-                "metric": self.metric,
+                "metric": self.metric, "runs": {"base": self.runs[0], "candidate": self.runs[1]},
+                "between_run_sd": {"calibrated": self.thresholds.between_run_sd,
+                                   "run_sets": self.set_between_sd, "used": self.between_run_sd},
                 "timings_gate": self.timings_gate, "cells": [c.to_dict() for c in self.cells],
                 "overall_detectable": self.overall_detectable, "geomeans": dict(self.geomeans),
                 "fact_changes": list(self.fact_changes),
@@ -124,57 +144,103 @@ class Comparison:
         return "PASS"
 
 
-def compare_files(base: str | Path, candidate: str | Path, ignore: Sequence[str] = (),
-                  thresholds: Thresholds | None = None, timings_gate: bool = True,
-                  normalise: bool = NORMALISE, metric: str = "auto") -> Comparison:
-    from ..bench.results import BenchResults
-
-    runs = []
-    for which, path in (("base", base), ("candidate", candidate)):
-        try:
-            runs.append(BenchResults.load(path).to_dict())
-        except BenchError as e:
-            raise CompareError(f"{which} {e}".replace("bench error: ", "")) from e
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise CompareError(f"{which} results {str(path)!r} are malformed ({e!r}); "
-                               "give a file written by 'shapeprof bench -o'") from e
+def compare_files(base: str | Path | Sequence[str | Path], candidate: str | Path | Sequence[str | Path],
+                  ignore: Sequence[str] = (), thresholds: Thresholds | None = None,
+                  timings_gate: bool = True, normalise: bool = NORMALISE, metric: str = "auto"
+                  ) -> Comparison:
+    """Compare results files. Each side is a file, a directory of them or a comma list (see
+    ``regression.runsets``), or a sequence of files: a run set of separate runs."""
+    paths = [run_set_paths(x, which) if isinstance(x, (str, Path)) else [Path(p) for p in x]
+             for which, x in (("base", base), ("candidate", candidate))]
+    runs = [load_run_set(p, which) for which, p in zip(("base", "candidate"), paths)]
     return compare_results(runs[0], runs[1], ignore, thresholds, timings_gate, normalise=normalise,
-                           metric=metric)
+                           metric=metric, names=[[str(p) for p in side] for side in paths])
 
 
-def compare_results(base: Mapping[str, Any], candidate: Mapping[str, Any], ignore: Sequence[str] = (),
+def compare_results(base: Run | Sequence[Run], candidate: Run | Sequence[Run], ignore: Sequence[str] = (),
                     thresholds: Thresholds | None = None, timings_gate: bool = True,
-                    paired: bool = False, normalise: bool = NORMALISE, metric: str = "auto"
-                    ) -> Comparison:
-    """Compare two results mappings (``BenchResults.to_dict()`` form).
+                    paired: bool = False, normalise: bool = NORMALISE, metric: str = "auto",
+                    names: Sequence[Sequence[str]] | None = None) -> Comparison:
+    """Compare two results mappings (``BenchResults.to_dict()`` form), or two run sets (a list
+    of such mappings a side: separate runs of one benchmark, see the module doc).
 
     ``paired``: the runs were timed in interleaved rounds, round i of one next to round i of
-    the other, so each cell is tested round by round (``paired_ratio_test``). Otherwise they
-    are separate runs (``separate_ratio_test``); ``normalise`` divides each round median by
-    the reference workload's in the same round, where both runs timed it (wall time only).
-    ``metric``: "wall", "cpu" (the calling thread's CPU time per call, recorded with one
+    the other, so each cell is tested round by round (``paired_ratio_test``; one run a side).
+    Otherwise they are separate runs (``set_ratio_test``); ``normalise`` divides each round
+    median by the reference workload's in the same round, where every run timed it (wall time
+    only). ``metric``: "wall", "cpu" (the calling thread's CPU time per call, recorded with one
     intra-op thread) or "auto" (cpu when every matched cell has it on both sides, else wall).
+    ``names``: the runs' names a side (file names), for errors.
     """
     t = thresholds or Thresholds()
     bad = [k for k in ignore if k not in KEY_PARTS]
     if bad:
         raise CompareError(f"cannot ignore {bad[0]!r}; choose from {', '.join(KEY_PARTS)}")
-    base_cells, cand_cells = _cells(base, ignore), _cells(candidate, ignore)
+    sides = _run_lists(base, candidate)
+    names = names or [[f"run {i + 1}" for i in range(len(runs))] for runs in sides]
+    _check_separate(sides, names, paired)
+    base_cells, cand_cells = (_set_cells(runs, ignore, which, n)
+                              for runs, which, n in zip(sides, ("base", "candidate"), names))
     common = [k for k in base_cells if k in cand_cells]
     if not common:
         raise CompareError("no cell of the base matches a cell of the candidate; they measure "
                            "different models, grids or settings (see --ignore)")
-    weights = _weights(base, [base_cells[k]["cell"] for k in common])
-    metric = _metric(metric, [e for k in common for e in (base_cells[k], cand_cells[k])])
+    pairs = [(base_cells[k], cand_cells[k]) for k in common]
+    weights = _weights(sides[0][0], [b[0]["cell"] for b, _ in pairs])
+    metric = _metric(metric, [e for b, c in pairs for e in (*b, *c)])
     how = "paired" if paired else "rounds/reference" if normalise and metric == "wall" else "rounds"
-    within = _pooled_within([(base_cells[k], cand_cells[k]) for k in common], how, metric)
-    compared = tuple(_compare_cell(base_cells[k], cand_cells[k], weights, t, how, metric, within)
-                     for k in common)
-    overall = _paired_overall([(base_cells[k], cand_cells[k]) for k in common], metric) if paired else None
+    within = _pooled_within(pairs, how, metric)
+    spread = _set_spread(pairs, how, metric, within)
+    between = used_between_sd(t, spread)
+    compared = tuple(_compare_cell(b, c, weights, t, how, metric, within, between) for b, c in pairs)
+    overall = _paired_overall([(b[0], c[0]) for b, c in pairs], metric) if paired else None
+    first = (sides[0][0], sides[1][0])
     return Comparison(compared, _labels(base_cells, cand_cells), _labels(cand_cells, base_cells),
-                      tuple(fact_changes(base, candidate)), tuple(_failed(base, candidate)),
+                      tuple(fact_changes(*first)), tuple(_failed(*first)),
                       geometric_means(compared), weights is not None, t, tuple(ignore), timings_gate,
-                      paired, metric, overall)
+                      paired, metric, overall, (len(sides[0]), len(sides[1])), spread)
+
+
+def used_between_sd(t: Thresholds, spread: float | None) -> float:
+    """The between-run sd to test with: the calibrated one, or the run sets' own when larger (a
+    machine noisier than calibrated must not raise false alarms)."""
+    return max(t.between_run_sd, spread or 0.0)
+
+
+def _run_lists(base: Run | Sequence[Run], candidate: Run | Sequence[Run]) -> tuple[list[Run], list[Run]]:
+    sides = tuple([x] if isinstance(x, Mapping) else list(x) for x in (base, candidate))
+    for which, runs in zip(("base", "candidate"), sides):
+        if not runs:
+            raise CompareError(f"the {which} run set is empty; give at least one results file")
+    return sides[0], sides[1]
+
+
+def _check_separate(sides: Sequence[Sequence[Run]], names: Sequence[Sequence[str]], paired: bool) -> None:
+    """Run sets (more than one run on a side) take separate runs: not paired, no CI files."""
+    if len(sides[0]) + len(sides[1]) <= 2:
+        return
+    if paired:
+        raise CompareError("a paired (interleaved) comparison takes one run a side, not run sets")
+    for which, runs, labels in zip(("base", "candidate"), sides, names):
+        found = [name for name, run in zip(labels, runs) if interleaved(run)]
+        if found:
+            raise CompareError(f"{which} {found[0]!r} was written by 'shapeprof ci' (its rounds "
+                               "interleaved with another model's); run sets take separate "
+                               "'shapeprof bench' runs: compare CI results one file a side")
+
+
+def _set_cells(runs: Sequence[Run], ignore: Iterable[str], which: str, names: Sequence[str]
+               ) -> dict[tuple, list[Entry]]:
+    """Each cell's entries over the runs of a set, which must measure the same cells with the
+    same exact facts (repeats of one benchmark)."""
+    tables = [_cells(run, ignore) for run in runs]
+    for name, run, table in zip(names[1:], runs[1:], tables[1:]):
+        differs = (["the cells they measure"] if table.keys() != tables[0].keys() else []
+                   ) + fact_changes(runs[0], run)
+        if differs:
+            raise CompareError(f"the {which} runs {names[0]!r} and {name!r} differ in {differs[0]}; a "
+                               "run set repeats one benchmark: same model, grid and settings")
+    return {k: [t[k] for t in tables] for k in tables[0]}
 
 
 def _paired_overall(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], metric: str
@@ -230,55 +296,71 @@ def _label(entry: Mapping[str, Any]) -> str:
     return f"{entry['cell']['variant']} {cell_label(entry['cell'])}"
 
 
-def _labels(mine: Mapping[tuple, Any], other: Mapping[tuple, Any]) -> tuple[str, ...]:
-    return tuple(_label(v) for k, v in mine.items() if k not in other)
+def _labels(mine: Mapping[tuple, Side], other: Mapping[tuple, Any]) -> tuple[str, ...]:
+    return tuple(_label(v[0]) for k, v in mine.items() if k not in other)
 
 
-def _compare_cell(base: Mapping[str, Any], cand: Mapping[str, Any], weights: Mapping[int, float] | None,
-                  t: Thresholds, how: str, metric: str = "wall", within: float | None = None) -> CellComparison:
-    b, c = _samples(base, metric), _samples(cand, metric)
-    test, method = _test(base, cand, t, how, metric, within)
-    model = base["model"]
-    group = f"{model.get('model_type')} {model.get('task')} / {base['cell']['variant']}"
-    weight = weights.get(int(base["cell"]["sequence_length"]), 0.0) if weights else 1.0
-    return CellComparison(_label(base), group, weight, float(np.median(b)) if len(b) else math.nan,
+def _compare_cell(base: Side, cand: Side, weights: Mapping[int, float] | None, t: Thresholds, how: str,
+                  metric: str = "wall", within: float | None = None, between: float | None = None
+                  ) -> CellComparison:
+    b, c = ([s for e in side for s in _samples(e, metric)] for side in (base, cand))
+    test, method = _test(base, cand, t, how, metric, within, between)
+    model = base[0]["model"]
+    group = f"{model.get('model_type')} {model.get('task')} / {base[0]['cell']['variant']}"
+    weight = weights.get(int(base[0]["cell"]["sequence_length"]), 0.0) if weights else 1.0
+    return CellComparison(_label(base[0]), group, weight, float(np.median(b)) if len(b) else math.nan,
                           float(np.median(c)) if len(c) else math.nan, test, method)
 
 
-def _test(base: Mapping[str, Any], cand: Mapping[str, Any], t: Thresholds, how: str, metric: str,
-          within: float | None = None) -> tuple[RatioTest, str]:
-    """The cell's test and its method name (see the module doc)."""
+def _test(base: Side, cand: Side, t: Thresholds, how: str, metric: str, within: float | None = None,
+          between: float | None = None) -> tuple[RatioTest, str]:
+    """The cell's test and its method name (see the module doc); a run set whose runs lack 3
+    rounds is not comparable (the pooled test serves one run a side only)."""
     if how == "paired":
-        return paired_ratio_test(_rounds(base, metric), _rounds(cand, metric), t), how
-    rb, rc = _separate_rounds(base, cand, how, metric)
-    if min(rb.size, rc.size) < 3:
-        return ratio_test(_samples(base, metric), _samples(cand, metric), t), "pooled"
-    return separate_ratio_test(rb, rc, t, within), how if _normalised(base, cand, how, rb, rc) else "rounds"
+        return paired_ratio_test(_rounds(base[0], metric), _rounds(cand[0], metric), t), how
+    rounds = _separate_rounds([*base, *cand], how, metric)
+    if min(r.size for r in rounds) < 3:
+        if len(base) == len(cand) == 1:
+            return ratio_test(_samples(base[0], metric), _samples(cand[0], metric), t), "pooled"
+        return RatioTest(NAN, NAN, NAN, NAN, NOT_COMPARABLE), "rounds"
+    test = set_ratio_test(rounds[:len(base)], rounds[len(base):], t, within, between)
+    return test, how if _normalised([*base, *cand], how, rounds) else "rounds"
 
 
-def _separate_rounds(base: Mapping[str, Any], cand: Mapping[str, Any], how: str, metric: str
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _separate_rounds(entries: Sequence[Entry], how: str, metric: str) -> list[np.ndarray]:
     """Each run's round values for a separate-runs test: lower quartiles, divided by the
-    reference workload's in the same round when ``how`` asks for it and both runs timed it."""
-    rb, rc = _rounds(base, metric, SEPARATE_QUANTILE), _rounds(cand, metric, SEPARATE_QUANTILE)
-    if _normalised(base, cand, how, rb, rc):
-        return rb / _reference_rounds(base, rb.size), rc / _reference_rounds(cand, rc.size)
-    return rb, rc
+    reference workload's in the same round when ``how`` asks for it and every run timed it."""
+    rounds = [_rounds(e, metric, SEPARATE_QUANTILE) for e in entries]
+    if _normalised(entries, how, rounds):
+        return [r / _reference_rounds(e, r.size) for e, r in zip(entries, rounds)]
+    return rounds
 
 
-def _normalised(base: Mapping[str, Any], cand: Mapping[str, Any], how: str, rb: np.ndarray,
-                rc: np.ndarray) -> bool:
-    return (how == "rounds/reference" and min(rb.size, rc.size) >= 3
-            and _reference_rounds(base, rb.size) is not None and _reference_rounds(cand, rc.size) is not None)
+def _normalised(entries: Sequence[Entry], how: str, rounds: Sequence[np.ndarray]) -> bool:
+    return (how == "rounds/reference" and min(r.size for r in rounds) >= 3
+            and all(_reference_rounds(e, r.size) is not None for e, r in zip(entries, rounds)))
 
 
-def _pooled_within(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], how: str, metric: str
-                   ) -> float | None:
-    """Separate runs: one robust within-run scale over every matched cell of both runs."""
+def _pooled_within(pairs: Sequence[tuple[Side, Side]], how: str, metric: str) -> float | None:
+    """Separate runs: one robust within-run scale over every matched cell of every run."""
     if how == "paired":
         return None
-    groups = [np.log(r) for b, c in pairs for r in _separate_rounds(b, c, how, metric) if r.size >= 3]
+    groups = [np.log(r) for b, c in pairs for r in _separate_rounds([*b, *c], how, metric) if r.size >= 3]
     return pooled_round_sd(groups) if groups else None
+
+
+def _set_spread(pairs: Sequence[tuple[Side, Side]], how: str, metric: str, within: float | None
+                ) -> float | None:
+    """The between-run sd the run sets show (``set_between_sd``, over every cell and both sides);
+    None unless both sides have at least 2 runs (and the cells their rounds)."""
+    if how == "paired" or within is None or min(len(pairs[0][0]), len(pairs[0][1])) < 2:
+        return None
+    groups = []
+    for b, c in pairs:
+        rounds = [np.log(r) for r in _separate_rounds([*b, *c], how, metric)]
+        if min(r.size for r in rounds) >= 3:
+            groups += [rounds[:len(b)], rounds[len(b):]]
+    return set_between_sd(groups, within) if groups else None
 
 
 def _samples(entry: Mapping[str, Any], metric: str = "wall") -> Sequence[float]:

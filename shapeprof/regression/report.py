@@ -14,7 +14,8 @@ VERDICTS = (*SHOWN, NOISE, SAME, NOT_COMPARABLE)
 def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candidate") -> str:
     counts = ", ".join(f"{cmp.count(v)} {v}" for v in VERDICTS if cmp.count(v))
     lines = [f"## shapeprof compare: {cmp.verdict}", "", *resolution_lines(cmp),
-             f"`{candidate}` vs `{base}`: {len(cmp.cells)} matched cells ({counts}).", ""]
+             f"`{candidate}`{_runs(cmp, 1)} vs `{base}`{_runs(cmp, 0)}: {len(cmp.cells)} matched cells "
+             f"({counts}).", ""]
     lines += _facts(cmp)
     ranked = sorted(cmp.cells, key=lambda c: -_sortable(c.test.ratio))
     loud = [c for c in ranked if c.verdict in SHOWN]
@@ -37,7 +38,7 @@ def markdown_report(cmp: Comparison, base: str = "base", candidate: str = "candi
 def resolution_lines(cmp: Comparison) -> list[str]:
     """What the data can resolve, for the top of the report: the smallest detectable change
     overall, and the cells that cannot resolve the threshold (never gated) with the rounds
-    that would resolve them."""
+    and, for separate runs, the runs a side that would resolve them."""
     t = cmp.thresholds
     overall = cmp.overall_detectable
     lines = []
@@ -48,14 +49,31 @@ def resolution_lines(cmp: Comparison) -> list[str]:
     if unresolved:
         worst = max(c.test.detectable for c in unresolved)
         needed = [c.test.rounds_needed for c in unresolved]
+        runs = _runs_needed(unresolved)
         more = (f"about {max(n for n in needed if n is not None)} rounds per run would resolve "
-                "them" if None not in needed else "more rounds cannot resolve all of them: the drift "
-                "between runs alone exceeds the threshold; compare interleaved runs (shapeprof ci)")
+                f"them{', or ' + runs if runs else ''}" if None not in needed else
+                "more rounds cannot resolve all of them: the drift between runs alone exceeds the "
+                f"threshold; {runs + f' would resolve {t.regression_ratio:g}x, or ' if runs else ''}"
+                "compare interleaved runs (shapeprof ci)")
         lines.append(f"**Timings not resolvable**: {len(unresolved)} of {len(cmp.cells)} cells cannot "
                      f"resolve the {t.regression_ratio:g}x threshold (smallest detectable change up to "
                      f"{worst:.2f}x), so they are neither regression nor same and do not gate; "
                      f"{more}.")
     return lines + ([""] if lines else [])
+
+
+def _runs_needed(cells: tuple[CellComparison, ...]) -> str:
+    """"K runs a side (at these rounds)": the separate runs that would resolve every one of
+    ``cells``; "" when that does not apply (paired runs) or no number up to MAX_RUNS would."""
+    needed = [c.test.runs_needed for c in cells]
+    if not needed or None in needed:
+        return ""
+    return f"{max(n for n in needed if n is not None)} runs a side (at these rounds)"
+
+
+def _runs(cmp: Comparison, side: int) -> str:
+    """" (3 runs)" after a side's name when either side is a run set of several runs."""
+    return f" ({cmp.runs[side]} run{'s' if cmp.runs[side] > 1 else ''})" if max(cmp.runs) > 1 else ""
 
 
 def _metric(cmp: Comparison) -> str:
@@ -74,7 +92,9 @@ def _method(cmp: Comparison) -> str:
                 f"round (the two ran back to back); {t.confidence:.0%} t interval; p: t test on the "
                 "log ratios, two-sided.")
     lines = []
-    if methods - {"pooled"}:
+    if methods - {"pooled"} and max(cmp.runs) > 1:
+        lines.append(_run_set_method(cmp))
+    elif methods - {"pooled"}:
         text = (f"- ratio = median(candidate) / median(base) of the round values (each round's lower "
                 f"quartile: other processes only add time); {t.confidence:.0%} interval and p (two-sided) "
                 "from the medians' normal approximation, with one robust within-run sd pooled over the "
@@ -88,6 +108,28 @@ def _method(cmp: Comparison) -> str:
                      "p: Mann-Whitney U, two-sided. It treats one run's samples as independent, "
                      "which over-claims between separate runs.")
     return "\n".join(lines)
+
+
+def _run_set_method(cmp: Comparison) -> str:
+    """The separate-runs method of run sets: mean run levels, and which between-run sd."""
+    t = cmp.thresholds
+    if cmp.set_between_sd is None:
+        between = (f"b = {t.between_run_sd:g}, the calibrated between-run sd (with 2 or more runs on "
+                   "both sides the run sets' own spread is estimated too)")
+    else:
+        between = (f"b = {cmp.between_run_sd:.4g}, the larger of the calibrated {t.between_run_sd:g} "
+                   f"and {cmp.set_between_sd:.4g} estimated from the run sets (the robust spread of "
+                   "the run levels within each side, pooled over the cells and both sides, less the "
+                   "rounds' part)")
+    text = (f"- run sets: {cmp.runs[0]} base and {cmp.runs[1]} candidate runs; ratio = exp(mean "
+            "candidate run level - mean base run level), a run's level the median of its log round "
+            "values (each round's lower quartile: other processes only add time); "
+            f"{t.confidence:.0%} interval and p (two-sided) from the normal approximation with "
+            "variance (b^2 + w^2 x pi/2 / rounds) x (1/runs base + 1/runs candidate), w one robust "
+            f"within-run sd pooled over the cells and runs, {between}")
+    if any(c.method == "rounds/reference" for c in cmp.cells):
+        text += "; each round value divided by the reference workload's in the same round"
+    return text + "."
 
 
 def _rules(cmp: Comparison) -> str:

@@ -3,7 +3,8 @@
 A :class:`Noise` is the estimate of a log ratio, its standard error and degrees of freedom.
 The smallest detectable change at significance ``p`` and probability ``power`` is
 ``exp((t[1 - p/2] + t[power]) * se)``: the slowdown whose estimate clears the two-sided critical
-value that often. More rounds shrink the within-run part of ``se``, never the between-run part.
+value that often. More rounds shrink the within-run part of ``se``, never the between-run part;
+more runs a side (run sets) shrink both.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..bench.paired import mean_and_se
 from .thresholds import Thresholds
 
 MAX_ROUNDS = 1000
+MAX_RUNS = 1000
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,44 @@ def paired_noise(logs: np.ndarray, rounds: int | None = None) -> Noise:
 
 def separate_noise(base: np.ndarray, cand: np.ndarray, between_sd: float, within_sd: float,
                    rounds: int | None = None) -> Noise:
-    """Log round values of two runs: the difference of their medians, whose variance is the
-    median's (pi/2 times the mean's) at the pooled ``within_sd``, plus twice the between-run
-    variance; both scales counted as known (normal quantiles)."""
-    n, m = (rounds, rounds) if rounds else (base.size, cand.size)
-    var = within_sd ** 2 * (math.pi / 2.0) * (1.0 / n + 1.0 / m) + 2.0 * between_sd ** 2
-    return Noise(float(np.median(cand) - np.median(base)), math.sqrt(var), math.inf)
+    """Log round values of one run a side: ``set_noise`` of two sets of one run."""
+    return set_noise([base], [cand], between_sd, within_sd, rounds)
+
+
+def set_noise(base: Sequence[np.ndarray], cand: Sequence[np.ndarray], between_sd: float,
+              within_sd: float, rounds: int | None = None, runs: int | None = None) -> Noise:
+    """Log round values of two run sets (one array per run): the difference of the sides' mean
+    run levels (a level is the median of the run's round values). Its variance per side is
+    ``(between_sd^2 + within_sd^2 * pi/2 / rounds) / runs`` (the median's variance is pi/2 times
+    the mean's; unequal rounds: their mean inverse); at one run a side that is the two-run
+    formula ``within_sd^2 * pi/2 * (1/n + 1/m) + 2 * between_sd^2``. ``rounds``/``runs``: as if
+    every run had that many rounds, or each side that many runs. Both scales counted as known."""
+    mean = float(np.mean([np.median(c) for c in cand]) - np.mean([np.median(b) for b in base]))
+    sides = [(runs or len(side), np.mean([1.0 / (rounds or r.size) for r in side])) for side in (base, cand)]
+    within = within_sd ** 2 * (math.pi / 2.0) * sum(float(inv) / n for n, inv in sides)
+    between = between_sd ** 2 * sum(1.0 / n for n, _ in sides)
+    return Noise(mean, math.sqrt(within + between), math.inf)
+
+
+def level_within_var(within_sd: float, rounds: int) -> float:
+    """The within-run variance of a run's level (the median of ``rounds`` round values)."""
+    return within_sd ** 2 * (math.pi / 2.0) / rounds
+
+
+def set_between_sd(groups: Sequence[Sequence[np.ndarray]], within_sd: float) -> float:
+    """The between-run sd the run sets themselves show (one group per cell and side, each a
+    list of >= 2 runs' log round values): the robust sd of a run's level from every pairwise
+    difference of levels within a group, 1.4826 x median |difference| / sqrt(2), pooled over
+    the groups, less the within-run variance of a level (``level_within_var``), >= 0."""
+    diffs, within = [], []
+    for runs in groups:
+        levels = [float(np.median(r)) for r in runs]
+        diffs += [abs(a - b) for i, a in enumerate(levels) for b in levels[i + 1:]]
+        within += [level_within_var(within_sd, r.size) for r in runs]
+    if not diffs:
+        return 0.0
+    level_sd = 1.4826 * float(np.median(diffs)) / math.sqrt(2.0)
+    return math.sqrt(max(0.0, level_sd ** 2 - float(np.mean(within))))
 
 
 def pooled_round_sd(groups: Sequence[np.ndarray]) -> float:
@@ -77,9 +111,16 @@ def pooled_round_sd(groups: Sequence[np.ndarray]) -> float:
 def rounds_to_resolve(noise_at: Callable[[int], Noise], rounds: int, t: Thresholds) -> int | None:
     """The fewest rounds per side (same spread) that resolve ``t.regression_ratio``; None when
     even ``MAX_ROUNDS`` cannot (the between-run part alone is too large)."""
-    if noise_at(MAX_ROUNDS).detectable(t.p_value, t.power) > t.regression_ratio:
+    return fewest_to_resolve(noise_at, rounds, MAX_ROUNDS, t)
+
+
+def fewest_to_resolve(noise_at: Callable[[int], Noise], least: int, most: int, t: Thresholds
+                      ) -> int | None:
+    """The fewest ``n`` in [least, most] whose ``noise_at(n)`` resolves ``t.regression_ratio``
+    (its smallest detectable change falls with ``n``: bisect); None when ``most`` cannot."""
+    if noise_at(most).detectable(t.p_value, t.power) > t.regression_ratio:
         return None
-    low, high = rounds, MAX_ROUNDS          # detectable falls with rounds: bisect
+    low, high = least, most
     while low < high:
         mid = (low + high) // 2
         if noise_at(mid).detectable(t.p_value, t.power) <= t.regression_ratio:

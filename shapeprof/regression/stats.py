@@ -9,6 +9,8 @@ on the logs of those). Rounds alone understate the noise between runs.
   values, with a robust within-run scale pooled over the cells (``pooled_round_sd``) and a
   between-run component ``between_run_sd`` (the spread of a whole run's level on this machine,
   which no single pair of runs can estimate; ``shapeprof calibrate`` measures it).
+- Run sets (``set_ratio_test``): several separate runs a side; the difference of the sides'
+  mean run levels, whose between-run part shrinks with the runs (``resolution.set_noise``).
 - Interleaved runs (``paired_ratio_test``, ``shapeprof ci``): round i of both ran back to back,
   so the per-round ratios are free of the drift between rounds and of any between-run term.
 - ``ratio_test``: the pooled test of files without rounds (bootstrap, Mann-Whitney); it treats
@@ -22,12 +24,14 @@ unless its whole interval lies beyond the threshold.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from .resolution import Noise, paired_noise, pooled_round_sd, rounds_to_resolve, separate_noise
+from .resolution import (MAX_RUNS, Noise, fewest_to_resolve, paired_noise, pooled_round_sd,
+                         rounds_to_resolve, set_noise)
 from .thresholds import Thresholds
 
 REGRESSION, WARNING, NOISE, IMPROVEMENT, SAME, NOT_COMPARABLE, NOT_RESOLVABLE = (
@@ -47,6 +51,7 @@ class RatioTest:
     rounds_needed: int | None = None   # per side to resolve the threshold (None: more cannot)
     se: float = NAN           # standard error of the log ratio (round-level tests)
     df: float = NAN           # its degrees of freedom (inf: normal)
+    runs_needed: int | None = None     # separate runs: runs a side to resolve it (None: n/a or more)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,22 +143,39 @@ def separate_ratio_test(base_rounds: object, cand_rounds: object, t: Thresholds,
     """Two runs measured at different times: the difference of the median log round values,
     with the within-run scale ``within_sd`` (default: this cell's own, see ``pooled_round_sd``)
     and the between-run component ``t.between_run_sd``; fewer than 3 rounds a side gives "not
-    comparable"."""
-    base = np.log(np.asarray(base_rounds, dtype=float))
-    cand = np.log(np.asarray(cand_rounds, dtype=float))
-    if min(base.size, cand.size) < 3:
+    comparable". A run set of one run a side (``set_ratio_test``)."""
+    return set_ratio_test([base_rounds], [cand_rounds], t, within_sd)
+
+
+def set_ratio_test(base_runs: Sequence[object], cand_runs: Sequence[object], t: Thresholds,
+                   within_sd: float | None = None, between_sd: float | None = None) -> RatioTest:
+    """Run sets: each side's runs' round values (one sequence per run). The difference of the
+    sides' mean log run levels (``set_noise``), with ``within_sd`` (default: pooled over these
+    runs) and ``between_sd`` (default ``t.between_run_sd``); fewer than 3 rounds in any run
+    gives "not comparable"."""
+    base = [np.log(np.asarray(r, dtype=float)) for r in base_runs]
+    cand = [np.log(np.asarray(r, dtype=float)) for r in cand_runs]
+    rounds = min(r.size for r in (*base, *cand))
+    if rounds < 3:
         return RatioTest(NAN, NAN, NAN, NAN, NOT_COMPARABLE)
-    sd = pooled_round_sd([base, cand]) if within_sd is None else within_sd
-    return _finish(separate_noise(base, cand, t.between_run_sd, sd), min(base.size, cand.size), t,
-                   lambda n: separate_noise(base, cand, t.between_run_sd, sd, n))
+    sd = pooled_round_sd([*base, *cand]) if within_sd is None else within_sd
+    between = t.between_run_sd if between_sd is None else between_sd
+
+    def noise(rounds: int | None = None, runs: int | None = None) -> Noise:
+        return set_noise(base, cand, between, sd, rounds, runs)
+
+    return _finish(noise(), rounds, t, lambda n: noise(rounds=n), lambda k: noise(runs=k))
 
 
-def _finish(noise: Noise, rounds: int, t: Thresholds, at_rounds: Any) -> RatioTest:
-    """Interval, p, smallest detectable change, rounds needed and verdict from one ``Noise``."""
+def _finish(noise: Noise, rounds: int, t: Thresholds, at_rounds: Callable[[int], Noise],
+            at_runs: Callable[[int], Noise] | None = None) -> RatioTest:
+    """Interval, p, smallest detectable change, rounds (and runs a side) needed and verdict
+    from one ``Noise``."""
     low, high = noise.interval(t.confidence)
     p = noise.p_value()
     detectable = noise.detectable(t.p_value, t.power)
     needed = rounds if detectable <= t.regression_ratio else rounds_to_resolve(at_rounds, rounds, t)
+    runs = fewest_to_resolve(at_runs, 1, MAX_RUNS, t) if at_runs is not None else None
     ratio = math.exp(noise.mean)
     return RatioTest(ratio, low, high, p, round_verdict(ratio, low, high, p, detectable, t),
-                     detectable, rounds, needed, noise.se, noise.df)
+                     detectable, rounds, needed, noise.se, noise.df, runs)
