@@ -46,4 +46,4 @@ def test_stages_are_packages():
         assert (PACKAGE / stage / "__init__.py").is_file(), stage
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
     assert loose == ["__init__", "__main__", "atomic", "cli", "console", "default_model", "errors",
-                     "layout", "lazy", "loading", "modality", "runspec", "schema"]
+                     "interrupts", "layout", "lazy", "loading", "modality", "runspec", "schema"]
