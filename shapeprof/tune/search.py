@@ -26,7 +26,7 @@ from .options import BASELINE_BATCH
 from .serve import Feeds, build_feeds, run_pass
 
 GRID_QUANTILES = (0, 25, 50, 90, 100)
-LAYOUT_ROUNDS = 3
+LAYOUT_ROUNDS = 9        # the best of each layout served on the search rows (a pass is well under 1 s)
 SMALL_BATCHES = (1, 2, 4, 8, 16)      # timed below the baseline's 32, with the profile's own
 Tick = Callable[[str], None]
 
