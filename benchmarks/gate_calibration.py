@@ -9,7 +9,7 @@ Stages (each resumable: finished results are kept in ``--work-dir`` and skipped 
    chained on ``last_hidden_state`` (values unchanged, more work per token).
 2. Separate runs: ``--runs`` runs of ``shapeprof bench MODEL -b 1,8 -s 16,64 --no-pytorch
    --rounds 5`` of the base and as many of the seeded model, each in its own process, base and
-   seeded alternating in time.
+   seeded alternating in time. ``--bench-rounds N`` makes longer runs (kept in their own folder).
 3. Paired CI runs: ``--ci-runs`` A/A (base vs base) and seeded (base vs a ``--ci-gemms``
    seed) CI comparisons on configs/ci.yaml's spec, through the code path ``shapeprof ci`` uses
    after its exports (``regression.ci._interleaved`` then ``compare_results(paired=True)``),
@@ -42,7 +42,8 @@ import numpy as np
 from bench_common import REPO, add_common_args, model_dirs
 
 CI_SPEC = REPO / "configs" / "ci.yaml"
-GRID = ["-b", "1,8", "-s", "16,64", "--no-pytorch", "--rounds", "5"]
+GRID = ["-b", "1,8", "-s", "16,64", "--no-pytorch"]
+ISSUE_ROUNDS = 5          # the issue's grid; --bench-rounds makes longer runs
 RUN_SETS = (2, 3)                  # runs a side of the run-set evaluation
 
 
@@ -54,20 +55,22 @@ def main() -> None:
     parser.add_argument("--gemms", type=int, default=24, help="identity GEMMs of the seed (default 24)")
     parser.add_argument("--ci-gemms", type=int, default=None,
                         help="identity GEMMs of the CI runs' seed (default: --gemms)")
+    parser.add_argument("--bench-rounds", type=int, default=ISSUE_ROUNDS,
+                        help=f"rounds of each separate run (default {ISSUE_ROUNDS}, the issue's grid)")
     parser.add_argument("--stage", choices=("all", "separate", "ci", "evaluate"), default="all")
     args = parser.parse_args()
     ci_gemms = args.ci_gemms or args.gemms
     ci_dir = args.work_dir / "gate" / f"ci-g{ci_gemms}-{spec_hash()}"
     out = args.work_dir / "gate"
-    separate = out / f"separate-g{args.gemms}" if args.threads is None else \
-        out / f"separate-g{args.gemms}-t{args.threads}"
+    separate = out / (f"separate-g{args.gemms}" + ("" if args.threads is None else f"-t{args.threads}")
+                      + ("" if args.bench_rounds == ISSUE_ROUNDS else f"-r{args.bench_rounds}"))
     if args.stage != "evaluate":        # evaluate reads the saved runs only: no export, no bench
         base, _ = model_dirs(args)
         seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{args.gemms}", args.gemms)
         ci_seeded = seeded_copy(base, args.work_dir / f"minilm-seeded-{ci_gemms}", ci_gemms)
         if args.stage in ("all", "separate"):
-            threads = [] if args.threads is None else ["--threads", str(args.threads)]
-            separate_runs(base, seeded, separate, args.runs, threads)
+            extra = [] if args.threads is None else ["--threads", str(args.threads)]
+            separate_runs(base, seeded, separate, args.runs, [*extra, "--rounds", str(args.bench_rounds)])
         if args.stage in ("all", "ci"):
             ci_runs(base, ci_seeded, ci_dir, args.ci_runs)
         if args.stage != "all":
