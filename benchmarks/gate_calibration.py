@@ -203,8 +203,9 @@ def evaluate(separate: Path, ci: Path) -> dict[str, Any]:
         for name, normalise in (("rounds", False), ("rounds_reference", True)):
             out[name] = separate_verdicts(base, seeded, normalise)
         out["pooled_before"] = pooled_verdicts(base, seeded)
-        out["run_sets"] = {f"{k}_runs_a_side": set_verdicts(base, seeded, k) for k in RUN_SETS
-                           if 2 * k <= len(base) and k <= len(seeded)}
+        sizes = [k for k in RUN_SETS if 2 * k <= len(base) and k <= len(seeded)]
+        out["run_sets"] = {f"{k}_runs_a_side": set_verdicts(base, seeded, k) for k in sizes}
+        out["run_sets_reference"] = {f"{k}_runs_a_side": set_verdicts(base, seeded, k, True) for k in sizes}
     if ci.is_dir():
         out["ci"] = ci_verdicts(ci)
     return out
@@ -266,8 +267,9 @@ def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, An
             "seeded_caught_share": {k: round(sum(v) / len(v), 3) for k, v in caught.items()}}
 
 
-def set_verdicts(base: list, seeded: list, k: int) -> dict[str, Any]:
-    """compare on run sets of ``k`` runs a side (raw, as compare defaults): A/A over the ordered
+def set_verdicts(base: list, seeded: list, k: int, normalise: bool = False) -> dict[str, Any]:
+    """compare on run sets of ``k`` runs a side (raw as compare defaults, or divided by the
+    reference with ``normalise``): A/A over the ordered
     pairs of disjoint base sets, the seed over every base set x seeded set. between_run_sd is
     calibrated on every run outside the comparison (the base runs in neither set and the seeded
     runs not compared, each model's runs a group), as ``separate_verdicts`` leaves its pair out;
@@ -279,16 +281,17 @@ def set_verdicts(base: list, seeded: list, k: int) -> dict[str, Any]:
     aa_pairs = [(a, b) for a, b in itertools.permutations(sets, 2) if not set(a) & set(b)]
     aa, verdicts, used = 0, {}, []
     for a, b in aa_pairs:
-        t = _calibrated([_rest(base, a + b), seeded], False)
-        cmp = compare_results([base[i] for i in a], [base[j] for j in b], thresholds=t, normalise=False)
+        t = _calibrated([_rest(base, a + b), seeded], normalise)
+        cmp = compare_results([base[i] for i in a], [base[j] for j in b], thresholds=t, normalise=normalise)
         aa += cmp.count("regression") > 0
         used.append(cmp.between_run_sd)
         for c in cmp.cells:
             verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
     caught: dict[str, list[bool]] = {}
     for a, s in itertools.product(sets, seeded_sets):
-        t = _calibrated([_rest(base, a), _rest(seeded, s)], False)
-        cmp = compare_results([base[i] for i in a], [seeded[j] for j in s], thresholds=t, normalise=False)
+        t = _calibrated([_rest(base, a), _rest(seeded, s)], normalise)
+        cmp = compare_results([base[i] for i in a], [seeded[j] for j in s], thresholds=t,
+                              normalise=normalise)
         used.append(cmp.between_run_sd)
         for c in cmp.cells:
             caught.setdefault(c.label, []).append(c.verdict == "regression")

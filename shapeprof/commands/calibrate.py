@@ -22,9 +22,9 @@ def add_parser(sub: Any) -> None:
                    help="intra-op threads (default: physical cores, as 'shapeprof bench')")
     p.add_argument("--false-alarm-rate", type=float, default=0.05, metavar="RATE",
                    help="wanted share of unchanged builds crossing regression_ratio (default 0.05)")
-    p.add_argument("--normalise", action="store_true",
-                   help="calibrate round values divided by the reference workload, for 'compare "
-                        "--normalise' (default: raw, as compare does)")
+    p.add_argument("--normalise", action=argparse.BooleanOptionalAction, default=None,
+                   help="calibrate round values divided by the reference workload (default: as "
+                        "compare does, when every run timed this shapeprof's reference)")
     p.add_argument("--output", "-o", default="configs/thresholds.yaml",
                    help="thresholds file to write (default configs/thresholds.yaml)")
     p.add_argument("--save-runs", default=None, metavar="DIR", help="also keep each run's results here")

@@ -24,10 +24,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--metric", choices=("auto", "wall", "cpu"), default="auto",
                    help="time per call to compare: cpu (the calling thread's CPU time, recorded by "
                         "'bench --threads 1'), wall, or auto (cpu where both runs have it)")
-    p.add_argument("--normalise", action="store_true",
-                   help="divide each round by the reference workload timed in the same round (off by "
-                        "default: on the 2-core CI machine it widened the spread between runs; "
-                        "'shapeprof calibrate' shows whether it helps on yours)")
+    p.add_argument("--normalise", action=argparse.BooleanOptionalAction, default=None,
+                   help="divide each round by the reference workload timed in the same round (default: "
+                        "when every run timed this shapeprof's reference; 'shapeprof calibrate' shows "
+                        "whether it helps on your machine)")
     p.add_argument("--output", "-o", default=None, help="also write the markdown report here")
     p.set_defaults(run=run)
 

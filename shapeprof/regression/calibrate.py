@@ -61,9 +61,9 @@ def calibrate(runs: Sequence[Mapping[str, Any]], rate: float, base: Thresholds |
               normalise: bool | None = None) -> Calibration:
     """The calibration of ``runs`` (``BenchResults.to_dict()`` form) at false-alarm ``rate``;
     ``normalise`` (default: as ``compare`` does) divides by the reference workload."""
-    from .compare import NORMALISE
+    from .compare import current_reference
 
-    normalise = NORMALISE if normalise is None else normalise
+    normalise = current_reference(runs) if normalise is None else normalise
     if not 0.0 < rate < 0.5:
         raise CompareError(f"false-alarm rate must lie strictly between 0 and 0.5, got {rate}")
     if len(runs) < MIN_RUNS:
@@ -197,7 +197,7 @@ def _spread_note(cal: Calibration) -> str:
     used = "reference" in cal.normalised
     verdict = "helps" if ref < raw else "does NOT help here"
     if (ref < raw) != used:
-        verdict += (": calibrate and compare without --normalise" if used else
+        verdict += (": calibrate and compare with --no-normalise" if used else
                     ": calibrate and compare with --normalise")
     return (f"\n# A run's mean level (log sd, all noise): raw {raw:.4f}, divided by the reference "
             f"{ref:.4f}: the reference {verdict}.")

@@ -35,9 +35,11 @@ from .stats import (NAN, NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, 
                     set_ratio_test)
 from .thresholds import Thresholds
 
-# Divide by the reference workload per round: off, since on the 2-core CI machine it made the
-# between-run spread larger, not smaller (README, CI section); --normalise turns it on.
-NORMALISE = False
+# Divide by the reference workload per round: by default (None) when every run timed the current
+# reference (50 ms slices, shapeprof.bench.reference.WORKLOAD), which cut the between-run spread
+# on the 2-core CI machine to a half or a quarter. The first design (3 calls a slice) widened it,
+# so results that carry it are compared raw (README, CI section). True or False forces either.
+NORMALISE: bool | None = None
 # Separate runs reduce each round to this quantile of its samples: another process can only add
 # time, so a lower quantile is the least disturbed estimate of the run's level (README, CI section).
 SEPARATE_QUANTILE = 0.25
@@ -146,7 +148,7 @@ class Comparison:
 
 def compare_files(base: str | Path | Sequence[str | Path], candidate: str | Path | Sequence[str | Path],
                   ignore: Sequence[str] = (), thresholds: Thresholds | None = None,
-                  timings_gate: bool = True, normalise: bool = NORMALISE, metric: str = "auto"
+                  timings_gate: bool = True, normalise: bool | None = NORMALISE, metric: str = "auto"
                   ) -> Comparison:
     """Compare results files. Each side is a file, a directory of them or a comma list (see
     ``regression.runsets``), or a sequence of files: a run set of separate runs."""
@@ -159,7 +161,7 @@ def compare_files(base: str | Path | Sequence[str | Path], candidate: str | Path
 
 def compare_results(base: Run | Sequence[Run], candidate: Run | Sequence[Run], ignore: Sequence[str] = (),
                     thresholds: Thresholds | None = None, timings_gate: bool = True,
-                    paired: bool = False, normalise: bool = NORMALISE, metric: str = "auto",
+                    paired: bool = False, normalise: bool | None = NORMALISE, metric: str = "auto",
                     names: Sequence[Sequence[str]] | None = None) -> Comparison:
     """Compare two results mappings (``BenchResults.to_dict()`` form), or two run sets (a list
     of such mappings a side: separate runs of one benchmark, see the module doc).
@@ -167,8 +169,8 @@ def compare_results(base: Run | Sequence[Run], candidate: Run | Sequence[Run], i
     ``paired``: the runs were timed in interleaved rounds, round i of one next to round i of
     the other, so each cell is tested round by round (``paired_ratio_test``; one run a side).
     Otherwise they are separate runs (``set_ratio_test``); ``normalise`` divides each round
-    median by the reference workload's in the same round, where every run timed it (wall time
-    only). ``metric``: "wall", "cpu" (the calling thread's CPU time per call, recorded with one
+    by the reference workload's in the same round, where every run timed it (wall time only;
+    None: when every run timed the current reference, see ``NORMALISE``). ``metric``: "wall", "cpu" (the calling thread's CPU time per call, recorded with one
     intra-op thread) or "auto" (cpu when every matched cell has it on both sides, else wall).
     ``names``: the runs' names a side (file names), for errors.
     """
@@ -188,6 +190,7 @@ def compare_results(base: Run | Sequence[Run], candidate: Run | Sequence[Run], i
     pairs = [(base_cells[k], cand_cells[k]) for k in common]
     weights = _weights(sides[0][0], [b[0]["cell"] for b, _ in pairs])
     metric = _metric(metric, [e for b, c in pairs for e in (*b, *c)])
+    normalise = current_reference([r for runs in sides for r in runs]) if normalise is None else normalise
     how = "paired" if paired else "rounds/reference" if normalise and metric == "wall" else "rounds"
     within = _pooled_within(pairs, how, metric)
     spread = _set_spread(pairs, how, metric, within)
@@ -336,6 +339,13 @@ def _separate_rounds(entries: Sequence[Entry], how: str, metric: str) -> list[np
     return rounds
 
 
+def current_reference(runs: Sequence[Run]) -> bool:
+    """Whether every run timed this shapeprof's reference workload (what ``NORMALISE`` None asks)."""
+    from ..bench.reference import WORKLOAD
+
+    return all((run.get("reference") or {}).get("workload") == WORKLOAD for run in runs)
+
+
 def _normalised(entries: Sequence[Entry], how: str, rounds: Sequence[np.ndarray]) -> bool:
     return (how == "rounds/reference" and min(r.size for r in rounds) >= 3
             and all(_reference_rounds(e, r.size) is not None for e, r in zip(entries, rounds)))
@@ -377,13 +387,14 @@ def _rounds(entry: Mapping[str, Any], metric: str = "wall", quantile: float = 0.
 
 
 def _reference_rounds(entry: Mapping[str, Any], rounds: int) -> np.ndarray | None:
-    """The run's reference workload per round, when it was timed in the same rounds."""
+    """The run's reference workload per round (lower quartile, as the cells' separate-run
+    statistic), when it was timed in the same rounds."""
     from ..bench.paired import round_medians
 
     ref = entry.get("reference")
     if not ref:
         return None
-    got = round_medians(ref["samples_ms"], ref["round_sizes"])
+    got = round_medians(ref["samples_ms"], ref["round_sizes"], SEPARATE_QUANTILE)
     return got if got is not None and got.size == rounds else None
 
 

@@ -211,12 +211,16 @@ def test_reference_workload_is_timed_per_round_and_kept_in_the_results(tmp_path)
     for r in (0, 0, 1):
         timer.time(r)
     ref = timer.result()
-    assert ref is not None and ref.round_sizes == (6, 3) and ref.round_medians().size == 2
+    assert ref is not None and len(ref.round_sizes) == 2 and ref.round_medians().size == 2
+    # each slice runs for its time: at least 3 calls, and at least 50 ms of them
+    assert ref.round_sizes[0] >= 6 and ref.round_sizes[1] >= 3
+    first = np.array(ref.samples_ms[:ref.round_sizes[0]])
+    assert first.sum() >= 90.0                                 # two slices of 50 ms in round 0
     results = BenchResults({"model_type": "bert"}, {}, {}, reference=ref)
     loaded = BenchResults.load(results.save(tmp_path / "bench.json"))
     assert loaded.reference == ref and loaded.to_dict()["schema_version"] == 4
     merged = _merge(loaded, loaded)                  # CI mode appends each round's blocks
-    assert merged.reference.round_sizes == (6, 3, 6, 3)
+    assert merged.reference.round_sizes == ref.round_sizes * 2
 
 
 def test_cpu_time_is_gated_when_every_cell_has_it(tmp_path, capsys):
@@ -323,7 +327,7 @@ def test_calibrate_says_whether_the_reference_helps_and_compare_can_use_it(tmp_p
     assert hurts.spread["reference"] > 3 * hurts.spread["raw"]
     files = [write(tmp_path / f"run-{i}.json", r) for i, r in enumerate(hurts_runs)]
     assert main(["calibrate", "--results", *files, "--normalise", "-o", str(out)]) == 0
-    assert "the reference does NOT help here: calibrate and compare without --normalise" in out.read_text()
+    assert "the reference does NOT help here: calibrate and compare with --no-normalise" in out.read_text()
     assert main(["calibrate", "--results", *files, "-o", str(out)]) == 0
     assert out.read_text().splitlines()[0].endswith("(6 results files), wall time.")
     assert load_thresholds(out).between_run_sd < 0.02
@@ -332,6 +336,29 @@ def test_calibrate_says_whether_the_reference_helps_and_compare_can_use_it(tmp_p
         main(["compare", files[0], files[1], "--thresholds", str(out), *flag])
         report = capsys.readouterr().out
         assert (method in report) if method else ("divided by the reference" not in report)
+
+
+def test_runs_with_the_current_reference_are_normalised_by_default(tmp_path, capsys):
+    """The time-sliced reference is used unless asked otherwise; the first design's results
+    (another workload string) are compared raw."""
+    from shapeprof.bench.reference import WORKLOAD
+
+    runs = aa_runs(reference=True)
+    for run in runs:
+        run["reference"]["workload"] = WORKLOAD
+    assert calibrate(runs, 0.05).normalised == "wall time divided by the reference workload per round"
+    assert calibrate(runs, 0.05, normalise=False).normalised == "wall time"
+    cmp = compare_results(runs[0], runs[1])
+    assert {c.method for c in cmp.cells} == {"rounds/reference"}
+    assert {c.method for c in compare_results(runs[0], runs[1], normalise=False).cells} == {"rounds"}
+    old = copy.deepcopy(runs[1])
+    old["reference"]["workload"] = WORKLOAD.rsplit(", ", 1)[0]          # the 3-call design
+    assert {c.method for c in compare_results(runs[0], old).cells} == {"rounds"}
+    files = [write(tmp_path / f"r{i}.json", r) for i, r in enumerate(runs[:2])]
+    capsys.readouterr()
+    for flag, normalised in (([], True), (["--no-normalise"], False), (["--normalise"], True)):
+        main(["compare", *files, *flag])
+        assert ("divided by the reference" in capsys.readouterr().out) == normalised
 
 
 def test_calibrate_runs_without_the_reference_are_calibrated_raw():
