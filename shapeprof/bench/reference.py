@@ -1,12 +1,15 @@
-"""The reference workload: a fixed tiny ONNX graph timed in every round of every run.
+"""The reference workload: a fixed ONNX graph timed in every round of every run.
 
-The graph, its input and the session settings are fixed, so its latency changes only with the
-machine's state (frequency, load, cache pressure). ``compare`` can divide a cell's round
-lower quartile by the reference's in the same round, which cancels the part of the drift
-between two runs that hits both alike (see shapeprof.regression.stats). A slice of reference
+The graph (a BERT-shaped encoder, ``reference_encoder``), its input and the session settings
+are fixed, so its latency changes only with the machine's state (frequency, load, cache
+pressure). ``compare`` can divide a cell's round lower quartile by the reference's in the same
+round, which cancels the part of the drift between two runs that hits both alike (see
+shapeprof.regression.stats). A slice of reference
 samples follows every cell of a round, so a round's reference spans that round's whole
-duration. Each slice runs for a fixed time (``SLICE``), not a fixed count: three samples a
-slice (the first design) left the reference noisier than the drift it was meant to cancel.
+duration. Each slice runs for a fixed time (``SLICE``), not a fixed count. The first design (3
+calls of a chain of 1024-wide GEMMs) was noisier than the drift it was meant to cancel; 50 ms of
+it cancelled little, since GEMMs drift unlike a transformer's cells; the encoder did
+(``benchmarks/reference_candidates.py``).
 """
 
 from __future__ import annotations
@@ -17,33 +20,12 @@ from typing import Any
 import numpy as np
 
 from .paired import round_medians
+from .reference_encoder import SHAPE, encoder_input, encoder_model
 from .runner import SessionSettings, TimingPolicy, collect_samples, make_session
 
-ROWS, WIDTH, LAYERS = 32, 1024, 6
 SLICE = TimingPolicy(warmup=1, min_samples=3, min_time_s=0.05)    # after each cell
-WORKLOAD = (f"onnxruntime graph: {LAYERS} x (MatMul [{ROWS},{WIDTH}] x [{WIDTH},{WIDTH}] + Relu), "
-            f"float32, seed 0, the run's session settings, {SLICE.min_time_s * 1000:.0f} ms after each cell")
-
-
-def reference_model() -> bytes:
-    """The serialised reference graph (deterministic: fixed shapes and seeded weights)."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(0)
-    nodes, inits, last = [], [], "x"
-    for i in range(LAYERS):
-        w = (rng.standard_normal((WIDTH, WIDTH)) / np.sqrt(WIDTH)).astype(np.float32)
-        inits.append(numpy_helper.from_array(w, f"w{i}"))
-        nodes += [helper.make_node("MatMul", [last, f"w{i}"], [f"m{i}"]),
-                  helper.make_node("Relu", [f"m{i}"], [f"r{i}"])]
-        last = f"r{i}"
-    graph = helper.make_graph(nodes, "shapeprof-reference",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [ROWS, WIDTH])],
-                              [helper.make_tensor_value_info(last, TensorProto.FLOAT, [ROWS, WIDTH])],
-                              inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return model.SerializeToString()
+WORKLOAD = (f"onnxruntime graph: {SHAPE}, float32, seed 0, the run's session settings, "
+            f"{SLICE.min_time_s * 1000:.0f} ms after each cell")
 
 
 @dataclass(frozen=True)
@@ -78,8 +60,8 @@ class ReferenceTimer:
 
     def time(self, round_index: int) -> None:
         if self.session is None:
-            self.session = make_session(reference_model(), self.settings)
-            self.feeds = {"x": np.random.default_rng(1).standard_normal((ROWS, WIDTH)).astype(np.float32)}
+            self.session = make_session(encoder_model(), self.settings)
+            self.feeds = encoder_input()
         got = collect_samples(lambda: self.session.run(None, self.feeds), SLICE)
         self.rounds.setdefault(round_index, []).extend(got)
 

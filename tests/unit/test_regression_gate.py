@@ -223,6 +223,20 @@ def test_reference_workload_is_timed_per_round_and_kept_in_the_results(tmp_path)
     assert merged.reference.round_sizes == ref.round_sizes * 2
 
 
+def test_reference_encoder_is_fixed_and_computes_in_range():
+    """The reference graph is the same bytes every time (so runs time the same work), and its
+    activations stay normalised (no overflow, no denormal-sized values to skew timing)."""
+    from shapeprof.bench.reference import WORKLOAD
+    from shapeprof.bench.reference_encoder import BATCH, HIDDEN, LENGTH, encoder_input, encoder_model
+    from shapeprof.bench.runner import SessionSettings, make_session
+
+    graph = encoder_model()
+    assert graph == encoder_model() and "BERT layers" in WORKLOAD and "50 ms" in WORKLOAD
+    out = make_session(graph, SessionSettings()).run(None, encoder_input())[0]
+    assert out.shape == (BATCH, LENGTH, HIDDEN) and np.isfinite(out).all()
+    assert abs(float(out.std()) - 1.0) < 0.1            # the last LayerNorm's unit scale
+
+
 def test_cpu_time_is_gated_when_every_cell_has_it(tmp_path, capsys):
     """Wall times of a preempted process swing by 25% per round; its CPU time per call does not."""
     base, slower = paired(1.15, 0.25, rounds=8, seed=5)
