@@ -314,12 +314,18 @@ def _normalized(model: Any, token_attr: str, vision: VisionProbe) -> type[Normal
     values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank,
                               "tiles": vision.tiles, "reserved_ids": reserved_token_ids(config)}
     attrs = {**NormalizedImageTextConfig.ATTRIBUTES, "image_token_id": token_attr, **dict.fromkeys(values, PROBED)}
+    return probed_normalized(NormalizedImageTextConfig, model, attrs, values, __name__)
+
+
+def probed_normalized(base: type[NormalizedConfig], model: Any, attrs: dict[str, Any], values: dict[str, Any],
+                      module: str) -> type[NormalizedConfig]:
+    """``Derived<base>`` with the probed ``attrs`` and ``values``, and the model's own vocabulary size
+    where its config's differs."""
     vocab = vocab_size(model)
-    if vocab is not None and vocab != config_vocab(config):
-        attrs["vocab_size"], values["vocab_size"] = PROBED, vocab
-    return type("DerivedNormalizedImageTextConfig", (NormalizedImageTextConfig,),
-                {"ATTRIBUTES": attrs, "DEFAULTS": {**NormalizedImageTextConfig.DEFAULTS, **values},
-                 "__module__": __name__})
+    if vocab is not None and vocab != config_vocab(model.config):
+        attrs, values = {**attrs, "vocab_size": PROBED}, {**values, "vocab_size": vocab}
+    return type(f"Derived{base.__name__}", (base,),
+                {"ATTRIBUTES": attrs, "DEFAULTS": {**base.DEFAULTS, **values}, "__module__": module})
 
 
 def _checked_modules(model: Any) -> tuple[str, ...]:
