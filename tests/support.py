@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def load_script(path: Path, name: str | None = None) -> ModuleType:
+    """A script outside the package (``benchmarks/``, ``scripts/``, a written ``serve.py``) run as a
+    fresh module, not entered in ``sys.modules``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def installed_command() -> str:
