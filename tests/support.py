@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def random_model(model_type: str, task: str = "feature-extraction", **config: Any) -> Any:
+    """A model of a type without a tiny config in ``shapeprof.testing``: ``AutoConfig.for_model(model_type,
+    **config)`` with the head of ``task``, its weights drawn after ``torch.manual_seed(0)``."""
+    import torch
+    from transformers import AutoConfig
+
+    from shapeprof.onnx.tasks import auto_class
+
+    torch.manual_seed(0)
+    config = AutoConfig.for_model(model_type, **config)
+    return auto_class(task, model_type).from_config(config).eval()
 
 
 def load_script(path: Path, name: str | None = None) -> ModuleType:
