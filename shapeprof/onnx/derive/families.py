@@ -23,7 +23,7 @@ from ..seq2seq import NormalizedSeq2SeqConfig
 from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 from .batch import batch_guard
-from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure
+from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure, seq2seq_cache
 from .rotary import complex_rotary, patch_with_real_rotary
 from . import hybrid
 
@@ -274,12 +274,9 @@ class Seq2Seq(Family):
                 encoded = model.get_encoder()(input_ids=ids, attention_mask=mask, return_dict=True)
                 out = model(encoder_outputs=encoded, attention_mask=mask, decoder_input_ids=ids[:, :3],
                             use_cache=True, return_dict=True)
-            layers = out.past_key_values.self_attention_cache.layers
-            keys = layers[0].keys
-            hidden = int(out.encoder_last_hidden_state.shape[-1])
+            return seq2seq_cache(out)
         except Exception as e:
             raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
-        return {"layers": len(layers), "heads": int(keys.shape[1]), "head_dim": int(keys.shape[3])}, hidden
 
 
 # ---- images and raw audio ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from ..audio import AUDIO_LENGTH, AudioOnnxConfig, AudioToTextOnnxConfig
 from ..base import OnnxConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
+from .caches import seq2seq_cache
 from .families import Audio, Family, make_class
 from .probe import first_line, normalized_class, preprocessor_inputs, run, vocab_size
 from .speech import Spectrogram
@@ -134,12 +135,9 @@ class SpeechSeq2Seq(Family):
         try:
             with torch.no_grad():
                 out = model(**inputs, decoder_input_ids=ids, use_cache=True, return_dict=True)
-            layers = out.past_key_values.self_attention_cache.layers
-            keys = layers[0].keys
-            hidden = int(out.encoder_last_hidden_state.shape[-1])
+            return seq2seq_cache(out)
         except Exception as e:
             raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
-        return {"layers": len(layers), "heads": int(keys.shape[1]), "head_dim": int(keys.shape[3])}, hidden
 
 
 def _config_attribute(config: Any, own: Any) -> str:
