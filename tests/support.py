@@ -3,11 +3,72 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def random_model(model_type: str, task: str = "feature-extraction", **config: Any) -> Any:
+    """A model of a type without a tiny config in ``shapeprof.testing``: ``AutoConfig.for_model(model_type,
+    **config)`` with the head of ``task``, its weights drawn after ``torch.manual_seed(0)``."""
+    import torch
+    from transformers import AutoConfig
+
+    from shapeprof.onnx.tasks import auto_class
+
+    torch.manual_seed(0)
+    config = AutoConfig.for_model(model_type, **config)
+    return auto_class(task, model_type).from_config(config).eval()
+
+
+def save_tiny(out: Path, model_type: str, task: str, processor: Any) -> Path:
+    """A tiny model of ``model_type`` with the head of ``task``, saved with its preprocessor in ``out``."""
+    from shapeprof.testing.tiny import tiny_model
+
+    tiny_model(model_type, task).save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+def save_media_models(folder: Path) -> dict[str, Path]:
+    """Tiny saved image and audio models: "vit" (its processor resizes to 32x32), "convnext" (its
+    processor keeps sizes) and "w2v" (wav2vec2 audio classification)."""
+    from transformers import ViTImageProcessor, Wav2Vec2FeatureExtractor
+
+    return {"vit": save_tiny(folder / "vit", "vit", "image-classification",
+                             ViTImageProcessor(size={"height": 32, "width": 32})),
+            "convnext": save_tiny(folder / "convnext", "convnext", "image-classification",
+                                  ViTImageProcessor(do_resize=False)),
+            "w2v": save_tiny(folder / "w2v", "wav2vec2", "audio-classification", Wav2Vec2FeatureExtractor())}
+
+
+def write_tone(path: Path, seconds: float, rate: int, hz: float) -> Path:
+    """A mono 16-bit wav file of a sine tone at 0.3 of full scale."""
+    import wave
+
+    import numpy as np
+
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.3 * np.sin(2 * np.pi * hz * t) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1), f.setsampwidth(2), f.setframerate(rate), f.writeframes(pcm.tobytes())
+    return path
+
+
+def load_script(path: Path, name: str | None = None) -> ModuleType:
+    """A script outside the package (``benchmarks/``, ``scripts/``, a written ``serve.py``) run as a
+    fresh module, not entered in ``sys.modules``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def installed_command() -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._args import non_negative_float, non_negative_int, positive_int
 from ._chat import add_chat_arguments, chat_options
+from ._data import add_data_arguments
 from ._engine import add_engine_arguments, engine_options
 
 GRIDS = ("quick", "full")
@@ -73,19 +74,6 @@ def add_tune_group(p: Any) -> None:
     slo.add_argument("--slo-ms", type=positive_float, default=None, help="tune: median ms per batch at most")
     slo.add_argument("--slo-p99-ms", type=positive_float, default=None, help="tune: p99 ms per batch at most")
     add_tune_arguments(group)
-
-
-def add_data_arguments(group: Any) -> None:
-    """Dataset options shared by ``export --dataset`` and ``profile``."""
-    group.add_argument("--data-dir", default=None,
-                       help="folder with GLUE files in GLUE layout (default: $SHAPEPROF_DATA_DIR, else the Hub)")
-    group.add_argument("--data-files", nargs="+", default=None, metavar="FILE",
-                       help="local csv/tsv/json/jsonl/parquet files")
-    group.add_argument("--split", default=None, help="split to read (GLUE default: validation)")
-    group.add_argument("--text-columns", default=None, metavar="A[,B]",
-                       help="one text column or a pair (default: inferred from the schema)")
-    group.add_argument("--rows", type=positive_int, default=None, help="rows to sample (default: all)")
-    group.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (default: 0)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._args import non_negative_int, positive_int
+from ._args import positive_int
 from ._chat import add_chat_arguments, chat_options
+from ._data import add_data_arguments
 from ._engine import add_engine_arguments, engine_options
 
 
@@ -28,15 +29,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--dataset", "-d", default="glue",
                    help="glue (SST-2), glue/<task>, a Hub dataset id (id:config), a data file, or "
                         "with --data-files a format name (csv, tsv, json, parquet) (default: glue)")
-    p.add_argument("--data-dir", default=None,
-                   help="folder with GLUE files in GLUE layout (default: $SHAPEPROF_DATA_DIR, else the Hub)")
-    p.add_argument("--data-files", nargs="+", default=None, metavar="FILE",
-                   help="local csv/tsv/json/jsonl/parquet files to profile")
-    p.add_argument("--split", default=None, help="split to profile (GLUE default: validation)")
-    p.add_argument("--text-columns", default=None, metavar="A[,B]",
-                   help="one text column or a pair (default: inferred from the schema)")
-    p.add_argument("--rows", type=positive_int, default=None, help="rows to sample (default: all)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (default: 0)")
+    add_data_arguments(p)
     p.add_argument("--streaming", action="store_true",
                    help="read in chunks with bounded memory (reservoir sample with --rows)")
     p.add_argument("--batch-sizes", type=_positive_ints, default=(1, 8, 32), metavar="B[,B...]",

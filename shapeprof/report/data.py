@@ -3,7 +3,6 @@ a 95% interval of each cell's median, and the x axis a modality measures cells a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -63,12 +62,3 @@ def curves(cells: Iterable[CellResult], x_of: Callable[[CellResult], int] = lamb
 
 def variants(series: Iterable[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(s["variant"] for s in series))
-
-
-def fmt(value: Any, digits: int = 3) -> str:
-    """A number as the page prints it (and as the heatmap writes it in its cells)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)

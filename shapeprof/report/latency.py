@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .data import Axis, curves, fmt, sweep_cells, variants
+from ..bench.report import fmt
+from .data import Axis, curves, sweep_cells, variants
 from .figures import Plot, errors, figure, to_svg
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .data import fmt
+from ..bench.report import fmt
 from .figures import COLOURS, Plot, clean
 
 if TYPE_CHECKING:

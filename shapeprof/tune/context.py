@@ -14,10 +14,12 @@ from ..bench.profile_view import ProfileView
 from ..bench.replay import tokenize_rows
 from ..bench.sweep import Cell
 from ..errors import TuneError
+from .batching import Plan
 from .candidates import Candidate, Layout, Prediction
 from .measure import Shape
 from .options import TuneOptions
 from .scoring import AccuracyRow
+from .serve import Feeds
 
 MIN_ROWS = 8
 
@@ -43,6 +45,8 @@ class TuneContext:
     scored: list[tuple[Candidate, Prediction]] = field(default_factory=list)
     pruned: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The search rows' batches and feeds of each candidate served on them (the layout step's, reused by the proof)
+    served: dict[Candidate, tuple[Plan, list[Feeds]]] = field(default_factory=dict)
     _factory: FeedFactory | None = None
     _feeds: dict[Shape, dict[str, np.ndarray]] = field(default_factory=dict)
 

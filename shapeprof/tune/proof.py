@@ -38,7 +38,7 @@ from ..schema import known_fields
 from .candidates import Candidate, Prediction, predict
 from .context import TuneContext
 from .measure import Shape, latency_model, time_cells, time_parallel
-from .search import open_sessions, serving
+from .search import open_sessions, search_serving, serving
 from .serve import run_pass
 
 FLAG_ERROR = 0.10      # a replay missing its prediction by more than this is flagged
@@ -112,6 +112,7 @@ class _Side:
 def prove(ctx: TuneContext, winner: Candidate, baseline: Candidate, tick: Callable[[str], None]
           ) -> tuple[Replay, Replay, dict[str, float]]:
     """(winner replay, baseline replay, speedup {ratio, low, high, rounds})."""
+    ctx.served = {c: s for c, s in ctx.served.items() if c == winner}    # no other is served again
     sides = [_side(ctx, baseline, ctx.baseline_cells), _side(ctx, winner, _cells_of(ctx, winner))]
     for r in range(ctx.options.proof_rounds):
         first, second = sides if r % 2 == 0 else sides[::-1]
@@ -143,7 +144,7 @@ def pricing_shapes(cells: Iterable[Shape], row_counts: Iterable[int]) -> list[Sh
 
 def _side(ctx: TuneContext, candidate: Candidate, cells: Mapping[Shape, float]) -> _Side:
     batches, feeds = serving(ctx, candidate, ctx.held_out)
-    search_batches, search_feeds = serving(ctx, candidate, ctx.search)
+    search_batches, search_feeds = search_serving(ctx, candidate)
     with PeakMemory() as mem:
         sessions = open_sessions(ctx, candidate)
         run_pass(sessions, feeds[:3])             # warm-up

@@ -53,6 +53,13 @@ def serving(ctx: TuneContext, candidate: Candidate, rows: np.ndarray) -> tuple[P
     return batches, build_feeds(take(ctx.ids, rows), batches, ctx.pad_id, ctx.complete)
 
 
+def search_serving(ctx: TuneContext, candidate: Candidate) -> tuple[Plan, list[Feeds]]:
+    """The candidate's batches and feeds over the search rows, built once (kept in ``ctx.served``)."""
+    if candidate not in ctx.served:
+        ctx.served[candidate] = serving(ctx, candidate, ctx.search)
+    return ctx.served[candidate]
+
+
 def open_sessions(ctx: TuneContext, candidate: Candidate) -> list[Any]:
     """The candidate's sessions, one per session of its layout."""
     return [open_session(ctx.paths[candidate.variant], spec_of(candidate))
@@ -143,7 +150,7 @@ def layouts(ctx: TuneContext, variants: Sequence[str], tick: Tick) -> dict[str, 
         return {}
     tick(f"serving the best of each layout ({len(tops)}) on the search rows")
     return {"candidates": [c.to_dict() for c in tops],
-            "measured_sequences_per_s": serve_interleaved(ctx, tops, ctx.search, LAYOUT_ROUNDS)}
+            "measured_sequences_per_s": serve_interleaved(ctx, tops, LAYOUT_ROUNDS)}
 
 
 def _top(ctx: TuneContext, layout: Layout) -> Candidate | None:
@@ -153,11 +160,10 @@ def _top(ctx: TuneContext, layout: Layout) -> Candidate | None:
                 None)
 
 
-def serve_interleaved(ctx: TuneContext, candidates: Sequence[Candidate], rows: np.ndarray, rounds: int
-                      ) -> list[float]:
-    """Measured throughput of each candidate serving ``rows``: the median of its passes, the
+def serve_interleaved(ctx: TuneContext, candidates: Sequence[Candidate], rounds: int) -> list[float]:
+    """Measured throughput of each candidate serving the search rows: the median of its passes, the
     candidates' passes interleaved in a rotating order so the machine's drift hits them alike."""
-    prepared = [(serving(ctx, c, rows)[1], open_sessions(ctx, c)) for c in candidates]
+    prepared = [(search_serving(ctx, c)[1], open_sessions(ctx, c)) for c in candidates]
     for feeds, sessions in prepared:
         run_pass(sessions, feeds[:2])
     walls: list[list[float]] = [[] for _ in candidates]
@@ -165,7 +171,7 @@ def serve_interleaved(ctx: TuneContext, candidates: Sequence[Candidate], rows: n
     for r in range(rounds):
         for i in order[r % len(order):] + order[:r % len(order)]:
             walls[i].append(run_pass(prepared[i][1], prepared[i][0])[0].wall_s)
-    return [len(rows) / float(np.median(w)) for w in walls]
+    return [len(ctx.search) / float(np.median(w)) for w in walls]
 
 
 def choose(ctx: TuneContext, measured: dict[str, Any]) -> Candidate | None:

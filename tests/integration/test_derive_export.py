@@ -13,9 +13,9 @@ from typing import Any
 
 import onnx
 import pytest
+from support import random_model
 
 from shapeprof.export import export
-from shapeprof.onnx.tasks import auto_class
 from shapeprof.testing.tiny import tiny_model
 
 SMALL = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -24,12 +24,7 @@ SMALL = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2, "num_atte
 
 def build(model_type: str, task: str, **overrides: Any) -> Any:
     """A tiny random model of a type without a tiny config in shapeprof.testing."""
-    import torch
-    from transformers import AutoConfig
-
-    torch.manual_seed(0)
-    config = AutoConfig.for_model(model_type, **{**SMALL, **overrides})
-    return auto_class(task, model_type).from_config(config).eval()
+    return random_model(model_type, task, **{**SMALL, **overrides})
 
 
 def graph_io(path: Path) -> dict[str, list[tuple[str, ...]]]:

@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support import random_model
 
 from shapeprof.export import export
-from shapeprof.onnx.tasks import auto_class
 
 SMALL = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
          "intermediate_size": 37, "max_position_embeddings": 64}
 TOWER = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37}
-
-
-def build(model_type: str, task: str, **overrides: Any) -> Any:
-    import torch
-    from transformers import AutoConfig
-
-    torch.manual_seed(0)
-    config = AutoConfig.for_model(model_type, **overrides)
-    return auto_class(task, model_type).from_config(config).eval()
 
 
 CASES = {
@@ -44,7 +34,7 @@ CASES = {
 @pytest.mark.parametrize("model_type", list(CASES))
 def test_derived_and_verified(model_type: str, tmp_path: Path) -> None:
     task, family, overrides = CASES[model_type]
-    result = export(build(model_type, task, **overrides), tmp_path / "out", task, config="auto")
+    result = export(random_model(model_type, task, **overrides), tmp_path / "out", task, config="auto")
     assert result.config == "derived" and result.verification.passed
     assert len(result.verification.checks) >= 3      # smallest, trace and large shapes
     info = json.loads((tmp_path / "out" / "shapeprof_export.json").read_text())

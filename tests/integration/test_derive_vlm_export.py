@@ -6,25 +6,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import onnx
+from support import random_model
 
 from shapeprof.export import export
-from shapeprof.onnx.tasks import auto_class
 
 TEXT = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
         "num_key_value_heads": 2, "intermediate_size": 37, "max_position_embeddings": 128}
 VISION = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37}
-
-
-def build(model_type: str, **kwargs: Any) -> Any:
-    import torch
-    from transformers import AutoConfig
-
-    torch.manual_seed(0)
-    config = AutoConfig.for_model(model_type, **kwargs)
-    return auto_class("feature-extraction", model_type).from_config(config).eval()
 
 
 def graph_inputs(path: Path) -> list[tuple[str, ...]]:
@@ -34,7 +24,7 @@ def graph_inputs(path: Path) -> list[tuple[str, ...]]:
 
 
 def test_internvl_is_derived_with_dynamic_batch_and_text(tmp_path: Path) -> None:
-    model = build("internvl", image_token_id=100, text_config={"model_type": "qwen2", **TEXT},
+    model = random_model("internvl", image_token_id=100, text_config={"model_type": "qwen2", **TEXT},
                   vision_config={"model_type": "internvl_vision", **VISION, "image_size": [32, 32],
                                  "patch_size": [8, 8]})
     result = export(model, tmp_path / "out", "feature-extraction", config="auto")
@@ -50,7 +40,7 @@ def test_internvl_is_derived_with_dynamic_batch_and_text(tmp_path: Path) -> None
 
 
 def test_llava_features_per_image_make_the_batch_static(tmp_path: Path) -> None:
-    model = build("llava", image_token_index=100, text_config={"model_type": "llama", **TEXT},
+    model = random_model("llava", image_token_index=100, text_config={"model_type": "llama", **TEXT},
                   vision_config={"model_type": "clip_vision_model", **VISION, "image_size": 32, "patch_size": 8})
     result = export(model, tmp_path / "out", "feature-extraction", config="auto")
     assert result.verification.passed and result.config == "derived"

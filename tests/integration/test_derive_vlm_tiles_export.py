@@ -4,25 +4,15 @@ and a vision tower that unrolls its batch (Pixtral) derive, export and verify.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import onnx
+from support import random_model
 
 from shapeprof.export import export
-from shapeprof.onnx.tasks import auto_class
 
 TEXT = {"vocab_size": 128, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
         "num_key_value_heads": 2, "intermediate_size": 37, "max_position_embeddings": 256}
 VISION = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 37}
-
-
-def build(model_type: str, **kwargs: Any) -> Any:
-    import torch
-    from transformers import AutoConfig
-
-    torch.manual_seed(0)
-    config = AutoConfig.for_model(model_type, **kwargs)
-    return auto_class("feature-extraction", model_type).from_config(config).eval()
 
 
 def pixel_shape(path: Path) -> tuple[str, ...]:
@@ -32,7 +22,7 @@ def pixel_shape(path: Path) -> tuple[str, ...]:
 
 
 def test_llava_next_takes_its_tiles_in_a_fifth_dimension(tmp_path: Path) -> None:
-    model = build("llava_next", image_token_index=100, image_grid_pinpoints=[[32, 64], [64, 32]],
+    model = random_model("llava_next", image_token_index=100, image_grid_pinpoints=[[32, 64], [64, 32]],
                   text_config={"model_type": "llama", **TEXT},
                   vision_config={"model_type": "clip_vision_model", **VISION, "image_size": 32, "patch_size": 16})
     result = export(model, tmp_path / "out", "feature-extraction", config="auto")
@@ -42,7 +32,7 @@ def test_llava_next_takes_its_tiles_in_a_fifth_dimension(tmp_path: Path) -> None
 
 
 def test_idefics2_bucketed_patch_positions_export(tmp_path: Path) -> None:
-    model = build("idefics2", image_token_id=100, text_config={"model_type": "mistral", **TEXT},
+    model = random_model("idefics2", image_token_id=100, text_config={"model_type": "mistral", **TEXT},
                   perceiver_config={"hidden_size": 32, "resampler_n_latents": 4, "resampler_depth": 1,
                                     "resampler_n_heads": 2, "resampler_head_dim": 8, "num_key_value_heads": 1},
                   vision_config={**VISION, "image_size": 32, "patch_size": 8})
@@ -52,7 +42,7 @@ def test_idefics2_bucketed_patch_positions_export(tmp_path: Path) -> None:
 
 
 def test_pixtral_unrolled_batch_is_static(tmp_path: Path) -> None:
-    model = build("pixtral", hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=4,
+    model = random_model("pixtral", hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=4,
                   head_dim=8, image_size=32, patch_size=8)
     result = export(model, tmp_path / "out", "feature-extraction", config="auto")
     assert result.verification.passed and result.config == "derived"

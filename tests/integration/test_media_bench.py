@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import skimage.data as skimage_data  # real photographs shipped in the test extra
+from support import save_media_models, save_tiny, write_tone
 from shapeprof.bench import BenchOptions, BenchResults
 from shapeprof.bench.media import run_media_benchmark
 from shapeprof.bench.media_sweep import parse_image_sizes
@@ -23,7 +22,6 @@ from shapeprof.errors import BenchError
 from shapeprof.export import export
 from shapeprof.profile import profile_dataset
 from shapeprof.export.profiled import export_with_profile
-from shapeprof.testing.tiny import tiny_model
 
 IMAGES = sorted(p for p in Path(skimage_data.__file__).parent.iterdir() if p.suffix in (".png", ".jpg"))[:6]
 CROPS = [(40, 56), (48, 48), (56, 40), (64, 72)]          # (height, width) of generated crops
@@ -34,24 +32,13 @@ CLI_FAST = ["--warmup", "1", "--min-samples", "2", "--min-time", "0", "--rounds"
             "--no-progress"]
 
 
-def _export(tmp: Path, name: str, model_type: str, task: str, processor) -> Path:
-    source = tmp / f"{name}-src"
-    tiny_model(model_type, task).save_pretrained(source)
-    processor.save_pretrained(source)
-    export(source, tmp / name)
-    return tmp / name
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    from transformers import ViTImageProcessor, Wav2Vec2FeatureExtractor
-
     tmp = tmp_path_factory.mktemp("media-bench")
-    return {
-        "vit": _export(tmp, "vit", "vit", "image-classification", ViTImageProcessor(size={"height": 32, "width": 32})),
-        "convnext": _export(tmp, "convnext", "convnext", "image-classification", ViTImageProcessor(do_resize=False)),
-        "w2v": _export(tmp, "w2v", "wav2vec2", "audio-classification", Wav2Vec2FeatureExtractor()),
-    }
+    sources = save_media_models(tmp / "src")
+    for name, source in sources.items():
+        export(source, tmp / name)
+    return {name: tmp / name for name in sources}
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +56,7 @@ def crops(tmp_path_factory) -> Path:
 def wav_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("wavs")
     for i, (seconds, rate) in enumerate(CLIPS):
-        t = np.arange(int(seconds * rate)) / rate
-        pcm = (0.3 * np.sin(2 * np.pi * 330 * (i + 1) * t) * 32767).astype(np.int16)
-        with wave.open(str(folder / f"clip{i}.wav"), "wb") as f:
-            f.setnchannels(1), f.setsampwidth(2), f.setframerate(rate), f.writeframes(pcm.tobytes())
+        write_tone(folder / f"clip{i}.wav", seconds, rate, 330 * (i + 1))
     return folder
 
 
@@ -150,9 +134,8 @@ def test_text_only_options_and_mismatched_profiles_are_refused(exported, wav_dir
 def test_export_with_an_image_dataset_and_bench(tmp_path):
     from transformers import ViTImageProcessor
 
-    source = tmp_path / "vit-src"
-    tiny_model("vit", "image-classification").save_pretrained(source)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(source)
+    source = save_tiny(tmp_path / "vit-src", "vit", "image-classification",
+                       ViTImageProcessor(size={"height": 32, "width": 32}))
     done = export_with_profile(tmp_path / "out", source, "images", bench=True,
                                profile_options={"data_files": IMAGES, "batch_sizes": (1, 2)},
                                bench_options={"variants": ("onnx", "optimized"), **QUIET}, progress=False)

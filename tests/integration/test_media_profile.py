@@ -8,11 +8,10 @@ of several durations and sampling rates).
 from __future__ import annotations
 
 import json
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
+from support import save_media_models, save_tiny, write_tone
 
 from shapeprof.errors import DataError, ExportError, ProfileError
 from shapeprof.export import export
@@ -27,33 +26,16 @@ IMAGES = sorted(p for p in Path(skimage_data.__file__).parent.iterdir()
 CLIPS = [(0.5, 16000), (1.25, 16000), (2.0, 8000), (0.8, 22050)]
 
 
-def _save(tmp: Path, name: str, model_type: str, task: str, processor) -> Path:
-    out = tmp / name
-    tiny_model(model_type, task).save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    from transformers import ViTImageProcessor, Wav2Vec2FeatureExtractor
-
-    tmp = tmp_path_factory.mktemp("media-models")
-    return {
-        "vit": _save(tmp, "vit", "vit", "image-classification", ViTImageProcessor(size={"height": 32, "width": 32})),
-        "convnext": _save(tmp, "convnext", "convnext", "image-classification", ViTImageProcessor(do_resize=False)),
-        "w2v": _save(tmp, "w2v", "wav2vec2", "audio-classification", Wav2Vec2FeatureExtractor()),
-    }
+    return save_media_models(tmp_path_factory.mktemp("media-models"))
 
 
 @pytest.fixture(scope="module")
 def wav_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("wavs")
     for i, (seconds, rate) in enumerate(CLIPS):
-        t = np.arange(int(seconds * rate)) / rate
-        pcm = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
-        with wave.open(str(folder / f"clip{i}.wav"), "wb") as f:
-            f.setnchannels(1), f.setsampwidth(2), f.setframerate(rate), f.writeframes(pcm.tobytes())
+        write_tone(folder / f"clip{i}.wav", seconds, rate, 440)
     return folder
 
 
@@ -76,7 +58,7 @@ def test_resizing_to_224_makes_a_dynamic_architecture_static(tmp_path):
     import onnx
     from transformers import ViTImageProcessor
 
-    model = _save(tmp_path, "cn224", "convnext", "image-classification", ViTImageProcessor())
+    model = save_tiny(tmp_path / "cn224", "convnext", "image-classification", ViTImageProcessor())
     result = export_with_profile(tmp_path / "out", model, "images", profile_options={"data_files": IMAGES[:4]},
                                  progress=False)
     assert result.profile.static_axes() == {"height": 224, "width": 224}

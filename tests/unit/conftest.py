@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import REPO, load_script
 
 # tests/conftest.py sets HF offline mode and provides ``minilm_dir`` and ``shared_data``.
 
@@ -17,6 +18,20 @@ TINY_GPT2 = SHARED / "models" / "tiny-gpt2"
 def _no_data_dir_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their data dir explicitly."""
     monkeypatch.delenv("SHAPEPROF_DATA_DIR", raising=False)
+
+
+@pytest.fixture(scope="module")
+def census():
+    """benchmarks/census.py, loaded afresh for each test module."""
+    return load_script(REPO / "benchmarks" / "census.py")
+
+
+@pytest.fixture
+def gate_calibration(monkeypatch: pytest.MonkeyPatch):
+    """benchmarks/gate_calibration.py, with benchmarks/ on sys.path for its sibling imports."""
+    bench = REPO / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    return load_script(bench / "gate_calibration.py")
 
 
 @pytest.fixture(scope="session")

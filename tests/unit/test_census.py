@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-
-import pytest
 
 from shapeprof.errors import ConfigError, ExportError, VerificationError
-
-CENSUS = Path(__file__).resolve().parents[2] / "benchmarks" / "census.py"
-
-
-@pytest.fixture(scope="module")
-def census():
-    spec = importlib.util.spec_from_file_location("census", CENSUS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_exceptions_are_classified_by_kind(census):

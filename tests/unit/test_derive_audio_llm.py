@@ -96,19 +96,11 @@ def test_voxtral_realtime_adds_audio_so_the_text_length_is_static() -> None:
     assert cls.PROBED_OUTPUTS["last_hidden_state"] == {0: "batch_size"}
 
 
-def test_the_census_exports_decoder_only_audio_lms_as_feature_extraction() -> None:
+def test_the_census_exports_decoder_only_audio_lms_as_feature_extraction(census: Any) -> None:
     """transformers lists Voxtral under its seq2seq mappings; shapeprof's seq2seq tasks split an
     encoder and a decoder, so the census exports the audio LM's hidden states, with a tokenizer."""
-    import importlib.util
-    from pathlib import Path
-
     from shapeprof.onnx.builtin import default_registry
 
-    spec = importlib.util.spec_from_file_location("census", Path(__file__).resolve().parents[2] / "benchmarks"
-                                                  / "census.py")
-    assert spec is not None and spec.loader is not None
-    census = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(census)
     registry = default_registry()
     assert census.decoder_only_seq2seq("voxtral") and not census.decoder_only_seq2seq("t5")
     assert census.main_task("voxtral", registry) == census.main_task("qwen2_audio", registry) == "feature-extraction"

@@ -93,19 +93,11 @@ def test_generation_is_refused_naming_the_task() -> None:
         derive_onnx_config(generative, "text-generation-with-past")
 
 
-def test_census_shrinks_mrope_and_the_vision_output_with_the_text_model() -> None:
+def test_census_shrinks_mrope_and_the_vision_output_with_the_text_model(census: Any) -> None:
     """Shrunk defaults must still run: M-RoPE sections fill the tiny rotary half-dimension, and the
     vision tower's output width is the text model's."""
-    import importlib.util
-    from pathlib import Path
-
     from transformers import Qwen2_5_VLConfig
 
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "census.py"
-    spec = importlib.util.spec_from_file_location("census_for_grid_vlm", path)
-    assert spec is not None and spec.loader is not None
-    census = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(census)
     config = census.shrunk_config(Qwen2_5_VLConfig, "feature-extraction", 128)
     text = config.text_config
     head = text.hidden_size // text.num_attention_heads

@@ -3,21 +3,8 @@ census's fallback to feature-extraction and its tiny tile grids."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-CENSUS = Path(__file__).resolve().parents[2] / "benchmarks" / "census.py"
-
-
-@pytest.fixture(scope="module")
-def census():
-    spec = importlib.util.spec_from_file_location("census_vlm", CENSUS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("right", [False, True])

@@ -400,19 +400,13 @@ def test_paired_overall_detectable_keeps_the_correlation_between_cells_of_a_roun
     assert "overall_detectable" in json.dumps(cmp.to_dict())
 
 
-def test_gate_calibration_takes_over_a_claim_whose_process_is_gone(tmp_path, monkeypatch):
+def test_gate_calibration_takes_over_a_claim_whose_process_is_gone(tmp_path, gate_calibration):
     """benchmarks/gate_calibration.py: a CI run claimed by a process that died is redone."""
-    import importlib.util
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
-    bench = Path(__file__).resolve().parents[2] / "benchmarks"
-    monkeypatch.syspath_prepend(str(bench))
-    spec = importlib.util.spec_from_file_location("gate_calibration", bench / "gate_calibration.py")
-    gate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gate)
+    gate = gate_calibration
     claim = tmp_path / "aa-0.claim"
     assert gate._claim(claim) and claim.read_text() == str(os.getpid())
     assert not gate._claim(claim)                              # held by a live process (this one)

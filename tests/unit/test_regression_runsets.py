@@ -226,21 +226,10 @@ def test_one_ci_file_a_side_is_still_compared_as_today():
         compare_results([a, a], [b], paired=True)
 
 
-def _gate_module(monkeypatch):
-    import importlib.util
-
-    bench = Path(__file__).resolve().parents[2] / "benchmarks"
-    monkeypatch.syspath_prepend(str(bench))
-    spec = importlib.util.spec_from_file_location("gate_calibration", bench / "gate_calibration.py")
-    gate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gate)
-    return gate
-
-
-def test_gate_evaluation_of_run_sets_reads_saved_runs_only(tmp_path, monkeypatch, capsys):
+def test_gate_evaluation_of_run_sets_reads_saved_runs_only(tmp_path, monkeypatch, gate_calibration, capsys):
     """benchmarks/gate_calibration.py --stage evaluate: no export or bench; run-set figures over
     disjoint A/A set pairs and every base set x seeded set."""
-    gate = _gate_module(monkeypatch)
+    gate = gate_calibration
     separate = tmp_path / "gate" / "separate-g24"
     separate.mkdir(parents=True)
     for i in range(4):

@@ -10,12 +10,12 @@ import re
 import pytest
 from support import REPO, read_report
 
+from shapeprof.bench.report import fmt
 from shapeprof.bench.results import BenchResults
 from shapeprof.bench.stats import median_interval
 from shapeprof.cli import main
 from shapeprof.regression import compare_results
 from shapeprof.report import report_html, write_report
-from shapeprof.report.data import fmt
 from shapeprof.report.figures import COLOURS
 
 FIXTURES = REPO / "tests" / "fixtures" / "report"

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-from support import REPO
+from support import REPO, load_script
 
 PACKAGE = REPO / "shapeprof"
 
 
 def _code_stats():
-    spec = importlib.util.spec_from_file_location("code_stats", REPO / "scripts" / "code_stats.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "scripts" / "code_stats.py")
 
 
 def test_no_import_cycle_between_units():

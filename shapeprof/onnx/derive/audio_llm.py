@@ -36,10 +36,10 @@ from ..base import OnnxConfig, PatchingSpec
 from ..dummy import DummyInputGenerator
 from ..normalized import NormalizedConfig
 from .families import Family, make_class
-from .probe import PROBED, first_line, forward_params, preprocessor_inputs, vocab_size
+from .probe import PROBED, first_line, forward_params, preprocessor_inputs
 from .speech import FEATURES, FRAMES, _feature_candidates
-from .vlm import (TEXT_AROUND_IMAGE, PlaceholderTextGenerator, _checked_modules, _count, _no_check, config_vocab,
-                  placeholder_token, required_inputs, reserved_token_ids)
+from .vlm import (TEXT_AROUND_IMAGE, PlaceholderTextGenerator, _checked_modules, _count, _no_check,
+                  placeholder_token, probed_normalized, required_inputs, reserved_token_ids)
 
 AUDIO_TOKEN_ATTRIBUTES = ("audio_token_id", "audio_token_index")
 TASKS = ("feature-extraction",)
@@ -305,12 +305,7 @@ def _normalized(model: Any, token_attr: str | None, audio: AudioProbe) -> type[N
         attrs[FEATURES] = audio.feature_attr
     else:
         attrs[FEATURES], values[FEATURES] = PROBED, audio.feature_size
-    vocab = vocab_size(model)
-    if vocab is not None and vocab != config_vocab(config):
-        attrs["vocab_size"], values["vocab_size"] = PROBED, vocab
-    return type("DerivedNormalizedAudioTextConfig", (NormalizedAudioTextConfig,),
-                {"ATTRIBUTES": attrs, "DEFAULTS": {**NormalizedAudioTextConfig.DEFAULTS, **values},
-                 "__module__": __name__})
+    return probed_normalized(NormalizedAudioTextConfig, model, attrs, values, __name__)
 
 
 def _audio_features_method(model: Any) -> Any:

@@ -101,6 +101,15 @@ def _extra_state(layer: Any) -> list[str]:
     return names
 
 
+def seq2seq_cache(out: Any) -> tuple[dict[str, int], int]:
+    """An encoder-decoder forward pass's self-attention cache (layers, heads, head size) and the
+    encoder's hidden size."""
+    layers = out.past_key_values.self_attention_cache.layers
+    keys = layers[0].keys
+    return ({"layers": len(layers), "heads": int(keys.shape[1]), "head_dim": int(keys.shape[3])},
+            int(out.encoder_last_hidden_state.shape[-1]))
+
+
 def per_layer(cache: Mapping[str, Any]) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...] | None:
     """``layer_shapes`` as the normalized config's ``cache_shapes``: ((key heads, size), (value heads,
     size)) per layer; None for one shape everywhere."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..audio import AudioOnnxConfig, NormalizedAudioConfig
+from ..audio import AUDIO_LENGTH, AudioOnnxConfig, NormalizedAudioConfig
 from ..base import OnnxConfig
 from .generation_inputs import GENERATION_TASKS, extra_generation_inputs
 from .probe import (TEXT_ORDER, DeriveError, check_required, config_value, dynamic_trace_guard, forward_params,
@@ -23,7 +23,7 @@ from ..seq2seq import NormalizedSeq2SeqConfig
 from ..text import EXPORTABLE_EXPERTS, TextDecoderOnnxConfig, TextEncoderOnnxConfig, TextSeq2SeqOnnxConfig
 from ..vision import IMAGE_AXES, VisionOnnxConfig, image_size_of
 from .batch import batch_guard
-from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure
+from .caches import CacheError, fallback_note, per_layer, read_cache, round_trip_failure, seq2seq_cache
 from .rotary import complex_rotary, patch_with_real_rotary
 from . import hybrid
 
@@ -274,12 +274,9 @@ class Seq2Seq(Family):
                 encoded = model.get_encoder()(input_ids=ids, attention_mask=mask, return_dict=True)
                 out = model(encoder_outputs=encoded, attention_mask=mask, decoder_input_ids=ids[:, :3],
                             use_cache=True, return_dict=True)
-            layers = out.past_key_values.self_attention_cache.layers
-            keys = layers[0].keys
-            hidden = int(out.encoder_last_hidden_state.shape[-1])
+            return seq2seq_cache(out)
         except Exception as e:
             raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
-        return {"layers": len(layers), "heads": int(keys.shape[1]), "head_dim": int(keys.shape[3])}, hidden
 
 
 # ---- images and raw audio ---------------------------------------------------------------------------
@@ -361,8 +358,13 @@ class Audio(Family):
         from .audio_channels import with_channels   # (batch, channels, samples) waveforms (OmniASR)
         draft = with_channels(model, make_class(cls.BASE, config.model_type, (), NORMALIZED_CONFIG_CLASS=normalized),
                               task)
-        length = max(400, 2 * draft(config, task=task).min_audio_length())
-        base = {"batch_size": 2, "audio_sequence_length": length}
-        moved = {"batch_size": 3, "audio_sequence_length": 2 * length}
-        axes, fixed = cls.probe(model, draft, task, base, moved)
-        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["input_values"])
+        return cls.finish_waveform(model, draft, task, max(400, 2 * draft(config, task=task).min_audio_length()))
+
+    @classmethod
+    def finish_waveform(cls, model: Any, draft: type[OnnxConfig], task: str, length: int,
+                        **derivation: Any) -> type[OnnxConfig]:
+        """Probe the waveform draft at 2 clips of ``length`` samples and 3 of twice that; finish it."""
+        axes, fixed = cls.probe(model, draft, task, {"batch_size": 2, AUDIO_LENGTH: length},
+                                {"batch_size": 3, AUDIO_LENGTH: 2 * length})
+        preprocessor, _ = preprocessor_inputs(model.config.model_type, "audio")
+        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["input_values"], **derivation)

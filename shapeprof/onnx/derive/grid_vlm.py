@@ -38,16 +38,14 @@ import numpy as np
 from ..base import OnnxConfig, PatchingSpec
 from ..dummy import DummyInputGenerator
 from ..normalized import NormalizedConfig
-from ..text import EXPORTABLE_EXPERTS
 from ..vision import IMAGE_AXES
 from .families import make_class
-from .probe import PROBED, first_line, has_routed_experts, preprocessor_inputs
+from .probe import PROBED, first_line
 from .vlm import (
     ImageTextToText,
     ImageTextToTextOnnxConfig,
     PlaceholderTextGenerator,
     VisionProbe,
-    _checked_modules,
     _count,
     _image_features_method,
     _normalized,
@@ -225,18 +223,15 @@ class GridImageTextToText(ImageTextToText):
         inputs = cls.inputs(model, task)
         layout, vision, merge = cls.grid_features(model, task)
         rope = cls.rope(model, task, layout)
-        draft = make_class(cls.BASE, config.model_type, (), CHECKED_MODULES=_checked_modules(model),
+        draft = make_class(cls.BASE, config.model_type, (), **cls.shared_attrs(model),
                            NORMALIZED_CONFIG_CLASS=_grid_normalized(model, token_attr, vision, layout),
                            ROPE_OWNER=rope[0], ROPE_BLOCK=rope[1], MERGE_SIZES=merge,
                            VISION_HELPERS=vision_helpers(model),
-                           EXPERTS_IMPLEMENTATION=EXPORTABLE_EXPERTS if has_routed_experts(model) else None,
                            TOKEN_TYPES=TOKEN_TYPES in inspect.signature(model.forward).parameters)
         tokens = vision.image_tokens
         base, moved = {"batch_size": 1, "sequence_length": tokens + 3}, {"sequence_length": tokens + 6}
         axes, fixed = cls.probe(model, draft, task, base, moved)
-        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor_inputs(config.model_type)[0],
-                          image_processor=preprocessor_inputs(config.model_type, "image")[0],
-                          inputs=inputs, image_token=f"{token_attr}={token}", image_tokens=tokens,
+        return cls.finish(draft, task, axes, fixed, **cls.shared_notes(model, inputs, f"{token_attr}={token}", tokens),
                           image_grid_thw=list(layout.grid), pixel_values_shape=list(layout.pixel_shape),
                           mrope="exported vectorised, verified against the model's get_rope_index" if rope[0]
                           else "none", static_axes=["batch_size"], static_inputs=["pixel_values"],

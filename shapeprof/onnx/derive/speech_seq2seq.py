@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 from ..audio import AUDIO_LENGTH, AudioOnnxConfig, AudioToTextOnnxConfig
 from ..base import OnnxConfig
 from ..seq2seq import NormalizedSeq2SeqConfig
-from .families import Family, make_class
+from .caches import seq2seq_cache
+from .families import Audio, Family, make_class
 from .probe import first_line, normalized_class, preprocessor_inputs, run, vocab_size
 from .speech import Spectrogram
 
@@ -43,22 +44,16 @@ class SpectrogramEncoder(Spectrogram):
     MASK = False
 
 
-class RawAudioEncoder(Family):
+class RawAudioEncoder(Audio):
     """The encoder part taking ``input_values``: the shortest waveform giving two or more frames."""
 
     BASE = RawAudioEncoderOnnxConfig
 
     @classmethod
     def derive(cls, model: Any, task: str) -> type[OnnxConfig]:
-        config = model.config
-        preprocessor, _ = preprocessor_inputs(config.model_type, "audio")
-        draft = make_class(cls.BASE, config.model_type, ())
+        draft = make_class(cls.BASE, model.config.model_type, ())
         draft.MIN_SAMPLES = cls.shortest(model, draft, task)
-        length = 2 * draft.MIN_SAMPLES
-        axes, fixed = cls.probe(model, draft, task, {"batch_size": 2, AUDIO_LENGTH: length},
-                                {"batch_size": 3, AUDIO_LENGTH: 2 * length})
-        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor, inputs=["input_values"],
-                          min_samples=draft.MIN_SAMPLES)
+        return cls.finish_waveform(model, draft, task, 2 * draft.MIN_SAMPLES, min_samples=draft.MIN_SAMPLES)
 
     @classmethod
     def shortest(cls, model: Any, draft: type[OnnxConfig], task: str) -> int:
@@ -140,12 +135,9 @@ class SpeechSeq2Seq(Family):
         try:
             with torch.no_grad():
                 out = model(**inputs, decoder_input_ids=ids, use_cache=True, return_dict=True)
-            layers = out.past_key_values.self_attention_cache.layers
-            keys = layers[0].keys
-            hidden = int(out.encoder_last_hidden_state.shape[-1])
+            return seq2seq_cache(out)
         except Exception as e:
             raise cls.fail(model, task, "forward pass with use_cache=True", first_line(e)) from e
-        return {"layers": len(layers), "heads": int(keys.shape[1]), "head_dim": int(keys.shape[3])}, hidden
 
 
 def _config_attribute(config: Any, own: Any) -> str:

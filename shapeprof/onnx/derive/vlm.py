@@ -207,18 +207,29 @@ class ImageTextToText(Family):
         token_attr, token = cls.image_token(model, task)
         inputs = cls.inputs(model, task)
         vision = cls.image_features(model, task)
-        draft = make_class(cls.BASE, config.model_type, (), CHECKED_MODULES=_checked_modules(model),
+        draft = make_class(cls.BASE, config.model_type, (), **cls.shared_attrs(model),
                            NORMALIZED_CONFIG_CLASS=_normalized(model, token_attr, vision),
-                           STATIC_AXES=cls.static_axes(vision), IMAGE_SIZES=vision.image_sizes,
-                           EXPERTS_IMPLEMENTATION=EXPORTABLE_EXPERTS if has_routed_experts(model) else None)
+                           STATIC_AXES=cls.static_axes(vision), IMAGE_SIZES=vision.image_sizes)
         tokens, static = vision.image_tokens, "batch_size" in draft.STATIC_AXES
         base = {"batch_size": 1 if static else 2, "sequence_length": tokens + 3}
         moved = {"sequence_length": tokens + 6, **({} if static else {"batch_size": 3})}
         axes, fixed = cls.probe(model, draft, task, base, moved)
-        return cls.finish(draft, task, axes, fixed, preprocessor=preprocessor_inputs(config.model_type)[0],
-                          image_processor=preprocessor_inputs(config.model_type, "image")[0],
-                          inputs=inputs, image_token=f"{token_attr}={token}", image_tokens=tokens,
+        return cls.finish(draft, task, axes, fixed, **cls.shared_notes(model, inputs, f"{token_attr}={token}", tokens),
                           static_axes=list(draft.STATIC_AXES), static_because=cls.why_static(draft, config, vision))
+
+    @staticmethod
+    def shared_attrs(model: Any) -> dict[str, Any]:
+        """The draft's class attributes every image-text family sets alike."""
+        return {"CHECKED_MODULES": _checked_modules(model),
+                "EXPERTS_IMPLEMENTATION": EXPORTABLE_EXPERTS if has_routed_experts(model) else None}
+
+    @staticmethod
+    def shared_notes(model: Any, inputs: list[str], image_token: str, tokens: int) -> dict[str, Any]:
+        """The derivation record's first entries, alike in every image-text family."""
+        model_type = model.config.model_type
+        return {"preprocessor": preprocessor_inputs(model_type)[0],
+                "image_processor": preprocessor_inputs(model_type, "image")[0],
+                "inputs": inputs, "image_token": image_token, "image_tokens": tokens}
 
     @classmethod
     def check_task(cls, model: Any, task: str) -> None:
@@ -303,12 +314,18 @@ def _normalized(model: Any, token_attr: str, vision: VisionProbe) -> type[Normal
     values: dict[str, Any] = {"image_tokens": vision.image_tokens, "pixel_rank": vision.pixel_rank,
                               "tiles": vision.tiles, "reserved_ids": reserved_token_ids(config)}
     attrs = {**NormalizedImageTextConfig.ATTRIBUTES, "image_token_id": token_attr, **dict.fromkeys(values, PROBED)}
+    return probed_normalized(NormalizedImageTextConfig, model, attrs, values, __name__)
+
+
+def probed_normalized(base: type[NormalizedConfig], model: Any, attrs: dict[str, Any], values: dict[str, Any],
+                      module: str) -> type[NormalizedConfig]:
+    """``Derived<base>`` with the probed ``attrs`` and ``values``, and the model's own vocabulary size
+    where its config's differs."""
     vocab = vocab_size(model)
-    if vocab is not None and vocab != config_vocab(config):
-        attrs["vocab_size"], values["vocab_size"] = PROBED, vocab
-    return type("DerivedNormalizedImageTextConfig", (NormalizedImageTextConfig,),
-                {"ATTRIBUTES": attrs, "DEFAULTS": {**NormalizedImageTextConfig.DEFAULTS, **values},
-                 "__module__": __name__})
+    if vocab is not None and vocab != config_vocab(model.config):
+        attrs, values = {**attrs, "vocab_size": PROBED}, {**values, "vocab_size": vocab}
+    return type(f"Derived{base.__name__}", (base,),
+                {"ATTRIBUTES": attrs, "DEFAULTS": {**base.DEFAULTS, **values}, "__module__": module})
 
 
 def _checked_modules(model: Any) -> tuple[str, ...]:

@@ -93,16 +93,18 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
     if target is not None:
         check_reachable(target)
     before = current_handlers()
+    latch: Latch | None = None
     try:
         started = _init(ray, target, num_cpus)
         # Ray's driver replaces the SIGTERM handler (with ``sys.exit``, then its C++ failure
         # handler, which aborts the process and skips ``ray.shutdown``, leaving its agents
         # running); with latching ones in its place, Ctrl-C and SIGTERM raise in Python, the
-        # ``finally`` shuts Ray down and the CLI prints one line.
+        # ``finally`` shuts Ray down and the CLI prints one line. ``latched`` restores ``before``.
         with latched(before) as latch:
             yield Cluster(target, _cpus(ray), started, latch)
     finally:
-        restore(before)
+        if latch is None:    # ray.init failed or was interrupted: its handlers may be in place
+            restore(before)
         ray.shutdown()
 
 
