@@ -38,19 +38,51 @@ class Terminated(BaseException):
 
 @contextlib.contextmanager
 def sigterm_raises() -> Iterator[None]:
-    """While inside, SIGTERM raises :class:`Terminated` (main thread only; restored after)."""
+    """While inside, SIGTERM raises :class:`Terminated` and Ctrl-C ``KeyboardInterrupt`` (main
+    thread only; restored after). A signal that lands while a module is being imported is sent
+    again a moment later instead: raised inside a C extension's initialisation (onnx's, torch's),
+    the exception can reach native code that aborts the process (exit -6, nothing cleaned up).
+    A Ctrl-C that was ignored (a background job) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _deferring(Terminated))}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _deferring(KeyboardInterrupt))
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+RESEND_S = 0.05       # how soon a signal that landed in an import is sent again
+
+
+def _deferring(exc: type[BaseException]) -> Any:
+    def handler(signum: int, frame: Any) -> None:
+        if _importing(frame):
+            timer = threading.Timer(RESEND_S, _resend, (signum, handler))
+            timer.daemon = True
+            timer.start()
+            return
+        raise exc()
+
+    return handler
+
+
+def _resend(signum: int, handler: Any) -> None:
+    if signal.getsignal(signum) is handler:      # still inside sigterm_raises
+        os.kill(os.getpid(), signum)
+
+
+def _importing(frame: Any) -> bool:
+    """Whether the interrupted code runs inside an import (importlib's frames on its stack)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def check_creatable(directory: Path, error: type[ShapeprofError], what: str) -> None:

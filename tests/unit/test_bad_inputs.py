@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -310,6 +311,25 @@ def test_sigterm_cleans_up_atomic_outputs(tmp_path):
             (tmp / "model.onnx").write_text("half")
             os.kill(os.getpid(), signal.SIGTERM)
     assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_signal_during_an_import_is_raised_after_it(tmp_path, monkeypatch):
+    """A SIGTERM (or Ctrl-C) that lands while a module is importing (a C extension's init, where
+    raising can abort the process) is raised once the import is done, not inside it."""
+    (tmp_path / "slow_module_under_signal.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "for _ in range(20):\n"
+        "    time.sleep(0.01)\n"
+        "DONE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    imported = []
+    with pytest.raises(atomic.Terminated), atomic.sigterm_raises():
+        import slow_module_under_signal
+        imported.append(slow_module_under_signal.DONE)
+        time.sleep(5)                                   # the signal, sent again, lands here
+    assert imported == [True]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
