@@ -19,13 +19,13 @@ Each ratio is the geometric mean of the rounds' paired ratios with its 95% t int
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 from bench_common import REPO, sst2_texts
+from tuned_args import tuned_args
 
 sys.path.insert(0, str(REPO))
 
@@ -68,14 +68,8 @@ def tokenized(work: Path) -> tuple[dict[str, list[list[int]]], np.ndarray, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work-dir", type=Path, default=REPO / "out" / "bench-work")
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--output", "-o", type=Path, default=None)
-    args = parser.parse_args()
-    if not (args.work_dir / "tune-minilm" / "deploy.json").is_file():
-        print(f"error: no tuned folder in {args.work_dir}; run benchmarks/tune_minilm.py --work-dir "
-              f"{args.work_dir} first", file=sys.stderr)
+    args = tuned_args(__doc__)
+    if args is None:
         return 2
     from shapeprof.bench.paired import paired_speedup
     from shapeprof.tune.serve import build_feeds, run_pass

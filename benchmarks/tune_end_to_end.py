@@ -23,7 +23,6 @@ much. ``min_cosine_winner_vs_baseline`` is the lowest cosine between a text's tw
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tuned_args import tuned_args
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")      # the tokenizer's own parallelism left as users get it
 REPO = Path(__file__).resolve().parents[1]
@@ -116,16 +116,10 @@ def measure(model_dir: Path, tune_dir: Path, rounds: int) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work-dir", type=Path, default=REPO / "out" / "bench-work")
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--output", "-o", type=Path, default=None)
-    args = parser.parse_args()
-    model_dir, tune_dir = args.work_dir / "minilm-feature-extraction", args.work_dir / "tune-minilm"
-    if not (tune_dir / "serve.py").is_file():
-        print(f"no tune in {tune_dir}: run benchmarks/tune_minilm.py --work-dir {args.work_dir} first",
-              file=sys.stderr)
+    args = tuned_args(__doc__)
+    if args is None:
         return 2
+    model_dir, tune_dir = args.work_dir / "minilm-feature-extraction", args.work_dir / "tune-minilm"
     got = measure(model_dir, tune_dir, args.rounds)
     s = got["speedup"]
     print(json.dumps({k: v for k, v in got.items() if k != "walls_s"}, indent=2))
