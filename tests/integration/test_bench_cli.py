@@ -156,6 +156,28 @@ def test_fresh_process_rounds(model_dir):
     assert res.variants[0].reference == "onnx"
 
 
+def test_calibrate_runs_bench_and_divides_by_the_reference(model_dir, tmp_path):
+    """Live calibration: each run times the encoder reference; calibrate and compare use it
+    without being asked."""
+    import json
+
+    from shapeprof.bench.reference import WORKLOAD
+
+    runs, out = tmp_path / "runs", tmp_path / "t.yaml"
+    proc = subprocess.run([sys.executable, "-m", "shapeprof", "calibrate", str(model_dir), "--runs", "3",
+                           "--rounds", "3", "-b", "1", "-s", "16", "--save-runs", str(runs), "-o", str(out),
+                           "--quiet"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "divided by the reference workload per round" in out.read_text().splitlines()[0]
+    saved = sorted(runs.glob("run-*.json"))
+    assert len(saved) == 3
+    ref = json.loads(saved[0].read_text())["reference"]
+    assert ref["workload"] == WORKLOAD and len(ref["round_sizes"]) == 3
+    report = subprocess.run([sys.executable, "-m", "shapeprof", "compare", str(saved[0]), str(saved[1])],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode in (0, 1) and "divided by the reference" in report.stdout
+
+
 def test_torch_model_option_when_the_export_has_no_weights(model_dir, tmp_path):
     bare = copy_without(model_dir, tmp_path / "bare", "model.safetensors")
     line = one_line_error(bench(str(bare), "-b", "1", "-s", "8", *CLI_FAST))
