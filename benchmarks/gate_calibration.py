@@ -223,11 +223,6 @@ def aa_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
             for name, normalise in (("between_run_sd_raw", False), ("between_run_sd_reference", True))}
 
 
-def _loo_thresholds(runs: list[dict[str, Any]], leave: tuple[int, ...], normalise: bool) -> Any:
-    """Thresholds with between_run_sd calibrated on the A/A runs outside ``leave`` (no peeking)."""
-    return _calibrated([_rest(runs, leave)], normalise)
-
-
 def _rest(runs: list[dict[str, Any]], leave: tuple[int, ...]) -> list[dict[str, Any]]:
     return [r for k, r in enumerate(runs) if k not in leave]
 
@@ -251,14 +246,14 @@ def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, An
     aa, caught, verdicts = 0, {}, {}
     pairs = list(itertools.permutations(range(len(base)), 2))
     for i, j in pairs:
-        t = _loo_thresholds(base, (i, j), normalise)
+        t = _calibrated([_rest(base, (i, j))], normalise)
         cmp = compare_results(base[i], base[j], thresholds=t, normalise=normalise)
         aa += cmp.count("regression") > 0
         for c in cmp.cells:
             verdicts.setdefault(c.verdict, 0)
             verdicts[c.verdict] += 1
     for i, j in itertools.product(range(len(base)), range(len(seeded))):
-        t = _loo_thresholds(base, (i,), normalise)
+        t = _calibrated([_rest(base, (i,))], normalise)
         cmp = compare_results(base[i], seeded[j], thresholds=t, normalise=normalise)
         for c in cmp.cells:
             caught.setdefault(c.label, []).append(c.verdict == "regression")
@@ -268,9 +263,9 @@ def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, An
 
 
 def set_verdicts(base: list, seeded: list, k: int, normalise: bool = False) -> dict[str, Any]:
-    """compare on run sets of ``k`` runs a side (raw as compare defaults, or divided by the
-    reference with ``normalise``): A/A over the ordered
-    pairs of disjoint base sets, the seed over every base set x seeded set. between_run_sd is
+    """compare on run sets of ``k`` runs a side (raw, or divided by the reference with
+    ``normalise``): A/A over the ordered pairs of disjoint base sets, the seed over every base
+    set x seeded set. between_run_sd is
     calibrated on every run outside the comparison (the base runs in neither set and the seeded
     runs not compared, each model's runs a group), as ``separate_verdicts`` leaves its pair out;
     compare itself also estimates the sets' own spread and uses it when larger."""

@@ -30,7 +30,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,18 +40,6 @@ sys.path.insert(0, str(REPO))
 CELLS = ((1, 16), (1, 64), (8, 16), (8, 64))
 GEMM_ROWS, GEMM_WIDTH, GEMM_LAYERS = 32, 1024, 6
 CELL_TIME_S, SLICE_S = 0.1, 0.05
-
-
-def timed(call, min_calls: int, min_time_s: float) -> list[float]:
-    """Warm once, then time ``call`` until both limits are reached (ms)."""
-    call()
-    out: list[float] = []
-    start = time.perf_counter()
-    while len(out) < min_calls or time.perf_counter() - start < min_time_s:
-        t = time.perf_counter()
-        call()
-        out.append((time.perf_counter() - t) * 1e3)
-    return out
 
 
 def gemm_model() -> bytes:
@@ -84,7 +71,7 @@ def ids(batch: int, length: int, rng: np.random.Generator) -> dict[str, np.ndarr
 def one_run(model: Path, rounds: int, other: Path | None = None) -> dict[str, list[float]]:
     """Round lower quartiles of every cell and every candidate reference, in one process."""
     from shapeprof.bench.reference_encoder import encoder_input, encoder_model
-    from shapeprof.bench.runner import SessionSettings, make_session, physical_cores
+    from shapeprof.bench.runner import SessionSettings, TimingPolicy, collect_samples, make_session, physical_cores
 
     settings = SessionSettings(intra_op_threads=physical_cores())
     session, gemm = make_session(model, settings), make_session(gemm_model(), settings)
@@ -93,20 +80,22 @@ def one_run(model: Path, rounds: int, other: Path | None = None) -> dict[str, li
     cells = {f"{b}x{n}": ids(b, n, rng) for b, n in CELLS}
     x = {"x": np.random.default_rng(1).standard_normal((GEMM_ROWS, GEMM_WIDTH)).astype(np.float32)}
     big = ids(8, 32, rng)
-    refs = {"gemm-3-calls": (lambda: gemm.run(None, x), 3, 0.0),
-            "gemm-50ms": (lambda: gemm.run(None, x), 3, SLICE_S),
-            "encoder-50ms": (lambda: encoder.run(None, encoder_feeds), 3, SLICE_S),
-            "model-8x32-50ms": (lambda: session.run(None, big), 3, SLICE_S)}
+    calls3, slice50, cell = (TimingPolicy(1, 3, 0.0), TimingPolicy(1, 3, SLICE_S),
+                             TimingPolicy(1, 4, CELL_TIME_S))
+    refs = {"gemm-3-calls": (lambda: gemm.run(None, x), calls3),
+            "gemm-50ms": (lambda: gemm.run(None, x), slice50),
+            "encoder-50ms": (lambda: encoder.run(None, encoder_feeds), slice50),
+            "model-8x32-50ms": (lambda: session.run(None, big), slice50)}
     if other is not None:
         second = make_session(other, settings)
-        refs["other-8x32-50ms"] = (lambda: second.run(None, big), 3, SLICE_S)
+        refs["other-8x32-50ms"] = (lambda: second.run(None, big), slice50)
     got: dict[str, list[float]] = {k: [] for k in [*cells, *refs]}
     for _ in range(rounds):
         slices: dict[str, list[float]] = {k: [] for k in refs}
         for name, feeds in cells.items():
-            got[name].append(float(np.percentile(timed(lambda: session.run(None, feeds), 4, CELL_TIME_S), 25)))
-            for k, (call, calls, secs) in refs.items():
-                slices[k] += timed(call, calls, secs)
+            got[name].append(float(np.percentile(collect_samples(lambda: session.run(None, feeds), cell), 25)))
+            for k, (call, policy) in refs.items():
+                slices[k] += collect_samples(call, policy)
         for k in refs:
             got[k].append(float(np.percentile(slices[k], 25)))
     return got

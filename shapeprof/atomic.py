@@ -14,7 +14,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,9 @@ def sigterm_raises() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _deferring(Terminated))}
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, outside_imports(raise_for_signal))}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _deferring(KeyboardInterrupt))
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, outside_imports(raise_for_signal))
     try:
         yield
     finally:
@@ -59,20 +59,36 @@ def sigterm_raises() -> Iterator[None]:
 RESEND_S = 0.05       # how soon a signal that landed in an import is sent again
 
 
-def _deferring(exc: type[BaseException]) -> Any:
-    def handler(signum: int, frame: Any) -> None:
-        if _importing(frame):
-            timer = threading.Timer(RESEND_S, _resend, (signum, handler))
-            timer.daemon = True
-            timer.start()
-            return
-        raise exc()
+def signal_exception(signum: int) -> BaseException:
+    """What a handled signal raises: ``KeyboardInterrupt`` for SIGINT, else :class:`Terminated`."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
 
-    return handler
+
+def raise_for_signal(signum: int, frame: Any) -> None:
+    """A signal handler raising :func:`signal_exception`."""
+    raise signal_exception(signum)
+
+
+def outside_imports(handler: Callable[[int, Any], None],
+                    on_signal: Callable[[int], None] | None = None) -> Callable[[int, Any], None]:
+    """``handler``, run when the signal lands outside an import; one that lands inside is sent
+    again ``RESEND_S`` later (while this handler is still installed), so no exception is raised
+    inside a C extension's initialisation. ``on_signal`` runs at every delivery, deferred or not."""
+    def deferring(signum: int, frame: Any) -> None:
+        if on_signal is not None:
+            on_signal(signum)
+        if not _importing(frame):
+            handler(signum, frame)
+            return
+        timer = threading.Timer(RESEND_S, _resend, (signum, deferring))
+        timer.daemon = True
+        timer.start()
+
+    return deferring
 
 
 def _resend(signum: int, handler: Any) -> None:
-    if signal.getsignal(signum) is handler:      # still inside sigterm_raises
+    if signal.getsignal(signum) is handler:      # still installed
         os.kill(os.getpid(), signum)
 
 

@@ -5,6 +5,8 @@ wherever the main thread happens to be. Inside a library's wait loop that is not
 somewhere the exception survives: a C++ wait that polls for signals may turn it into a status it
 then drops. A latch remembers the signal as well as raising it, and the job asks the latch again
 after every block and at the end, so an interrupt is never silently turned into a finished run.
+A signal that lands inside an import is latched at once and raised just after the import
+(``atomic.outside_imports``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .atomic import Terminated
+from .atomic import outside_imports, raise_for_signal, signal_exception
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 Handler = Callable[[int, Any], Any] | int | None
@@ -26,19 +28,15 @@ class Latch:
 
     def __init__(self) -> None:
         self.received: int | None = None
+        self.handler = outside_imports(raise_for_signal, self._record)    # installed as is
 
-    def handler(self, signum: int, frame: Any) -> None:
+    def _record(self, signum: int) -> None:
         if self.received is None:
             self.received = signum
-        raise _exception(signum)
 
     def check(self) -> None:
         if self.received is not None:
-            raise _exception(self.received)
-
-
-def _exception(signum: int) -> BaseException:
-    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+            raise signal_exception(self.received)
 
 
 def current_handlers() -> dict[int, Handler]:

@@ -4,12 +4,11 @@ The graph (a BERT-shaped encoder, ``reference_encoder``), its input and the sess
 are fixed, so its latency changes only with the machine's state (frequency, load, cache
 pressure). ``compare`` can divide a cell's round lower quartile by the reference's in the same
 round, which cancels the part of the drift between two runs that hits both alike (see
-shapeprof.regression.stats). A slice of reference
-samples follows every cell of a round, so a round's reference spans that round's whole
-duration. Each slice runs for a fixed time (``SLICE``), not a fixed count. The first design (3
-calls of a chain of 1024-wide GEMMs) was noisier than the drift it was meant to cancel; 50 ms of
-it cancelled little, since GEMMs drift unlike a transformer's cells; the encoder did
-(``benchmarks/reference_candidates.py``).
+shapeprof.regression.stats). A slice of reference samples follows every cell of a round, so a
+round's reference spans that round's whole duration. Each slice runs for a fixed time
+(``SLICE``), not a fixed count. The first design (3 calls of a chain of 1024-wide GEMMs) was
+noisier than the drift it was meant to cancel; 50 ms of it cancelled little, since GEMMs drift
+unlike a transformer's cells; the encoder did (``benchmarks/reference_candidates.py``).
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ from .stats import (NAN, NOT_COMPARABLE, NOT_RESOLVABLE, REGRESSION, RatioTest, 
 from .thresholds import Thresholds
 
 # Divide by the reference workload per round: by default (None) when every run timed the current
-# reference (50 ms slices, shapeprof.bench.reference.WORKLOAD), which cut the between-run spread
-# on the 2-core CI machine to a half or a quarter. The first design (3 calls a slice) widened it,
-# so results that carry it are compared raw (README, CI section). True or False forces either.
+# reference (the encoder of shapeprof.bench.reference, named by its WORKLOAD), which cut the
+# between-run spread on the 2-core CI machine to about a third. Earlier references (a GEMM chain)
+# did not, so results that carry one are compared raw (README, CI section). True or False forces.
 NORMALISE: bool | None = None
 # Separate runs reduce each round to this quantile of its samples: another process can only add
 # time, so a lower quantile is the least disturbed estimate of the run's level (README, CI section).
@@ -170,8 +170,9 @@ def compare_results(base: Run | Sequence[Run], candidate: Run | Sequence[Run], i
     the other, so each cell is tested round by round (``paired_ratio_test``; one run a side).
     Otherwise they are separate runs (``set_ratio_test``); ``normalise`` divides each round
     by the reference workload's in the same round, where every run timed it (wall time only;
-    None: when every run timed the current reference, see ``NORMALISE``). ``metric``: "wall", "cpu" (the calling thread's CPU time per call, recorded with one
-    intra-op thread) or "auto" (cpu when every matched cell has it on both sides, else wall).
+    None: when every run timed the current reference, see ``NORMALISE``). ``metric``: "wall",
+    "cpu" (the calling thread's CPU time per call, recorded with one intra-op thread) or "auto"
+    (cpu when every matched cell has it on both sides, else wall).
     ``names``: the runs' names a side (file names), for errors.
     """
     t = thresholds or Thresholds()
