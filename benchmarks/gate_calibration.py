@@ -27,6 +27,7 @@ Stages (each resumable: finished results are kept in ``--work-dir`` and skipped 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -58,6 +59,10 @@ def main() -> None:
     parser.add_argument("--bench-rounds", type=int, default=ISSUE_ROUNDS,
                         help=f"rounds of each separate run (default {ISSUE_ROUNDS}, the issue's grid)")
     parser.add_argument("--stage", choices=("all", "separate", "ci", "evaluate"), default="all")
+    parser.add_argument("--calibration", type=Path, nargs="+", default=None, metavar="DIR",
+                        help="separate-run folders of earlier sets: their base runs calibrate "
+                             "between_run_sd (shapeprof calibrate --results), instead of leaving the "
+                             "compared runs of this set out")
     args = parser.parse_args()
     ci_gemms = args.ci_gemms or args.gemms
     ci_dir = args.work_dir / "gate" / f"ci-g{ci_gemms}-{spec_hash()}"
@@ -75,7 +80,7 @@ def main() -> None:
             ci_runs(base, ci_seeded, ci_dir, args.ci_runs)
         if args.stage != "all":
             return
-    report = evaluate(separate, ci_dir)
+    report = evaluate(separate, ci_dir, args.calibration)
     print(json.dumps(report, indent=1))
     if args.output:
         args.output.write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -191,21 +196,27 @@ def ci_runs(base: Path, seeded: Path, out: Path, runs: int) -> None:
         print(f"ci {kind}-{i}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
-def evaluate(separate: Path, ci: Path) -> dict[str, Any]:
-    """Every figure of the README's table, from the saved runs."""
+def evaluate(separate: Path, ci: Path, calibration: list[Path] | None = None) -> dict[str, Any]:
+    """Every figure of the README's table, from the saved runs. ``calibration``: earlier sets'
+    folders whose base runs calibrate the thresholds (else each comparison leaves its runs out)."""
     from shapeprof.regression.calibrate import load_runs
 
     base = load_runs(sorted(separate.glob("base-*.json"), key=_index))
     seeded = load_runs(sorted(separate.glob("seeded-*.json"), key=_index))
     out: dict[str, Any] = {"separate_runs": len(base), "seeded_runs": len(seeded)}
     if len(base) >= 4:
+        fixed = earlier_calibration(calibration) if calibration else None
+        if fixed:
+            out["calibration"] = {"sets": [str(d) for d in calibration],
+                                  **{k: dataclasses.asdict(t) for k, t in fixed.items()}}
         out["aa_spread"] = aa_spread(base)
+        out["resolution_floor"] = resolution_floor(base)
         for name, normalise in (("rounds", False), ("rounds_reference", True)):
-            out[name] = separate_verdicts(base, seeded, normalise)
+            out[name] = separate_verdicts(base, seeded, normalise, fixed)
         out["pooled_before"] = pooled_verdicts(base, seeded)
         sizes = [k for k in RUN_SETS if 2 * k <= len(base) and k <= len(seeded)]
-        out["run_sets"] = {f"{k}_runs_a_side": set_verdicts(base, seeded, k) for k in sizes}
-        out["run_sets_reference"] = {f"{k}_runs_a_side": set_verdicts(base, seeded, k, True) for k in sizes}
+        for name, normalise in (("run_sets", False), ("run_sets_reference", True)):
+            out[name] = {f"{k}_runs_a_side": set_verdicts(base, seeded, k, normalise, fixed) for k in sizes}
     if ci.is_dir():
         out["ci"] = ci_verdicts(ci)
     return out
@@ -223,37 +234,85 @@ def aa_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
             for name, normalise in (("between_run_sd_raw", False), ("between_run_sd_reference", True))}
 
 
+def resolution_floor(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """What one run a side can resolve on these unchanged runs (divided by the reference), with
+    the packaged p_value and power: the smallest detectable change from the between-run part
+    alone (no number of rounds removes it) and at the runs' rounds; the largest between-run sd
+    that would resolve regression_ratio even with noiseless rounds; the runs a side that would
+    resolve it at these rounds."""
+    import math
+
+    from shapeprof.regression.calibrate import between_run_sd, cell_logs
+    from shapeprof.regression.resolution import Noise, level_within_var, pooled_round_sd
+    from shapeprof.regression.thresholds import load_thresholds
+
+    t = load_thresholds()
+    logs = list(cell_logs(runs, True).values())
+    between, within = between_run_sd(logs), pooled_round_sd([r for cell in logs for r in cell])
+    rounds = min(r.size for cell in logs for r in cell)
+    level = between ** 2 + level_within_var(within, rounds)     # one run's level variance
+
+    def detectable(var: float) -> float:
+        return Noise(0.0, math.sqrt(var), math.inf).detectable(t.p_value, t.power)
+
+    k = next((k for k in range(1, 101) if detectable(2 * level / k) <= t.regression_ratio), None)
+    scale = detectable(1.0)          # exp(z_p + z_power): log detectable per unit se
+    return {"threshold": t.regression_ratio, "between_run_sd": round(between, 4),
+            "within_run_sd": round(within, 4), "rounds": rounds,
+            "detectable_between_only": round(detectable(2 * between ** 2), 3),
+            "detectable_one_run_a_side": round(detectable(2 * level), 3),
+            "between_run_sd_that_resolves": round(math.log(t.regression_ratio) / math.log(scale) / math.sqrt(2), 4),
+            "runs_a_side_that_resolve": k}
+
+
 def _rest(runs: list[dict[str, Any]], leave: tuple[int, ...]) -> list[dict[str, Any]]:
     return [r for k, r in enumerate(runs) if k not in leave]
 
 
-def _calibrated(groups: list[list[dict[str, Any]]], normalise: bool) -> Any:
-    """The packaged thresholds with between_run_sd calibrated on ``groups`` (each a list of runs
-    of one model; groups of fewer than 2 runs add nothing): its mean over every group's cells."""
-    import dataclasses
+def earlier_calibration(folders: list[Path]) -> dict[bool, Any]:
+    """The packaged thresholds with the between-run sd that ``shapeprof calibrate --results``
+    gives on the base runs of ``folders`` (one group: drift between the sets counts), raw
+    (False) and divided by the reference (True)."""
+    from shapeprof.regression.calibrate import calibrate, load_runs
+    from shapeprof.regression.thresholds import load_thresholds
 
+    runs = load_runs([p for d in folders for p in sorted(d.glob("base-*.json"), key=_index)])
+    out = {}
+    for normalise in (False, True):
+        got = calibrate(runs, 0.05, normalise=normalise).suggested
+        out[normalise] = dataclasses.replace(load_thresholds(), between_run_sd=got.between_run_sd)
+    return out
+
+
+def _calibrated(groups: list[list[dict[str, Any]]], normalise: bool, fixed: dict[bool, Any] | None = None
+                ) -> Any:
+    """``fixed[normalise]`` when given (an earlier calibration), else the packaged thresholds with
+    between_run_sd calibrated on ``groups`` (each a list of runs of one model; groups of fewer
+    than 2 runs add nothing): its mean over every group's cells."""
     from shapeprof.regression.calibrate import between_run_sd, cell_logs
     from shapeprof.regression.thresholds import load_thresholds
 
+    if fixed:
+        return fixed[normalise]
     cells = [runs for g in groups if len(g) >= 2 for runs in cell_logs(g, normalise).values()]
     return dataclasses.replace(load_thresholds(), between_run_sd=between_run_sd(cells))
 
 
-def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, Any]:
+def separate_verdicts(base: list, seeded: list, normalise: bool, fixed: dict | None = None) -> dict[str, Any]:
     """compare on ordered A/A pairs and on base i vs seeded j; between_run_sd left-one-out."""
     from shapeprof.regression import compare_results
 
     aa, caught, verdicts = 0, {}, {}
     pairs = list(itertools.permutations(range(len(base)), 2))
     for i, j in pairs:
-        t = _calibrated([_rest(base, (i, j))], normalise)
+        t = _calibrated([_rest(base, (i, j))], normalise, fixed)
         cmp = compare_results(base[i], base[j], thresholds=t, normalise=normalise)
         aa += cmp.count("regression") > 0
         for c in cmp.cells:
             verdicts.setdefault(c.verdict, 0)
             verdicts[c.verdict] += 1
     for i, j in itertools.product(range(len(base)), range(len(seeded))):
-        t = _calibrated([_rest(base, (i,))], normalise)
+        t = _calibrated([_rest(base, (i,))], normalise, fixed)
         cmp = compare_results(base[i], seeded[j], thresholds=t, normalise=normalise)
         for c in cmp.cells:
             caught.setdefault(c.label, []).append(c.verdict == "regression")
@@ -262,7 +321,8 @@ def separate_verdicts(base: list, seeded: list, normalise: bool) -> dict[str, An
             "seeded_caught_share": {k: round(sum(v) / len(v), 3) for k, v in caught.items()}}
 
 
-def set_verdicts(base: list, seeded: list, k: int, normalise: bool = False) -> dict[str, Any]:
+def set_verdicts(base: list, seeded: list, k: int, normalise: bool = False, fixed: dict | None = None
+                 ) -> dict[str, Any]:
     """compare on run sets of ``k`` runs a side (raw, or divided by the reference with
     ``normalise``): A/A over the ordered pairs of disjoint base sets, the seed over every base
     set x seeded set. between_run_sd is
@@ -276,7 +336,7 @@ def set_verdicts(base: list, seeded: list, k: int, normalise: bool = False) -> d
     aa_pairs = [(a, b) for a, b in itertools.permutations(sets, 2) if not set(a) & set(b)]
     aa, verdicts, used = 0, {}, []
     for a, b in aa_pairs:
-        t = _calibrated([_rest(base, a + b), seeded], normalise)
+        t = _calibrated([_rest(base, a + b), seeded], normalise, fixed)
         cmp = compare_results([base[i] for i in a], [base[j] for j in b], thresholds=t, normalise=normalise)
         aa += cmp.count("regression") > 0
         used.append(cmp.between_run_sd)
@@ -284,7 +344,7 @@ def set_verdicts(base: list, seeded: list, k: int, normalise: bool = False) -> d
             verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
     caught: dict[str, list[bool]] = {}
     for a, s in itertools.product(sets, seeded_sets):
-        t = _calibrated([_rest(base, a), _rest(seeded, s)], normalise)
+        t = _calibrated([_rest(base, a), _rest(seeded, s)], normalise, fixed)
         cmp = compare_results([base[i] for i in a], [seeded[j] for j in s], thresholds=t,
                               normalise=normalise)
         used.append(cmp.between_run_sd)

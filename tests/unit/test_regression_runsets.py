@@ -253,3 +253,34 @@ def test_gate_evaluation_of_run_sets_reads_saved_runs_only(tmp_path, monkeypatch
     assert set(two["seeded_caught_share"]) == {"onnx 1x16", "onnx 8x16", "onnx 8x64"}
     assert max(two["seeded_caught_share"].values()) > 0.5 and two["between_run_sd_used_median"] > 0.03
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures.json", "gate"]   # nothing else written
+
+
+def test_gate_evaluation_with_an_earlier_calibration_and_the_one_run_floor(tmp_path, monkeypatch, gate_calibration,
+                                                                           capsys):
+    """--calibration: an earlier set's base runs give between_run_sd for every comparison; the
+    resolution floor says what one run a side can resolve on the set's unchanged runs."""
+    from shapeprof.regression.calibrate import calibrate
+
+    gate = gate_calibration
+    earlier, separate = tmp_path / "earlier", tmp_path / "gate" / "separate-g24"
+    for folder, first in ((earlier, 200), (separate, 0)):
+        folder.mkdir(parents=True)
+        for i in range(4):
+            write(folder / f"base-{i}.json", bench_run(first + i))
+            write(folder / f"seeded-{i}.json", bench_run(first + 100 + i, factor=1.3))
+    out = tmp_path / "figures.json"
+    monkeypatch.setattr(sys, "argv", ["gate_calibration.py", "--work-dir", str(tmp_path), "--stage", "evaluate",
+                                      "--calibration", str(earlier), "-o", str(out)])
+    gate.main()
+    capsys.readouterr()
+    got = json.loads(out.read_text())
+    wanted = calibrate([bench_run(200 + i) for i in range(4)], 0.05, normalise=False).suggested.between_run_sd
+    assert got["calibration"]["false"]["between_run_sd"] == pytest.approx(wanted)
+    floor = got["resolution_floor"]
+    assert 0.02 < floor["between_run_sd"] < 0.12 and floor["rounds"] == ROUNDS
+    k = math.log(floor["threshold"]) / floor["between_run_sd_that_resolves"] / math.sqrt(2)   # z_p + z_power
+    assert k == pytest.approx(3.090 + 1.282, rel=0.01)
+    assert floor["detectable_between_only"] == pytest.approx(math.exp(k * math.sqrt(2) * floor["between_run_sd"]),
+                                                             abs=2e-3)
+    assert floor["detectable_between_only"] < floor["detectable_one_run_a_side"]
+    assert floor["runs_a_side_that_resolve"] > 1
