@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 from bench_common import REPO, add_common_args, model_dirs
 
+from shapeprof.errors import CompareError
+
 CI_SPEC = REPO / "configs" / "ci.yaml"
 GRID = ["-b", "1,8", "-s", "16,64", "--no-pytorch"]
 ISSUE_ROUNDS = 5          # the issue's grid; --bench-rounds makes longer runs
@@ -80,7 +82,11 @@ def main() -> None:
             ci_runs(base, ci_seeded, ci_dir, args.ci_runs)
         if args.stage != "all":
             return
-    report = evaluate(separate, ci_dir, args.calibration)
+    try:
+        report = evaluate(separate, ci_dir, args.calibration)
+    except CompareError as e:                 # a missing, empty or corrupt folder of saved runs
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     print(json.dumps(report, indent=1))
     if args.output:
         args.output.write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -243,7 +249,7 @@ def resolution_floor(runs: list[dict[str, Any]]) -> dict[str, Any]:
     import math
 
     from shapeprof.regression.calibrate import between_run_sd, cell_logs
-    from shapeprof.regression.resolution import Noise, level_within_var, pooled_round_sd
+    from shapeprof.regression.resolution import Noise, fewest_to_resolve, level_within_var, pooled_round_sd
     from shapeprof.regression.thresholds import load_thresholds
 
     t = load_thresholds()
@@ -255,7 +261,7 @@ def resolution_floor(runs: list[dict[str, Any]]) -> dict[str, Any]:
     def detectable(var: float) -> float:
         return Noise(0.0, math.sqrt(var), math.inf).detectable(t.p_value, t.power)
 
-    k = next((k for k in range(1, 101) if detectable(2 * level / k) <= t.regression_ratio), None)
+    k = fewest_to_resolve(lambda k: Noise(0.0, math.sqrt(2 * level / k), math.inf), 1, 100, t)
     scale = detectable(1.0)          # exp(z_p + z_power): log detectable per unit se
     return {"threshold": t.regression_ratio, "between_run_sd": round(between, 4),
             "within_run_sd": round(within, 4), "rounds": rounds,
@@ -276,6 +282,10 @@ def earlier_calibration(folders: list[Path]) -> dict[bool, Any]:
     from shapeprof.regression.calibrate import calibrate, load_runs
     from shapeprof.regression.thresholds import load_thresholds
 
+    empty = [d for d in folders if not any(d.glob("base-*.json"))]
+    if empty:
+        raise CompareError(f"--calibration {str(empty[0])!r} holds no base-*.json runs; give a folder "
+                           "that --stage separate filled (WORK/gate/separate-g24)")
     runs = load_runs([p for d in folders for p in sorted(d.glob("base-*.json"), key=_index)])
     out = {}
     for normalise in (False, True):

@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from shapeprof.commands._args import at_least
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -16,7 +18,8 @@ def tuned_args(doc: str) -> argparse.Namespace | None:
     is not in the work dir yet."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--work-dir", type=Path, default=REPO / "out" / "bench-work")
-    parser.add_argument("--rounds", type=_rounds, default=8, help="paired rounds, at least 2 (default 8)")
+    parser.add_argument("--rounds", type=at_least(2, int, "paired rounds: an interval needs 2"), default=8,
+                        help="paired rounds, at least 2 (default 8)")
     parser.add_argument("--output", "-o", type=Path, default=None)
     args = parser.parse_args()
     if not (args.work_dir / "tune-minilm" / "deploy.json").is_file():
@@ -25,13 +28,3 @@ def tuned_args(doc: str) -> argparse.Namespace | None:
         return None
     return args
 
-
-def _rounds(text: str) -> int:
-    """Paired rounds: a 95% interval needs at least 2."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
-    return value

@@ -18,7 +18,7 @@ def _number(text: str, kind: type) -> int | float:
     return value
 
 
-def _at_least(low: int, kind: type, what: str) -> Callable[[str], int | float]:
+def at_least(low: int, kind: type, what: str) -> Callable[[str], int | float]:
     """An argparse type for numbers of ``kind`` no smaller than ``low``."""
     noun = "an integer" if kind is int else "a number"
 
@@ -32,9 +32,9 @@ def _at_least(low: int, kind: type, what: str) -> Callable[[str], int | float]:
     return parse
 
 
-positive_int = _at_least(1, int, "sizes, rounds, counts")
-non_negative_int = _at_least(0, int, "seeds, warm-up calls, optional counts")
-non_negative_float = _at_least(0, float, "tolerances, seconds")
+positive_int = at_least(1, int, "sizes, rounds, counts")
+non_negative_int = at_least(0, int, "seeds, warm-up calls, optional counts")
+non_negative_float = at_least(0, float, "tolerances, seconds")
 
 
 def positive_float(text: str) -> float:

@@ -284,3 +284,20 @@ def test_gate_evaluation_with_an_earlier_calibration_and_the_one_run_floor(tmp_p
                                                              abs=2e-3)
     assert floor["detectable_between_only"] < floor["detectable_one_run_a_side"]
     assert floor["runs_a_side_that_resolve"] > 1
+
+
+def test_gate_evaluation_with_an_empty_calibration_folder_is_one_line_exit_2(tmp_path, monkeypatch,
+                                                                             gate_calibration, capsys):
+    separate = tmp_path / "gate" / "separate-g24"
+    separate.mkdir(parents=True)
+    for i in range(4):
+        write(separate / f"base-{i}.json", bench_run(i))
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "figures.json"
+    monkeypatch.setattr(sys, "argv", ["gate_calibration.py", "--work-dir", str(tmp_path), "--stage", "evaluate",
+                                      "--calibration", str(tmp_path / "empty"), "-o", str(out)])
+    with pytest.raises(SystemExit) as exit_:
+        gate_calibration.main()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and "holds no base-*.json runs" in err[0]
+    assert not out.exists()
